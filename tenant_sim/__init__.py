@@ -1,0 +1,1 @@
+"""Simulated building for tests and the demo: broker, breakers and Modbus meters."""
