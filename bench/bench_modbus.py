@@ -1,0 +1,84 @@
+"""Modbus polling cost: requests and wall time per poll against the simulated server.
+
+Run from the repository root: ``PYTHONPATH=. python bench/bench_modbus.py [--polls N]``.
+Scenario 1 polls one 18-channel multi-circuit meter (registers + relay coils); scenario 2 a
+bus of 16 PZEM-016s (one slave per room), one poller per slave sharing one bus — what one
+gateway config entry does per scan interval. Both over TCP on 127.0.0.1, so the figures
+are the software cost (pymodbus + decoding + planning), not RS-485 line time.
+"""
+
+import argparse
+import asyncio
+import statistics
+import time
+
+from custom_components.tenant_metering.modbus import (
+    GatewayConfig,
+    MeterConfig,
+    MeterPoller,
+    ModbusBus,
+    Transport,
+    load_profiles,
+)
+from tenant_sim.modbus_meters import ChannelValues, SimulatedMeter
+from tenant_sim.modbus_server import SimulatedModbusServer
+
+
+def _values(index: int) -> ChannelValues:
+    return ChannelValues(
+        voltage=230.0,
+        current=1.0 + index,
+        power=230.0 * (1 + index),
+        power_factor=0.95,
+        frequency=50.0,
+        energy_wh=1_000_000 + 1000 * index,
+    )
+
+
+async def _scenario(
+    name: str, slave_ids: list[int], profile_id: str, channel_count: int | None, polls: int
+) -> None:
+    profile = load_profiles().profiles[profile_id]
+    async with SimulatedModbusServer(slave_ids) as server:
+        for slave_id in slave_ids:
+            meter = SimulatedMeter(server, profile, slave_id=slave_id, channel_count=channel_count)
+            for index, channel_id in enumerate(meter.channels):
+                meter.set_channel(channel_id, _values(index + slave_id))
+        bus = ModbusBus(GatewayConfig(transport=Transport.TCP, host=server.host, port=server.port))
+        pollers = [
+            MeterPoller(bus, MeterConfig(profile=profile, slave_id=s, channel_count=channel_count))
+            for s in slave_ids
+        ]
+        try:
+            await bus.connect()
+            times = []
+            failed = 0
+            for _ in range(polls):
+                start = time.perf_counter()
+                readings = [await poller.poll() for poller in pollers]
+                times.append(time.perf_counter() - start)
+                failed += sum(reading.failed_requests for reading in readings)
+        finally:
+            await bus.close()
+    channels = sum(len(p.channels) for p in pollers)
+    print(
+        f"{name}: {channels} channels, {bus.requests / polls:.0f} requests/poll, "
+        f"median {statistics.median(times) * 1000:.2f} ms/poll, "
+        f"p95 {sorted(times)[int(0.95 * (len(times) - 1))] * 1000:.2f} ms, "
+        f"failed requests {failed}"
+    )
+
+
+async def _main(polls: int) -> None:
+    await _scenario("18-channel multi-circuit meter", [1], "generic_multi_circuit", 18, polls)
+    await _scenario("bus of 16 PZEM-016", list(range(1, 17)), "peacefair_pzem016", None, polls)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--polls", type=int, default=200)
+    asyncio.run(_main(parser.parse_args().polls))
+
+
+if __name__ == "__main__":
+    main()

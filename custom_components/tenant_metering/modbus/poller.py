@@ -1,0 +1,207 @@
+"""Polling one meter: planned block reads in, per-channel readings out.
+
+What leaves here is what the entities and the ledger need: floats for instantaneous values,
+**integer Wh** for the energy register (never a float), None for anything that could not be
+read or was not believable — never zero in place of a failed read.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+import logging
+import time
+
+from .bus import ModbusBus
+from .codec import decode, resolution
+from .energy import EnergyGuard, EnergyVerdict
+from .planner import ReadBlock, plan_blocks
+from .profile import ChannelSpec, Profile, Quantity, RelaySpec, Table, ValueSpec
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_NOMINAL_VOLTAGE_V = 230.0
+
+
+class RelayWriteError(Exception):
+    """The meter did not confirm a relay command."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeterConfig:
+    """One meter on a bus; the meter config subentry's data, resolved to its profile."""
+
+    profile: Profile
+    slave_id: int
+    channel_count: int | None = None
+    rated_current_a: Mapping[str, float] = field(default_factory=dict)
+    nominal_voltage_v: float = DEFAULT_NOMINAL_VOLTAGE_V
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelReading:
+    """One channel at one poll; None means unavailable."""
+
+    channel_id: str
+    voltage: float | None = None
+    current: float | None = None
+    power: float | None = None
+    power_factor: float | None = None
+    frequency: float | None = None
+    energy_wh: int | None = None
+    relay: bool | None = None
+    counter_reset: bool = False
+    energy_rejected: bool = False
+
+    @property
+    def energy_kwh(self) -> Decimal | None:
+        """The energy register in kWh, exactly (for the energy sensor)."""
+        return None if self.energy_wh is None else Decimal(self.energy_wh) / 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeterReading:
+    """A whole meter at one poll."""
+
+    slave_id: int
+    ts: float
+    channels: Mapping[str, ChannelReading]
+    requests: int
+    failed_requests: int
+
+    @property
+    def available(self) -> bool:
+        """Whether the meter answered at all."""
+        return self.failed_requests < self.requests
+
+
+class MeterPoller:
+    """Reads one meter in planned blocks and judges its energy counters between polls."""
+
+    def __init__(
+        self,
+        bus: ModbusBus,
+        config: MeterConfig,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._bus = bus
+        self.config = config
+        self._clock = clock
+        self._wall_clock = wall_clock
+        profile = config.profile
+        self.channels: tuple[ChannelSpec, ...] = profile.expand(config.channel_count)
+        spans = [
+            _span(spec.table, spec.address, spec.count) for c in self.channels for spec in c.values
+        ]
+        spans += [_span(c.relay.table, c.relay.address, 1) for c in self.channels if c.relay]
+        self.blocks: tuple[ReadBlock, ...] = plan_blocks(spans, max_gap=profile.max_gap)
+        self._guards = {
+            channel.channel_id: EnergyGuard(
+                name=f"{profile.profile_id} slave {config.slave_id} channel {channel.channel_id}",
+                max_power_w=Decimal(
+                    str(config.rated_current_a.get(channel.channel_id, profile.rated_current_a))
+                )
+                * Decimal(str(config.nominal_voltage_v))
+                * channel.phases,
+            )
+            for channel in self.channels
+        }
+
+    async def poll(self) -> MeterReading:
+        """Read every block once and decode all channels."""
+        words: dict[tuple[Table, int], int] = {}
+        failed = 0
+        for block in self.blocks:
+            values = await self._bus.read(
+                self.config.slave_id, block.table, block.address, block.count
+            )
+            if values is None:
+                failed += 1
+                continue
+            words.update(((block.table, block.address + i), word) for i, word in enumerate(values))
+        now = self._clock()
+        return MeterReading(
+            slave_id=self.config.slave_id,
+            ts=self._wall_clock(),
+            channels={c.channel_id: self._channel(c, words, now) for c in self.channels},
+            requests=len(self.blocks),
+            failed_requests=failed,
+        )
+
+    async def set_relay(self, channel_id: str, on: bool) -> None:
+        """Switch a channel's relay; raises RelayWriteError unless the meter confirms."""
+        channel = next((c for c in self.channels if c.channel_id == channel_id), None)
+        if channel is None or channel.relay is None:
+            raise ValueError(
+                f"channel {channel_id!r} of {self.config.profile.profile_id} has no relay"
+            )
+        relay = channel.relay
+        value = relay.on_value if on else relay.off_value
+        if not await self._bus.write(self.config.slave_id, relay.table, relay.address, value):
+            raise RelayWriteError(
+                f"slave {self.config.slave_id} channel {channel_id}: no confirmation"
+            )
+
+    def _channel(
+        self, channel: ChannelSpec, words: Mapping[tuple[Table, int], int], now: float
+    ) -> ChannelReading:
+        def instant(quantity: Quantity) -> float | None:
+            value = self._decoded(channel.value(quantity), words)
+            return None if value is None else float(value)
+
+        verdict = EnergyVerdict(energy_wh=None)
+        energy_spec = channel.value(Quantity.ENERGY)
+        energy = self._decoded(energy_spec, words)
+        if energy is not None and energy_spec is not None:
+            verdict = self._guards[channel.channel_id].check(
+                energy, step_wh=resolution(energy_spec, energy), now=now
+            )
+        return ChannelReading(
+            channel_id=channel.channel_id,
+            voltage=instant(Quantity.VOLTAGE),
+            current=instant(Quantity.CURRENT),
+            power=instant(Quantity.POWER),
+            power_factor=instant(Quantity.POWER_FACTOR),
+            frequency=instant(Quantity.FREQUENCY),
+            energy_wh=verdict.energy_wh,
+            relay=_relay_state(channel.relay, words),
+            counter_reset=verdict.counter_reset,
+            energy_rejected=verdict.rejected,
+        )
+
+    def _decoded(
+        self, spec: ValueSpec | None, words: Mapping[tuple[Table, int], int]
+    ) -> Decimal | None:
+        if spec is None:
+            return None
+        registers = [words.get((spec.table, spec.address + i)) for i in range(spec.count)]
+        if any(word is None for word in registers):
+            return None
+        value = decode(spec, [word for word in registers if word is not None])
+        if value is None:
+            _LOGGER.debug(
+                "slave %s: implausible %s in %s@%s: %s",
+                self.config.slave_id,
+                spec.quantity,
+                spec.table,
+                spec.address,
+                registers,
+            )
+        return value
+
+
+def _span(table: Table, address: int, count: int) -> ReadBlock:
+    return ReadBlock(table=table, address=address, count=count)
+
+
+def _relay_state(relay: RelaySpec | None, words: Mapping[tuple[Table, int], int]) -> bool | None:
+    """On/off from the relay's coil or register; None when unread or neither value."""
+    if relay is None:
+        return None
+    state = words.get((relay.table, relay.address))
+    if state == relay.on_value:
+        return True
+    if state == relay.off_value:
+        return False
+    return None

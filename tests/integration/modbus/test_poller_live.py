@@ -1,0 +1,270 @@
+"""Every built-in profile against a real pymodbus server on 127.0.0.1.
+
+Physical values are written through the simulated meters (``tenant_sim.modbus_meters``),
+read back through the bus and poller, and compared with what was written.
+"""
+
+import asyncio
+from dataclasses import replace
+
+from pymodbus.datastore import ModbusServerContext
+from pymodbus.framer import FramerType
+from pymodbus.server import ModbusTcpServer
+import pytest
+
+from custom_components.tenant_metering.modbus import (
+    ChannelReading,
+    MeterConfig,
+    MeterPoller,
+    ModbusBus,
+    Profile,
+    Quantity,
+    RelayWriteError,
+    Transport,
+)
+from tenant_sim.modbus_meters import ChannelValues, SimulatedMeter
+from tenant_sim.modbus_server import SimulatedModbusServer
+
+from .conftest import gateway_for
+
+
+def sample(index: int, *, energy_wh: int = 1_234_560) -> ChannelValues:
+    """Distinct per-channel values that every built-in register format can hold."""
+    return ChannelValues(
+        voltage=230.1 + index,
+        current=3.21 + index,
+        power=712.4 + 100 * index,
+        power_factor=0.97,
+        frequency=50.0,
+        energy_wh=energy_wh + 10_000 * index,
+    )
+
+
+def assert_reads_back(
+    reading: ChannelReading, written: ChannelValues, meter: SimulatedMeter
+) -> None:
+    channel = meter.channel(reading.channel_id)
+    for quantity in Quantity:
+        spec = channel.value(quantity)
+        if quantity is Quantity.ENERGY:
+            assert reading.energy_wh == written.energy_wh
+        elif spec is None:
+            assert getattr(reading, quantity.value) is None
+        else:
+            expected = getattr(written, quantity.value)
+            assert getattr(reading, quantity.value) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("profile_id", "expected_requests"),
+    [
+        ("peacefair_pzem016", 1),
+        ("eastron_sdm120", 2),
+        ("eastron_sdm630", 2),
+        ("generic_prepaid_relay", 3),
+        ("generic_multi_circuit", 3),
+    ],
+)
+async def test_every_profile_reads_back_what_the_meter_holds(
+    modbus_server: SimulatedModbusServer,
+    bus: ModbusBus,
+    profiles: dict[str, Profile],
+    profile_id: str,
+    expected_requests: int,
+) -> None:
+    profile = profiles[profile_id]
+    meter = SimulatedMeter(modbus_server, profile, slave_id=1)
+    written = {cid: sample(i) for i, cid in enumerate(meter.channels)}
+    for channel_id, values in written.items():
+        meter.set_channel(channel_id, values)
+    poller = MeterPoller(bus, MeterConfig(profile=profile, slave_id=1))
+
+    served_before = modbus_server.requests
+    reading = await poller.poll()
+
+    assert reading.available
+    assert (reading.requests, reading.failed_requests) == (expected_requests, 0)
+    assert modbus_server.requests - served_before == expected_requests
+    assert bus.requests == expected_requests
+    assert list(reading.channels) == list(written)
+    for channel_id, values in written.items():
+        assert_reads_back(reading.channels[channel_id], values, meter)
+
+
+async def test_sdm630_large_f32_counter_reads_within_one_ulp(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    """At 123 456.789 kWh an f32 resolves 7.8 Wh; the Wh reading lands within that."""
+    meter = SimulatedMeter(modbus_server, profiles["eastron_sdm630"], slave_id=1)
+    meter.set_channel("total", ChannelValues(energy_wh=123_456_789))
+    poller = MeterPoller(bus, MeterConfig(profile=profiles["eastron_sdm630"], slave_id=1))
+    energy = (await poller.poll()).channels["total"].energy_wh
+    assert energy is not None
+    assert abs(energy - 123_456_789) <= 4
+
+
+@pytest.mark.parametrize("modbus_slave_ids", [list(range(1, 17))])
+async def test_a_bus_of_sixteen_pzems_takes_one_request_each(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    pzem = profiles["peacefair_pzem016"]
+    pollers = []
+    for slave_id in range(1, 17):
+        SimulatedMeter(modbus_server, pzem, slave_id=slave_id).set_channel(
+            "1", sample(slave_id, energy_wh=1_000_000)
+        )
+        pollers.append(MeterPoller(bus, MeterConfig(profile=pzem, slave_id=slave_id)))
+
+    readings = await asyncio.gather(*(poller.poll() for poller in pollers))
+
+    assert bus.requests == 16
+    assert [r.channels["1"].energy_wh for r in readings] == [
+        1_000_000 + 10_000 * slave_id for slave_id in range(1, 17)
+    ]
+
+
+async def test_multi_circuit_relay_coils_switch_and_cut_the_load(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    profile = profiles["generic_multi_circuit"]
+    meter = SimulatedMeter(modbus_server, profile, slave_id=1, channel_count=8)
+    for index, channel_id in enumerate(meter.channels):
+        meter.set_channel(channel_id, replace(sample(index), relay=True))
+    poller = MeterPoller(bus, MeterConfig(profile=profile, slave_id=1, channel_count=8))
+
+    await poller.set_relay("5", False)
+
+    assert meter.relay("5") is False
+    assert meter.relay("4") is True
+    meter.set_channel("5", sample(4))  # the load is still there, but the relay is open
+    reading = (await poller.poll()).channels
+    assert (reading["5"].relay, reading["5"].current, reading["5"].power) == (False, 0.0, 0.0)
+    assert reading["4"].relay is True
+    await poller.set_relay("5", True)
+    assert meter.relay("5") is True
+
+
+async def test_prepaid_relay_register_takes_the_profiles_values(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    profile = profiles["generic_prepaid_relay"]
+    meter = SimulatedMeter(modbus_server, profile, slave_id=1)
+    meter.set_channel("1", replace(sample(0), relay=False))
+    poller = MeterPoller(bus, MeterConfig(profile=profile, slave_id=1))
+    assert (await poller.poll()).channels["1"].relay is False
+
+    await poller.set_relay("1", True)
+
+    assert meter.relay("1") is True
+    assert (await poller.poll()).channels["1"].relay is True
+
+
+async def test_relay_commands_fail_loudly(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    sdm120 = MeterPoller(bus, MeterConfig(profile=profiles["eastron_sdm120"], slave_id=1))
+    with pytest.raises(ValueError, match="has no relay"):
+        await sdm120.set_relay("1", False)
+    prepaid = MeterPoller(bus, MeterConfig(profile=profiles["generic_prepaid_relay"], slave_id=9))
+    with pytest.raises(RelayWriteError):
+        await prepaid.set_relay("1", False)  # slave 9 does not exist: the server refuses
+
+
+async def test_bad_register_values_make_only_that_value_unavailable(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    sdm120 = profiles["eastron_sdm120"]
+    meter = SimulatedMeter(modbus_server, sdm120, slave_id=1)
+    meter.set_channel("1", sample(0))
+    meter.write_words("1", Quantity.VOLTAGE, [0x7FC0, 0x0000])  # f32 NaN
+    meter.write_words("1", Quantity.POWER_FACTOR, [0x4120, 0x0000])  # 10.0: out of range
+    poller = MeterPoller(bus, MeterConfig(profile=sdm120, slave_id=1))
+
+    channel = (await poller.poll()).channels["1"]
+
+    assert (channel.voltage, channel.power_factor) == (None, None)
+    assert channel.current == pytest.approx(3.21)
+    assert channel.energy_wh == 1_234_560
+    meter.write_words("1", Quantity.ENERGY, [0x7F80, 0x0000])  # +infinity
+    assert (await poller.poll()).channels["1"].energy_wh is None
+
+
+async def test_spikes_are_rejected_and_resets_flagged_through_the_poller(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    pzem = profiles["peacefair_pzem016"]
+    meter = SimulatedMeter(modbus_server, pzem, slave_id=1)
+    clock = iter([0.0, 10.0, 20.0, 30.0])
+    poller = MeterPoller(
+        bus,
+        MeterConfig(profile=pzem, slave_id=1, rated_current_a={"1": 32}),
+        clock=lambda: next(clock),
+    )
+    meter.set_channel("1", sample(0, energy_wh=500_000))
+    assert (await poller.poll()).channels["1"].energy_wh == 500_000
+
+    meter.set_channel("1", sample(0, energy_wh=4_000_000_000))  # 32 A cannot do this in 10 s
+    spike = (await poller.poll()).channels["1"]
+    assert (spike.energy_wh, spike.energy_rejected) == (None, True)
+    assert spike.voltage == pytest.approx(230.1)
+
+    meter.set_channel("1", sample(0, energy_wh=500_020))
+    assert (await poller.poll()).channels["1"].energy_wh == 500_020
+
+    meter.set_channel("1", sample(0, energy_wh=3))  # energy reset (PZEM function 0x42)
+    reset = (await poller.poll()).channels["1"]
+    assert (reset.energy_wh, reset.counter_reset) == (3, True)
+
+
+async def test_server_outage_reads_none_then_values_return(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    sdm630 = profiles["eastron_sdm630"]
+    meter = SimulatedMeter(modbus_server, sdm630, slave_id=1)
+    meter.set_channel("L1", sample(0))
+    poller = MeterPoller(bus, MeterConfig(profile=sdm630, slave_id=1))
+    assert (await poller.poll()).channels["L1"].energy_wh == 1_234_560
+
+    await modbus_server.stop()
+    down = await poller.poll()
+    assert not down.available
+    assert all(
+        value is None
+        for channel in down.channels.values()
+        for value in (channel.voltage, channel.power, channel.energy_wh, channel.relay)
+    )
+    assert not bus.connected
+
+    await modbus_server.start()  # same port, same registers
+    meter.set_channel("L1", sample(0, energy_wh=1_234_562))
+    for _attempt in range(50):
+        up = await poller.poll()
+        if up.available:
+            break
+        await asyncio.sleep(0.02)
+    assert up.channels["L1"].energy_wh == 1_234_562
+    assert up.channels["L1"].voltage == pytest.approx(230.1)
+
+
+class _RtuOverTcpServer(SimulatedModbusServer):
+    """The simulated server speaking RTU frames over TCP, like an RS-485 gateway."""
+
+    async def start(self) -> None:
+        context = ModbusServerContext(slaves=self._slaves, single=False)
+        self._server = ModbusTcpServer(
+            context, framer=FramerType.RTU, address=(self.host, self.port)
+        )
+        await self._server.serve_forever(background=True)
+
+
+async def test_rtu_over_tcp_gateway(socket_enabled: None, profiles: dict[str, Profile]) -> None:
+    pzem = profiles["peacefair_pzem016"]
+    async with _RtuOverTcpServer([3]) as server:
+        SimulatedMeter(server, pzem, slave_id=3).set_channel("1", sample(0))
+        bus = ModbusBus(gateway_for(server, transport=Transport.RTU_OVER_TCP))
+        try:
+            reading = await MeterPoller(bus, MeterConfig(profile=pzem, slave_id=3)).poll()
+        finally:
+            await bus.close()
+    assert reading.channels["1"].energy_wh == 1_234_560
+    assert reading.channels["1"].power == pytest.approx(712.4)
