@@ -10,6 +10,7 @@ from pymodbus.datastore import (
     ModbusServerContext,
     ModbusSlaveContext,
 )
+from pymodbus.framer import FramerType
 from pymodbus.server import ModbusTcpServer
 
 from tenant_sim.net import LOOPBACK, free_port
@@ -46,8 +47,15 @@ class _CountingSlaveContext(ModbusSlaveContext):
 class SimulatedModbusServer:
     """A Modbus TCP server with one register space per slave id, counting requests."""
 
-    def __init__(self, slave_ids: Iterable[int], port: int | None = None) -> None:
+    def __init__(
+        self,
+        slave_ids: Iterable[int],
+        port: int | None = None,
+        framer: FramerType = FramerType.SOCKET,
+    ) -> None:
+        """``framer=FramerType.RTU`` makes it an RS-485-to-Ethernet gateway (RTU over TCP)."""
         self.host = LOOPBACK
+        self.framer = framer
         self.port = port or free_port()
         self._slaves = {slave_id: _CountingSlaveContext() for slave_id in slave_ids}
         self._server: ModbusTcpServer | None = None
@@ -70,7 +78,7 @@ class SimulatedModbusServer:
 
     async def start(self) -> None:
         context = ModbusServerContext(slaves=self._slaves, single=False)
-        self._server = ModbusTcpServer(context, address=(self.host, self.port))
+        self._server = ModbusTcpServer(context, framer=self.framer, address=(self.host, self.port))
         await self._server.serve_forever(background=True)
 
     async def stop(self) -> None:

@@ -7,9 +7,7 @@ read back through the bus and poller, and compared with what was written.
 import asyncio
 from dataclasses import replace
 
-from pymodbus.datastore import ModbusServerContext
 from pymodbus.framer import FramerType
-from pymodbus.server import ModbusTcpServer
 import pytest
 
 from custom_components.tenant_metering.modbus import (
@@ -246,20 +244,9 @@ async def test_server_outage_reads_none_then_values_return(
     assert up.channels["L1"].voltage == pytest.approx(230.1)
 
 
-class _RtuOverTcpServer(SimulatedModbusServer):
-    """The simulated server speaking RTU frames over TCP, like an RS-485 gateway."""
-
-    async def start(self) -> None:
-        context = ModbusServerContext(slaves=self._slaves, single=False)
-        self._server = ModbusTcpServer(
-            context, framer=FramerType.RTU, address=(self.host, self.port)
-        )
-        await self._server.serve_forever(background=True)
-
-
 async def test_rtu_over_tcp_gateway(socket_enabled: None, profiles: dict[str, Profile]) -> None:
     pzem = profiles["peacefair_pzem016"]
-    async with _RtuOverTcpServer([3]) as server:
+    async with SimulatedModbusServer([3], framer=FramerType.RTU) as server:
         SimulatedMeter(server, pzem, slave_id=3).set_channel("1", sample(0))
         bus = ModbusBus(gateway_for(server, transport=Transport.RTU_OVER_TCP))
         try:
