@@ -1,0 +1,161 @@
+"""Billing engine: pure domain code (no database, network or Home Assistant).
+
+Readings become consumption intervals (``consumption``), intervals are rated against a tariff
+schedule (``rate``), lines are priced into money (``price``), and ``build_statement`` puts it
+together per tenant and period. ``tenant_status`` decides what the cut-off automations see.
+The rules, for landlords, are in ``addon/BILLING.md``.
+"""
+
+from tenant_ledger.billing.allocation import (
+    AllocationLine,
+    AllocationMethod,
+    LossReport,
+    Occupant,
+    allocate,
+    allocation_weights,
+    largest_remainder,
+    loss_report,
+)
+from tenant_ledger.billing.charges import (
+    ChargeLine,
+    Charges,
+    PricedLine,
+    TaxLine,
+    exact_gross,
+    price,
+)
+from tenant_ledger.billing.money import (
+    CURRENCY_EXPONENTS,
+    Money,
+    PostingAccumulator,
+    currency_exponent,
+    format_minor,
+    round_half_up,
+    to_minor,
+)
+from tenant_ledger.billing.plans import Plan, PostpaidPlan, PrepaidPlan, billing_period
+from tenant_ledger.billing.quota import Quota, QuotaState, quota_state
+from tenant_ledger.billing.rating import EnergyLine, Rating, StandingLine, rate
+from tenant_ledger.billing.readings import (
+    ConsumptionEvent,
+    EventKind,
+    Interval,
+    MeterReplacement,
+    PointConsumption,
+    Reading,
+    consumption,
+    format_kwh,
+)
+from tenant_ledger.billing.statements import (
+    Credit,
+    CreditKind,
+    PointSummary,
+    Statement,
+    build_statement,
+    validate_statement,
+)
+from tenant_ledger.billing.status import (
+    Exemption,
+    QuietHours,
+    Status,
+    TenantState,
+    tenant_status,
+)
+from tenant_ledger.billing.tariffs import (
+    EnergyPrice,
+    FlatEnergy,
+    HolidayRule,
+    Tariff,
+    TariffError,
+    TariffSchedule,
+    TariffVersion,
+    Tier,
+    TieredEnergy,
+    TouEnergy,
+    TouWindow,
+    decode_json,
+    parse_tariff,
+)
+from tenant_ledger.billing.tenancy import (
+    Assignment,
+    occupancy,
+    tenant_intervals,
+    tenant_windows,
+    validate_assignments,
+)
+from tenant_ledger.billing.timestamps import from_epoch, require_aware, to_epoch
+
+__all__ = [
+    "CURRENCY_EXPONENTS",
+    "AllocationLine",
+    "AllocationMethod",
+    "Assignment",
+    "ChargeLine",
+    "Charges",
+    "ConsumptionEvent",
+    "Credit",
+    "CreditKind",
+    "EnergyLine",
+    "EnergyPrice",
+    "EventKind",
+    "Exemption",
+    "FlatEnergy",
+    "HolidayRule",
+    "Interval",
+    "LossReport",
+    "MeterReplacement",
+    "Money",
+    "Occupant",
+    "Plan",
+    "PointConsumption",
+    "PointSummary",
+    "PostingAccumulator",
+    "PostpaidPlan",
+    "PrepaidPlan",
+    "PricedLine",
+    "QuietHours",
+    "Quota",
+    "QuotaState",
+    "Rating",
+    "Reading",
+    "StandingLine",
+    "Statement",
+    "Status",
+    "Tariff",
+    "TariffError",
+    "TariffSchedule",
+    "TariffVersion",
+    "TaxLine",
+    "TenantState",
+    "Tier",
+    "TieredEnergy",
+    "TouEnergy",
+    "TouWindow",
+    "allocate",
+    "allocation_weights",
+    "billing_period",
+    "build_statement",
+    "consumption",
+    "currency_exponent",
+    "decode_json",
+    "exact_gross",
+    "format_kwh",
+    "format_minor",
+    "from_epoch",
+    "largest_remainder",
+    "loss_report",
+    "occupancy",
+    "parse_tariff",
+    "price",
+    "quota_state",
+    "rate",
+    "require_aware",
+    "round_half_up",
+    "tenant_intervals",
+    "tenant_status",
+    "tenant_windows",
+    "to_epoch",
+    "to_minor",
+    "validate_assignments",
+    "validate_statement",
+]

@@ -1,0 +1,250 @@
+"""Rating: consumption intervals and a tariff schedule in, exact energy and standing lines out.
+
+Nothing is rounded here. Each line keeps integer Wh (or exact days) and its unit price, so a
+statement can show how every amount was computed and round each line exactly once.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+from tenant_ledger.billing.quota import INCLUDED_BAND, OVERAGE_BAND, Quota
+from tenant_ledger.billing.readings import Interval
+from tenant_ledger.billing.tariffs import FlatEnergy, TariffSchedule, Tier, TouEnergy
+from tenant_ledger.billing.timestamps import local_days, merge_windows, to_us
+from tenant_ledger.billing.tou import band_segments
+
+FLAT_BAND = "energy"
+STANDING_LABEL = "standing"
+_WH_PER_KWH = 1000
+
+type Window = tuple[datetime, datetime]
+"""[start, end) of an occupancy; the end is exclusive."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyLine:
+    """Energy of one band at one unit price (per kWh)."""
+
+    band: str
+    unit_price: Decimal
+    tax_rate: Decimal
+    energy_wh: int
+
+    @property
+    def label(self) -> str:
+        return self.band
+
+    @property
+    def exact_amount(self) -> Fraction:
+        return Fraction(self.unit_price) * self.energy_wh / _WH_PER_KWH
+
+
+@dataclass(frozen=True, kw_only=True)
+class StandingLine:
+    """Standing charge for ``days`` local days (partial days pro rata) at ``daily_charge``."""
+
+    daily_charge: Decimal
+    tax_rate: Decimal
+    days: Fraction
+
+    @property
+    def label(self) -> str:
+        return STANDING_LABEL
+
+    @property
+    def exact_amount(self) -> Fraction:
+        return Fraction(self.daily_charge) * self.days
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rating:
+    currency: str
+    start: datetime
+    end: datetime
+    energy_wh: int
+    energy_lines: tuple[EnergyLine, ...]
+    standing_lines: tuple[StandingLine, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Segment:
+    """A stretch of time with one tariff version and, unless tiered, one band and line."""
+
+    start_us: int
+    end_us: int
+    tax_rate: Decimal
+    line: int | None
+    tiers: tuple[Tier, ...]
+
+
+class _Meter:
+    """Accumulates Wh per (band, unit price, tax rate) line, applying quota and tiers in order."""
+
+    def __init__(self, quota: Quota | None) -> None:
+        self.keys: list[tuple[str, Decimal, Decimal]] = []
+        self.totals: list[int] = []
+        self._index: dict[tuple[str, Decimal, Decimal], int] = {}
+        self._quota = quota
+        self._included_left = 0 if quota is None else quota.included_wh
+        self._tiered_wh = 0
+
+    def line(self, band: str, unit_price: Decimal, tax_rate: Decimal) -> int:
+        key = (band, unit_price, tax_rate)
+        index = self._index.get(key)
+        if index is None:
+            index = self._index[key] = len(self.keys)
+            self.keys.append(key)
+            self.totals.append(0)
+        return index
+
+    def lines(self) -> tuple[EnergyLine, ...]:
+        """Lines with energy: the included allowance first, then in the order bands appeared."""
+        lines = [
+            EnergyLine(band=band, unit_price=price, tax_rate=tax, energy_wh=energy)
+            for (band, price, tax), energy in zip(self.keys, self.totals, strict=True)
+            if energy
+        ]
+        return tuple(sorted(lines, key=lambda line: line.band != INCLUDED_BAND))
+
+    def add(self, energy_wh: int, segment: _Segment) -> None:
+        if self._quota is None and segment.line is not None:
+            self.totals[segment.line] += energy_wh  # the hot path: flat or TOU, no quota
+            return
+        if self._included_left:
+            included = min(energy_wh, self._included_left)
+            self._included_left -= included
+            energy_wh -= included
+            self.totals[self.line(INCLUDED_BAND, Decimal(0), segment.tax_rate)] += included
+        if not energy_wh:
+            return
+        if self._quota is not None and self._quota.overage_rate is not None:
+            line = self.line(OVERAGE_BAND, self._quota.overage_rate, segment.tax_rate)
+            self.totals[line] += energy_wh
+        elif segment.line is not None:
+            self.totals[segment.line] += energy_wh
+        else:
+            self._add_tiered(energy_wh, segment)
+
+    def _add_tiered(self, energy_wh: int, segment: _Segment) -> None:
+        for number, tier in enumerate(segment.tiers, 1):
+            room = energy_wh if tier.up_to_wh is None else tier.up_to_wh - self._tiered_wh
+            take = min(energy_wh, max(0, room))
+            if take:
+                self.totals[self.line(f"tier{number}", tier.rate, segment.tax_rate)] += take
+                self._tiered_wh += take
+                energy_wh -= take
+            if not energy_wh:
+                return
+
+
+def _segments(
+    schedule: TariffSchedule, meter: _Meter, start_us: int, end_us: int
+) -> list[_Segment]:
+    segments: list[_Segment] = []
+    for begin, finish, tariff in schedule.ranges(start_us, end_us):
+        energy, tax = tariff.energy, tariff.tax_rate
+        if isinstance(energy, TouEnergy):
+            segments.extend(
+                _Segment(
+                    start_us=seg_start,
+                    end_us=seg_end,
+                    tax_rate=tax,
+                    line=meter.line(band, energy.band_rates[band], tax),
+                    tiers=(),
+                )
+                for seg_start, seg_end, band in band_segments(
+                    energy, tariff.timezone, begin, finish
+                )
+            )
+        elif isinstance(energy, FlatEnergy):
+            line = meter.line(FLAT_BAND, energy.rate, tax)
+            segments.append(
+                _Segment(start_us=begin, end_us=finish, tax_rate=tax, line=line, tiers=())
+            )
+        else:
+            segments.append(
+                _Segment(start_us=begin, end_us=finish, tax_rate=tax, line=None, tiers=energy.tiers)
+            )
+    return segments
+
+
+def _time_order(interval: Interval) -> tuple[int, int, str]:
+    return interval.start_us, interval.end_us, interval.point_id
+
+
+def rate(
+    intervals: Iterable[Interval],
+    schedule: TariffSchedule,
+    *,
+    start: datetime,
+    end: datetime,
+    occupied: Sequence[Window] | None = None,
+    quota: Quota | None = None,
+) -> Rating:
+    """Rate the energy of ``intervals`` inside [start, end) and the standing charge.
+
+    Intervals reaching over ``start``/``end`` count with their time-proportional part. Energy is
+    priced in time order (so tiers and allowances fill up in the order energy was used) by the
+    tariff version and band in force; an interval crossing a boundary is split in proportion to
+    time. The standing charge covers ``occupied`` (default: all of [start, end)).
+    """
+    start_us, end_us = to_us(start), to_us(end)
+    if end_us <= start_us:
+        raise ValueError(f"rating period must end after it starts: {start} .. {end}")
+    meter = _Meter(quota)
+    segments = _segments(schedule, meter, start_us, end_us)
+    segment_starts = [segment.start_us for segment in segments]
+    for interval in sorted(intervals, key=_time_order):
+        piece = interval.clip(start_us, end_us)
+        if piece is None or not piece.energy_wh:
+            continue
+        index = bisect_right(segment_starts, piece.start_us) - 1
+        if piece.end_us <= segments[index].end_us:
+            meter.add(piece.energy_wh, segments[index])
+            continue
+        counted = 0
+        while counted < piece.energy_wh:
+            segment = segments[index]
+            upto = piece.energy_until(min(segment.end_us, piece.end_us))
+            meter.add(upto - counted, segment)
+            counted = upto
+            index += 1
+    return Rating(
+        currency=schedule.currency,
+        start=start,
+        end=end,
+        energy_wh=sum(meter.totals),
+        energy_lines=meter.lines(),
+        standing_lines=_standing(
+            schedule, start_us, end_us, [(start, end)] if occupied is None else occupied
+        ),
+    )
+
+
+def _standing(
+    schedule: TariffSchedule, start_us: int, end_us: int, occupied: Sequence[Window]
+) -> tuple[StandingLine, ...]:
+    """Local days covered by ``occupied``, pro rata for partial days, per daily charge."""
+    days: dict[tuple[Decimal, Decimal], Fraction] = {}
+    for begin, finish in merge_windows(
+        (max(start_us, to_us(window_start)), min(end_us, to_us(window_end)))
+        for window_start, window_end in occupied
+    ):
+        for version_start, version_end, tariff in schedule.ranges(begin, finish):
+            if not tariff.standing_charge_per_day:
+                continue
+            key = (tariff.standing_charge_per_day, tariff.tax_rate)
+            for _, day_start, day_end in local_days(tariff.timezone, version_start, version_end):
+                overlap = min(day_end, version_end) - max(day_start, version_start)
+                days[key] = days.get(key, Fraction(0)) + Fraction(overlap, day_end - day_start)
+    return tuple(
+        StandingLine(daily_charge=charge, tax_rate=tax, days=count)
+        for (charge, tax), count in days.items()
+        if count
+    )

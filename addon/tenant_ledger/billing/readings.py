@@ -1,0 +1,255 @@
+"""From cumulative register readings to consumption intervals.
+
+A register only ever counts up, so the energy between two readings is their difference and a
+missed reading loses time resolution, never energy. Everything here is a pure function of the
+set of readings: duplicates and replays are ignored and arrival order does not matter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from tenant_ledger.billing.timestamps import from_us, to_us
+
+
+def format_kwh(energy_wh: int) -> str:
+    """Whole Wh as kWh with three decimals: 12345 -> '12.345'."""
+    sign = "-" if energy_wh < 0 else ""
+    return f"{sign}{abs(energy_wh) // 1000}.{abs(energy_wh) % 1000:03d}"
+
+
+def _require_wh(value: int, what: str) -> None:
+    if type(value) is not int:
+        raise TypeError(f"{what} must be an integer number of Wh, not {value!r}")
+    if value < 0:
+        raise ValueError(f"{what} must not be negative, got {value}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Reading:
+    """A cumulative energy register read at an instant."""
+
+    point_id: str
+    ts: datetime
+    energy_wh: int
+    ts_us: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _require_wh(self.energy_wh, "energy_wh")
+        object.__setattr__(self, "ts_us", to_us(self.ts))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MeterReplacement:
+    """A meter swapped at ``ts``: the old one's last register and the new one's first."""
+
+    point_id: str
+    ts: datetime
+    old_final_wh: int
+    new_start_wh: int
+    ts_us: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _require_wh(self.old_final_wh, "old_final_wh")
+        _require_wh(self.new_start_wh, "new_start_wh")
+        object.__setattr__(self, "ts_us", to_us(self.ts))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Interval:
+    """Energy consumed on one point between two instants (epoch microseconds).
+
+    Energy inside an interval is assumed to flow evenly in time (a gap is bridged linearly).
+    Parts of an interval are taken by *cumulative rounding*: the energy up to instant t is
+    ``round_half_up(energy_wh * elapsed / duration)`` and a part is the difference of two such
+    values. Parts therefore sum exactly to the whole however the interval is cut, and the same
+    cut gives the same parts in every statement that sees it (period edges, move-in/out).
+    """
+
+    point_id: str
+    start_us: int
+    end_us: int
+    energy_wh: int
+
+    @property
+    def start(self) -> datetime:
+        return from_us(self.start_us)
+
+    @property
+    def end(self) -> datetime:
+        return from_us(self.end_us)
+
+    def energy_until(self, instant_us: int) -> int:
+        """Whole Wh consumed from the start up to ``instant_us`` (inside the interval)."""
+        duration = self.end_us - self.start_us
+        return (2 * self.energy_wh * (instant_us - self.start_us) + duration) // (2 * duration)
+
+    def clip(self, start_us: int, end_us: int) -> Interval | None:
+        """The part inside [start_us, end_us), or None when they do not overlap."""
+        start, end = max(start_us, self.start_us), min(end_us, self.end_us)
+        if start >= end:
+            return None
+        if start == self.start_us and end == self.end_us:
+            return self
+        energy = self.energy_until(end) - self.energy_until(start)
+        return Interval(point_id=self.point_id, start_us=start, end_us=end, energy_wh=energy)
+
+
+class EventKind(StrEnum):
+    """Things a landlord should know happened to a register."""
+
+    REGISTER_RESET = "register_reset"
+    """The register fell: counted as a reset to zero, the interval gets the new value."""
+    METER_REPLACED = "meter_replaced"
+    CONFLICTING_READINGS = "conflicting_readings"
+    """Different values at the same instant: the highest is kept."""
+    REPLACEMENT_BELOW_LAST_READING = "replacement_below_last_reading"
+    """The old meter's final register is below its last reading: that interval counts 0."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConsumptionEvent:
+    point_id: str
+    ts: datetime
+    kind: EventKind
+    previous_wh: int
+    value_wh: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PointConsumption:
+    """One point's accepted readings (sorted, de-duplicated), intervals and events."""
+
+    point_id: str
+    readings: tuple[Reading, ...]
+    intervals: tuple[Interval, ...]
+    events: tuple[ConsumptionEvent, ...]
+
+    @property
+    def energy_wh(self) -> int:
+        return sum(interval.energy_wh for interval in self.intervals)
+
+
+def consumption(
+    readings: Iterable[Reading], replacements: Iterable[MeterReplacement] = ()
+) -> dict[str, PointConsumption]:
+    """Intervals per point from raw readings, in any order and with any repeats.
+
+    Energy is conserved exactly: each interval holds its register delta, a fall of the register
+    holds the new value (reset), and a replacement closes the old meter at its final register
+    and continues from the new meter's start register. Readings of a point at or after its
+    replacement instant belong to the new meter; one exactly at the instant is the new start.
+    """
+    accepted: dict[str, dict[int, Reading]] = {}
+    conflicts: dict[tuple[str, int], set[int]] = {}
+    for reading in readings:
+        by_ts = accepted.setdefault(reading.point_id, {})
+        kept = by_ts.get(reading.ts_us)
+        if kept is None:
+            by_ts[reading.ts_us] = reading
+        elif kept.energy_wh != reading.energy_wh:
+            values = conflicts.setdefault((reading.point_id, reading.ts_us), {kept.energy_wh})
+            values.add(reading.energy_wh)
+            if reading.energy_wh > kept.energy_wh:
+                by_ts[reading.ts_us] = reading
+    swaps: dict[str, dict[int, MeterReplacement]] = {}
+    for swap in replacements:
+        known = swaps.setdefault(swap.point_id, {}).setdefault(swap.ts_us, swap)
+        if known != swap:
+            raise ValueError(f"two different meter replacements for {swap.point_id} at {swap.ts}")
+    result: dict[str, PointConsumption] = {}
+    for point_id in sorted(accepted.keys() | swaps.keys()):
+        by_ts = accepted.get(point_id, {})
+        events = [
+            ConsumptionEvent(
+                point_id=point_id,
+                ts=by_ts[ts_us].ts,
+                kind=EventKind.CONFLICTING_READINGS,
+                previous_wh=min(values),
+                value_wh=max(values),
+            )
+            for (conflict_point, ts_us), values in conflicts.items()
+            if conflict_point == point_id
+        ]
+        timeline: list[Reading | MeterReplacement] = [
+            *by_ts.values(),
+            *swaps.get(point_id, {}).values(),
+        ]
+        # At equal instants the replacement goes first: the reading belongs to the new meter.
+        timeline.sort(key=lambda item: (item.ts_us, isinstance(item, Reading)))
+        result[point_id] = _point_consumption(point_id, timeline, events)
+    return result
+
+
+def _point_consumption(
+    point_id: str, timeline: list[Reading | MeterReplacement], events: list[ConsumptionEvent]
+) -> PointConsumption:
+    intervals: list[Interval] = []
+    kept: list[Reading] = []
+    previous_us: int | None = None
+    previous_wh = 0
+    for item in timeline:
+        if isinstance(item, MeterReplacement):
+            if previous_us is not None:
+                intervals.append(_close_old_meter(item, previous_us, previous_wh, events))
+            events.append(
+                ConsumptionEvent(
+                    point_id=point_id,
+                    ts=item.ts,
+                    kind=EventKind.METER_REPLACED,
+                    previous_wh=item.old_final_wh,
+                    value_wh=item.new_start_wh,
+                )
+            )
+            previous_us, previous_wh = item.ts_us, item.new_start_wh
+            continue
+        if previous_us == item.ts_us:
+            continue  # the new meter's start register is authoritative at its instant
+        kept.append(item)
+        if previous_us is not None:
+            delta = item.energy_wh - previous_wh
+            if delta < 0:
+                delta = item.energy_wh
+                events.append(
+                    ConsumptionEvent(
+                        point_id=point_id,
+                        ts=item.ts,
+                        kind=EventKind.REGISTER_RESET,
+                        previous_wh=previous_wh,
+                        value_wh=item.energy_wh,
+                    )
+                )
+            intervals.append(
+                Interval(
+                    point_id=point_id, start_us=previous_us, end_us=item.ts_us, energy_wh=delta
+                )
+            )
+        previous_us, previous_wh = item.ts_us, item.energy_wh
+    events.sort(key=lambda event: (to_us(event.ts), event.kind))
+    return PointConsumption(
+        point_id=point_id, readings=tuple(kept), intervals=tuple(intervals), events=tuple(events)
+    )
+
+
+def _close_old_meter(
+    swap: MeterReplacement, previous_us: int, previous_wh: int, events: list[ConsumptionEvent]
+) -> Interval:
+    """The old meter's last interval: from its last reading to its final register."""
+    delta = swap.old_final_wh - previous_wh
+    if delta < 0:
+        events.append(
+            ConsumptionEvent(
+                point_id=swap.point_id,
+                ts=swap.ts,
+                kind=EventKind.REPLACEMENT_BELOW_LAST_READING,
+                previous_wh=previous_wh,
+                value_wh=swap.old_final_wh,
+            )
+        )
+        delta = 0
+    return Interval(
+        point_id=swap.point_id, start_us=previous_us, end_us=swap.ts_us, energy_wh=delta
+    )
