@@ -1,0 +1,91 @@
+"""The ledger's web UI through HA ingress: the landlord console and the private tenant portal.
+
+``setup_web`` mounts server-rendered pages at ``/`` next to the JSON API under ``/api/``.
+"""
+
+from collections.abc import Collection
+from pathlib import Path
+import secrets
+
+from aiohttp import web
+import jinja2
+
+from tenant_ledger.service import LedgerService
+from tenant_ledger.web import users
+from tenant_ledger.web.context import Access, Handler, Web
+from tenant_ledger.web.csrf import CsrfGuard
+from tenant_ledger.web.identity import SUPERVISOR_ADDRESS
+from tenant_ledger.web.views import accounts, actions, audit, tariffs, tenancy
+
+__all__ = ["DEFAULT_TOP_UP_TEXT", "setup_web"]
+
+DEFAULT_TOP_UP_TEXT = (
+    "Pay your landlord (cash at the desk or a bank transfer with your room in the reference). "
+    "The payment shows here as soon as it is recorded."
+)
+_HERE = Path(__file__).parent
+_TENANT = "/tenants/{tenant_id}"
+_PERIOD = r"{period:\d{4}-\d{2}-\d{2}}"
+
+ROUTES: tuple[tuple[str, str, Access, Handler], ...] = (
+    ("GET", "/", Access.ACCOUNT, accounts.home),
+    ("GET", _TENANT, Access.ACCOUNT, accounts.tenant),
+    ("GET", f"{_TENANT}/chart.svg", Access.ACCOUNT, accounts.chart),
+    ("GET", f"{_TENANT}/readings", Access.ACCOUNT, accounts.readings),
+    ("GET", f"{_TENANT}/tariff", Access.ACCOUNT, accounts.tariff),
+    ("GET", f"{_TENANT}/statements/{_PERIOD}", Access.ACCOUNT, accounts.statement),
+    ("GET", f"{_TENANT}/statements/{_PERIOD}.csv", Access.ACCOUNT, accounts.statement_download),
+    ("POST", f"{_TENANT}/topup", Access.LANDLORD, actions.top_up),
+    ("POST", f"{_TENANT}/adjustment", Access.LANDLORD, actions.adjust),
+    ("POST", f"{_TENANT}/exemption", Access.LANDLORD, actions.exemption),
+    ("POST", f"{_TENANT}/cutoff-approval", Access.LANDLORD, actions.approve_cutoff),
+    ("POST", f"{_TENANT}/users", Access.LANDLORD, actions.link_user),
+    ("POST", f"{_TENANT}/users/remove", Access.LANDLORD, actions.unlink_user),
+    ("GET", f"{_TENANT}/move", Access.LANDLORD, tenancy.move_form),
+    ("POST", f"{_TENANT}/move-in", Access.LANDLORD, tenancy.move_in),
+    ("POST", f"{_TENANT}/move-out", Access.LANDLORD, tenancy.move_out),
+    ("GET", "/points", Access.LANDLORD, tenancy.points),
+    ("GET", "/tariffs", Access.LANDLORD, tariffs.tariffs),
+    ("POST", "/tariffs", Access.LANDLORD, tariffs.submit_tariff),
+    ("GET", "/audit", Access.LANDLORD, audit.audit),
+)
+"""Every page: method, path, who may open it, handler (tests walk this table)."""
+
+
+def setup_web(
+    app: web.Application,
+    service: LedgerService,
+    *,
+    landlords: Collection[str] = (),
+    trusted_proxies: Collection[str] = (SUPERVISOR_ADDRESS,),
+    top_up_text: str | None = None,
+    secret: bytes | None = None,
+) -> None:
+    """Mount the UI on ``app``.
+
+    ``landlords``: HA user names or ids with the landlord console (the add-on option
+    ``landlord_users`` plus ``--admin-users``). ``trusted_proxies``: peer addresses whose
+    ``X-Remote-User-*`` headers are believed (the Supervisor; 127.0.0.1 in tests and the demo).
+    ``secret`` signs CSRF tokens (default: random per process, so a restart expires open forms).
+    """
+    templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    ui = Web(
+        service=service,
+        trusted_proxies=frozenset(trusted_proxies),
+        landlords=frozenset(landlords),
+        top_up_text=top_up_text or DEFAULT_TOP_UP_TEXT,
+        templates=templates,
+        csrf=CsrfGuard(secret or secrets.token_bytes(32)),
+    )
+
+    # Once, before the first request: the link table is ours, not in the ledger's migrations.
+    users.metadata.create_all(service.engine)
+    for method, path, access, handler in ROUTES:
+        app.router.add_route(method, path, ui.route(access, handler))
+    app.router.add_static("/static", _HERE / "static")

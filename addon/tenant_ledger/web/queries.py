@@ -1,0 +1,175 @@
+"""Read-only SQL the pages need beyond the service's published states."""
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from tenant_ledger.billing import Reading, from_epoch
+from tenant_ledger.db.schema import audit_log, journal, journal_legs, metering_points, readings
+from tenant_ledger.journal import tenant_account
+
+CREDIT_KINDS = ("top_up", "adjustment")
+
+
+def readings_around(
+    connection: sa.Connection, point_ids: Collection[str], start_s: int, end_s: int
+) -> list[Reading]:
+    """Readings in [start_s, end_s] plus the last before and the first after, per point.
+
+    The neighbours are what turn a window's edges into consumption (an interval straddling
+    the edge counts with its time-proportional part).
+    """
+    found: list[Reading] = []
+    for point_id in point_ids:
+        of_point = readings.c.point_id == point_id
+        before = sa.select(sa.func.max(readings.c.ts)).where(of_point & (readings.c.ts < start_s))
+        after = sa.select(sa.func.min(readings.c.ts)).where(of_point & (readings.c.ts > end_s))
+        query = (
+            sa.select(readings.c.ts, readings.c.energy_wh)
+            .where(
+                of_point
+                & (
+                    readings.c.ts.between(start_s, end_s)
+                    | (readings.c.ts == before.scalar_subquery())
+                    | (readings.c.ts == after.scalar_subquery())
+                )
+            )
+            .order_by(readings.c.ts)
+        )
+        found.extend(
+            Reading(point_id=point_id, ts=from_epoch(row.ts), energy_wh=row.energy_wh)
+            for row in connection.execute(query)
+        )
+    return found
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StoredReading:
+    point_id: str
+    ts: int
+    energy_wh: int
+
+
+def readings_between(
+    connection: sa.Connection, point_ids: Collection[str], start_s: int, end_s: int, limit: int
+) -> list[StoredReading]:
+    query = (
+        sa.select(readings.c.point_id, readings.c.ts, readings.c.energy_wh)
+        .where(readings.c.point_id.in_(list(point_ids)) & readings.c.ts.between(start_s, end_s))
+        .order_by(readings.c.ts.desc(), readings.c.point_id)
+        .limit(limit)
+    )
+    return [
+        StoredReading(point_id=row.point_id, ts=row.ts, energy_wh=row.energy_wh)
+        for row in connection.execute(query)
+    ]
+
+
+def balance_before(connection: sa.Connection, tenant_id: str, before_us: int) -> int:
+    """The tenant's balance (minor units) from every posting before ``before_us``."""
+    query = (
+        sa.select(sa.func.coalesce(sa.func.sum(journal_legs.c.amount_minor), 0))
+        .join(journal, journal.c.id == journal_legs.c.entry_id)
+        .where(
+            (journal_legs.c.account == tenant_account(tenant_id)) & (journal.c.ts_us < before_us)
+        )
+    )
+    return int(connection.execute(query).scalar_one())
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CreditRow:
+    ts_us: int
+    kind: str
+    amount_minor: int
+    reason: str
+
+
+def credits_between(
+    connection: sa.Connection, tenant_id: str, start_us: int, end_us: int
+) -> list[CreditRow]:
+    """Top-ups and adjustments to the tenant's account in [start_us, end_us)."""
+    query = (
+        sa.select(journal.c.ts_us, journal.c.kind, journal.c.reason, journal_legs.c.amount_minor)
+        .join(journal_legs, journal_legs.c.entry_id == journal.c.id)
+        .where(
+            (journal_legs.c.account == tenant_account(tenant_id))
+            & journal.c.kind.in_(CREDIT_KINDS)
+            & (journal.c.ts_us >= start_us)
+            & (journal.c.ts_us < end_us)
+        )
+        .order_by(journal.c.id)
+    )
+    return [
+        CreditRow(ts_us=row.ts_us, kind=row.kind, amount_minor=row.amount_minor, reason=row.reason)
+        for row in connection.execute(query)
+    ]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AuditFilter:
+    actor: str = ""
+    action: str = ""
+    from_us: int | None = None
+    to_us: int | None = None
+
+
+def audit_rows(
+    connection: sa.Connection, wanted: AuditFilter, limit: int
+) -> list[sa.Row[tuple[int, int, str, str, str, str, str]]]:
+    """The audit log newest first, filtered by exact actor/action and a time range."""
+    query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    if wanted.actor:
+        query = query.where(audit_log.c.actor == wanted.actor)
+    if wanted.action:
+        query = query.where(audit_log.c.action == wanted.action)
+    if wanted.from_us is not None:
+        query = query.where(audit_log.c.ts_us >= wanted.from_us)
+    if wanted.to_us is not None:
+        query = query.where(audit_log.c.ts_us < wanted.to_us)
+    return list(connection.execute(query))
+
+
+def audit_choices(connection: sa.Connection) -> tuple[list[str], list[str]]:
+    """Every actor and action in the log, for the filter form's lists."""
+    actors = connection.execute(sa.select(audit_log.c.actor).distinct().order_by("actor"))
+    actions = connection.execute(sa.select(audit_log.c.action).distinct().order_by("action"))
+    return list(actors.scalars()), list(actions.scalars())
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PointRow:
+    point_id: str
+    name: str
+    space_id: str | None
+    last_ts: int | None
+    last_wh: int | None
+
+
+def point_rows(connection: sa.Connection) -> list[PointRow]:
+    """Every metering point with its latest reading."""
+    latest = (
+        sa.select(readings.c.point_id, sa.func.max(readings.c.ts).label("ts"))
+        .group_by(readings.c.point_id)
+        .subquery()
+    )
+    query = (
+        sa.select(
+            metering_points.c.id,
+            metering_points.c.name,
+            metering_points.c.space_id,
+            readings.c.ts,
+            readings.c.energy_wh,
+        )
+        .select_from(metering_points)
+        .outerjoin(latest, latest.c.point_id == metering_points.c.id)
+        .outerjoin(
+            readings, (readings.c.point_id == latest.c.point_id) & (readings.c.ts == latest.c.ts)
+        )
+        .order_by(metering_points.c.id)
+    )
+    return [
+        PointRow(point_id=row[0], name=row[1], space_id=row[2], last_ts=row[3], last_wh=row[4])
+        for row in connection.execute(query)
+    ]

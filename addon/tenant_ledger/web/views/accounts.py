@@ -1,0 +1,287 @@
+"""Reading an account: landlord overview, tenant page / portal, chart, readings, statements."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from aiohttp import web
+from markupsafe import Markup
+import sqlalchemy as sa
+
+from tenant_ledger.billing import Reading, format_kwh, format_minor
+from tenant_ledger.billing.timestamps import from_us, to_epoch
+from tenant_ledger.db import journal_store
+from tenant_ledger.db.catalog import Catalog
+from tenant_ledger.journal import tenant_account
+from tenant_ledger.web import users
+from tenant_ledger.web.charts import bar_chart
+from tenant_ledger.web.context import Page, Web
+from tenant_ledger.web.queries import StoredReading, readings_around, readings_between
+from tenant_ledger.web.statements import (
+    Period,
+    charge_rows,
+    find_period,
+    load_statement,
+    periods,
+    statement_csv,
+)
+from tenant_ledger.web.tariff_view import band_rows
+from tenant_ledger.web.usage import Span, buckets, usage_bars
+
+RECENT_ENTRIES = 20
+MAX_READINGS = 2000
+DEFAULT_READING_DAYS = 7
+
+
+def _span(page: Page) -> Span:
+    try:
+        return Span(page.query("span"))
+    except ValueError:
+        return Span.WEEK
+
+
+def _points(catalog: Catalog, tenant_id: str) -> set[str]:
+    """Every point the tenant ever held (history matters for statements and charts)."""
+    return {item.point_id for item in catalog.assignments if item.tenant_id == tenant_id}
+
+
+async def _chart(web_ui: Web, tenant_id: str, span: Span) -> Markup:
+    service, catalog = web_ui.service, web_ui.service.catalog
+    edges = buckets(span, from_us(service.clock()), catalog.zone)
+    points = _points(catalog, tenant_id)
+    start_s, end_s = edges[0][2] // 1_000_000, edges[-1][3] // 1_000_000
+
+    def query(connection: sa.Connection, _catalog: Catalog) -> list[Reading]:
+        return readings_around(connection, points, start_s, end_s)
+
+    bars = usage_bars(edges, await service.read(query), catalog.assignments, tenant_id)
+    total = sum(bar.energy_wh for bar in bars)
+    caption = {
+        Span.DAY: "last 24 hours",
+        Span.WEEK: "last 7 days",
+        Span.MONTH: "last 30 days",
+    }[span]
+    return bar_chart(bars, f"Electricity used, {caption}: {format_kwh(total)} kWh")
+
+
+async def state_of(web_ui: Web, tenant_id: str) -> dict[str, Any]:
+    state = web_ui.service.states.get(tenant_id)
+    if state is None:
+        (state,) = await web_ui.service.refresh([tenant_id])
+    return state
+
+
+async def account_context(web_ui: Web, page: Page, tenant_id: str) -> dict[str, Any]:
+    """Everything the tenant page and the portal show."""
+    service = web_ui.service
+    span = _span(page)
+
+    def query(connection: sa.Connection, _catalog: Catalog) -> tuple[list[Any], list[Any]]:
+        entries = journal_store.tenant_entries(
+            connection, tenant_account(tenant_id), RECENT_ENTRIES
+        )
+        return entries, users.users_of(connection, tenant_id)
+
+    entries, linked = await service.read(query)
+    catalog = service.catalog
+    plan = catalog.plan_of(tenant_id)
+    return {
+        "tenant_id": tenant_id,
+        "state": await state_of(web_ui, tenant_id),
+        "record": catalog.tenants[tenant_id],
+        "plan": plan,
+        "span": span.value,
+        "spans": [item.value for item in Span],
+        "chart": await _chart(web_ui, tenant_id, span),
+        "entries": [
+            {
+                "time": _local(catalog, row.ts_us),
+                "kind": row.kind,
+                "amount": format_minor(row.amount_minor, catalog.currency),
+                "reason": row.reason,
+                "actor": row.actor,
+            }
+            for row in entries
+        ],
+        "periods": periods(catalog, tenant_id, service.clock()),
+        "linked": linked,
+    }
+
+
+def _local(catalog: Catalog, micros: int) -> str:
+    return f"{from_us(micros).astimezone(catalog.zone):%Y-%m-%d %H:%M}"
+
+
+async def home(web_ui: Web, page: Page) -> web.StreamResponse:
+    if page.who.tenant_id is not None:
+        return await _account_page(web_ui, page, page.who.tenant_id)
+    catalog = web_ui.service.catalog
+    tenants = [await state_of(web_ui, tenant_id) for tenant_id in sorted(catalog.tenants)]
+    return web_ui.render(page, "overview.html", tenants=tenants, unlinked=web_ui.seen)
+
+
+async def tenant(web_ui: Web, page: Page) -> web.StreamResponse:
+    return await _account_page(web_ui, page, page.tenant_id)
+
+
+async def _account_page(
+    web_ui: Web, page: Page, tenant_id: str, *, status: int = 200, **extra: Any
+) -> web.Response:
+    context = await account_context(web_ui, page, tenant_id)
+    if not page.who.is_landlord:
+        return web_ui.render(page, "portal.html", top_up_text=web_ui.top_up_text, **context)
+    return web_ui.render(
+        page,
+        "tenant.html",
+        status,
+        unlinked=web_ui.seen,
+        **(context | {"errors": {}, "values": {}} | extra),
+    )
+
+
+async def rerender_with_errors(
+    web_ui: Web, page: Page, errors: dict[str, str], values: dict[str, str]
+) -> web.Response:
+    """The landlord's tenant page again, with the form's messages and what was typed."""
+    return await _account_page(
+        web_ui, page, page.tenant_id, status=400, errors=errors, values=values
+    )
+
+
+async def chart(web_ui: Web, page: Page) -> web.StreamResponse:
+    svg = await _chart(web_ui, page.tenant_id, _span(page))
+    return web.Response(
+        text=str(svg),
+        content_type="image/svg+xml",
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def _day(text: str, default: date) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReadingLine:
+    anchor: str
+    point_id: str
+    time: str
+    register_kwh: str
+    delta_kwh: str
+
+
+def _reading_lines(catalog: Catalog, rows: list[StoredReading]) -> list[ReadingLine]:
+    """Newest first, each with the energy since the point's previous reading in the list."""
+    previous: dict[str, int] = {}
+    lines = []
+    for row in sorted(rows, key=lambda item: item.ts):
+        before = previous.get(row.point_id)
+        previous[row.point_id] = row.energy_wh
+        lines.append(
+            ReadingLine(
+                anchor=reading_anchor(row.point_id, row.ts),
+                point_id=row.point_id,
+                time=_local(catalog, row.ts * 1_000_000),
+                register_kwh=format_kwh(row.energy_wh),
+                delta_kwh="" if before is None else format_kwh(row.energy_wh - before),
+            )
+        )
+    return lines[::-1]
+
+
+def reading_anchor(point_id: str, ts: int) -> str:
+    return f"r-{point_id}-{ts}"
+
+
+async def readings(web_ui: Web, page: Page) -> web.StreamResponse:
+    catalog, tenant_id = web_ui.service.catalog, page.tenant_id
+    today = from_us(web_ui.service.clock()).astimezone(catalog.zone).date()
+    first = _day(page.query("from"), today - timedelta(days=DEFAULT_READING_DAYS))
+    last = _day(page.query("to"), today)
+    start_s = to_epoch(datetime.combine(first, time(), tzinfo=catalog.zone))
+    end_s = to_epoch(datetime.combine(last + timedelta(days=1), time(), tzinfo=catalog.zone))
+    points = _points(catalog, tenant_id)
+    rows = await web_ui.service.read(
+        lambda c, _cat: readings_between(c, points, start_s, end_s - 1, MAX_READINGS)
+    )
+    return web_ui.render(
+        page,
+        "readings.html",
+        tenant_id=tenant_id,
+        name=catalog.tenants[tenant_id].name,
+        first=first.isoformat(),
+        last=last.isoformat(),
+        lines=_reading_lines(catalog, rows),
+        truncated=len(rows) == MAX_READINGS,
+    )
+
+
+async def _statement_of(web_ui: Web, page: Page) -> tuple[Period, Any] | None:
+    tenant_id = page.tenant_id
+    period = find_period(web_ui.service.catalog, tenant_id, page.request.match_info["period"])
+    if period is None:
+        return None
+    built = await web_ui.service.read(lambda c, cat: load_statement(c, cat, tenant_id, period))
+    return period, built
+
+
+async def statement(web_ui: Web, page: Page) -> web.StreamResponse:
+    found = await _statement_of(web_ui, page)
+    if found is None:
+        return web_ui.not_found(page)
+    period, built = found
+    catalog = web_ui.service.catalog
+    return web_ui.render(
+        page,
+        "statement.html",
+        tenant_id=page.tenant_id,
+        name=catalog.tenants[page.tenant_id].name,
+        period=period,
+        problem=built if isinstance(built, str) else None,
+        statement=None if isinstance(built, str) else built,
+        rows=[] if isinstance(built, str) else charge_rows(built.charges),
+        anchor=reading_anchor,
+        to_epoch=to_epoch,
+        local=lambda moment: f"{moment.astimezone(catalog.zone):%Y-%m-%d %H:%M}",
+    )
+
+
+async def statement_download(web_ui: Web, page: Page) -> web.StreamResponse:
+    found = await _statement_of(web_ui, page)
+    if found is None or isinstance(found[1], str):
+        return web_ui.not_found(page)
+    period, built = found
+    filename = f"statement-{page.tenant_id}-{period.key}.csv"
+    return web.Response(
+        text=statement_csv(built),
+        content_type="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def tariff(web_ui: Web, page: Page) -> web.StreamResponse:
+    catalog, tenant_id = web_ui.service.catalog, page.tenant_id
+    plan = catalog.plan_of(tenant_id)
+    schedule = catalog.schedule_of(tenant_id)
+    versions = [] if schedule is None else list(reversed(schedule.versions))
+    return web_ui.render(
+        page,
+        "tariff_view.html",
+        tenant_id=tenant_id,
+        name=catalog.tenants[tenant_id].name,
+        plan=plan,
+        versions=[
+            {
+                "from": f"{version.effective_from.astimezone(catalog.zone):%Y-%m-%d %H:%M}",
+                "tariff": version.tariff,
+                "bands": band_rows(version.tariff, plan.quota),
+            }
+            for version in versions
+        ],
+    )

@@ -1,0 +1,117 @@
+"""The landlord's forms on a tenant page; every change goes through the ledger's operations.
+
+A refused form comes back with the messages next to the fields and the typed values kept; a
+good one redirects (post/redirect/get) so a reload does not post twice.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+import sqlalchemy as sa
+
+from tenant_ledger import operations as ops
+from tenant_ledger.db.catalog import Catalog
+from tenant_ledger.errors import LedgerError
+from tenant_ledger.journal import Entry
+from tenant_ledger.web import forms, users
+from tenant_ledger.web.context import Page, Web, redirect
+from tenant_ledger.web.views.accounts import rerender_with_errors
+
+type Change = Callable[[sa.Connection, Catalog], Any]
+
+
+def _action(web_ui: Web, page: Page, reason: str) -> ops.Action:
+    return ops.Action(actor=page.who.actor, reason=reason, now_us=web_ui.service.clock())
+
+
+async def _apply(
+    web_ui: Web,
+    page: Page,
+    form: str,
+    build: Callable[[], Change],
+    *,
+    catalog_changed: bool = False,
+) -> web.StreamResponse:
+    """Validate (``build`` raises FormError), write, redirect; or re-render with the message."""
+    values = {f"{form}.{name}": str(value) for name, value in (page.form or {}).items()}
+    try:
+        change = build()
+        await web_ui.service.write(
+            change, affects=[page.tenant_id], catalog_changed=catalog_changed
+        )
+    except forms.FormError as err:
+        return await rerender_with_errors(
+            web_ui, page, {f"{form}.{err.field}": err.message}, values
+        )
+    except LedgerError as err:
+        return await rerender_with_errors(web_ui, page, {f"{form}.": err.message}, values)
+    raise redirect(page, f"/tenants/{page.tenant_id}", done=form)
+
+
+def _money(operation: Callable[..., Entry], *, positive: bool, form: str) -> Any:
+    async def handle(web_ui: Web, page: Page) -> web.StreamResponse:
+        def build() -> Change:
+            minor = forms.amount("amount", page.field("amount"), web_ui.currency, positive=positive)
+            action = _action(web_ui, page, forms.text("reason", page.field("reason")))
+            tenant_id = page.tenant_id
+            return lambda c, cat: operation(c, cat, action, tenant_id=tenant_id, amount_minor=minor)
+
+        return await _apply(web_ui, page, form, build)
+
+    return handle
+
+
+top_up = _money(ops.top_up, positive=True, form="topup")
+adjust = _money(ops.adjust, positive=False, form="adjustment")
+
+
+async def exemption(web_ui: Web, page: Page) -> web.StreamResponse:
+    def build() -> Change:
+        exempt = page.field("exempt") == "on"
+        until = page.field("until")
+        until_us = forms.local_time("until", until, web_ui.service.catalog.zone) if until else None
+        action = _action(web_ui, page, forms.text("reason", page.field("reason")))
+        tenant_id = page.tenant_id
+        return lambda c, cat: ops.set_exemption(
+            c, cat, action, tenant_id=tenant_id, exempt=exempt, until_us=until_us
+        )
+
+    return await _apply(web_ui, page, "exemption", build, catalog_changed=True)
+
+
+async def approve_cutoff(web_ui: Web, page: Page) -> web.StreamResponse:
+    def build() -> Change:
+        action = _action(web_ui, page, forms.text("reason", page.field("reason")))
+        tenant_id = page.tenant_id
+        return lambda c, cat: ops.approve_cutoff(c, cat, action, tenant_id=tenant_id)
+
+    return await _apply(web_ui, page, "cutoff", build, catalog_changed=True)
+
+
+async def link_user(web_ui: Web, page: Page) -> web.StreamResponse:
+    def build() -> Change:
+        user_id = forms.text("user_id", page.field("user_id"))
+        seen = web_ui.seen.get(user_id)
+        label = page.field("label") or (seen.label if seen else user_id)
+        action = _action(web_ui, page, f"HA user {label} is tenant {page.tenant_id}")
+        tenant_id = page.tenant_id
+        return lambda c, cat: users.link(
+            c, cat, action, user_id=user_id, label=label, tenant_id=tenant_id
+        )
+
+    try:
+        return await _apply(web_ui, page, "link", build)
+    except web.HTTPSeeOther:
+        web_ui.seen.pop(page.field("user_id"), None)
+        raise
+
+
+async def unlink_user(web_ui: Web, page: Page) -> web.StreamResponse:
+    def build() -> Change:
+        user_id = forms.text("user_id", page.field("user_id"))
+        action = _action(web_ui, page, f"HA user {user_id} no longer sees {page.tenant_id}")
+        tenant_id = page.tenant_id
+        return lambda c, _cat: users.unlink(c, action, user_id=user_id, tenant_id=tenant_id)
+
+    return await _apply(web_ui, page, "unlink", build)

@@ -1,0 +1,210 @@
+"""Tariffs: the versions in force, an editor that explains what is wrong, and a bill preview.
+
+Validation is the billing engine's own ``parse_tariff``, so the editor's messages name the
+field exactly as the API and the rater would refuse it. The preview rates one month with the
+draft tariff: a synthetic, evenly spread consumption or a tenant's actual readings.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+import json
+import re
+from typing import Any
+
+from aiohttp import web
+import sqlalchemy as sa
+
+from tenant_ledger import operations as ops
+from tenant_ledger.billing import (
+    Interval,
+    Tariff,
+    TariffError,
+    TariffSchedule,
+    consumption,
+    decode_json,
+    format_kwh,
+    occupancy,
+    parse_tariff,
+    price,
+    rate,
+    tenant_intervals,
+)
+from tenant_ledger.billing.timestamps import from_us, to_epoch, to_us
+from tenant_ledger.db.catalog import Catalog
+from tenant_ledger.db.schema import tariff_versions
+from tenant_ledger.errors import LedgerError
+from tenant_ledger.web import forms
+from tenant_ledger.web.context import Page, Web, redirect
+from tenant_ledger.web.queries import readings_around
+from tenant_ledger.web.statements import Row, charge_rows
+from tenant_ledger.web.tariff_view import band_rows
+
+SYNTHETIC_WH = 300_000
+"""The synthetic preview month: 300 kWh spread evenly over every minute."""
+_TARIFF_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_SAMPLE = {
+    "currency": "EUR",
+    "timezone": "Europe/Berlin",
+    "energy": {"type": "flat", "rate": "0.30"},
+    "standing_charge_per_day": "0.20",
+    "tax_rate": "0.19",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Preview:
+    title: str
+    energy_kwh: str
+    rows: list[Row]
+    net: str
+    tax: str
+    total: str
+
+
+def _last_month(catalog: Catalog, now_us: int) -> tuple[datetime, datetime]:
+    """The last whole calendar month in the building's time zone."""
+    today = from_us(now_us).astimezone(catalog.zone).date()
+    end_day = today.replace(day=1)
+    start_day = (end_day - timedelta(days=1)).replace(day=1)
+    return (
+        datetime.combine(start_day, time(), tzinfo=catalog.zone),
+        datetime.combine(end_day, time(), tzinfo=catalog.zone),
+    )
+
+
+async def _preview(web_ui: Web, tariff: Tariff, tenant_id: str) -> Preview:
+    service, catalog = web_ui.service, web_ui.service.catalog
+    start, end = _last_month(catalog, service.clock())
+    schedule = TariffSchedule.single(tariff)
+    if tenant_id in catalog.tenants:
+        points = {item.point_id for item in catalog.assignments if item.tenant_id == tenant_id}
+        found = await service.read(
+            lambda c, _cat: readings_around(c, points, to_epoch(start), to_epoch(end))
+        )
+        intervals = tenant_intervals(
+            consumption(found), catalog.assignments, tenant_id, start=start, end=end
+        )
+        occupied = occupancy(catalog.assignments, tenant_id, start=start, end=end)
+        quota = catalog.plan_of(tenant_id).quota
+        title = f"{catalog.tenants[tenant_id].name}'s consumption"
+    else:
+        intervals = [
+            Interval(
+                point_id="synthetic",
+                start_us=to_us(start),
+                end_us=to_us(end),
+                energy_wh=SYNTHETIC_WH,
+            )
+        ]
+        occupied, quota, title = None, None, f"{format_kwh(SYNTHETIC_WH)} kWh spread evenly"
+    rating = rate(intervals, schedule, start=start, end=end, occupied=occupied, quota=quota)
+    charges = price([*rating.energy_lines, *rating.standing_lines], tariff.currency)
+    return Preview(
+        title=f"{title}, {start:%B %Y}",
+        energy_kwh=format_kwh(rating.energy_wh),
+        rows=charge_rows(charges),
+        net=str(charges.net),
+        tax=str(charges.tax),
+        total=str(charges.total),
+    )
+
+
+async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) -> web.Response:
+    catalog = web_ui.service.catalog
+
+    def latest_bodies(connection: sa.Connection, _catalog: Catalog) -> dict[str, str]:
+        query = sa.select(tariff_versions.c.tariff_id, tariff_versions.c.body).order_by(
+            tariff_versions.c.effective_from_us
+        )
+        return {row.tariff_id: row.body for row in connection.execute(query)}
+
+    bodies = await web_ui.service.read(latest_bodies)
+    editing = page.query("edit")
+    values = {
+        "tariff_id": editing,
+        "body": json.dumps(json.loads(bodies[editing]) if editing in bodies else _SAMPLE, indent=2),
+        "effective_from": "",
+        "name": "",
+        "reason": "",
+        "tenant": "",
+    }
+    tariffs = [
+        {
+            "id": tariff_id,
+            "versions": [
+                {
+                    "from": f"{version.effective_from.astimezone(catalog.zone):%Y-%m-%d %H:%M}",
+                    "bands": band_rows(version.tariff, None),
+                    "tariff": version.tariff,
+                }
+                for version in reversed(schedule.versions)
+            ],
+        }
+        for tariff_id, schedule in sorted(catalog.schedules.items())
+    ]
+    return web_ui.render(
+        page,
+        "tariffs.html",
+        status,
+        tariffs=tariffs,
+        plans=sorted(catalog.plans.values(), key=lambda plan: plan.id),
+        tenants={tenant_id: record.name for tenant_id, record in catalog.tenants.items()},
+        **({"values": values, "errors": {}, "preview": None} | context),
+    )
+
+
+async def tariffs(web_ui: Web, page: Page) -> web.StreamResponse:
+    return await _render(web_ui, page)
+
+
+def _parse(body: str) -> tuple[Any, Tariff]:
+    try:
+        document = decode_json(body)
+    except json.JSONDecodeError as err:
+        message = f"Not valid JSON at line {err.lineno}, column {err.colno}: {err.msg}."
+        raise forms.FormError("body", message) from None
+    try:
+        return document, parse_tariff(document)
+    except TariffError as err:
+        where = f"{err.path}: " if err.path else ""
+        raise forms.FormError("body", f"{where}{err.message}") from None
+
+
+async def submit_tariff(web_ui: Web, page: Page) -> web.StreamResponse:
+    """Preview or save a tariff version, depending on the button pressed."""
+    values = {
+        name: page.field(name)
+        for name in ("tariff_id", "name", "effective_from", "reason", "body", "tenant")
+    }
+    catalog = web_ui.service.catalog
+    try:
+        document, tariff = _parse(values["body"])
+        if page.field("do") != "save":
+            preview = await _preview(web_ui, tariff, values["tenant"])
+            return await _render(web_ui, page, values=values, errors={}, preview=preview)
+        if not _TARIFF_ID.fullmatch(values["tariff_id"]):
+            raise forms.FormError("tariff_id", "Use 1-64 letters, digits, - or _.")
+        effective_us = forms.local_time("effective_from", values["effective_from"], catalog.zone)
+        action = ops.Action(
+            actor=page.who.actor,
+            reason=forms.text("reason", values["reason"]),
+            now_us=web_ui.service.clock(),
+        )
+        await web_ui.service.write(
+            lambda c, cat: ops.add_tariff_version(
+                c,
+                cat,
+                action,
+                tariff_id=values["tariff_id"],
+                name=values["name"] or None,
+                body=document,
+                effective_from_us=effective_us,
+            ),
+            affects=None,
+            catalog_changed=True,
+        )
+    except forms.FormError as err:
+        return await _render(web_ui, page, 400, values=values, errors={err.field: err.message})
+    except LedgerError as err:
+        return await _render(web_ui, page, 400, values=values, errors={"": err.message})
+    raise redirect(page, "/tariffs", done="tariff")

@@ -1,0 +1,128 @@
+"""Metering points and the move-in / move-out wizard.
+
+The wizard records the meter registers read on the day as readings at the move instant first,
+then changes the assignment: the outgoing tenant is billed up to exactly that register and the
+incoming one from it, with no estimate in between.
+"""
+
+from typing import Any
+
+from aiohttp import web
+
+from tenant_ledger import operations as ops
+from tenant_ledger.billing import format_kwh
+from tenant_ledger.billing.timestamps import from_us
+from tenant_ledger.errors import LedgerError
+from tenant_ledger.readings_in import IncomingReading
+from tenant_ledger.web import forms
+from tenant_ledger.web.context import Page, Web, redirect
+from tenant_ledger.web.queries import point_rows
+
+
+def _holders(web_ui: Web, now_us: int) -> dict[str, str]:
+    """Point id -> tenant id holding it now."""
+    return {
+        item.point_id: item.tenant_id
+        for item in web_ui.service.catalog.assignments
+        if item.start_us <= now_us < item.end_us
+    }
+
+
+async def points(web_ui: Web, page: Page) -> web.StreamResponse:
+    catalog, now_us = web_ui.service.catalog, web_ui.service.clock()
+    holders = _holders(web_ui, now_us)
+    rows = await web_ui.service.read(lambda c, _cat: point_rows(c))
+    return web_ui.render(
+        page,
+        "points.html",
+        points=[
+            {
+                "row": row,
+                "holder": holders.get(row.point_id),
+                "last": ""
+                if row.last_ts is None or row.last_wh is None
+                else f"{format_kwh(row.last_wh)} kWh at "
+                f"{from_us(row.last_ts * 1_000_000).astimezone(catalog.zone):%Y-%m-%d %H:%M}",
+            }
+            for row in rows
+        ],
+        tenants={tenant_id: record.name for tenant_id, record in catalog.tenants.items()},
+    )
+
+
+async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) -> web.Response:
+    catalog, now_us = web_ui.service.catalog, web_ui.service.clock()
+    holders = _holders(web_ui, now_us)
+    tenant_id = page.tenant_id
+    now = f"{from_us(now_us).astimezone(catalog.zone):%Y-%m-%dT%H:%M}"
+    return web_ui.render(
+        page,
+        "move.html",
+        status,
+        tenant_id=tenant_id,
+        name=catalog.tenants[tenant_id].name,
+        held=catalog.points_of(tenant_id, now_us),
+        free=sorted(point for point in catalog.points if point not in holders),
+        **({"values": {"at": now}, "errors": {}} | context),
+    )
+
+
+async def move_form(web_ui: Web, page: Page) -> web.StreamResponse:
+    return await _render(web_ui, page)
+
+
+def _final_readings(page: Page, point_ids: list[str], ts: int) -> list[IncomingReading]:
+    found = []
+    for point_id in point_ids:
+        text = page.field(f"reading.{point_id}")
+        if text:
+            wh = forms.register_wh(f"reading.{point_id}", text)
+            found.append(IncomingReading(point_id=point_id, ts=ts, energy_wh=wh, seq=None))
+    return found
+
+
+async def _move(web_ui: Web, page: Page, direction: str) -> web.StreamResponse:
+    catalog, tenant_id = web_ui.service.catalog, page.tenant_id
+    values = {name: str(value) for name, value in (page.form or {}).items()}
+    try:
+        ts = forms.local_time("at", page.field("at"), catalog.zone) // 1_000_000
+        reason = forms.text("reason", page.field("reason"))
+        action = ops.Action(actor=page.who.actor, reason=reason, now_us=web_ui.service.clock())
+        if direction == "in":
+            chosen = [str(p) for p in (page.form.getall("points", []) if page.form else [])]
+            if not chosen:
+                raise forms.FormError("points", "Choose at least one free metering point.")
+        else:
+            chosen = catalog.points_of(tenant_id, ts * 1_000_000)
+        final = _final_readings(page, chosen, ts)
+        if final:
+            await web_ui.service.ingest(final)
+        if direction == "in":
+            await web_ui.service.write(
+                lambda c, cat: ops.move_in(
+                    c, cat, action, tenant_id=tenant_id, point_ids=chosen, at_us=ts * 1_000_000
+                ),
+                affects=[tenant_id],
+                catalog_changed=True,
+            )
+        else:
+            await web_ui.service.write(
+                lambda c, cat: ops.move_out(
+                    c, cat, action, tenant_id=tenant_id, at_us=ts * 1_000_000
+                ),
+                affects=[tenant_id],
+                catalog_changed=True,
+            )
+    except forms.FormError as err:
+        return await _render(web_ui, page, 400, values=values, errors={err.field: err.message})
+    except LedgerError as err:
+        return await _render(web_ui, page, 400, values=values, errors={"": err.message})
+    raise redirect(page, f"/tenants/{tenant_id}", done=f"move_{direction}")
+
+
+async def move_in(web_ui: Web, page: Page) -> web.StreamResponse:
+    return await _move(web_ui, page, "in")
+
+
+async def move_out(web_ui: Web, page: Page) -> web.StreamResponse:
+    return await _move(web_ui, page, "out")

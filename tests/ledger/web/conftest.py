@@ -1,0 +1,110 @@
+"""Web UI fixtures: the ledger app with the UI mounted, HA users as ingress headers."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+import re
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+import pytest
+
+from tenant_ledger.app import create_app
+from tenant_ledger.service import LedgerService
+from tenant_ledger.web import setup_web
+from tenant_ledger.web.csrf import COOKIE
+from tests.ledger.conftest import Api, FakeClock
+
+LOCAL = "127.0.0.1"
+_TOKEN = re.compile(r'<meta name="csrf-token" content="([0-9a-f]+)">')
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    name: str
+    display_name: str
+
+    def headers(self, prefix: str | None = None) -> dict[str, str]:
+        headers = {
+            "X-Remote-User-Id": self.user_id,
+            "X-Remote-User-Name": self.name,
+            "X-Remote-User-Display-Name": self.display_name,
+        }
+        if prefix is not None:
+            headers["X-Ingress-Path"] = prefix
+        return headers
+
+
+LANDLORD = User("u-ana", "ana", "Ana Landlord")
+ALICE = User("u-alice", "alice", "Alice (t1)")
+BOB = User("u-bob", "bob", "Bob (t2)")
+CAROL = User("u-carol", "carol", "Carol Unlinked")
+
+
+def build_app(ledger: LedgerService, trusted: set[str]) -> web.Application:
+    app = create_app(ledger)
+    setup_web(app, ledger, landlords={LANDLORD.name}, trusted_proxies=trusted, secret=b"s" * 32)
+    return app
+
+
+@dataclass
+class Browser:
+    """The test client as one HA user at a time, with the CSRF dance done for forms."""
+
+    client: TestClient[Any, Any]
+
+    async def get(self, user: User | None, path: str, **kwargs: Any) -> Any:
+        headers = {} if user is None else user.headers()
+        return await self.client.get(path, headers=headers, allow_redirects=False, **kwargs)
+
+    async def token(self, user: User, path: str = "/") -> str:
+        reply = await self.get(user, path)
+        match = _TOKEN.search(await reply.text())
+        assert match is not None, await reply.text()
+        return match[1]
+
+    async def post(
+        self,
+        user: User | None,
+        path: str,
+        data: dict[str, str],
+        *,
+        token: str | None = None,
+        token_from: User | None = None,
+    ) -> Any:
+        """POST ``data``; with the user's own CSRF token unless ``token`` is given."""
+        if token is None and (token_from or user) is not None:
+            token = await self.token(token_from or user)  # type: ignore[arg-type]
+        form = dict(data) if token is None else {"csrf_token": token, **data}
+        headers = {} if user is None else user.headers()
+        return await self.client.post(path, data=form, headers=headers, allow_redirects=False)
+
+    def forget_session(self) -> None:
+        self.client.session.cookie_jar.clear(lambda cookie: cookie.key == COOKIE)
+
+
+@pytest.fixture
+async def site(ledger: LedgerService, socket_enabled: None) -> AsyncIterator[tuple[Api, Browser]]:
+    """Two tenants t1 (Alice) and t2 (Bob) with readings; the landlord Ana; Carol unlinked."""
+    async with TestClient(TestServer(build_app(ledger, {LOCAL}))) as client:
+        api, browser = Api(client), Browser(client)
+        await api.building(tenants={"t1": "mqtt:dev:1", "t2": "mqtt:dev:2"})
+        await post_readings(api, ledger.clock)  # type: ignore[arg-type]
+        for user, tenant_id in ((ALICE, "t1"), (BOB, "t2")):
+            reply = await browser.post(
+                LANDLORD, f"/tenants/{tenant_id}/users", {"user_id": user.user_id}
+            )
+            assert reply.status == 303, await reply.text()
+        yield api, browser
+
+
+async def post_readings(api: Api, clock: FakeClock) -> None:
+    """Hourly registers for both points over the two days before the clock: t1 uses 1 kWh/h."""
+    start = clock.epoch - 48 * 3600
+    readings = [
+        {"point": point, "ts": start + hour * 3600, "energy_wh": 10_000 + hour * per_hour}
+        for point, per_hour in (("mqtt:dev:1", 1000), ("mqtt:dev:2", 250))
+        for hour in range(49)
+    ]
+    await api.call("POST", "/api/readings", {"readings": readings}, expect=200)

@@ -1,0 +1,117 @@
+"""The UI in a real headless Chromium: a landlord and two tenants, each through ingress headers.
+
+Debian's chromium is driven by Playwright (``executable_path``; no browser download). The
+server is the ledger app on 127.0.0.1 with 127.0.0.1 as the trusted proxy, so each browser
+context's ``extra_http_headers`` play the Supervisor's part. Screenshots go to
+``test-artifacts/web/`` for a person to look at.
+"""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from playwright.async_api import (
+    Browser as Chromium,
+    Page,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.ledger.conftest import Api
+
+from .conftest import ALICE, BOB, LANDLORD, Browser, User
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "web"
+PHONE = ViewportSize(width=390, height=844)
+DESKTOP = ViewportSize(width=1280, height=900)
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Chromium]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+async def open_as(chromium: Chromium, user: User, viewport: ViewportSize) -> Page:
+    context = await chromium.new_context(
+        extra_http_headers=user.headers(), viewport=viewport, java_script_enabled=True
+    )
+    page = await context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+async def shot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+async def test_landlord_tops_up_and_each_tenant_sees_only_their_own_account(
+    site: tuple[Api, Browser], chromium: Chromium
+) -> None:
+    _api, client = site
+    base = str(client.client.make_url("")).rstrip("/")
+
+    landlord = await open_as(chromium, LANDLORD, DESKTOP)
+    await landlord.goto(f"{base}/")
+    await expect(landlord.locator("table.tenants tbody tr")).to_have_count(2)
+    await shot(landlord, "landlord-overview")
+    await landlord.click("text=Room t1")
+    await expect(landlord.get_by_test_id("balance")).to_have_text("-14.40 EUR")
+    await landlord.fill("#topup input[name=amount]", "25.00")
+    await landlord.fill("#topup input[name=reason]", "cash at desk")
+    await landlord.click("#topup button[type=submit]")
+    await expect(landlord.locator(".notice")).to_have_text("Top-up recorded.")
+    await expect(landlord.get_by_test_id("balance")).to_have_text("10.60 EUR")
+    await shot(landlord, "landlord-tenant-page")
+    await landlord.fill("#topup input[name=amount]", "1.234")
+    await landlord.fill("#topup input[name=reason]", "typo")
+    await landlord.click("#topup button[type=submit]")
+    await expect(landlord.locator("#topup .error")).to_contain_text("more decimals than EUR")
+    await expect(landlord.get_by_test_id("balance")).to_have_text("10.60 EUR")
+
+    alice = await open_as(chromium, ALICE, PHONE)
+    await alice.goto(f"{base}/")
+    await expect(alice.get_by_test_id("balance")).to_have_text("10.60 EUR")
+    await expect(alice.locator("h1")).to_have_text("Room t1")
+    assert await alice.locator("text=Room t2").count() == 0
+    assert await alice.locator("#topup").count() == 0
+    await alice.click("a[data-span=day]")  # the script swaps the chart in place
+    await expect(alice.locator(".chart-box svg")).to_have_attribute(
+        "aria-label", "Electricity used, last 24 hours: 23.000 kWh"
+    )
+    await shot(alice, "tenant-portal-phone")
+    answer = await alice.goto(f"{base}/tenants/t2")
+    assert answer is not None
+    assert answer.status == 404
+    await expect(alice.locator("h1")).to_have_text("Not found")
+    await alice.goto(f"{base}/tenants/t1/statements/2026-11-01")
+    await expect(alice.locator("table.statement")).to_contain_text("14.40")
+    await shot(alice, "tenant-statement-phone")
+
+    bob = await open_as(chromium, BOB, DESKTOP)
+    await bob.goto(f"{base}/")
+    await expect(bob.locator("h1")).to_have_text("Room t2")
+    await expect(bob.get_by_test_id("balance")).to_have_text("-3.60 EUR")
+    assert await bob.locator("text=Room t1").count() == 0
+    answer = await bob.goto(f"{base}/tenants/t1/chart.svg")
+    assert answer is not None
+    assert answer.status == 404
+    await shot(bob, "tenant-b-portal")

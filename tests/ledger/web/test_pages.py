@@ -1,0 +1,196 @@
+"""What landlords and tenants see and do: forms, statements, tariffs, moves, audit."""
+
+import pytest
+
+from tests.ledger.conftest import Api, FakeClock
+
+from .conftest import ALICE, BOB, LANDLORD, Browser
+
+
+async def test_landlord_tops_up_and_the_tenant_sees_the_new_balance(
+    site: tuple[Api, Browser],
+) -> None:
+    api, browser = site
+    before = (await api.call("GET", "/api/tenants/t1"))["balance"]
+    reply = await browser.post(
+        LANDLORD, "/tenants/t1/topup", {"amount": "20.00", "reason": "cash at desk"}
+    )
+    assert reply.status == 303
+    assert reply.headers["Location"] == "/tenants/t1?done=topup"
+    assert before == "-14.40"
+    assert (await api.call("GET", "/api/tenants/t1"))["balance"] == "5.60"
+    portal = await (await browser.get(ALICE, "/")).text()
+    assert "5.60 EUR" in portal
+    assert "cash at desk" in portal
+    audit = (await api.call("GET", "/api/audit"))["audit"]
+    assert (audit[0]["action"], audit[0]["actor"]) == ("top_up", "ana")
+
+
+@pytest.mark.parametrize(
+    ("form", "data", "message"),
+    [
+        ("topup", {"amount": "10.005", "reason": "x"}, "more decimals than EUR allows"),
+        ("topup", {"amount": "ten", "reason": "x"}, "Enter an amount like 10.00"),
+        ("topup", {"amount": "1e3", "reason": "x"}, "Enter an amount like 10.00"),
+        ("topup", {"amount": "-5.00", "reason": "x"}, "A top-up must be positive"),
+        ("topup", {"amount": "5.00", "reason": ""}, "This is required"),
+        ("adjustment", {"amount": "0.00", "reason": "x"}, "must not be zero"),
+        ("exemption", {"exempt": "on", "until": "soon", "reason": "x"}, "Enter a date and time"),
+        ("cutoff", {"reason": ""}, "This is required"),
+    ],
+)
+async def test_bad_input_comes_back_with_a_clear_message_and_what_was_typed(
+    site: tuple[Api, Browser], form: str, data: dict[str, str], message: str
+) -> None:
+    api, browser = site
+    before = (await api.call("GET", "/api/tenants/t1"))["balance"]
+    path = {"cutoff": "cutoff-approval"}.get(form, form)
+    reply = await browser.post(LANDLORD, f"/tenants/t1/{path}", data)
+    text = await reply.text()
+    assert reply.status == 400, text
+    assert message in text
+    if data.get("amount"):
+        assert f'value="{data["amount"]}"' in text
+    assert (await api.call("GET", "/api/tenants/t1"))["balance"] == before
+
+
+async def test_adjustment_exemption_and_cutoff_approval(site: tuple[Api, Browser]) -> None:
+    api, browser = site
+    reply = await browser.post(
+        LANDLORD, "/tenants/t2/adjustment", {"amount": "-1.40", "reason": "key fee"}
+    )
+    assert reply.status == 303
+    assert (await api.call("GET", "/api/tenants/t2"))["balance"] == "-5.00"
+    approve = await browser.post(LANDLORD, "/tenants/t2/cutoff-approval", {"reason": "unpaid"})
+    assert approve.status == 303
+    assert (await api.call("GET", "/api/tenants/t2"))["cutoff_approved"] is True
+    exempt = await browser.post(
+        LANDLORD, "/tenants/t1/exemption", {"exempt": "on", "reason": "medical"}
+    )
+    assert exempt.status == 303
+    assert (await api.call("GET", "/api/tenants/t1"))["status"] == "exempt"
+    ended = await browser.post(LANDLORD, "/tenants/t1/exemption", {"reason": "recovered"})
+    assert ended.status == 303
+    assert (await api.call("GET", "/api/tenants/t1"))["status"] != "exempt"
+
+
+async def test_a_statement_links_every_line_to_its_band_and_readings(
+    site: tuple[Api, Browser],
+) -> None:
+    _api, browser = site
+    page = await browser.get(ALICE, "/tenants/t1/statements/2026-11-01")
+    text = await page.text()
+    assert page.status == 200, text
+    assert 'href="/tenants/t1/tariff#band-energy"' in text
+    assert "48.000 kWh" in text
+    assert "/tenants/t1/readings?from=2026-11-01&amp;to=2026-11-30" in text
+    assert "#r-mqtt:dev:1-" in text
+    tariff = await (await browser.get(ALICE, "/tenants/t1/tariff")).text()
+    assert 'id="band-energy"' in tariff
+    assert "0.30 / kWh" in tariff
+    readings = await (await browser.get(ALICE, "/tenants/t1/readings")).text()
+    assert "mqtt:dev:1" in readings
+    assert "mqtt:dev:2" not in readings
+    csv = await browser.get(ALICE, "/tenants/t1/statements/2026-11-01.csv")
+    assert csv.headers["Content-Type"].startswith("text/csv")
+    body = await csv.text()
+    assert "charge,energy,48.000 kWh,0.30 / kWh,14.40,EUR" in body
+    assert (await browser.get(BOB, "/tenants/t1/statements/2026-11-01.csv")).status == 404
+    assert (await browser.get(ALICE, "/tenants/t1/statements/2026-11-02")).status == 404
+
+
+async def test_the_chart_shows_the_tenants_own_usage(site: tuple[Api, Browser]) -> None:
+    _api, browser = site
+    for span, bars in (("day", 24), ("week", 7), ("month", 30)):
+        reply = await browser.get(ALICE, f"/tenants/t1/chart.svg?span={span}")
+        assert reply.headers["Content-Type"].startswith("image/svg+xml")
+        svg = await reply.text()
+        assert svg.count('class="chart-bar"') == bars
+    week = await (await browser.get(ALICE, "/tenants/t1/chart.svg?span=week")).text()
+    assert "Mon 09 Nov: 24.000 kWh" in week
+    assert "last 7 days: 48.000 kWh" in week
+
+
+async def test_tariff_editor_explains_errors_previews_and_saves(
+    site: tuple[Api, Browser],
+) -> None:
+    api, browser = site
+    bad = (
+        '{"currency": "EUR", "timezone": "Europe/Berlin", "energy": {"type": "flat", "rate": "-1"}}'
+    )
+    reply = await browser.post(LANDLORD, "/tariffs", {"body": bad, "do": "preview"})
+    assert reply.status == 400
+    assert "energy.rate: must not be negative" in await reply.text()
+    broken = await browser.post(LANDLORD, "/tariffs", {"body": '{"currency": ', "do": "preview"})
+    assert "Not valid JSON at line 1" in await broken.text()
+    good = (
+        '{"currency": "EUR", "timezone": "Europe/Berlin", '
+        '"energy": {"type": "flat", "rate": "0.40"}, "standing_charge_per_day": "0.10"}'
+    )
+    preview = await browser.post(LANDLORD, "/tariffs", {"body": good, "do": "preview"})
+    text = await preview.text()
+    assert preview.status == 200, text
+    # October 2026: 300 kWh x 0.40 + 31 days x 0.10.
+    assert '<td class="num" data-testid="preview-total">123.10</td>' in text
+    tenant_preview = await browser.post(
+        LANDLORD, "/tariffs", {"body": good, "do": "preview", "tenant": "t1"}
+    )
+    assert "Room t1" in await tenant_preview.text()
+    saved = await browser.post(
+        LANDLORD,
+        "/tariffs",
+        {
+            "body": good,
+            "do": "save",
+            "tariff_id": "night",
+            "name": "Night",
+            "effective_from": "2027-01-01T00:00",
+            "reason": "new year",
+        },
+    )
+    assert saved.status == 303, await saved.text()
+    versions = (await api.call("GET", "/api/tariffs"))["versions"]
+    assert any(version["tariff_id"] == "night" for version in versions)
+
+
+async def test_move_out_records_the_final_reading(
+    site: tuple[Api, Browser], clock: FakeClock
+) -> None:
+    api, browser = site
+    clock.advance(3600)  # 14:00 in Berlin, an hour after the last reading
+    form = await (await browser.get(LANDLORD, "/tenants/t2/move")).text()
+    assert 'name="reading.mqtt:dev:2"' in form
+    reply = await browser.post(
+        LANDLORD,
+        "/tenants/t2/move-out",
+        {"at": "2026-11-10T14:00", "reason": "lease ended", "reading.mqtt:dev:2": "22.500"},
+    )
+    assert reply.status == 303, await reply.text()
+    state = await api.call("GET", "/api/tenants/t2")
+    assert state["points"] == []
+    stored = await api.call("GET", "/api/readings?point=mqtt:dev:2&limit=10000")
+    assert stored["readings"][-1]["energy_wh"] == 22_500
+    points = await (await browser.get(LANDLORD, "/points")).text()
+    assert "free" in points
+    moved_in = await browser.post(
+        LANDLORD,
+        "/tenants/t1/move-in",
+        {"at": "2026-11-10T14:00", "reason": "second room", "points": "mqtt:dev:2"},
+    )
+    assert moved_in.status == 303, await moved_in.text()
+    assert (await api.call("GET", "/api/tenants/t1"))["points"] == ["mqtt:dev:1", "mqtt:dev:2"]
+    bad = await browser.post(LANDLORD, "/tenants/t2/move-in", {"at": "x", "reason": "r"})
+    assert "Enter a date and time" in await bad.text()
+
+
+async def test_audit_log_filters_by_actor_action_and_date(site: tuple[Api, Browser]) -> None:
+    _api, browser = site
+    await browser.post(LANDLORD, "/tenants/t1/topup", {"amount": "1.00", "reason": "coins"})
+    page = await (await browser.get(LANDLORD, "/audit?actor=ana&action=top_up")).text()
+    assert "coins" in page
+    assert "link_ha_user" not in page.split("<tbody>")[1]
+    links = await (await browser.get(LANDLORD, "/audit?action=link_ha_user")).text()
+    assert "u-alice" in links
+    assert "coins" not in links
+    old = await (await browser.get(LANDLORD, "/audit?from=2020-01-01&to=2020-01-02")).text()
+    assert "Nothing matches" in old
