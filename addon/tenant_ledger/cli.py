@@ -16,6 +16,7 @@ class _Command(Protocol):
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("tenant_ledger.server", "run the ledger service (default)"),
     "rate": ("tenant_ledger.rate_cli", "rate register readings offline against a tariff"),
+    "verify": ("tenant_ledger.verify", "re-check the journal's hash chain and invariants"),
 }
 
 

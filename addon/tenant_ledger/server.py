@@ -1,36 +1,164 @@
-"""``python -m tenant_ledger serve``: run the ledger service until SIGTERM or Ctrl-C."""
+"""``python -m tenant_ledger serve``: run the ledger service until SIGTERM or Ctrl-C.
+
+Outside the Supervisor everything comes from flags (or ``TENANT_LEDGER_*`` environment
+variables). Inside it (``SUPERVISOR_TOKEN`` set) the add-on options and the broker come from the
+Supervisor, and the ledger announces itself to Home Assistant once it is listening.
+"""
 
 import argparse
+import asyncio
 import logging
 import os
 from pathlib import Path
+import signal
+import socket
+from typing import Any
 
 from aiohttp import web
 
 from tenant_ledger.app import create_app
+from tenant_ledger.config import LedgerConfig, PlanDefaults
+from tenant_ledger.db.engine import default_url
+from tenant_ledger.mqtt import BrokerSettings
+from tenant_ledger.service import LedgerService
+from tenant_ledger.supervisor import DEFAULT_URL, Supervisor, home_assistant_token, read_options
+from tenant_ledger.web import setup_web
+from tenant_ledger.web.identity import SUPERVISOR_ADDRESS
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"TENANT_LEDGER_{name}", default)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=Path(os.environ.get("TENANT_LEDGER_DATA_DIR", "/data")),
+        default=Path(_env("DATA_DIR", "/data") or "/data"),
         help="directory for the database and state (default: $TENANT_LEDGER_DATA_DIR or /data)",
     )
     parser.add_argument(
+        "--database-url",
+        default=_env("DATABASE_URL"),
+        help="SQLAlchemy URL, e.g. postgresql+psycopg://… (default: SQLite in the data dir)",
+    )
+    parser.add_argument(
         "--host",
-        default=os.environ.get("TENANT_LEDGER_HOST", "127.0.0.1"),
+        default=_env("HOST", "127.0.0.1"),
         help="address to listen on (the add-on listens on 0.0.0.0 for ingress)",
     )
     parser.add_argument(
-        "--port",
-        type=int,
-        default=int(os.environ.get("TENANT_LEDGER_PORT", "8099")),
-        help="TCP port of the web UI and REST API",
+        "--port", type=int, default=int(_env("PORT", "8099") or 8099), help="TCP port of the API"
     )
-    parser.add_argument("--log-level", default=os.environ.get("TENANT_LEDGER_LOG_LEVEL", "info"))
+    parser.add_argument(
+        "--mqtt-url",
+        default=_env("MQTT_URL"),
+        help="broker, mqtt://[user:password@]host:port (none: no MQTT; Supervisor: its broker)",
+    )
+    parser.add_argument("--prefix", default=_env("PREFIX", "tenant_metering"), help="MQTT prefix")
+    parser.add_argument(
+        "--client-id",
+        default=_env("CLIENT_ID", "tenant-metering-ledger"),
+        help="fixed MQTT client id: the broker keeps this session's readings while we are down",
+    )
+    parser.add_argument(
+        "--admin-token",
+        default=_env("ADMIN_TOKEN"),
+        help="an admin API token to accept (default: one is generated on first start)",
+    )
+    parser.add_argument("--currency", default=_env("CURRENCY", "EUR"))
+    parser.add_argument("--timezone", default=_env("TIMEZONE", "UTC"))
+    parser.add_argument(
+        "--supervisor-url",
+        default=_env("SUPERVISOR_URL", DEFAULT_URL),
+        help="the Supervisor API (used only when SUPERVISOR_TOKEN is set)",
+    )
+    parser.add_argument(
+        "--admin-users",
+        default=_env("ADMIN_USERS", ""),
+        help="comma-separated HA user names or ids with the landlord console (web UI)",
+    )
+    parser.add_argument(
+        "--trusted-proxies",
+        default=_env("TRUSTED_PROXIES", SUPERVISOR_ADDRESS),
+        help="comma-separated addresses whose X-Remote-User headers are believed (ingress)",
+    )
+    parser.add_argument("--log-level", default=_env("LOG_LEVEL", "info"))
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The add-on options inside the Supervisor; nothing outside it."""
+    return read_options(args.data_dir) if os.environ.get("SUPERVISOR_TOKEN") else {}
+
+
+def _split(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _app(args: argparse.Namespace, service: LedgerService) -> web.Application:
+    """The REST API plus the web UI (landlord console and tenant portal)."""
+    app = create_app(service)
+    landlords = [*_options(args).get("landlord_users", []), *_split(args.admin_users)]
+    setup_web(app, service, landlords=landlords, trusted_proxies=_split(args.trusted_proxies))
+    return app
+
+
+def _config(args: argparse.Namespace, broker: BrokerSettings | None) -> LedgerConfig:
+    options = _options(args)
+    defaults = PlanDefaults()
+    return LedgerConfig(
+        data_dir=args.data_dir,
+        database_url=args.database_url or default_url(args.data_dir),
+        broker=broker,
+        prefix=options.get("mqtt_prefix", args.prefix),
+        client_id=args.client_id,
+        currency=options.get("currency", args.currency),
+        timezone=options.get("timezone", args.timezone),
+        admin_token=args.admin_token,
+        plan_defaults=PlanDefaults(
+            low_balance_threshold=options.get(
+                "low_balance_threshold", defaults.low_balance_threshold
+            ),
+            reconnect_minimum=options.get("reconnect_minimum", defaults.reconnect_minimum),
+            grace_days=options.get("grace_days", defaults.grace_days),
+        ),
+    )
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    supervisor_token = os.environ.get("SUPERVISOR_TOKEN")
+    supervisor = (
+        None
+        if not supervisor_token
+        else Supervisor(url=args.supervisor_url, token=supervisor_token)
+    )
+    broker = None if args.mqtt_url is None else BrokerSettings.from_url(args.mqtt_url)
+    if broker is None and supervisor is not None:
+        broker = await supervisor.mqtt_broker()
+    service = LedgerService(_config(args, broker))
+    await service.start()
+    runner = web.AppRunner(_app(args, service), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, args.host, args.port).start()
+    _LOGGER.info("ledger listening on %s:%s", args.host, args.port)
+    try:
+        if supervisor is not None:
+            token = await service.write(
+                lambda c, _cat: home_assistant_token(c, args.data_dir, service.clock())
+            )
+            hostname = os.environ.get("HOSTNAME") or socket.gethostname()
+            await supervisor.announce(f"http://{hostname}:{args.port}", token)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await service.stop()
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,8 +167,7 @@ def run(args: argparse.Namespace) -> int:
     )
     data_dir: Path = args.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    _LOGGER.info("ledger starting on %s:%s with data in %s", args.host, args.port, data_dir)
-    # run_app handles SIGTERM and SIGINT by shutting the application down gracefully.
-    web.run_app(create_app(), host=args.host, port=args.port, print=None)
+    _LOGGER.info("ledger starting with data in %s", data_dir)
+    status = asyncio.run(_serve(args))
     _LOGGER.info("ledger stopped")
-    return 0
+    return status

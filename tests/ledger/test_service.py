@@ -6,7 +6,10 @@ from pathlib import Path
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
+
+import pytest
 
 from tenant_sim.net import free_port, wait_for_port
 
@@ -32,6 +35,10 @@ def test_service_starts_answers_health_and_stops_on_sigterm(
             body = json.loads(reply.read())
         assert body["status"] == "ok"
         assert data_dir.is_dir()
+        # The web UI is mounted too: a visitor without an HA identity is turned away, not lost.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
+        assert refused.value.code == 403
 
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0

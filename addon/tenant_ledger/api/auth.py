@@ -1,0 +1,46 @@
+"""Bearer tokens: stored as sha256, each with a role; a route names the least role it needs."""
+
+from dataclasses import dataclass
+
+from aiohttp import web
+import sqlalchemy as sa
+
+from tenant_ledger.db.schema import api_tokens
+from tenant_ledger.errors import LedgerError
+from tenant_ledger.operations import ROLES, hash_token
+
+# Higher roles may do everything lower ones may: admin > operator > read_only.
+_RANK = {role: rank for rank, role in enumerate(reversed(ROLES))}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Caller:
+    name: str
+    role: str
+
+
+def bearer_token(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise LedgerError(401, "unauthorized", "send Authorization: Bearer <API token>")
+    return token.strip()
+
+
+def find_caller(connection: sa.Connection, token: str) -> Caller | None:
+    row = connection.execute(
+        sa.select(api_tokens.c.name, api_tokens.c.role).where(
+            (api_tokens.c.token_hash == hash_token(token)) & api_tokens.c.revoked_at_us.is_(None)
+        )
+    ).first()
+    return None if row is None else Caller(name=row.name, role=row.role)
+
+
+def require_role(caller: Caller | None, role: str) -> Caller:
+    if caller is None:
+        raise LedgerError(401, "unauthorized", "unknown or revoked API token")
+    if _RANK[caller.role] < _RANK[role]:
+        raise LedgerError(
+            403, "forbidden", f"this needs the {role} role; the token is {caller.role}"
+        )
+    return caller

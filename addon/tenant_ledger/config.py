@@ -1,0 +1,30 @@
+"""The service's settings, from flags and environment or from the Supervisor's options."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tenant_ledger.mqtt import BrokerSettings
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanDefaults:
+    """Values a new plan gets for what its creator leaves out (add-on options)."""
+
+    low_balance_threshold: str = "5.00"
+    reconnect_minimum: str = "0.00"
+    grace_days: int = 3
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerConfig:
+    data_dir: Path
+    database_url: str
+    broker: BrokerSettings | None
+    prefix: str = "tenant_metering"
+    client_id: str = "tenant-metering-ledger"
+    currency: str = "EUR"
+    timezone: str = "UTC"
+    admin_token: str | None = None
+    plan_defaults: PlanDefaults = PlanDefaults()
+    tick_seconds: float = 60.0
+    """How often statuses are re-evaluated and due statements run."""

@@ -1,0 +1,1 @@
+"""Storage: the schema, the engine and the migrations that create it."""

@@ -1,0 +1,171 @@
+"""The reference data rating and status need, loaded into one immutable snapshot.
+
+Tenants, plans, tariffs and assignments change rarely (operator actions) and are read on every
+batch of readings, so the service keeps a ``Catalog`` and reloads it after each change.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from tenant_ledger.billing import (
+    Assignment,
+    Money,
+    Plan,
+    PostpaidPlan,
+    PrepaidPlan,
+    Quota,
+    TariffSchedule,
+    TariffVersion,
+    decode_json,
+    parse_tariff,
+)
+from tenant_ledger.billing.timestamps import from_us
+from tenant_ledger.db.schema import (
+    assignments,
+    metering_points,
+    plans,
+    sites,
+    tariff_versions,
+    tenants,
+)
+
+SITE_ID = "main"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanSettings:
+    id: str
+    name: str
+    kind: str
+    tariff_id: str
+    low_balance_minor: int
+    credit_limit_minor: int
+    reconnect_minimum_minor: int
+    billing_day: int
+    due_days: int
+    grace_days: int
+    quota: Quota | None
+
+    def billing_plan(self, currency: str) -> Plan:
+        if self.kind == "postpaid":
+            return PostpaidPlan(
+                billing_day=self.billing_day, due_days=self.due_days, grace_days=self.grace_days
+            )
+        return PrepaidPlan(
+            low_balance=Money(currency=currency, minor=self.low_balance_minor),
+            credit_limit=Money(currency=currency, minor=self.credit_limit_minor),
+            reconnect_minimum=Money(currency=currency, minor=self.reconnect_minimum_minor),
+            grace=timedelta(days=self.grace_days),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantRecord:
+    id: str
+    name: str
+    plan_id: str
+    exempt: bool
+    exempt_until_us: int | None
+    exempt_reason: str
+    cutoff_approved: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Catalog:
+    currency: str
+    zone: ZoneInfo
+    tenants: Mapping[str, TenantRecord]
+    plans: Mapping[str, PlanSettings]
+    schedules: Mapping[str, TariffSchedule]
+    assignments: tuple[Assignment, ...]
+    points: frozenset[str]
+    by_point: Mapping[str, tuple[Assignment, ...]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        by_point: dict[str, list[Assignment]] = {}
+        for item in self.assignments:
+            by_point.setdefault(item.point_id, []).append(item)
+        object.__setattr__(self, "by_point", {k: tuple(v) for k, v in by_point.items()})
+
+    def plan_of(self, tenant_id: str) -> PlanSettings:
+        return self.plans[self.tenants[tenant_id].plan_id]
+
+    def schedule_of(self, tenant_id: str) -> TariffSchedule | None:
+        return self.schedules.get(self.plan_of(tenant_id).tariff_id)
+
+    def points_of(self, tenant_id: str, at_us: int) -> list[str]:
+        """The points the tenant holds at ``at_us``."""
+        return sorted(
+            {
+                item.point_id
+                for item in self.assignments
+                if item.tenant_id == tenant_id and item.start_us <= at_us < item.end_us
+            }
+        )
+
+
+def _quota(row: sa.Row[tuple[object, ...]]) -> Quota | None:
+    if row.quota_kwh is None:
+        return None
+    overage = None if row.quota_overage_rate is None else Decimal(row.quota_overage_rate)
+    return Quota(included_wh=int(Decimal(row.quota_kwh) * 1000), overage_rate=overage)
+
+
+def load_catalog(connection: sa.Connection) -> Catalog:
+    site = connection.execute(sa.select(sites).where(sites.c.id == SITE_ID)).one()
+    versions: dict[str, list[TariffVersion]] = {}
+    for row in connection.execute(sa.select(tariff_versions)):
+        versions.setdefault(row.tariff_id, []).append(
+            TariffVersion(
+                effective_from=from_us(row.effective_from_us),
+                tariff=parse_tariff(decode_json(row.body)),
+            )
+        )
+    return Catalog(
+        currency=site.currency,
+        zone=ZoneInfo(site.timezone),
+        tenants={
+            row.id: TenantRecord(
+                id=row.id,
+                name=row.name,
+                plan_id=row.plan_id,
+                exempt=row.exempt,
+                exempt_until_us=row.exempt_until_us,
+                exempt_reason=row.exempt_reason or "",
+                cutoff_approved=row.cutoff_approved,
+            )
+            for row in connection.execute(sa.select(tenants))
+        },
+        plans={
+            row.id: PlanSettings(
+                id=row.id,
+                name=row.name,
+                kind=row.kind,
+                tariff_id=row.tariff_id,
+                low_balance_minor=row.low_balance_threshold_minor,
+                credit_limit_minor=row.credit_limit_minor,
+                reconnect_minimum_minor=row.reconnect_minimum_minor,
+                billing_day=row.billing_day,
+                due_days=row.due_days,
+                grace_days=row.grace_days,
+                quota=_quota(row),
+            )
+            for row in connection.execute(sa.select(plans))
+        },
+        schedules={tariff_id: TariffSchedule.of(items) for tariff_id, items in versions.items()},
+        assignments=tuple(
+            Assignment(
+                point_id=row.point_id,
+                tenant_id=row.tenant_id,
+                start=from_us(row.start_us),
+                end=None if row.end_us is None else from_us(row.end_us),
+            )
+            for row in connection.execute(sa.select(assignments).order_by(assignments.c.id))
+        ),
+        points=frozenset(connection.execute(sa.select(metering_points.c.id)).scalars()),
+    )

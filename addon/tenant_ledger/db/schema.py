@@ -1,0 +1,222 @@
+"""The ledger's tables as SQLAlchemy Core metadata (the migrations create them).
+
+Instants are integer microseconds since the epoch (``*_us``), reading times integer epoch
+seconds as devices send them, money integer minor units, energy integer Wh. Decimal settings
+(areas, quota kWh, rates) are decimal strings. Nothing here is a float.
+"""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+sites = sa.Table(
+    "sites",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+)
+
+tariffs = sa.Table(
+    "tariffs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+)
+
+tariff_versions = sa.Table(
+    "tariff_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tariff_id", sa.String(64), sa.ForeignKey("tariffs.id"), nullable=False),
+    sa.Column("effective_from_us", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("tariff_id", "effective_from_us"),
+)
+
+plans = sa.Table(
+    "plans",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("tariff_id", sa.String(64), sa.ForeignKey("tariffs.id"), nullable=False),
+    sa.Column("low_balance_threshold_minor", sa.BigInteger, nullable=False),
+    sa.Column("credit_limit_minor", sa.BigInteger, nullable=False),
+    sa.Column("reconnect_minimum_minor", sa.BigInteger, nullable=False),
+    sa.Column("billing_day", sa.Integer, nullable=False),
+    sa.Column("due_days", sa.Integer, nullable=False),
+    sa.Column("grace_days", sa.Integer, nullable=False),
+    sa.Column("quota_kwh", sa.String(32)),
+    sa.Column("quota_overage_rate", sa.String(32)),
+    sa.CheckConstraint("kind IN ('prepaid', 'postpaid')", name="plan_kind"),
+    sa.CheckConstraint("credit_limit_minor >= 0", name="plan_credit_limit"),
+    sa.CheckConstraint("billing_day BETWEEN 1 AND 28", name="plan_billing_day"),
+    sa.CheckConstraint("due_days >= 0 AND grace_days >= 0", name="plan_days"),
+)
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("site_id", sa.String(64), sa.ForeignKey("sites.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("plan_id", sa.String(64), sa.ForeignKey("plans.id"), nullable=False),
+    sa.Column("exempt", sa.Boolean, nullable=False),
+    sa.Column("exempt_until_us", sa.BigInteger),
+    sa.Column("exempt_reason", sa.Text),
+    sa.Column("cutoff_approved", sa.Boolean, nullable=False),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+)
+
+spaces = sa.Table(
+    "spaces",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("site_id", sa.String(64), sa.ForeignKey("sites.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("area_m2", sa.String(32)),
+)
+
+metering_points = sa.Table(
+    "metering_points",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("space_id", sa.String(64), sa.ForeignKey("spaces.id")),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+)
+
+assignments = sa.Table(
+    "assignments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("point_id", sa.String(200), sa.ForeignKey("metering_points.id"), nullable=False),
+    sa.Column("start_us", sa.BigInteger, nullable=False),
+    sa.Column("end_us", sa.BigInteger),
+    sa.CheckConstraint("end_us IS NULL OR end_us > start_us", name="assignment_window"),
+)
+
+# Readings are kept for any point id, known or not: they are rated once the point is assigned.
+readings = sa.Table(
+    "readings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("point_id", sa.String(200), nullable=False),
+    sa.Column("ts", sa.BigInteger, nullable=False),
+    sa.Column("energy_wh", sa.BigInteger, nullable=False),
+    sa.Column("seq", sa.BigInteger),
+    sa.Column("received_at_us", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("point_id", "ts", name="reading_point_ts"),
+    sa.CheckConstraint("energy_wh >= 0", name="reading_energy"),
+)
+
+# The last reading of each point whose energy has been posted; advanced in the same
+# transaction as the postings, which is what makes rating exactly-once across crashes.
+rating_cursors = sa.Table(
+    "rating_cursors",
+    metadata,
+    sa.Column("point_id", sa.String(200), primary_key=True),
+    sa.Column("ts", sa.BigInteger, nullable=False),
+    sa.Column("energy_wh", sa.BigInteger, nullable=False),
+)
+
+# Running position of a tenant's billing period: energy rated so far, minor units posted and
+# the sub-minor-unit remainder carried to the next posting.
+rating_periods = sa.Table(
+    "rating_periods",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("period_start_us", sa.BigInteger, primary_key=True),
+    sa.Column("energy_wh", sa.BigInteger, nullable=False),
+    sa.Column("posted_minor", sa.BigInteger, nullable=False),
+    sa.Column("carry", sa.String(80), nullable=False),
+)
+
+journal = sa.Table(
+    "journal",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("ts_us", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("tenant_id", sa.String(64)),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("ref", sa.String(200), unique=True),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+    sa.CheckConstraint("id > 0", name="journal_id"),
+    sa.CheckConstraint("length(hash) = 64 AND length(prev_hash) = 64", name="journal_hash"),
+)
+
+journal_legs = sa.Table(
+    "journal_legs",
+    metadata,
+    sa.Column("entry_id", sa.BigInteger, sa.ForeignKey("journal.id"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("account", sa.String(200), nullable=False, index=True),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("amount_minor <> 0", name="leg_amount_nonzero"),
+    sa.CheckConstraint("length(account) > 0", name="leg_account"),
+)
+
+tenant_status = sa.Table(
+    "tenant_status",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("since_us", sa.BigInteger, nullable=False),
+    sa.Column("arrears_since_us", sa.BigInteger),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ts_us", sa.BigInteger, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("revoked_at_us", sa.BigInteger),
+    sa.CheckConstraint("role IN ('admin', 'operator', 'read_only')", name="token_role"),
+)
+
+# Added by revision 0002.
+statements = sa.Table(
+    "statements",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("period_start_us", sa.BigInteger, nullable=False),
+    sa.Column("period_end_us", sa.BigInteger, nullable=False),
+    sa.Column("issued_at_us", sa.BigInteger, nullable=False),
+    sa.Column("due_at_us", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("total_minor", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("journal_entry_id", sa.BigInteger, sa.ForeignKey("journal.id")),
+    sa.UniqueConstraint("tenant_id", "period_start_us", name="statement_period"),
+    sa.CheckConstraint("period_end_us > period_start_us", name="statement_window"),
+)
+
+APPEND_ONLY_TABLES = ("journal", "journal_legs", "audit_log")
+"""Tables whose rows the database itself refuses to change or delete (migration triggers)."""

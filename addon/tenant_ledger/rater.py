@@ -1,0 +1,222 @@
+"""Incremental rating: new register readings become energy postings, exactly once.
+
+Per point a cursor remembers the last reading whose energy has been posted; per tenant and
+billing period a row remembers the energy rated so far, the minor units posted and the
+sub-minor-unit remainder. Cursors, period rows and journal entries are written in one
+transaction, so after a crash either all of a batch is rated or none of it, and the posted total
+of a period always equals its exact total rounded once (``PostingAccumulator``).
+
+Tiers and allowances depend on the energy already used in the period. The new parts are priced
+as the difference between rating [prior energy + new parts] and [prior energy] alone, the prior
+energy standing in as one interval at the period start.
+
+A reading older than its point's cursor (a late backlog) is stored but does not change posted
+energy: the register delta across it is already rated. Statements, rebuilt from all readings,
+true up any difference that finer time resolution makes (time-of-use bands).
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+import logging
+
+import sqlalchemy as sa
+
+from tenant_ledger.billing import (
+    EventKind,
+    Interval,
+    PostingAccumulator,
+    Quota,
+    Reading,
+    TariffSchedule,
+    billing_period,
+    consumption,
+    exact_gross,
+    from_epoch,
+    rate,
+)
+from tenant_ledger.billing.timestamps import from_us, to_us
+from tenant_ledger.db import journal_store
+from tenant_ledger.db.catalog import Catalog
+from tenant_ledger.db.schema import rating_cursors, rating_periods, readings
+from tenant_ledger.journal import ENERGY_INCOME, Leg, Posting, tenant_account
+
+_LOGGER = logging.getLogger(__name__)
+SYSTEM_ACTOR = "ledger"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PeriodKey:
+    tenant_id: str
+    start_us: int
+    end_us: int
+
+
+def rate_points(
+    connection: sa.Connection, catalog: Catalog, point_ids: Iterable[str], now_us: int
+) -> set[str]:
+    """Rate every new reading of ``point_ids``; returns the tenants whose balance changed.
+
+    Points never assigned to anyone are skipped (their readings wait, rated once assigned).
+    """
+    parts: dict[str, list[Interval]] = defaultdict(list)
+    for point_id in sorted(point_ids):
+        held = catalog.by_point.get(point_id)
+        if not held:
+            continue
+        for interval in _new_intervals(connection, point_id):
+            for assignment in held:
+                part = interval.clip(assignment.start_us, assignment.end_us)
+                if part is not None and part.energy_wh:
+                    parts[assignment.tenant_id].append(part)
+    changed = set()
+    for tenant_id, tenant_parts in parts.items():
+        if _post_energy(connection, catalog, tenant_id, tenant_parts, now_us):
+            changed.add(tenant_id)
+    return changed
+
+
+def _new_intervals(connection: sa.Connection, point_id: str) -> tuple[Interval, ...]:
+    """Intervals from the cursor to the newest reading; advances the cursor."""
+    cursor = connection.execute(
+        sa.select(rating_cursors).where(rating_cursors.c.point_id == point_id)
+    ).first()
+    query = sa.select(readings.c.ts, readings.c.energy_wh).where(readings.c.point_id == point_id)
+    if cursor is not None:
+        query = query.where(readings.c.ts > cursor.ts)
+    rows = list(connection.execute(query.order_by(readings.c.ts)))
+    if not rows:
+        return ()
+    timeline = [
+        Reading(point_id=point_id, ts=from_epoch(row.ts), energy_wh=row.energy_wh)
+        for row in ([cursor] if cursor is not None else []) + rows
+    ]
+    point = consumption(timeline)[point_id]
+    for event in point.events:
+        if event.kind is EventKind.REGISTER_RESET:
+            _LOGGER.warning(
+                "register of %s fell from %s to %s Wh at %s: counted as a reset to zero",
+                point_id,
+                event.previous_wh,
+                event.value_wh,
+                event.ts.isoformat(),
+            )
+    last = rows[-1]
+    values = {"ts": last.ts, "energy_wh": last.energy_wh}
+    if cursor is None:
+        connection.execute(rating_cursors.insert().values(point_id=point_id, **values))
+    else:
+        connection.execute(
+            rating_cursors.update().where(rating_cursors.c.point_id == point_id).values(**values)
+        )
+    return point.intervals
+
+
+def _by_period(
+    catalog: Catalog, tenant_id: str, parts: list[Interval]
+) -> dict[PeriodKey, list[Interval]]:
+    """Parts split at the tenant's billing-period boundaries."""
+    billing_day = catalog.plan_of(tenant_id).billing_day
+    grouped: dict[PeriodKey, list[Interval]] = defaultdict(list)
+    for part in parts:
+        rest: Interval | None = part
+        while rest is not None:
+            start, end = billing_period(billing_day, from_us(rest.start_us), catalog.zone)
+            key = PeriodKey(tenant_id=tenant_id, start_us=to_us(start), end_us=to_us(end))
+            piece = rest.clip(key.start_us, key.end_us)
+            if piece is not None and piece.energy_wh:
+                grouped[key].append(piece)
+            rest = rest.clip(key.end_us, rest.end_us) if rest.end_us > key.end_us else None
+    return grouped
+
+
+def marginal_cost(
+    schedule: TariffSchedule,
+    quota: Quota | None,
+    period: PeriodKey,
+    prior_wh: int,
+    parts: list[Interval],
+) -> Fraction:
+    """Exact gross cost of ``parts`` given ``prior_wh`` already used in the period."""
+    start, end = from_us(period.start_us), from_us(period.end_us)
+    prior = (
+        [
+            Interval(
+                point_id="",
+                start_us=period.start_us,
+                end_us=period.start_us + 1,
+                energy_wh=prior_wh,
+            )
+        ]
+        if prior_wh
+        else []
+    )
+
+    def gross(intervals: list[Interval]) -> Fraction:
+        rating = rate(intervals, schedule, start=start, end=end, quota=quota)
+        return exact_gross(rating.energy_lines)
+
+    return gross(prior + parts) - (gross(prior) if prior else Fraction(0))
+
+
+def _in_force(schedule: TariffSchedule, parts: list[Interval]) -> list[Interval]:
+    """Parts clipped to when the tariff exists; energy before its first version is not billed."""
+    first = to_us(schedule.versions[0].effective_from)
+    kept = [piece for part in parts if (piece := part.clip(first, part.end_us)) is not None]
+    if sum(p.energy_wh for p in kept) != sum(p.energy_wh for p in parts):
+        _LOGGER.warning("energy before the first tariff version was not billed")
+    return kept
+
+
+def _post_energy(
+    connection: sa.Connection, catalog: Catalog, tenant_id: str, parts: list[Interval], now_us: int
+) -> bool:
+    schedule = catalog.schedule_of(tenant_id)
+    if schedule is None:
+        _LOGGER.error("tenant %s has a plan without a tariff: energy not billed", tenant_id)
+        return False
+    quota = catalog.plan_of(tenant_id).quota
+    total_minor = total_wh = 0
+    for period, period_parts in _by_period(catalog, tenant_id, _in_force(schedule, parts)).items():
+        key = (rating_periods.c.tenant_id == tenant_id) & (
+            rating_periods.c.period_start_us == period.start_us
+        )
+        row = connection.execute(sa.select(rating_periods).where(key)).first()
+        prior_wh = 0 if row is None else row.energy_wh
+        carry = Fraction(0) if row is None else Fraction(row.carry)
+        cost = marginal_cost(schedule, quota, period, prior_wh, period_parts)
+        minor, accumulator = PostingAccumulator(currency=catalog.currency, carry=carry).post(cost)
+        energy_wh = sum(part.energy_wh for part in period_parts)
+        values = {
+            "energy_wh": prior_wh + energy_wh,
+            "posted_minor": (0 if row is None else row.posted_minor) + minor,
+            "carry": str(accumulator.carry),
+        }
+        if row is None:
+            connection.execute(
+                rating_periods.insert().values(
+                    tenant_id=tenant_id, period_start_us=period.start_us, **values
+                )
+            )
+        else:
+            connection.execute(rating_periods.update().where(key).values(**values))
+        total_minor += minor
+        total_wh += energy_wh
+    if total_minor:
+        journal_store.append(
+            connection,
+            Posting(
+                kind="energy",
+                currency=catalog.currency,
+                actor=SYSTEM_ACTOR,
+                reason=f"{total_wh} Wh",
+                tenant_id=tenant_id,
+                legs=(
+                    Leg(account=tenant_account(tenant_id), amount_minor=-total_minor),
+                    Leg(account=ENERGY_INCOME, amount_minor=total_minor),
+                ),
+            ),
+            now_us,
+        )
+    return bool(total_wh)

@@ -1,0 +1,330 @@
+"""The running ledger: one database writer thread, the readings pipeline and state publishing.
+
+All database work runs on a single thread, one transaction per job. That makes the journal's
+hash chain and the rating cursors single-writer by construction, and lets readings from MQTT
+and from the API share batches (one commit, one fsync, for many messages).
+"""
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+import functools
+import logging
+import secrets
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from tenant_ledger.config import LedgerConfig
+from tenant_ledger.db import engine as db_engine, journal_store
+from tenant_ledger.db.catalog import SITE_ID, Catalog, load_catalog
+from tenant_ledger.db.readings_store import StoreResult, store_readings
+from tenant_ledger.db.schema import api_tokens, sites
+from tenant_ledger.errors import LedgerError
+from tenant_ledger.journal import Error, validate
+from tenant_ledger.mqtt import Ack, LedgerMqtt
+from tenant_ledger.operations import Action, create_token, hash_token
+from tenant_ledger.rater import SYSTEM_ACTOR, rate_points
+from tenant_ledger.readings_in import IncomingReading, PayloadError, decode_json, parse_readings
+from tenant_ledger.statement_run import run_due_statements
+from tenant_ledger.tenant_state import evaluate
+
+_LOGGER = logging.getLogger(__name__)
+ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
+_MAX_BATCH_MESSAGES = 100  # one transaction stays short, so a top-up never waits long
+_RETRY_SECONDS = 1.0
+
+type Clock = Callable[[], int]
+
+
+def wall_clock_us() -> int:
+    return time.time_ns() // 1000
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    """Readings waiting for the writer: raw MQTT bytes (with their ack) or parsed API readings."""
+
+    payload: bytes | Sequence[IncomingReading]
+    ack: Ack | None
+    done: "asyncio.Future[StoreResult] | None"
+
+
+class LedgerService:
+    def __init__(self, config: LedgerConfig, clock: Clock = wall_clock_us) -> None:
+        self.config = config
+        self.clock = clock
+        self.engine = db_engine.create_engine(config.database_url)
+        self.catalog: Catalog
+        self.read_only = False
+        self.integrity_errors: list[Error] = []
+        self.counters: Counter[str] = Counter()
+        self.mqtt: LedgerMqtt | None = None
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-db")
+        self._queue: asyncio.Queue[_Delivery] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._published: dict[str, dict[str, Any]] = {}
+        self.states: dict[str, dict[str, Any]] = {}
+        """The latest state of every tenant, as published."""
+        self._logged_kinds: set[str] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self._run(self._prepare)
+        if self.config.broker is not None:
+            self.mqtt = LedgerMqtt(
+                self.config.broker,
+                self.config.prefix,
+                self.config.client_id,
+                self._from_mqtt,
+                subscribe=not self.read_only,
+            )
+            self.mqtt.start()
+        self._tasks = [
+            asyncio.create_task(self._ingest_loop(), name="ledger-ingest"),
+            asyncio.create_task(self._tick_loop(), name="ledger-tick"),
+        ]
+        await self.refresh(None)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.mqtt is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.mqtt.stop)
+        self._db.shutdown(wait=True)
+        self.engine.dispose()
+
+    def _prepare(self) -> None:
+        """Migrate, check the journal, make sure there is a site and an admin token."""
+        db_engine.upgrade(self.engine)
+        with self.engine.begin() as connection:
+            self._ensure_site(connection)
+            self.integrity_errors = validate(journal_store.load_entries(connection))
+            self.catalog = load_catalog(connection)
+            self._ensure_admin_token(connection)
+        if self.integrity_errors:
+            self.read_only = True
+            for error in self.integrity_errors[:20]:
+                _LOGGER.error("journal integrity: %s", error)
+            _LOGGER.error(
+                "THE JOURNAL FAILED VERIFICATION (%d problems): the ledger serves read-only, "
+                "takes no readings and posts nothing until an operator restores the database",
+                len(self.integrity_errors),
+            )
+
+    def _ensure_site(self, connection: sa.Connection) -> None:
+        site = connection.execute(sa.select(sites).where(sites.c.id == SITE_ID)).first()
+        if site is None:
+            connection.execute(
+                sites.insert().values(
+                    id=SITE_ID,
+                    name="Building",
+                    timezone=self.config.timezone,
+                    currency=self.config.currency,
+                    created_at_us=self.clock(),
+                )
+            )
+            return
+        if site.currency != self.config.currency:
+            _LOGGER.error(
+                "the ledger keeps its accounts in %s; the configured currency %s is ignored",
+                site.currency,
+                self.config.currency,
+            )
+        if site.timezone != self.config.timezone:
+            _LOGGER.info("time zone changed from %s to %s", site.timezone, self.config.timezone)
+            connection.execute(
+                sites.update().where(sites.c.id == SITE_ID).values(timezone=self.config.timezone)
+            )
+
+    def _ensure_admin_token(self, connection: sa.Connection) -> None:
+        """Register ``--admin-token``, or create one on first start and say where it is."""
+        action = Action(actor=SYSTEM_ACTOR, reason="first start", now_us=self.clock())
+        token = self.config.admin_token
+        if token is not None:
+            known = connection.execute(
+                sa.select(api_tokens.c.id).where(api_tokens.c.token_hash == hash_token(token))
+            ).first()
+            if known is None:
+                name = f"admin-{hash_token(token)[:8]}"
+                create_token(connection, action, name=name, role="admin", token=token)
+            return
+        if connection.execute(sa.select(api_tokens.c.id).limit(1)).first() is not None:
+            return
+        token = create_token(
+            connection, action, name="admin", role="admin", token=secrets.token_urlsafe(32)
+        )
+        path = self.config.data_dir / ADMIN_TOKEN_FILE
+        path.touch(mode=0o600, exist_ok=True)
+        path.write_text(token + "\n", encoding="utf-8")
+        path.chmod(0o600)
+        _LOGGER.warning("created the first admin API token (also in %s): %s", path, token)
+
+    # -- database jobs -------------------------------------------------------------------------
+
+    async def _run[T](self, job: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db, job)
+
+    async def read[T](self, query: Callable[[sa.Connection, Catalog], T]) -> T:
+        def job() -> T:
+            with self.engine.connect() as connection:
+                return query(connection, self.catalog)
+
+        return await self._run(job)
+
+    async def write[T](
+        self,
+        change: Callable[[sa.Connection, Catalog], T],
+        *,
+        affects: Iterable[str] | None = (),
+        catalog_changed: bool = False,
+    ) -> T:
+        """Run ``change`` in one transaction; publish the tenants it ``affects`` (None: all)."""
+        if self.read_only:
+            raise LedgerError(
+                503, "read_only", "the journal failed verification; ledger is read-only"
+            )
+        wanted = None if affects is None else list(affects)
+
+        def job() -> tuple[T, list[dict[str, Any]]]:
+            with self.engine.begin() as connection:
+                result = change(connection, self.catalog)
+                if catalog_changed:
+                    self.catalog = load_catalog(connection)
+                return result, self._evaluate(connection, wanted)
+
+        result, states = await self._run(job)
+        self._publish(states)
+        return result
+
+    def _evaluate(
+        self, connection: sa.Connection, tenant_ids: Iterable[str] | None
+    ) -> list[dict[str, Any]]:
+        """Current states of ``tenant_ids`` (None: all) inside the caller's transaction."""
+        now = self.clock()
+        ids = self.catalog.tenants if tenant_ids is None else tenant_ids
+        views = [
+            evaluate(connection, self.catalog, t, now) for t in ids if t in self.catalog.tenants
+        ]
+        if any(view.approval_spent for view in views):
+            self.catalog = load_catalog(connection)
+        return [view.payload for view in views]
+
+    async def refresh(self, tenant_ids: Iterable[str] | None) -> list[dict[str, Any]]:
+        """Re-evaluate (time moves statuses on) and publish what changed."""
+        wanted = None if tenant_ids is None else list(tenant_ids)
+
+        def job() -> list[dict[str, Any]]:
+            with self.engine.begin() as connection:
+                return self._evaluate(connection, wanted)
+
+        states = await self._run(job)
+        self._publish(states)
+        return states
+
+    def _publish(self, states: Iterable[dict[str, Any]]) -> None:
+        for state in states:
+            self.states[state["tenant_id"]] = state
+            comparable = {k: v for k, v in state.items() if k != "updated_at"}
+            if self._published.get(state["tenant_id"]) == comparable:
+                continue
+            self._published[state["tenant_id"]] = comparable
+            if self.mqtt is not None:
+                self.mqtt.publish_tenant(state["tenant_id"], state)
+
+    # -- readings ------------------------------------------------------------------------------
+
+    def _from_mqtt(self, payload: bytes, ack: Ack) -> None:
+        """paho's thread: hand the message to the event loop, acknowledged after the commit."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, _Delivery(payload, ack, None))
+
+    async def ingest(self, readings: Sequence[IncomingReading]) -> StoreResult:
+        """Store and rate readings from the API, batched with whatever MQTT delivers meanwhile."""
+        if self.read_only:
+            raise LedgerError(
+                503, "read_only", "the journal failed verification; ledger is read-only"
+            )
+        done: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Delivery(readings, None, done))
+        return await done
+
+    async def _ingest_loop(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < _MAX_BATCH_MESSAGES:
+                batch.append(self._queue.get_nowait())
+            while True:
+                try:
+                    results, states = await self._run(functools.partial(self._ingest, batch))
+                    break
+                except Exception:
+                    _LOGGER.exception("storing %d readings messages failed; retrying", len(batch))
+                    batch = self._fail_api_requests(batch)
+                    await asyncio.sleep(_RETRY_SECONDS)
+            for delivery, result in zip(batch, results, strict=True):
+                if delivery.ack is not None:
+                    delivery.ack()
+                if delivery.done is not None and not delivery.done.done():
+                    delivery.done.set_result(result)
+            self._publish(states)
+
+    @staticmethod
+    def _fail_api_requests(batch: list[_Delivery]) -> list[_Delivery]:
+        """API callers get an error now; MQTT messages stay unacknowledged and are retried."""
+        for delivery in batch:
+            if delivery.done is not None and not delivery.done.done():
+                delivery.done.set_exception(
+                    LedgerError(503, "storage_failed", "the readings could not be stored")
+                )
+        return [delivery for delivery in batch if delivery.done is None]
+
+    def _parse(self, payload: bytes) -> Sequence[IncomingReading]:
+        try:
+            return parse_readings(decode_json(payload))
+        except PayloadError as err:
+            self.counters[f"malformed_{err.kind}"] += 1
+            if err.kind not in self._logged_kinds:
+                self._logged_kinds.add(err.kind)
+                _LOGGER.warning("dropped a malformed readings message (%s): %s", err.kind, err)
+            return ()
+
+    def _ingest(self, batch: Sequence[_Delivery]) -> tuple[list[StoreResult], list[dict[str, Any]]]:
+        now = self.clock()
+        results = []
+        with self.engine.begin() as connection:
+            for delivery in batch:
+                payload = delivery.payload
+                readings = self._parse(payload) if isinstance(payload, bytes) else payload
+                results.append(store_readings(connection, readings, now))
+            points = {point for result in results for point in result.points}
+            tenants = rate_points(connection, self.catalog, points, now)
+            states = self._evaluate(connection, tenants)
+        for result in results:
+            self.counters["readings_stored"] += result.stored
+            self.counters["readings_duplicate"] += result.duplicates
+            self.counters["readings_conflicting"] += result.conflicts
+        return results, states
+
+    # -- time ------------------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """What the passing of time does: statements on billing days, then status changes."""
+        if self.read_only:
+            return
+        await self.write(lambda c, cat: run_due_statements(c, cat, self.clock()), affects=None)
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.tick_seconds)
+            try:
+                await self.tick()
+            except Exception:
+                _LOGGER.exception("the periodic statement and status run failed")

@@ -1,0 +1,110 @@
+"""Statement runs: a postpaid month billed on the billing day, in JSON, CSV and PDF."""
+
+from datetime import UTC, datetime
+
+from tenant_ledger.pdf import text_pdf
+from tenant_ledger.service import LedgerService
+
+from .conftest import Api, FakeClock
+
+POINT = "mqtt:a4cf12ab34cd:1"
+NOV_5 = 1_793_836_800  # 2026-11-05 00:00 UTC
+DAY = 86_400
+TARIFF = {
+    "currency": "EUR",
+    "timezone": "Europe/Berlin",
+    "energy": {"type": "flat", "rate": "0.30"},
+    "standing_charge_per_day": "0.50",
+    "tax_rate": "0.19",
+}
+
+
+def _at(clock: FakeClock, month: int, day: int, hour: int = 0) -> None:
+    clock.now_us = int(datetime(2026, month, day, hour, tzinfo=UTC).timestamp()) * 1_000_000
+
+
+async def _postpaid_building(api: Api) -> None:
+    body = {"tariff": TARIFF, "effective_from": "2026-01-01T00:00:00+01:00", "reason": "setup"}
+    await api.call("POST", "/api/tariffs/std/versions", body, expect=201)
+    plan: dict[str, object] = {"id": "post", "name": "Monthly", "kind": "postpaid"}
+    plan |= {"tariff": "std", "billing_day": 1, "due_days": 14, "grace_days": 3}
+    await api.call("POST", "/api/plans", plan, expect=201)
+    await api.call(
+        "POST", "/api/tenants", {"id": "t1", "name": "Stall 1", "plan": "post"}, expect=201
+    )
+    await api.call("POST", "/api/points", {"id": POINT, "name": "stall 1"}, expect=201)
+    move_in = {"points": [POINT], "at": "2026-11-01T00:00:00+01:00"}
+    await api.call("POST", "/api/tenants/t1/move-in", move_in, expect=201)
+    readings = [
+        {"point": POINT, "ts": NOV_5, "energy_wh": 0},
+        {"point": POINT, "ts": NOV_5 + DAY, "energy_wh": 100_000},
+    ]
+    await api.call("POST", "/api/readings", {"readings": readings}, expect=200)
+
+
+async def test_postpaid_month_is_billed_on_the_billing_day_and_falls_due(
+    api: Api, ledger: LedgerService, clock: FakeClock
+) -> None:
+    await _postpaid_building(api)
+    await ledger.tick()
+    assert (await api.call("GET", "/api/tenants/t1/statements"))["statements"] == []
+
+    _at(clock, 12, 1, 6)  # the billing day
+    await ledger.tick()
+    listed = (await api.call("GET", "/api/tenants/t1/statements"))["statements"]
+    assert [s["total"] for s in listed] == ["53.55"]  # (30.00 energy + 15.00 standing) x 1.19
+    statement = await api.call("GET", f"/api/statements/{listed[0]['id']}")
+    assert (statement["net"], statement["tax"], statement["energy_kwh"]) == (
+        "45.00",
+        "8.55",
+        "100.000",
+    )
+    assert statement["due_at"] == "2026-12-15T00:00:00+01:00"
+    assert statement["closing_balance"] == "-53.55"
+    state = await api.call("GET", "/api/tenants/t1")
+    assert (state["balance"], state["status"]) == ("-53.55", "ok")
+    assert (await api.call("POST", "/api/statements/run"))["issued_for"] == []
+
+    _at(clock, 12, 16)
+    await ledger.tick()
+    assert (await api.call("GET", "/api/tenants/t1"))["status"] == "arrears"
+    _at(clock, 12, 19)
+    await ledger.tick()
+    assert (await api.call("GET", "/api/tenants/t1"))["status"] == "disconnect_due"
+    paid = {"amount": "53.55", "reason": "bank transfer"}
+    paid_state = (await api.call("POST", "/api/tenants/t1/topups", paid, expect=201))["state"]
+    assert paid_state["status"] == "ok"
+
+
+async def test_statement_as_csv_and_pdf(api: Api, ledger: LedgerService, clock: FakeClock) -> None:
+    await _postpaid_building(api)
+    _at(clock, 12, 1, 6)
+    await ledger.tick()
+    statement_id = (await api.call("GET", "/api/tenants/t1/statements"))["statements"][0]["id"]
+    headers = {"Authorization": f"Bearer {api.token}"}
+    reply = await api.client.get(f"/api/statements/{statement_id}?format=csv", headers=headers)
+    assert reply.content_type == "text/csv"
+    text = await reply.text()
+    assert text.splitlines()[0] == "section,item,quantity,unit_price,amount_EUR"
+    assert "charge,energy,100.000 kWh,0.30,30.00" in text
+    assert "total,,100.000 kWh,,53.55" in text
+    reply = await api.client.get(f"/api/statements/{statement_id}?format=pdf", headers=headers)
+    pdf = await reply.read()
+    assert reply.content_type == "application/pdf"
+    assert pdf.startswith(b"%PDF-1.4")
+    assert pdf.rstrip().endswith(b"%%EOF")
+    assert b"Stall 1" in pdf
+    assert b"53.55" in pdf
+    await api.call("GET", f"/api/statements/{statement_id}?format=doc", expect=400)
+    await api.call("GET", "/api/statements/999", expect=404)
+
+
+def test_pdf_cross_reference_points_at_every_object() -> None:
+    pdf = text_pdf([f"line {n} (with parentheses) and \\ backslash, € sign" for n in range(150)])
+    xref_at = int(pdf.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    table = pdf[xref_at:].split(b"\n")
+    count = int(table[1].split()[1])
+    assert count == 1 + 3 + 2 * 3  # catalog, pages, font; 150 lines make 3 pages
+    for number, row in enumerate(table[3 : 3 + count - 1], 1):
+        offset = int(row.split()[0])
+        assert pdf[offset:].startswith(f"{number} 0 obj".encode())
