@@ -71,6 +71,13 @@ ensure_mosquitto() {
   fi
 }
 
+# PostgreSQL proves the ledger's SQL is portable; tests start their own throw-away server.
+ensure_postgresql() {
+  if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    apt_install postgresql
+  fi
+}
+
 ensure_chromium() {
   if ! command -v chromium >/dev/null 2>&1; then
     apt_install chromium
