@@ -1,8 +1,31 @@
 """Home Assistant test-harness plumbing for the integration's tests."""
 
+from collections.abc import AsyncIterator
+
 import pytest
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+
+from tests.integration.fake_ledger import FakeLedger, running_fake_ledger
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let HA load custom_components/tenant_metering in every test here."""
+
+
+@pytest.fixture
+async def fake_ledger(socket_enabled: None) -> AsyncIterator[FakeLedger]:
+    """The ledger's REST API, faked on a free 127.0.0.1 port."""
+    async with running_fake_ledger() as ledger:
+        yield ledger
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Syrupy with HA's extension (registry entries without timestamps, in snapshots/).
+
+    The HA plugin defines the same override, but pytest cannot chain a plugin fixture onto
+    another plugin's fixture of the same name; a conftest override works.
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)

@@ -1,0 +1,52 @@
+"""Diagnostics: what the hub knows about its breakers, or the ledger link about tenants."""
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from . import TenantMeteringConfigEntry
+from .const import CONF_TOKEN
+from .hub import MqttHub
+
+TO_REDACT = {CONF_TOKEN}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: TenantMeteringConfigEntry
+) -> dict[str, Any]:
+    """Return diagnostics for a config entry (the ledger token is redacted)."""
+    runtime = entry.runtime_data
+    data: dict[str, Any] = {"entry": async_redact_data(entry.as_dict(), TO_REDACT)}
+    if isinstance(runtime, MqttHub):
+        data["breakers"] = {
+            device_id: {
+                "config": asdict(breaker.config),
+                "online": breaker.online,
+                "last_ts": breaker.last_ts,
+                "last_seq": breaker.last_seq,
+                "states": {cid: asdict(state) for cid, state in breaker.states.items()},
+                "relays": breaker.relays,
+                "entities": sorted(breaker.entity_keys),
+                "pending_commands": len(breaker.pending),
+            }
+            for device_id, breaker in runtime.breakers.items()
+        }
+        return data
+    coordinator = runtime.coordinator
+    data["ledger"] = {
+        "url": runtime.client.url,
+        "mqtt_status": runtime.ledger_online,
+        "last_poll_success": coordinator.last_update_success,
+        "tenants": {
+            tenant_id: {
+                key: str(value)
+                if value is not None and not isinstance(value, bool | tuple)
+                else value
+                for key, value in asdict(tenant).items()
+            }
+            for tenant_id, tenant in runtime.tenants.items()
+        },
+    }
+    return data

@@ -1,0 +1,243 @@
+"""REST client for the Tenant Metering Ledger add-on (docs/ledger-contract.md), no HA.
+
+Amounts travel as decimal strings; the client never turns money into floats.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Final
+from urllib.parse import quote
+
+import aiohttp
+
+REQUEST_TIMEOUT: Final = aiohttp.ClientTimeout(total=10)
+
+
+class LedgerError(Exception):
+    """Any failure talking to the ledger."""
+
+
+class LedgerConnectionError(LedgerError):
+    """The ledger could not be reached or answered garbage."""
+
+
+class LedgerAuthError(LedgerError):
+    """The ledger refused the token."""
+
+
+class LedgerRequestError(LedgerError):
+    """The ledger refused the request (4xx with an error body)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, kw_only=True)
+class BalanceChange:
+    """The ledger's answer to a top-up or adjustment."""
+
+    entry_id: str
+    balance: Decimal
+
+
+def _amount(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError("amount must be a finite number")
+    return format(value, "f")
+
+
+class LedgerClient:
+    """The calls the integration makes; one instance per ledger link."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, token: str) -> None:
+        self._session = session
+        self.url = url.rstrip("/")
+        self._token = token
+
+    async def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        try:
+            async with self._session.request(
+                method,
+                f"{self.url}{path}",
+                json=body,
+                headers={"Authorization": f"Bearer {self._token}"},
+                timeout=REQUEST_TIMEOUT,
+            ) as response:
+                if response.status in (401, 403):
+                    raise LedgerAuthError(f"the ledger refused the token ({response.status})")
+                try:
+                    data = await response.json(content_type=None)
+                except ValueError as err:
+                    raise LedgerConnectionError(
+                        f"{method} {path}: not JSON (HTTP {response.status})"
+                    ) from err
+                if response.status >= 400:
+                    error = data.get("error", {}) if isinstance(data, dict) else {}
+                    raise LedgerRequestError(
+                        response.status,
+                        str(error.get("code", "error")),
+                        str(error.get("message", f"HTTP {response.status}")),
+                    )
+                return data
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise LedgerConnectionError(f"{method} {path}: {err!r}") from err
+
+    async def health(self) -> dict[str, Any]:
+        data = await self._request("GET", "/api/health")
+        if not isinstance(data, dict):
+            raise LedgerConnectionError("unexpected health answer")
+        return data
+
+    async def tenants(self) -> list[dict[str, Any]]:
+        """All tenants' state objects (also validates the token)."""
+        data = await self._request("GET", "/api/tenants")
+        tenants = data.get("tenants") if isinstance(data, dict) else None
+        if not isinstance(tenants, list):
+            raise LedgerConnectionError("unexpected tenants answer")
+        return [tenant for tenant in tenants if isinstance(tenant, dict)]
+
+    async def _balance_change(
+        self, path: str, amount: Decimal, reason: str, actor: str | None
+    ) -> BalanceChange:
+        body: dict[str, Any] = {"amount": _amount(amount), "reason": reason}
+        if actor:
+            body["actor"] = actor
+        data = await self._request("POST", path, body)
+        try:
+            return BalanceChange(entry_id=str(data["entry_id"]), balance=Decimal(data["balance"]))
+        except (KeyError, TypeError, ArithmeticError) as err:
+            raise LedgerConnectionError(f"unexpected answer to {path}") from err
+
+    async def top_up(
+        self, tenant_id: str, amount: Decimal, reason: str, actor: str | None
+    ) -> BalanceChange:
+        return await self._balance_change(
+            f"/api/tenants/{quote(tenant_id, safe='')}/topups", amount, reason, actor
+        )
+
+    async def adjust(
+        self, tenant_id: str, amount: Decimal, reason: str, actor: str | None
+    ) -> BalanceChange:
+        return await self._balance_change(
+            f"/api/tenants/{quote(tenant_id, safe='')}/adjustments", amount, reason, actor
+        )
+
+    async def set_exemption(
+        self,
+        tenant_id: str,
+        *,
+        exempt: bool,
+        reason: str,
+        until: datetime | None,
+        actor: str | None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "exempt": exempt,
+            "reason": reason,
+            "until": until.isoformat() if until else None,
+        }
+        if actor:
+            body["actor"] = actor
+        data: dict[str, Any] = await self._request(
+            "PUT", f"/api/tenants/{quote(tenant_id, safe='')}/exemption", body
+        )
+        return data
+
+    async def approve_cutoff(
+        self, tenant_id: str, *, reason: str, actor: str | None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"reason": reason}
+        if actor:
+            body["actor"] = actor
+        data: dict[str, Any] = await self._request(
+            "POST", f"/api/tenants/{quote(tenant_id, safe='')}/cutoff-approvals", body
+        )
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantState:
+    """A tenant as the ledger publishes it (retained MQTT state or ``GET /api/tenants``)."""
+
+    tenant_id: str
+    name: str
+    currency: str | None
+    balance: Decimal | None
+    status: str | None
+    status_reason: str | None
+    status_since: datetime | None
+    plan: str | None
+    period_start: datetime | None
+    period_energy_kwh: Decimal | None
+    period_cost: Decimal | None
+    quota_kwh: Decimal | None
+    quota_remaining_kwh: Decimal | None
+    points: tuple[str, ...]
+    cutoff_approved: bool
+    updated_at: datetime | None
+
+
+def _decimal(data: dict[str, Any], key: str) -> Decimal | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, float):  # tolerated, but converted through its shortest repr
+        value = str(value)
+    try:
+        number = Decimal(value)
+    except (ArithmeticError, TypeError, ValueError) as err:
+        raise ValueError(f"{key!r} is not a decimal: {value!r}") from err
+    if not number.is_finite():
+        raise ValueError(f"{key!r} is not finite")
+    return number
+
+
+def _datetime(data: dict[str, Any], key: str) -> datetime | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{key!r} is not a timestamp")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"{key!r} has no time zone")
+    return parsed
+
+
+def _optional_text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def parse_tenant_state(data: Any) -> TenantState:
+    """Parse a tenant state object; raises ValueError on anything malformed."""
+    if not isinstance(data, dict):
+        raise ValueError("tenant state must be an object")
+    tenant_id = data.get("tenant_id")
+    if not isinstance(tenant_id, str) or not tenant_id:
+        raise ValueError("'tenant_id' must be a non-empty string")
+    points = data.get("points") or []
+    if not isinstance(points, list) or not all(isinstance(p, str) for p in points):
+        raise ValueError("'points' must be a list of strings")
+    return TenantState(
+        tenant_id=tenant_id,
+        name=_optional_text(data, "name") or tenant_id,
+        currency=_optional_text(data, "currency"),
+        balance=_decimal(data, "balance"),
+        status=_optional_text(data, "status"),
+        status_reason=_optional_text(data, "status_reason"),
+        status_since=_datetime(data, "status_since"),
+        plan=_optional_text(data, "plan"),
+        period_start=_datetime(data, "period_start"),
+        period_energy_kwh=_decimal(data, "period_energy_kwh"),
+        period_cost=_decimal(data, "period_cost"),
+        quota_kwh=_decimal(data, "quota_kwh"),
+        quota_remaining_kwh=_decimal(data, "quota_remaining_kwh"),
+        points=tuple(points),
+        cutoff_approved=data.get("cutoff_approved") is True,
+        updated_at=_datetime(data, "updated_at"),
+    )

@@ -1,0 +1,239 @@
+"""Sensors: measurements per breaker channel, and account figures per tenant."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfFrequency,
+    UnitOfPower,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from . import TenantMeteringConfigEntry
+from .backlog import kwh
+from .const import LEDGER_UNIQUE_ID, TENANT_STATUSES
+from .coordinator import LedgerLink, TenantState
+from .entity import BreakerChannelEntity, TenantEntity, async_listen_for_entities
+from .guard import CutoffsLastHourSensor
+from .hub import KEY_ENERGY, ChannelEntityKey, MqttHub
+from .protocol import ChannelState
+
+PARALLEL_UPDATES = 0
+
+type SensorValue = StateType | Decimal | datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelSensorEntityDescription(SensorEntityDescription):
+    """A channel measurement; ``value_fn`` reads it from the channel's last state."""
+
+    value_fn: Callable[[ChannelState], SensorValue]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantSensorEntityDescription(SensorEntityDescription):
+    """A tenant figure; ``value_fn`` reads it from the ledger's tenant state."""
+
+    value_fn: Callable[[TenantState], SensorValue]
+    currency_unit: bool = False  # the unit is the tenant's currency
+    last_reset_fn: Callable[[TenantState], datetime | None] | None = None
+
+
+CHANNEL_SENSORS: tuple[ChannelSensorEntityDescription, ...] = (
+    ChannelSensorEntityDescription(
+        key="voltage",
+        translation_key="voltage",
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        suggested_display_precision=1,
+        value_fn=lambda state: state.voltage,
+    ),
+    ChannelSensorEntityDescription(
+        key="current",
+        translation_key="current",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=2,
+        value_fn=lambda state: state.current,
+    ),
+    ChannelSensorEntityDescription(
+        key="power",
+        translation_key="power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=lambda state: state.power,
+    ),
+    ChannelSensorEntityDescription(
+        key=KEY_ENERGY,
+        translation_key="energy",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=3,
+        value_fn=lambda state: kwh(state.energy_wh),
+    ),
+    ChannelSensorEntityDescription(
+        key="power_factor",
+        translation_key="power_factor",
+        device_class=SensorDeviceClass.POWER_FACTOR,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=lambda state: state.power_factor,
+    ),
+    ChannelSensorEntityDescription(
+        key="frequency",
+        translation_key="frequency",
+        device_class=SensorDeviceClass.FREQUENCY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfFrequency.HERTZ,
+        suggested_display_precision=2,
+        value_fn=lambda state: state.frequency,
+    ),
+)
+CHANNEL_SENSORS_BY_KEY = {description.key: description for description in CHANNEL_SENSORS}
+
+TENANT_SENSORS: tuple[TenantSensorEntityDescription, ...] = (
+    TenantSensorEntityDescription(
+        key="balance",
+        translation_key="balance",
+        device_class=SensorDeviceClass.MONETARY,
+        currency_unit=True,
+        value_fn=lambda tenant: tenant.balance,
+    ),
+    TenantSensorEntityDescription(
+        key="status",
+        translation_key="status",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(TENANT_STATUSES),
+        # An unknown status (newer ledger) is shown as unknown, never guessed.
+        value_fn=lambda tenant: tenant.status if tenant.status in TENANT_STATUSES else None,
+    ),
+    TenantSensorEntityDescription(
+        key="period_energy",
+        translation_key="period_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=3,
+        value_fn=lambda tenant: tenant.period_energy_kwh,
+        state_class=SensorStateClass.TOTAL,
+        last_reset_fn=lambda tenant: tenant.period_start,
+    ),
+    TenantSensorEntityDescription(
+        key="period_cost",
+        translation_key="period_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        currency_unit=True,
+        value_fn=lambda tenant: tenant.period_cost,
+        state_class=SensorStateClass.TOTAL,
+        last_reset_fn=lambda tenant: tenant.period_start,
+    ),
+    TenantSensorEntityDescription(
+        key="quota_remaining",
+        translation_key="quota_remaining",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=3,
+        value_fn=lambda tenant: tenant.quota_remaining_kwh,
+    ),
+)
+
+
+class ChannelSensor(BreakerChannelEntity, SensorEntity):
+    """A measurement of one breaker channel."""
+
+    entity_description: ChannelSensorEntityDescription
+
+    @property
+    def native_value(self) -> SensorValue:
+        state = self.channel_state
+        return None if state is None else self.entity_description.value_fn(state)
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        if self.entity_description.key == KEY_ENERGY:
+            # Backlogs become long-term statistics of this sensor (statistics.py).
+            self.hub.importer.attach(self.key, self.entity_id)
+            self.async_on_remove(lambda: self.hub.importer.detach(self.key))
+
+
+class TenantSensor(TenantEntity, SensorEntity):
+    """A figure of one tenant's account."""
+
+    entity_description: TenantSensorEntityDescription
+
+    @property
+    def native_value(self) -> SensorValue:
+        tenant = self.tenant
+        return None if tenant is None else self.entity_description.value_fn(tenant)
+
+    @property
+    def last_reset(self) -> datetime | None:
+        tenant = self.tenant
+        last_reset_fn = self.entity_description.last_reset_fn
+        return None if tenant is None or last_reset_fn is None else last_reset_fn(tenant)
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        if self.entity_description.currency_unit:
+            tenant = self.tenant
+            return tenant.currency if tenant else None
+        return super().native_unit_of_measurement
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        tenant = self.tenant
+        if self.entity_description.key != "status" or tenant is None:
+            return None
+        return {
+            "reason": tenant.status_reason,
+            "since": tenant.status_since.isoformat() if tenant.status_since else None,
+            "cutoff_approved": tenant.cutoff_approved,
+        }
+
+
+def _channel_sensors(hub: MqttHub, key: ChannelEntityKey) -> list[Entity]:
+    description = CHANNEL_SENSORS_BY_KEY.get(key.key)
+    return [] if description is None else [ChannelSensor(hub, key, description)]
+
+
+def _ledger_sensors(link: LedgerLink) -> list[Entity]:
+    return [CutoffsLastHourSensor(link.guard, LEDGER_UNIQUE_ID, link.device_info)]
+
+
+def _tenant_sensors(link: LedgerLink, tenant_id: str) -> list[Entity]:
+    return [TenantSensor(link, tenant_id, description) for description in TENANT_SENSORS]
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: TenantMeteringConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add sensors as breakers report fields and the ledger publishes tenants."""
+    async_listen_for_entities(
+        hass,
+        entry,
+        async_add_entities,
+        channel=_channel_sensors,
+        tenant=_tenant_sensors,
+        ledger=_ledger_sensors,
+    )

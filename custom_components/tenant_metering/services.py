@@ -1,0 +1,276 @@
+"""Services that act on a tenant's ledger account: top up, adjust, exempt, approve cut-off.
+
+Amounts are never floats on the way to the ledger. The UI sends them as text (a text
+selector), so ``"10.10"`` arrives exactly; an automation may pass a YAML number, which we
+convert through ``str()`` — Python prints a float as its shortest round-tripping decimal
+(``10.1`` → ``"10.1"``), so a typed-in amount keeps its digits. Amounts with more than
+four decimals or that are not finite are refused; the ledger rounds to its currency.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from functools import partial
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .const import DOMAIN
+from .coordinator import LedgerLink
+from .dashboard import TenantDashboardInfo, async_publish_dashboards
+from .ledger import LedgerAuthError, LedgerClient, LedgerError, LedgerRequestError
+
+ATTR_DEVICE_ID: Final = "device_id"
+ATTR_AMOUNT: Final = "amount"
+ATTR_REASON: Final = "reason"
+ATTR_EXEMPT: Final = "exempt"
+ATTR_UNTIL: Final = "until"
+
+SERVICE_TOP_UP: Final = "top_up"
+SERVICE_ADJUST: Final = "adjust"
+SERVICE_SET_EXEMPTION: Final = "set_exemption"
+SERVICE_APPROVE_CUTOFF: Final = "approve_cutoff"
+SERVICE_PUBLISH_DASHBOARDS: Final = "publish_dashboards"
+
+MAX_AMOUNT_DECIMALS: Final = 4
+
+_TENANT_FIELDS: Final[dict[vol.Marker, Any]] = {
+    vol.Required(ATTR_DEVICE_ID): cv.string,
+    vol.Required(ATTR_REASON): vol.All(cv.string, vol.Length(min=1)),
+}
+AMOUNT_SCHEMA: Final = vol.Schema(
+    {**_TENANT_FIELDS, vol.Required(ATTR_AMOUNT): vol.Any(str, int, float)}
+)
+EXEMPTION_SCHEMA: Final = vol.Schema(
+    {
+        **_TENANT_FIELDS,
+        vol.Required(ATTR_EXEMPT): cv.boolean,
+        vol.Optional(ATTR_UNTIL): cv.datetime,
+    }
+)
+APPROVAL_SCHEMA: Final = vol.Schema(_TENANT_FIELDS)
+
+
+def parse_amount(value: Any) -> Decimal:
+    """An exact Decimal from a service's amount field (see the module docstring)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_amount",
+            translation_placeholders={"amount": str(value)},
+        )
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    exponent = amount.as_tuple().exponent
+    if not amount.is_finite() or (isinstance(exponent, int) and exponent < -MAX_AMOUNT_DECIMALS):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_amount",
+            translation_placeholders={"amount": str(value)},
+        )
+    return amount
+
+
+def _loaded_links(hass: HomeAssistant) -> list[LedgerLink]:
+    return [
+        entry.runtime_data
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.state is ConfigEntryState.LOADED and isinstance(entry.runtime_data, LedgerLink)
+    ]
+
+
+def _tenant_link(hass: HomeAssistant, device_id: str) -> tuple[LedgerLink, str]:
+    """The loaded ledger link and tenant id behind a tenant device."""
+    device = dr.async_get(hass).async_get(device_id)
+    tenant_id = None
+    if device is not None:
+        tenant_id = next(
+            (
+                identifier.removeprefix("tenant_")
+                for domain, identifier in device.identifiers
+                if domain == DOMAIN and identifier.startswith("tenant_")
+            ),
+            None,
+        )
+    if device is None or tenant_id is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_a_tenant",
+            translation_placeholders={"device_id": device_id},
+        )
+    for entry_id in device.config_entries:
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if (
+            entry is not None
+            and entry.domain == DOMAIN
+            and entry.state is ConfigEntryState.LOADED
+            and isinstance(entry.runtime_data, LedgerLink)
+        ):
+            return entry.runtime_data, tenant_id
+    raise ServiceValidationError(translation_domain=DOMAIN, translation_key="ledger_not_loaded")
+
+
+async def _actor(hass: HomeAssistant, call: ServiceCall) -> str | None:
+    """The acting HA user's name; None lets the ledger use the token's name."""
+    if call.context.user_id is None:
+        return None
+    user = await hass.auth.async_get_user(call.context.user_id)
+    return user.name if user is not None else None
+
+
+type LedgerAction = Callable[[LedgerClient, str, ServiceCall, str | None], Awaitable[Any]]
+
+
+async def _call_ledger(
+    hass: HomeAssistant, action: LedgerAction, call: ServiceCall
+) -> tuple[LedgerLink, Any]:
+    link, tenant_id = _tenant_link(hass, call.data[ATTR_DEVICE_ID])
+    actor = await _actor(hass, call)
+    try:
+        result = await action(link.client, tenant_id, call, actor)
+    except LedgerRequestError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="ledger_rejected",
+            translation_placeholders={"tenant": tenant_id, "message": err.message},
+        ) from err
+    except LedgerAuthError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="ledger_auth_failed"
+        ) from err
+    except LedgerError as err:
+        # Let the coordinator notice, so the repair issue appears without waiting a minute.
+        await link.coordinator.async_request_refresh()
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="ledger_cannot_connect",
+            translation_placeholders={"url": link.client.url},
+        ) from err
+    return link, result
+
+
+async def _balance_change(hass: HomeAssistant, service: str, call: ServiceCall) -> ServiceResponse:
+    amount = parse_amount(call.data[ATTR_AMOUNT])
+    if service == SERVICE_TOP_UP and amount <= 0:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="amount_not_positive",
+            translation_placeholders={"amount": str(amount)},
+        )
+
+    async def _action(
+        client: LedgerClient, tenant_id: str, call: ServiceCall, actor: str | None
+    ) -> Any:
+        change = client.top_up if service == SERVICE_TOP_UP else client.adjust
+        return await change(tenant_id, amount, call.data[ATTR_REASON], actor)
+
+    _, change = await _call_ledger(hass, _action, call)
+    return {"entry_id": change.entry_id, "balance": str(change.balance)}
+
+
+async def _set_exemption(hass: HomeAssistant, call: ServiceCall) -> None:
+    async def _action(
+        client: LedgerClient, tenant_id: str, call: ServiceCall, actor: str | None
+    ) -> Any:
+        until: datetime | None = call.data.get(ATTR_UNTIL)
+        if until is not None:
+            until = dt_util.as_utc(until)  # a naive time is HA's local time
+        return await client.set_exemption(
+            tenant_id,
+            exempt=call.data[ATTR_EXEMPT],
+            reason=call.data[ATTR_REASON],
+            until=until,
+            actor=actor,
+        )
+
+    await _call_ledger(hass, _action, call)
+
+
+async def _approve_cutoff(hass: HomeAssistant, call: ServiceCall) -> None:
+    async def _action(
+        client: LedgerClient, tenant_id: str, call: ServiceCall, actor: str | None
+    ) -> Any:
+        return await client.approve_cutoff(tenant_id, reason=call.data[ATTR_REASON], actor=actor)
+
+    await _call_ledger(hass, _action, call)
+
+
+async def _publish_dashboards(hass: HomeAssistant, call: ServiceCall) -> None:
+    """(Re)write the "Tenants" dashboard from the tenants the ledger link knows."""
+    links = _loaded_links(hass)
+    if not links:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="ledger_not_loaded")
+    registry = er.async_get(hass)
+
+    def entity_id(platform: str, tenant_id: str, key: str) -> str | None:
+        return registry.async_get_entity_id(platform, DOMAIN, f"tenant_{tenant_id}_{key}")
+
+    tenants: list[TenantDashboardInfo] = []
+    for link in links:
+        for tenant_id, tenant in link.tenants.items():
+            ids = {
+                key: entity_id("sensor", tenant_id, key)
+                for key in ("status", "balance", "period_energy", "period_cost")
+            }
+            supply = entity_id("switch", tenant_id, "supply")
+            if supply is None or None in ids.values():
+                continue  # entities not registered yet (or removed by the user)
+            tenants.append(
+                TenantDashboardInfo(
+                    tenant_id=tenant_id,
+                    name=tenant.name,
+                    status=str(ids["status"]),
+                    balance=str(ids["balance"]),
+                    period_energy=str(ids["period_energy"]),
+                    period_cost=str(ids["period_cost"]),
+                    supply=supply,
+                    quota_remaining=(
+                        entity_id("sensor", tenant_id, "quota_remaining")
+                        if tenant.quota_kwh is not None
+                        else None
+                    ),
+                )
+            )
+    await async_publish_dashboards(hass, tenants)
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the ledger services (once, from ``async_setup``)."""
+    for service in (SERVICE_TOP_UP, SERVICE_ADJUST):
+        hass.services.async_register(
+            DOMAIN,
+            service,
+            partial(_balance_change, hass, service),
+            schema=AMOUNT_SCHEMA,
+            supports_response=SupportsResponse.OPTIONAL,
+        )
+    hass.services.async_register(
+        DOMAIN, SERVICE_SET_EXEMPTION, partial(_set_exemption, hass), schema=EXEMPTION_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_APPROVE_CUTOFF, partial(_approve_cutoff, hass), schema=APPROVAL_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_PUBLISH_DASHBOARDS,
+        partial(_publish_dashboards, hass),
+        schema=vol.Schema({}),
+    )

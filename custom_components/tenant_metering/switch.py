@@ -1,0 +1,213 @@
+"""Switches: the relay of a breaker channel, and a tenant's supply (all their relays)."""
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.switch import (
+    SwitchDeviceClass,
+    SwitchEntity,
+    SwitchEntityDescription,
+)
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_ON,
+    Platform,
+)
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.util import dt as dt_util
+
+from . import TenantMeteringConfigEntry
+from .const import DOMAIN, EVENT_COMMAND_FAILED
+from .coordinator import LedgerLink
+from .entity import BreakerChannelEntity, TenantEntity, async_listen_for_entities
+from .hub import KEY_RELAY, ChannelEntityKey, MqttHub
+from .protocol import RelayState, parse_point_id
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RelaySwitchEntityDescription(SwitchEntityDescription):
+    """A channel relay; ``set_value_fn`` sends the command and waits for the ack."""
+
+    value_fn: Callable[[MqttHub, ChannelEntityKey], RelayState | None]
+    set_value_fn: Callable[[MqttHub, ChannelEntityKey, RelayState], Coroutine[Any, Any, None]]
+
+
+RELAY_SWITCH = RelaySwitchEntityDescription(
+    key=KEY_RELAY,
+    translation_key="relay",
+    device_class=SwitchDeviceClass.SWITCH,
+    value_fn=lambda hub, key: hub.relay(key.device_id, key.channel_id),
+    set_value_fn=lambda hub, key, relay: hub.async_set_relay(key.device_id, key.channel_id, relay),
+)
+SUPPLY_SWITCH = SwitchEntityDescription(
+    key="supply", translation_key="supply", device_class=SwitchDeviceClass.SWITCH
+)
+
+
+class RelaySwitch(BreakerChannelEntity, SwitchEntity):
+    """A channel's relay, showing only what the breaker confirmed."""
+
+    entity_description: RelaySwitchEntityDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        relay = self.entity_description.value_fn(self.hub, self.key)
+        return None if relay is None else relay == "on"
+
+    async def _set(self, relay: RelayState) -> None:
+        try:
+            await self.entity_description.set_value_fn(self.hub, self.key, relay)
+        except HomeAssistantError as err:
+            # Automations (the breaker_alert blueprint) learn about it even when nobody
+            # watches the call that failed, e.g. a cut-off at night.
+            self.hass.bus.async_fire(
+                EVENT_COMMAND_FAILED,
+                {
+                    "entity_id": self.entity_id,
+                    "device_id": self.key.device_id,
+                    "channel": self.key.channel_id,
+                    "relay": relay,
+                    "error": str(err),
+                },
+            )
+            raise
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        await self._set("on")
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        await self._set("off")
+
+
+def relay_unique_id(point: str) -> str | None:
+    """The unique id of the relay switch of a ledger metering point, if we know one."""
+    parsed = parse_point_id(point)
+    return None if parsed is None else f"{parsed[0]}_{parsed[1]}_{KEY_RELAY}"
+
+
+class SupplySwitch(TenantEntity, SwitchEntity):
+    """All relays of a tenant's metering points: on if any is on; switching fans out."""
+
+    def __init__(self, link: LedgerLink, tenant_id: str) -> None:
+        super().__init__(link, tenant_id, SUPPLY_SWITCH)
+        self._relay_entity_ids: tuple[str, ...] = ()
+        self._unsubscribe_relays: CALLBACK_TYPE | None = None
+
+    def _resolve_relays(self) -> tuple[str, ...]:
+        tenant = self.tenant
+        if tenant is None:
+            return ()
+        registry = er.async_get(self.hass)
+        found: list[str] = []
+        for point in tenant.points:
+            unique_id = relay_unique_id(point)
+            if unique_id and (
+                entity_id := registry.async_get_entity_id(Platform.SWITCH, DOMAIN, unique_id)
+            ):
+                found.append(entity_id)
+        return tuple(found)
+
+    @callback
+    def _track_relays(self) -> None:
+        relays = self._resolve_relays()
+        if relays == self._relay_entity_ids and self._unsubscribe_relays is not None:
+            return
+        if self._unsubscribe_relays is not None:
+            self._unsubscribe_relays()
+        self._relay_entity_ids = relays
+        self._unsubscribe_relays = async_track_state_change_event(
+            self.hass, relays, self._on_relay_change
+        )
+
+    @callback
+    def _on_relay_change(self, _event: Event[EventStateChangedData]) -> None:
+        self.async_write_ha_state()
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self._track_relays()
+        self.async_on_remove(self._untrack_relays)
+        # Relay switches may be registered after the tenant arrived.
+        self.async_on_remove(
+            self.hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, self._handle_update)
+        )
+
+    @callback
+    def _untrack_relays(self) -> None:
+        if self._unsubscribe_relays is not None:
+            self._unsubscribe_relays()
+            self._unsubscribe_relays = None
+
+    @callback
+    def _handle_update(self, *_: Any) -> None:
+        self._track_relays()
+        self.async_write_ha_state()
+
+    @property
+    def available(self) -> bool:
+        return super().available and bool(self._relay_entity_ids)
+
+    @property
+    def is_on(self) -> bool | None:
+        states = [self.hass.states.get(entity_id) for entity_id in self._relay_entity_ids]
+        known = [
+            state.state for state in states if state is not None and state.state in ("on", "off")
+        ]
+        if not known:
+            return None
+        return STATE_ON in known
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        return {"relays": list(self._relay_entity_ids)}
+
+    async def _switch_all(self, service: str) -> None:
+        if not self._relay_entity_ids:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="no_relays",
+                translation_placeholders={"tenant": self.tenant_id},
+            )
+        await self.hass.services.async_call(
+            Platform.SWITCH,
+            service,
+            {ATTR_ENTITY_ID: list(self._relay_entity_ids)},
+            blocking=True,
+            context=self._context,
+        )
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        await self._switch_all(SERVICE_TURN_ON)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        await self._switch_all(SERVICE_TURN_OFF)
+        self.link.guard.record(dt_util.utcnow(), self.tenant_id)
+
+
+def _channel_switches(hub: MqttHub, key: ChannelEntityKey) -> list[Entity]:
+    return [RelaySwitch(hub, key, RELAY_SWITCH)] if key.key == KEY_RELAY else []
+
+
+def _tenant_switches(link: LedgerLink, tenant_id: str) -> list[Entity]:
+    return [SupplySwitch(link, tenant_id)]
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: TenantMeteringConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add relay switches as breakers are announced and supply switches per tenant."""
+    async_listen_for_entities(
+        hass, entry, async_add_entities, channel=_channel_switches, tenant=_tenant_switches
+    )

@@ -1,0 +1,119 @@
+"""A small stand-in for the ledger's REST API (docs/ledger-contract.md) on 127.0.0.1."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+TOKEN = "secret-token"
+
+
+def tenant_state(tenant_id: str = "t101", **overrides: Any) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "name": "Room 101",
+        "currency": "EUR",
+        "balance": "12.34",
+        "status": "ok",
+        "status_reason": "balance above threshold",
+        "status_since": "2026-11-22T06:00:00+00:00",
+        "plan": "prepaid",
+        "period_start": "2026-11-01T00:00:00+01:00",
+        "period_energy_kwh": "123.456",
+        "period_cost": "30.86",
+        "quota_kwh": "150.000",
+        "quota_remaining_kwh": "26.544",
+        "points": ["mqtt:a4cf12ab34cd:1"],
+        "cutoff_approved": False,
+        "updated_at": "2026-11-22T06:00:05+00:00",
+        **overrides,
+    }
+
+
+class FakeLedger:
+    """Keeps tenants in memory and records every request body."""
+
+    def __init__(self) -> None:
+        self.tenants: dict[str, dict[str, Any]] = {"t101": tenant_state()}
+        self.requests: list[tuple[str, str, Any]] = []
+        self.down = False
+        self.server: TestServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("")).rstrip("/")
+
+    def app(self) -> web.Application:
+        @web.middleware
+        async def auth(request: web.Request, handler: Any) -> web.StreamResponse:
+            if self.down:
+                return web.Response(status=503, text="down")
+            if request.path != "/api/health" and (
+                request.headers.get("Authorization") != f"Bearer {TOKEN}"
+            ):
+                return web.json_response(
+                    {"error": {"code": "unauthorized", "message": "bad token"}}, status=401
+                )
+            body = await request.json() if request.can_read_body else None
+            self.requests.append((request.method, request.path, body))
+            response: web.StreamResponse = await handler(request)
+            return response
+
+        app = web.Application(middlewares=[auth])
+        app.router.add_get("/api/health", self._health)
+        app.router.add_get("/api/tenants", self._tenants)
+        app.router.add_post("/api/tenants/{id}/topups", self._balance)
+        app.router.add_post("/api/tenants/{id}/adjustments", self._balance)
+        app.router.add_put("/api/tenants/{id}/exemption", self._exemption)
+        app.router.add_post("/api/tenants/{id}/cutoff-approvals", self._approval)
+        return app
+
+    def _tenant(self, request: web.Request) -> dict[str, Any]:
+        tenant = self.tenants.get(request.match_info["id"])
+        if tenant is None:
+            raise web.HTTPNotFound(
+                text='{"error": {"code": "not_found", "message": "no such tenant"}}',
+                content_type="application/json",
+            )
+        return tenant
+
+    async def _health(self, _request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "version": "test"})
+
+    async def _tenants(self, _request: web.Request) -> web.Response:
+        return web.json_response({"tenants": list(self.tenants.values())})
+
+    async def _balance(self, request: web.Request) -> web.Response:
+        tenant = self._tenant(request)
+        body = await request.json()
+        tenant["balance"] = str(Decimal(tenant["balance"]) + Decimal(body["amount"]))
+        return web.json_response(
+            {"entry_id": len(self.requests), "balance": tenant["balance"]}, status=201
+        )
+
+    async def _exemption(self, request: web.Request) -> web.Response:
+        tenant = self._tenant(request)
+        body = await request.json()
+        tenant["status"] = "exempt" if body["exempt"] else "ok"
+        return web.json_response(tenant)
+
+    async def _approval(self, request: web.Request) -> web.Response:
+        tenant = self._tenant(request)
+        tenant["cutoff_approved"] = True
+        return web.json_response(tenant, status=201)
+
+
+@asynccontextmanager
+async def running_fake_ledger() -> AsyncIterator[FakeLedger]:
+    ledger = FakeLedger()
+    server = TestServer(ledger.app(), host="127.0.0.1")
+    await server.start_server()
+    ledger.server = server
+    try:
+        yield ledger
+    finally:
+        await server.close()

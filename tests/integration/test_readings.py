@@ -1,0 +1,64 @@
+"""Readings to the ledger: one QoS 1 batch per state message, stable point ids, no repeats."""
+
+from unittest.mock import MagicMock
+
+from homeassistant.core import HomeAssistant
+
+from .common import BASE, DEVICE_ID, FULL_CHANNEL, announce, fire, published, setup_hub, state
+
+READINGS = "tenant_metering/readings"
+
+
+async def test_each_state_message_becomes_one_batch(
+    hass: HomeAssistant, mqtt_mock: MagicMock
+) -> None:
+    await setup_hub(hass)
+    await announce(hass)
+    fire(
+        hass,
+        f"{BASE}/state",
+        state(1763800000, 1042, {"1": FULL_CHANNEL, "2": {"energy_wh": 5}, "9": {"energy_wh": 1}}),
+    )
+    await hass.async_block_till_done()
+    (batch,) = await published(mqtt_mock, READINGS)
+    assert batch == {
+        "readings": [
+            {"point": f"mqtt:{DEVICE_ID}:1", "ts": 1763800000, "energy_wh": 1234567, "seq": 1042},
+            {"point": f"mqtt:{DEVICE_ID}:2", "ts": 1763800000, "energy_wh": 5, "seq": 1042},
+        ]
+    }
+    (call,) = [c for c in mqtt_mock.async_publish.call_args_list if c.args[0] == READINGS]
+    assert call.args[2:] == (1, False)  # QoS 1, not retained
+
+    # The same message again (a broker redelivery) is not re-published.
+    fire(hass, f"{BASE}/state", state(1763800000, 1042, {"1": FULL_CHANNEL}))
+    await hass.async_block_till_done()
+    fire(hass, f"{BASE}/state", state(1763800010, 1043, {"1": {"energy_wh": 1234570}}))
+    await hass.async_block_till_done()
+    batches = await published(mqtt_mock, READINGS, count=2)
+    assert len(batches) == 2
+    assert batches[1]["readings"] == [
+        {"point": f"mqtt:{DEVICE_ID}:1", "ts": 1763800010, "energy_wh": 1234570, "seq": 1043}
+    ]
+
+
+async def test_point_ids_survive_renames(hass: HomeAssistant, mqtt_mock: MagicMock) -> None:
+    """Point ids come from the device id and channel id, never from names or entity ids."""
+    await setup_hub(hass)
+    await announce(hass)
+    fire(hass, f"{BASE}/state", state(1, 1, {"1": {"energy_wh": 1}}))
+    await hass.async_block_till_done()
+    await announce(
+        hass,
+        {
+            "schema": 1,
+            "device_id": DEVICE_ID,
+            "name": "Renamed DB",
+            "base_topic": BASE,
+            "channels": [{"id": "1", "name": "Shop 1", "relay": True}],
+        },
+    )
+    fire(hass, f"{BASE}/state", state(2, 2, {"1": {"energy_wh": 2}}))
+    await hass.async_block_till_done()
+    batches = await published(mqtt_mock, READINGS, count=2)
+    assert {r["point"] for b in batches for r in b["readings"]} == {f"mqtt:{DEVICE_ID}:1"}
