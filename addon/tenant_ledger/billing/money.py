@@ -2,7 +2,7 @@
 
 Storage and postings use integer minor units (cents, fils, yen). Exact amounts (energy times a
 price) are ``Fraction``s so that no intermediate step ever rounds; they are rounded once, half-up
-(away from zero), when they become a line on a statement or a posting. Binary floats are refused
+(halves towards +infinity, see ``round_half_up``), when they become a line or a posting. Binary floats are refused
 everywhere: they cannot represent 0.1.
 """
 
