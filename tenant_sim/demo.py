@@ -1,75 +1,355 @@
-"""The main job: start a simulated building on 127.0.0.1 and keep it running until Ctrl-C.
+"""The main job: a simulated 12-room hostel on 127.0.0.1, running until Ctrl-C or SIGTERM.
 
-Today it starts what exists: a Mosquitto broker and the ledger service. Breakers, Modbus
-meters and Home Assistant join as their parts land.
+Starts Mosquitto, the ledger (seeded with the building and the month so far), the simulated
+breakers and Modbus meter, and Home Assistant with Tenant Metering configured. A part that
+fails is reported with ✗ and the rest keeps running. ``--simulate-month`` instead runs a
+month at high speed and prints the statements.
 """
 
 import argparse
+import asyncio
 from collections.abc import Sequence
-import os
+from contextlib import AsyncExitStack, suppress
+from dataclasses import dataclass
+from datetime import datetime
+import json
 from pathlib import Path
+import secrets
+import shutil
 import signal
-import subprocess
+import socket
 import sys
-from types import FrameType
+import time
+from zoneinfo import ZoneInfo
 
+import aiohttp
+
+from tenant_sim.building import TIMEZONE, Building, hostel
+from tenant_sim.history import hourly_readings
+from tenant_sim.homeassistant import HomeAssistantDemo
+from tenant_sim.ledger_process import LedgerProcess
+from tenant_sim.live import LiveBuilding
+from tenant_sim.month import simulate_month
 from tenant_sim.mosquitto import MosquittoBroker
-from tenant_sim.net import free_port, wait_for_port
+from tenant_sim.net import LOOPBACK, free_port
+from tenant_sim.progress import Progress
+from tenant_sim.registers import BuildingRegisters, CircuitReading
+from tenant_sim.seed import LedgerApi, LedgerApiError, create_token, seed, top_up_openings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MARKER = ".tenant-metering-demo"
+"""Marks a data directory as the demo's, so a new run may clear what the last one left."""
+OWNED = ("mosquitto", "ledger", "homeassistant", "month", "demo.json")
+BACKFILL_BATCH_HOURS = 24
 
 
-def _step(message: str) -> None:
-    print(f"  • {message}", flush=True)
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    data_dir: Path
+    ha_port: int
+    ledger_port: int
+    mqtt_port: int
+    no_ha: bool
+    duration: float | None
+    interval: float
+    simulate_month: bool
+    month: str | None
+
+
+def parse(argv: Sequence[str]) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="scripts/demo", description=(__doc__ or "").split("\n", 1)[0]
+    )
+    parser.add_argument("--data-dir", type=Path, default=REPO_ROOT / "demo-data")
+    parser.add_argument(
+        "--ha-port", type=int, default=8123, help="Home Assistant (8123; 0: any free port)"
+    )
+    parser.add_argument(
+        "--ledger-port", type=int, default=8099, help="ledger API (8099; 0: any free port)"
+    )
+    parser.add_argument(
+        "--mqtt-port", type=int, default=1883, help="Mosquitto (1883; a free one if taken)"
+    )
+    parser.add_argument("--no-ha", action="store_true", help="skip Home Assistant")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument(
+        "--interval", type=float, default=10.0, help="seconds between meter readings (10)"
+    )
+    parser.add_argument(
+        "--simulate-month",
+        action="store_true",
+        help="run a month at high speed (no Home Assistant) and print the statements",
+    )
+    parser.add_argument("--month", help="the month to simulate, YYYY-MM (default: last month)")
+    args = parser.parse_args(argv)
+    return Options(
+        data_dir=args.data_dir.resolve(),
+        ha_port=args.ha_port,
+        ledger_port=args.ledger_port,
+        mqtt_port=args.mqtt_port,
+        no_ha=args.no_ha,
+        duration=args.duration,
+        interval=args.interval,
+        simulate_month=args.simulate_month,
+        month=args.month,
+    )
+
+
+def prepare_data_dir(data_dir: Path) -> None:
+    """Start from a clean slate each run: clear what the previous run left, nothing else."""
+    if data_dir.exists() and any(data_dir.iterdir()) and not (data_dir / MARKER).exists():
+        raise SystemExit(f"{data_dir} is not empty and not a demo data directory; choose another")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / MARKER).touch()
+    for name in OWNED:
+        path = data_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_or_fail(wanted: int, flag: str, progress: Progress) -> int:
+    """``wanted`` if nothing listens there (0: any free port); else say which flag helps."""
+    if wanted == 0:
+        return free_port()
+    if not _port_is_free(wanted):
+        progress.failed(f"port {wanted}", f"already in use; choose another with {flag} PORT")
+        raise OSError(f"port {wanted} is in use")
+    return wanted
+
+
+def _mqtt_port(wanted: int, progress: Progress) -> int:
+    if _port_is_free(wanted):
+        return wanted
+    port = free_port()
+    progress.say(f"  (port {wanted} is taken; Mosquitto uses {port})")
+    return port
+
+
+def month_start(now: datetime) -> datetime:
+    """Midnight of the 1st in the building's time zone: the tenants moved in then."""
+    local = now.astimezone(ZoneInfo(TIMEZONE))
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+async def backfill(api: LedgerApi, registers: BuildingRegisters, until_ts: int) -> int:
+    """Post the month so far as hourly readings, a day per request; returns how many."""
+    batch: list[CircuitReading] = []
+    sent = 0
+    for hour in hourly_readings(registers, until_ts):
+        batch.extend(hour)
+        if len(batch) >= BACKFILL_BATCH_HOURS * len(hour):
+            await api.post_readings(batch)
+            sent += len(batch)
+            batch = []
+    if batch:
+        await api.post_readings(batch)
+        sent += len(batch)
+    return sent
+
+
+def _stop_event() -> asyncio.Event:
+    """Set by Ctrl-C (SIGINT) or SIGTERM, so both stop everything the same clean way."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _tick_forever(live: LiveBuilding, interval: float, progress: Progress) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            live.tick()
+        except Exception as err:  # one bad tick must not end the demo
+            progress.failed("meter readings", err)
+
+
+async def run_live(options: Options, building: Building) -> int:
+    progress = Progress()
+    stop = _stop_event()
+    progress.say(f"Starting the Tenant Metering demo: {building.name}, 12 rooms, on 127.0.0.1")
+    async with AsyncExitStack() as stack:
+        broker = MosquittoBroker(
+            options.data_dir / "mosquitto", port=_mqtt_port(options.mqtt_port, progress)
+        )
+        await progress.step(f"Mosquitto on {broker.url}", asyncio.to_thread(broker.start))
+        stack.callback(broker.stop)
+
+        admin_token = secrets.token_urlsafe(24)
+        ledger = LedgerProcess(
+            options.data_dir / "ledger",
+            port=_free_or_fail(options.ledger_port, "--ledger-port", progress),
+            mqtt_url=broker.url,
+            admin_token=admin_token,
+        )
+        await progress.step(f"ledger on {ledger.url}", ledger.start())
+        stack.callback(ledger.stop)
+        api = await stack.enter_async_context(LedgerApi(ledger.url, admin_token))
+
+        now = int(time.time())
+        moved_in = month_start(datetime.now(ZoneInfo(TIMEZONE)))
+        # From here on a failing part is reported and the rest keeps running.
+        await progress.attempt(
+            "ledger seeded: 12 rooms, 11 tenants, time-of-use tariff, prepaid and postpaid plans",
+            seed(api, building, move_in=moved_in),
+        )
+        registers = BuildingRegisters(building, int(moved_in.timestamp()), step_s=300)
+        await progress.attempt(
+            f"month so far metered: hourly readings since {moved_in:%Y-%m-%d %H:%M %Z}",
+            backfill(api, registers, now),
+        )
+        await progress.attempt("opening payments posted", top_up_openings(api, building))
+        registers.advance(now)  # where the backfill stopped, had it failed
+        registers.step_s = 60
+
+        live = LiveBuilding(building, registers, broker.port)
+        await progress.step(
+            f"simulator: {len(building.breakers)} MQTT breakers, Modbus meter "
+            f"(6 channels) on 127.0.0.1:{live.modbus.port}, readings every {options.interval:g} s",
+            live.start(),
+        )
+        stack.push_async_callback(live.stop)
+        ticker = asyncio.create_task(_tick_forever(live, options.interval, progress))
+        stack.callback(ticker.cancel)
+
+        ha: HomeAssistantDemo | None = None
+        ha = None
+        if not options.no_ha:
+            ha = await _home_assistant(
+                options, building, live=live, ledger=ledger, api=api, progress=progress
+            )
+        if ha is not None:
+            stack.push_async_callback(ha.stop)
+            await ha.start(stop)
+            live.bridge_breakers = not ha.forwards_breakers
+            live.bridge_modbus = not ha.forwards_modbus
+
+        _write_summary(options, broker, ledger, admin_token, ha)
+        _print_ready(
+            progress=progress,
+            building=building,
+            broker=broker,
+            ledger=ledger,
+            admin_token=admin_token,
+            ha=ha,
+            totals=await _ledger_totals(api),
+        )
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), options.duration)
+        progress.say("\nStopping…")
+    progress.ok("stopped cleanly")
+    return 0
+
+
+async def _ledger_totals(api: LedgerApi) -> tuple[int, int]:
+    """Tenants and readings the ledger holds, for the banner; (0, 0) when it cannot say."""
+    try:
+        return len(await api.tenants()), (await api.counters()).get("readings_stored", 0)
+    except (LedgerApiError, aiohttp.ClientError):
+        return 0, 0
+
+
+async def _home_assistant(
+    options: Options,
+    building: Building,
+    *,
+    live: LiveBuilding,
+    ledger: LedgerProcess,
+    api: LedgerApi,
+    progress: Progress,
+) -> HomeAssistantDemo | None:
+    """HA with an operator token of its own for the ledger; None when its port is taken."""
+    try:
+        port = _free_or_fail(options.ha_port, "--ha-port", progress)
+    except OSError:
+        return None
+    try:
+        token = await create_token(api, "home-assistant", "operator")
+    except LedgerApiError as err:
+        progress.failed("ledger API token for Home Assistant", err)
+        token = ""
+    return HomeAssistantDemo(
+        options.data_dir / "homeassistant",
+        building,
+        port=port,
+        mqtt_port=live.mqtt_port,
+        modbus_port=live.modbus.port,
+        ledger_url=ledger.url,
+        ledger_token=token,
+        progress=progress,
+    )
+
+
+def _write_summary(
+    options: Options,
+    broker: MosquittoBroker,
+    ledger: LedgerProcess,
+    admin_token: str,
+    ha: "HomeAssistantDemo | None",
+) -> None:
+    """What the run printed, as JSON in the data dir (mode 600), for scripts and tests."""
+    summary = {
+        "mqtt_url": broker.url,
+        "ledger_url": ledger.url,
+        "ledger_admin_token": admin_token,
+        "home_assistant_url": None if ha is None else ha.url,
+        "logins": {} if ha is None else ha.passwords,
+    }
+    path = options.data_dir / "demo.json"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+def _print_ready(
+    *,
+    progress: Progress,
+    building: Building,
+    broker: MosquittoBroker,
+    ledger: LedgerProcess,
+    admin_token: str,
+    ha: "HomeAssistantDemo | None",
+    totals: tuple[int, int],
+) -> None:
+    say = progress.say
+    say("")
+    say(f"Ready in {progress.elapsed:.0f} s. {building.name} is running on 127.0.0.1:")
+    if ha is not None and ha.url:
+        say(f"  Home Assistant   {ha.url}")
+        for login in building.logins:
+            password = ha.passwords.get(login.username)
+            if password:
+                say(f"    {login.name:<26} user {login.username:<9} password {password}")
+    say(f"  Ledger API       {ledger.url}/api/openapi.json  (admin token {admin_token})")
+    say(f"  MQTT broker      {broker.url}  (topics tenant_metering/#)")
+    say(f"  The ledger holds {totals[0]} tenants and {totals[1]} readings of this month so far.")
+    if progress.failures:
+        say(f"  Not working this run: {', '.join(progress.failures)} (see the ✗ lines above).")
+    say("Press Ctrl-C to stop everything.")
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__)
-    parser.add_argument("--data-dir", type=Path, default=REPO_ROOT / "demo-data")
-    parser.add_argument("--ledger-port", type=int, default=8099)
-    args = parser.parse_args(argv)
-    data_dir: Path = args.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-
-    print("Starting the Tenant Metering demo building…", flush=True)
-    broker = MosquittoBroker(data_dir / "mosquitto", port=free_port())
-    broker.start()
-    _step(f"Mosquitto broker on {broker.url}")
-
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "addon")}
-    ledger = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [
-            sys.executable,
-            "-m",
-            "tenant_ledger",
-            "serve",
-            "--data-dir",
-            str(data_dir / "ledger"),
-            "--port",
-            str(args.ledger_port),
-        ],
-        env=env,
-    )
+    options = parse(argv)
+    building = hostel()
+    prepare_data_dir(options.data_dir)
     try:
-        wait_for_port(args.ledger_port, timeout=30)
-        _step(f"Ledger on http://127.0.0.1:{args.ledger_port}/api/health")
-        print("Running. Press Ctrl-C to stop.", flush=True)
-
-        def _stop(_signum: int, _frame: FrameType | None) -> None:
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, _stop)
-        try:
-            ledger.wait()
-        except KeyboardInterrupt:
-            print("\nStopping…", flush=True)
-    finally:
-        if ledger.poll() is None:
-            ledger.terminate()
-            ledger.wait(timeout=15)
-        broker.stop()
-    _step("stopped cleanly")
-    return 0
+        if options.simulate_month:
+            return asyncio.run(simulate_month(options.data_dir, building, month=options.month))
+        return asyncio.run(run_live(options, building))
+    except Exception as err:  # the ✗ line above already names the step
+        print(f"The demo cannot run without that part ({type(err).__name__}); stopped.")
+        return 1
 
 
 if __name__ == "__main__":

@@ -83,3 +83,16 @@ ensure_chromium() {
     apt_install chromium
   fi
 }
+
+# What only scripts/demo needs (Home Assistant's frontend), on top of ensure_venv's packages;
+# re-installed only when requirements/demo.txt changes.
+ensure_demo_requirements() {
+  local file="$REPO_ROOT/requirements/demo.txt" stamp="$VENV/.demo-requirements.sha256" want
+  want="$(sha256sum "$file" | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return
+  fi
+  say "installing the demo's pinned requirements"
+  pip_quiet install -r "$file" -c "$REPO_ROOT/requirements/constraints.txt"
+  echo "$want" >"$stamp"
+}

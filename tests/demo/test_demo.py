@@ -1,0 +1,152 @@
+"""Smoke tests of ``scripts/demo``: the real command, its real services, checked over their APIs.
+
+Home Assistant's part is in ``test_demo_home_assistant.py`` (marked slow).
+"""
+
+import asyncio
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+import json
+from pathlib import Path
+import secrets
+import signal
+import time
+from typing import Any
+import urllib.error
+import urllib.request
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tenant_sim.building import TIMEZONE, hostel
+from tenant_sim.ledger_process import LedgerProcess
+from tenant_sim.net import free_port
+from tenant_sim.registers import BuildingRegisters
+from tenant_sim.seed import LedgerApi
+from tests.demo.demo_run import DemoRun
+
+BUILDING = hostel()
+
+
+def api(base_url: str, token: str, path: str) -> Any:
+    request = urllib.request.Request(base_url + path, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.loads(reply.read())
+
+
+@pytest.fixture
+def live_demo(tmp_path: Path, socket_enabled: None) -> Iterator[DemoRun]:
+    """The live demo without Home Assistant, readings every second, on free ports."""
+    run = DemoRun(tmp_path, "--no-ha", "--interval", "1", "--mqtt-port", "0", "--ledger-port", "0")
+    try:
+        run.wait_for("Press Ctrl-C", timeout=90)
+        yield run
+    finally:
+        run.stop()
+
+
+def test_live_demo_seeds_the_hostel_and_meters_it(live_demo: DemoRun) -> None:
+    summary = live_demo.summary()
+    url, token = summary["ledger_url"], summary["ledger_admin_token"]
+    tenants = {t["tenant_id"]: t for t in api(url, token, "/api/tenants")["tenants"]}
+
+    assert {t: s["name"] for t, s in tenants.items()} == {
+        t.tenant_id: t.name for t in BUILDING.tenants
+    }
+    assert {t: s["plan"] for t, s in tenants.items()} == {
+        t.tenant_id: "postpaid" if t.plan_id == "postpaid" else "prepaid" for t in BUILDING.tenants
+    }
+    assert tenants["t103"]["quota_kwh"] == "60.000"
+    assert tenants["t101"]["quota_kwh"] is None
+    points = {p["id"] for p in api(url, token, "/api/points")["points"]}
+    assert points == {c.point_id for c in BUILDING.circuits}
+    # The month so far is in: every tenant has used energy and been charged for it.
+    for state in tenants.values():
+        assert Decimal(state["period_energy_kwh"]) > 0
+        assert Decimal(state["period_cost"]) > 0
+    # Prepaid balance = opening payment - what was charged (nothing posted but the two).
+    journal = api(url, token, "/api/tenants/t101/journal?limit=10000")["entries"]
+    assert Decimal(tenants["t101"]["balance"]) == sum(Decimal(e["amount"]) for e in journal)
+    assert any(e["amount"] == "50.00" and e["kind"] == "top_up" for e in journal)
+
+    # Live readings keep arriving from the breakers and the Modbus meter, over MQTT.
+    stored_at_start = api(url, token, "/api/stats")["counters"]["readings_stored"]
+    time.sleep(4)
+    stored_later = api(url, token, "/api/stats")["counters"]["readings_stored"]
+    assert stored_later >= stored_at_start + 2 * len(BUILDING.circuits)
+    since = int(time.time()) - 5
+    for circuit in (BUILDING.breakers[0].circuit, BUILDING.modbus_channels[-1].circuit):
+        recent = api(url, token, f"/api/readings?point={circuit.point_id}&since={since}")
+        assert len(recent["readings"]) >= 2, circuit.point_id
+        registers = [r["energy_wh"] for r in recent["readings"]]
+        assert registers == sorted(registers)
+
+
+def test_sigterm_stops_everything_cleanly(live_demo: DemoRun) -> None:
+    ledger_url = live_demo.summary()["ledger_url"]
+
+    assert live_demo.stop(signal.SIGTERM) == 0
+
+    assert "✓ stopped cleanly" in live_demo.output
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(ledger_url + "/api/health", timeout=2)
+
+
+def _table_rows(output: str) -> dict[str, list[str]]:
+    """The printed statement table: tenant id (or "all") → the numeric cells."""
+    rows = {}
+    for line in output.splitlines():
+        cells = line.split()
+        if cells and (cells[0] in {t.tenant_id for t in BUILDING.tenants} or cells[0] == "all"):
+            rows[cells[0]] = cells[-6:]  # kWh, energy, standing, net, tax, total
+    return rows
+
+
+async def test_simulated_month_prints_the_ledgers_statements(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    run = DemoRun(tmp_path, "--simulate-month", "--month", "2026-10")
+    assert await asyncio.to_thread(run.process.wait, 120) == 0, run.output
+    rows = _table_rows(run.output)
+
+    # The printed figures are the ledger's: start it again on its data and ask its API.
+    token = secrets.token_urlsafe(24)
+    ledger = LedgerProcess(
+        run.data_dir / "month" / "ledger", port=free_port(), mqtt_url=None, admin_token=token
+    )
+    await ledger.start()
+    try:
+        async with LedgerApi(ledger.url, token) as ledger_api:
+            issued = {}
+            for tenant in BUILDING.tenants:
+                listed = await ledger_api.call("GET", f"/api/tenants/{tenant.tenant_id}/statements")
+                (statement,) = listed["statements"]
+                issued[tenant.tenant_id] = await ledger_api.call(
+                    "GET", f"/api/statements/{statement['id']}"
+                )
+    finally:
+        ledger.stop()
+
+    assert set(rows) == {*issued, "all"}
+    for tenant_id, document in issued.items():
+        kwh, _energy, _standing, net, tax, total = rows[tenant_id]
+        assert (kwh, net, tax, total) == (
+            document["energy_kwh"],
+            document["net"],
+            document["tax"],
+            document["total"],
+        )
+        assert document["period_start"] == "2026-10-01T00:00:00+01:00"
+    assert Decimal(rows["all"][-1]) == sum(Decimal(d["total"]) for d in issued.values())
+
+    # And the energy is what the simulated meters counted over October, to the Wh.
+    start = datetime(2026, 10, 1, tzinfo=ZoneInfo(TIMEZONE))
+    end = datetime(2026, 11, 1, tzinfo=ZoneInfo(TIMEZONE))
+    registers = BuildingRegisters(BUILDING, int(start.timestamp()), step_s=300)
+    at_start = {c.point_id: registers.energy_wh(c) for c in BUILDING.circuits}
+    registers.advance(int(end.timestamp()))
+    for tenant in BUILDING.tenants:
+        (circuit,) = [c for c in BUILDING.rooms if c.space_id == tenant.space_id]
+        used_wh = registers.energy_wh(circuit) - at_start[circuit.point_id]
+        assert Decimal(issued[tenant.tenant_id]["energy_kwh"]) * 1000 == used_wh
