@@ -1,7 +1,8 @@
 """Tenant Metering: per-room electricity metering, billing and supply control.
 
-Two kinds of config entries share this domain, told apart by ``entry.data["kind"]``:
-the MQTT breaker hub (one per topic prefix) and the link to the ledger add-on.
+Four kinds of config entries share this domain, told apart by ``entry.data["kind"]``:
+the MQTT breaker hub (one per topic prefix), the link to the ledger add-on, Modbus gateways
+(their meters are config subentries) and adopted HA energy sensors (one entry each).
 """
 
 from typing import Final
@@ -15,6 +16,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
+from .adopted import AdoptedPoint
 from .const import (
     CONF_KIND,
     CONF_PREFIX,
@@ -22,20 +24,24 @@ from .const import (
     CONF_URL,
     DEFAULT_PREFIX,
     DOMAIN,
+    KIND_ADOPTED,
     KIND_LEDGER,
+    KIND_MODBUS_GATEWAY,
     KIND_MQTT_HUB,
     LEDGER_UNIQUE_ID,
 )
 from .coordinator import LedgerLink
+from .gateway import ModbusGateway
 from .hub import MqttHub
 from .ledger import LedgerClient
+from .profiles import async_load_catalog
 from .services import async_setup_services
 from .statistics import BacklogImporter
 
 PLATFORMS: Final = [Platform.BINARY_SENSOR, Platform.SENSOR, Platform.SWITCH]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
-type TenantMeteringData = MqttHub | LedgerLink
+type TenantMeteringData = MqttHub | LedgerLink | ModbusGateway | AdoptedPoint
 type TenantMeteringConfigEntry = ConfigEntry[TenantMeteringData]
 
 
@@ -46,12 +52,29 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: TenantMeteringConfigEntry) -> bool:
-    """Set up the MQTT hub or the ledger link."""
+    """Set up the MQTT hub, the ledger link, a Modbus gateway or an adopted sensor."""
+    # Every kind publishes readings to the ledger (or reads tenant state) over MQTT.
     if not await mqtt.async_wait_for_mqtt_client(hass):
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_not_ready")
+    kind = entry.data.get(CONF_KIND, KIND_MQTT_HUB)
+    if kind == KIND_ADOPTED:
+        adopted = AdoptedPoint(hass, entry)
+        entry.runtime_data = adopted
+        await adopted.async_start()
+        entry.async_on_unload(adopted.async_stop)
+        return True
+    if kind == KIND_MODBUS_GATEWAY:
+        gateway = ModbusGateway(hass, entry, await async_load_catalog(hass))
+        entry.runtime_data = gateway
+        entry.async_on_unload(gateway.async_stop)
+        # Polls once before the platforms: a dead bus is ConfigEntryNotReady, not zeros.
+        await gateway.async_start()
+        entry.async_on_unload(entry.add_update_listener(_async_reload))
+        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+        return True
     prefix = entry.data.get(CONF_PREFIX, DEFAULT_PREFIX)
-    runtime: TenantMeteringData
-    if entry.data.get(CONF_KIND, KIND_MQTT_HUB) == KIND_LEDGER:
+    runtime: MqttHub | LedgerLink
+    if kind == KIND_LEDGER:
         client = LedgerClient(
             async_get_clientsession(hass), entry.data[CONF_URL], entry.data[CONF_TOKEN]
         )
@@ -66,10 +89,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: TenantMeteringConfigEntr
     return True
 
 
+async def _async_reload(hass: HomeAssistant, entry: TenantMeteringConfigEntry) -> None:
+    """Options, meters (subentries) or connection changed: set the gateway up again."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: TenantMeteringConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Let the user delete a device only once nothing announces it any more."""
+    """Let the user delete a device only once nothing announces or configures it any more."""
     runtime = entry.runtime_data
     if isinstance(runtime, MqttHub):
         known = set(runtime.breakers) | {
@@ -77,11 +105,17 @@ async def async_remove_config_entry_device(
             for device_id, breaker in runtime.breakers.items()
             for channel in breaker.config.channels
         }
-    else:
+    elif isinstance(runtime, ModbusGateway):
+        known = runtime.known_device_identifiers()
+    elif isinstance(runtime, LedgerLink):
         known = {LEDGER_UNIQUE_ID} | {f"tenant_{tenant_id}" for tenant_id in runtime.tenants}
+    else:
+        known = set()
     return not any(domain == DOMAIN and ident in known for domain, ident in device.identifiers)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: TenantMeteringConfigEntry) -> bool:
     """Unload a config entry."""
+    if entry.data.get(CONF_KIND) == KIND_ADOPTED:
+        return True
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

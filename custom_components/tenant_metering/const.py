@@ -10,10 +10,42 @@ CONF_KIND: Final = "kind"
 CONF_URL: Final = "url"
 CONF_TOKEN: Final = "token"  # noqa: S105 - the config key's name, not a secret
 
-# Config entries of this domain: the MQTT breaker hub and the ledger link.
+# Config entries of this domain: the MQTT breaker hub, the ledger link, Modbus gateways
+# (meters are their config subentries) and adopted HA energy sensors (one entry each).
 KIND_MQTT_HUB: Final = "mqtt_hub"
 KIND_LEDGER: Final = "ledger"
+KIND_MODBUS_GATEWAY: Final = "modbus_gateway"
+KIND_ADOPTED: Final = "adopted"
 LEDGER_UNIQUE_ID: Final = "ledger"
+SUBENTRY_METER: Final = "meter"
+
+# Modbus gateway entry data / options, meter subentry data.
+CONF_TRANSPORT: Final = "transport"
+CONF_SERIAL_PORT: Final = "serial_port"
+CONF_BAUDRATE: Final = "baudrate"
+CONF_BYTESIZE: Final = "bytesize"
+CONF_PARITY: Final = "parity"
+CONF_STOPBITS: Final = "stopbits"
+CONF_PROFILE: Final = "profile"
+CONF_SLAVE_ID: Final = "slave_id"
+CONF_CHANNEL_COUNT: Final = "channel_count"
+CONF_CHANNELS: Final = "channels"
+CONF_ROLE: Final = "role"
+CONF_RATED_CURRENT: Final = "rated_current_a"
+DEFAULT_SCAN_INTERVAL: Final = 30  # seconds between polls of a gateway's meters
+MIN_SCAN_INTERVAL: Final = 5
+DEFAULT_RATED_CURRENT_A: Final = 32.0  # a typical room circuit's breaker
+PROFILES_DIR: Final = "tenant_metering/profiles"  # user profiles, under HA's config dir
+
+# Roles of a Modbus channel: a tenant's circuit, a common area, or the building incomer.
+ROLE_TENANT: Final = "tenant"
+ROLE_COMMON: Final = "common"
+ROLE_INCOMER: Final = "incomer"
+CHANNEL_ROLES: Final = (ROLE_TENANT, ROLE_COMMON, ROLE_INCOMER)
+
+# Adopted sensor entry data: the sensor's entity registry id, the optional switch.
+CONF_SENSOR: Final = "sensor"
+CONF_SWITCH: Final = "switch"
 
 ACK_TIMEOUT: Final = 5.0  # seconds a breaker has to acknowledge a relay command
 LEDGER_HEALTH_INTERVAL: Final = 60  # seconds between ledger reachability checks
@@ -21,6 +53,7 @@ LEDGER_HEALTH_INTERVAL: Final = 60  # seconds between ledger reachability checks
 MANUFACTURER: Final = "Tenant Metering"
 EVENT_COMMAND_FAILED: Final = f"{DOMAIN}_command_failed"  # the breaker_alert blueprint listens
 ISSUE_LEDGER_UNREACHABLE: Final = "ledger_unreachable"
+ISSUE_PROFILE_INVALID: Final = "profile_invalid"
 
 TENANT_STATUSES: Final = (
     "ok",

@@ -1,16 +1,20 @@
-"""Diagnostics: what the hub knows about its breakers, or the ledger link about tenants."""
+"""Diagnostics: what the hub knows about its breakers, a gateway about its meters, the ledger
+link about tenants, an adopted point about its sensor. Secrets and addresses are redacted."""
 
 from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 
 from . import TenantMeteringConfigEntry
-from .const import CONF_TOKEN
+from .adopted import AdoptedPoint
+from .const import CONF_SERIAL_PORT, CONF_TOKEN
+from .gateway import ModbusGateway
 from .hub import MqttHub
 
-TO_REDACT = {CONF_TOKEN}
+TO_REDACT = {CONF_TOKEN, CONF_HOST, CONF_SERIAL_PORT}
 
 
 async def async_get_config_entry_diagnostics(
@@ -32,6 +36,18 @@ async def async_get_config_entry_diagnostics(
                 "pending_commands": len(breaker.pending),
             }
             for device_id, breaker in runtime.breakers.items()
+        }
+        return data
+    if isinstance(runtime, ModbusGateway):
+        data["gateway"] = runtime.diagnostics()
+        return data
+    if isinstance(runtime, AdoptedPoint):
+        reading = runtime.last_reading
+        data["adopted"] = {
+            "point": runtime.point,
+            "entity_id": runtime.entity_id,
+            "switch": runtime.switch_entity_id,
+            "last_reading": asdict(reading) if reading else None,
         }
         return data
     coordinator = runtime.coordinator

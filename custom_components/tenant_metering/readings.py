@@ -1,6 +1,7 @@
 """Publish canonical register readings to the ledger (docs/ledger-contract.md, "Readings")."""
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 import json
 import logging
 from typing import Any, Final
@@ -10,6 +11,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 
+from .const import CONF_KIND, CONF_PREFIX, DEFAULT_PREFIX, DOMAIN, KIND_LEDGER
 from .protocol import ChannelState, point_id
 
 _LOGGER = logging.getLogger(__name__)
@@ -22,12 +24,33 @@ MAX_READINGS_PER_MESSAGE: Final = 500
 type DeviceReadings = tuple[int, int | None, Mapping[str, ChannelState]]
 
 
+@dataclass(frozen=True, kw_only=True)
+class PointReading:
+    """One register reading of any metering point (MQTT, Modbus, adopted)."""
+
+    point: str
+    ts: int
+    energy_wh: int
+    seq: int | None = None
+
+
 def readings_payload(readings: list[dict[str, Any]]) -> str:
     return json.dumps({"readings": readings}, separators=(",", ":"))
 
 
+def readings_prefix(hass: HomeAssistant) -> str:
+    """The topic prefix the ledger listens on: the ledger link's, else the default.
+
+    Modbus gateways and adopted sensors have no prefix of their own; the MQTT hub uses its.
+    """
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.data.get(CONF_KIND) == KIND_LEDGER:
+            return str(entry.data.get(CONF_PREFIX) or DEFAULT_PREFIX)
+    return DEFAULT_PREFIX
+
+
 class ReadingPublisher:
-    """Sends each state message's registers as one QoS 1 batch on ``{prefix}/readings``.
+    """Sends register readings in QoS 1 batches on ``{prefix}/readings``.
 
     Remembers the newest ``ts`` sent per point so an identical (point, ts) is not re-sent;
     older readings (backlogs) still go out, and the ledger stores each (point, ts) once.
@@ -42,19 +65,32 @@ class ReadingPublisher:
     @callback
     def publish(self, device_id: str, messages: Iterable[DeviceReadings]) -> None:
         """Publish the registers of one state message, or of a whole backlog, as one batch."""
+        self.publish_points(
+            PointReading(
+                point=point_id(device_id, channel_id), ts=ts, energy_wh=state.energy_wh, seq=seq
+            )
+            for ts, seq, channels in messages
+            for channel_id, state in channels.items()
+        )
+
+    @callback
+    def publish_points(self, points: Iterable[PointReading]) -> None:
+        """Publish readings of any source as one batch (split above the message limit)."""
         readings: list[dict[str, Any]] = []
-        for ts, seq, channels in messages:
-            for channel_id, state in channels.items():
-                point = point_id(device_id, channel_id)
-                last = self._last_ts.get(point)
-                if last == ts:
-                    continue
-                if last is None or ts > last:
-                    self._last_ts[point] = ts
-                reading: dict[str, Any] = {"point": point, "ts": ts, "energy_wh": state.energy_wh}
-                if seq is not None:
-                    reading["seq"] = seq
-                readings.append(reading)
+        for reading in points:
+            last = self._last_ts.get(reading.point)
+            if last == reading.ts:
+                continue
+            if last is None or reading.ts > last:
+                self._last_ts[reading.point] = reading.ts
+            body: dict[str, Any] = {
+                "point": reading.point,
+                "ts": reading.ts,
+                "energy_wh": reading.energy_wh,
+            }
+            if reading.seq is not None:
+                body["seq"] = reading.seq
+            readings.append(body)
         for start in range(0, len(readings), MAX_READINGS_PER_MESSAGE):
             batch = readings[start : start + MAX_READINGS_PER_MESSAGE]
             self._entry.async_create_task(

@@ -1,4 +1,4 @@
-"""Sensors: measurements per breaker channel, and account figures per tenant."""
+"""Sensors: measurements per channel (MQTT breaker or Modbus meter), figures per tenant."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,10 +28,18 @@ from . import TenantMeteringConfigEntry
 from .backlog import kwh
 from .const import LEDGER_UNIQUE_ID, TENANT_STATUSES
 from .coordinator import LedgerLink, TenantState
-from .entity import BreakerChannelEntity, TenantEntity, async_listen_for_entities
+from .entity import (
+    BreakerChannelEntity,
+    ChannelEntity,
+    ChannelValues,
+    ModbusChannelEntity,
+    TenantEntity,
+    async_listen_for_entities,
+)
+from .gateway import ModbusGateway, ModbusMeter
 from .guard import CutoffsLastHourSensor
 from .hub import KEY_ENERGY, ChannelEntityKey, MqttHub
-from .protocol import ChannelState
+from .modbus import ChannelSpec
 
 PARALLEL_UPDATES = 0
 
@@ -40,9 +48,9 @@ type SensorValue = StateType | Decimal | datetime
 
 @dataclass(frozen=True, kw_only=True)
 class ChannelSensorEntityDescription(SensorEntityDescription):
-    """A channel measurement; ``value_fn`` reads it from the channel's last state."""
+    """A channel measurement; ``value_fn`` reads it from the channel's latest values."""
 
-    value_fn: Callable[[ChannelState], SensorValue]
+    value_fn: Callable[[ChannelValues], SensorValue]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +97,7 @@ CHANNEL_SENSORS: tuple[ChannelSensorEntityDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=3,
-        value_fn=lambda state: kwh(state.energy_wh),
+        value_fn=lambda state: None if state.energy_wh is None else kwh(state.energy_wh),
     ),
     ChannelSensorEntityDescription(
         key="power_factor",
@@ -157,15 +165,19 @@ TENANT_SENSORS: tuple[TenantSensorEntityDescription, ...] = (
 )
 
 
-class ChannelSensor(BreakerChannelEntity, SensorEntity):
-    """A measurement of one breaker channel."""
+class ChannelSensor(ChannelEntity, SensorEntity):
+    """A measurement of one channel, whichever source it comes from."""
 
     entity_description: ChannelSensorEntityDescription
 
     @property
     def native_value(self) -> SensorValue:
-        state = self.channel_state
-        return None if state is None else self.entity_description.value_fn(state)
+        values = self.channel_values
+        return None if values is None else self.entity_description.value_fn(values)
+
+
+class BreakerChannelSensor(BreakerChannelEntity, ChannelSensor):
+    """A measurement of one breaker channel (a field the breaker may leave out: unknown)."""
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
@@ -173,6 +185,18 @@ class ChannelSensor(BreakerChannelEntity, SensorEntity):
             # Backlogs become long-term statistics of this sensor (statistics.py).
             self.hub.importer.attach(self.key, self.entity_id)
             self.async_on_remove(lambda: self.hub.importer.detach(self.key))
+
+
+class ModbusChannelSensor(ModbusChannelEntity, ChannelSensor):
+    """A measurement of one Modbus meter channel.
+
+    Every poll reads every register, so a missing value is a failed or implausible read
+    (NaN, out of range, a rejected energy spike): unavailable, never zero.
+    """
+
+    @property
+    def available(self) -> bool:
+        return super().available and self.native_value is not None
 
 
 class TenantSensor(TenantEntity, SensorEntity):
@@ -212,7 +236,18 @@ class TenantSensor(TenantEntity, SensorEntity):
 
 def _channel_sensors(hub: MqttHub, key: ChannelEntityKey) -> list[Entity]:
     description = CHANNEL_SENSORS_BY_KEY.get(key.key)
-    return [] if description is None else [ChannelSensor(hub, key, description)]
+    return [] if description is None else [BreakerChannelSensor(hub, key, description)]
+
+
+def _modbus_sensors(
+    gateway: ModbusGateway, meter: ModbusMeter, channel: ChannelSpec
+) -> list[Entity]:
+    return [
+        ModbusChannelSensor(
+            gateway, meter, channel.channel_id, CHANNEL_SENSORS_BY_KEY[spec.quantity]
+        )
+        for spec in channel.values
+    ]
 
 
 def _ledger_sensors(link: LedgerLink) -> list[Entity]:
@@ -236,4 +271,5 @@ async def async_setup_entry(
         channel=_channel_sensors,
         tenant=_tenant_sensors,
         ledger=_ledger_sensors,
+        modbus=_modbus_sensors,
     )

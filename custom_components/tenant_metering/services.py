@@ -28,11 +28,16 @@ from homeassistant.helpers import (
     entity_registry as er,
 )
 from homeassistant.util import dt as dt_util
+from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
-from .const import DOMAIN
+from .adopted import AdoptedPoint
+from .const import DOMAIN, ROLE_INCOMER
 from .coordinator import LedgerLink
 from .dashboard import TenantDashboardInfo, async_publish_dashboards
+from .energy import EnergyDevice, async_register_energy_devices
+from .gateway import ModbusGateway
+from .hub import KEY_ENERGY, MqttHub
 from .ledger import LedgerAuthError, LedgerClient, LedgerError, LedgerRequestError
 
 ATTR_DEVICE_ID: Final = "device_id"
@@ -46,6 +51,7 @@ SERVICE_ADJUST: Final = "adjust"
 SERVICE_SET_EXEMPTION: Final = "set_exemption"
 SERVICE_APPROVE_CUTOFF: Final = "approve_cutoff"
 SERVICE_PUBLISH_DASHBOARDS: Final = "publish_dashboards"
+SERVICE_REGISTER_ENERGY_DEVICES: Final = "register_energy_devices"
 
 MAX_AMOUNT_DECIMALS: Final = 4
 
@@ -252,6 +258,48 @@ async def _publish_dashboards(hass: HomeAssistant, call: ServiceCall) -> None:
 
 
 @callback
+def energy_devices(hass: HomeAssistant) -> tuple[list[EnergyDevice], EnergyDevice | None]:
+    """Every channel energy sensor (MQTT, Modbus, adopted) and the Modbus incomer, if any."""
+    registry = er.async_get(hass)
+    devices: list[EnergyDevice] = []
+    incomer: EnergyDevice | None = None
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        runtime = entry.runtime_data
+        if isinstance(runtime, AdoptedPoint):
+            if runtime.entity_id is not None:
+                devices.append(EnergyDevice(stat_consumption=runtime.entity_id, name=entry.title))
+            continue
+        if not isinstance(runtime, MqttHub | ModbusGateway):
+            continue
+        incomer_ids = (
+            {
+                f"{meter.device_id}_{channel.channel_id}_{KEY_ENERGY}"
+                for meter in runtime.meters.values()
+                for channel in meter.channels
+                if channel.role == ROLE_INCOMER
+            }
+            if isinstance(runtime, ModbusGateway)
+            else set()
+        )
+        for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+            if entity.domain != "sensor" or not entity.unique_id.endswith(f"_{KEY_ENERGY}"):
+                continue
+            device = EnergyDevice(stat_consumption=entity.entity_id)
+            if entity.unique_id in incomer_ids and incomer is None:
+                incomer = device
+            else:
+                devices.append(device)
+    return devices, incomer
+
+
+async def _register_energy_devices(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Add every channel to the energy dashboard as an individual device (once)."""
+    devices, incomer = energy_devices(hass)
+    added: list[JsonValueType] = list(await async_register_energy_devices(hass, devices, incomer))
+    return {"added": added}
+
+
+@callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the ledger services (once, from ``async_setup``)."""
     for service in (SERVICE_TOP_UP, SERVICE_ADJUST):
@@ -273,4 +321,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_PUBLISH_DASHBOARDS,
         partial(_publish_dashboards, hass),
         schema=vol.Schema({}),
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_REGISTER_ENERGY_DEVICES,
+        partial(_register_energy_devices, hass),
+        schema=vol.Schema({}),
+        supports_response=SupportsResponse.OPTIONAL,
     )

@@ -1,7 +1,10 @@
-"""Switches: the relay of a breaker channel, and a tenant's supply (all their relays)."""
+"""Switches: the relay of a channel (MQTT breaker or Modbus meter), and a tenant's supply.
 
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+The supply switch fans out to the switch of every metering point the ledger assigns to the
+tenant: the relay switch of an ``mqtt:`` or ``modbus:`` channel, or the switch chosen for an
+adopted ``ha:`` sensor (``point_switch_entity_id``).
+"""
+
 from typing import Any
 
 from homeassistant.components.switch import (
@@ -25,48 +28,42 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
 from . import TenantMeteringConfigEntry
+from .adopted import AdoptedPoint
 from .const import DOMAIN, EVENT_COMMAND_FAILED
 from .coordinator import LedgerLink
-from .entity import BreakerChannelEntity, TenantEntity, async_listen_for_entities
+from .entity import (
+    BreakerChannelEntity,
+    ChannelEntity,
+    ModbusChannelEntity,
+    TenantEntity,
+    async_listen_for_entities,
+)
+from .gateway import ModbusGateway, ModbusMeter
 from .hub import KEY_RELAY, ChannelEntityKey, MqttHub
-from .protocol import RelayState, parse_point_id
+from .modbus import ChannelSpec
+from .points import adopted_registry_id, channel_point
+from .protocol import RelayState
 
 PARALLEL_UPDATES = 0
 
-
-@dataclass(frozen=True, kw_only=True)
-class RelaySwitchEntityDescription(SwitchEntityDescription):
-    """A channel relay; ``set_value_fn`` sends the command and waits for the ack."""
-
-    value_fn: Callable[[MqttHub, ChannelEntityKey], RelayState | None]
-    set_value_fn: Callable[[MqttHub, ChannelEntityKey, RelayState], Coroutine[Any, Any, None]]
-
-
-RELAY_SWITCH = RelaySwitchEntityDescription(
-    key=KEY_RELAY,
-    translation_key="relay",
-    device_class=SwitchDeviceClass.SWITCH,
-    value_fn=lambda hub, key: hub.relay(key.device_id, key.channel_id),
-    set_value_fn=lambda hub, key, relay: hub.async_set_relay(key.device_id, key.channel_id, relay),
+RELAY_SWITCH = SwitchEntityDescription(
+    key=KEY_RELAY, translation_key="relay", device_class=SwitchDeviceClass.SWITCH
 )
 SUPPLY_SWITCH = SwitchEntityDescription(
     key="supply", translation_key="supply", device_class=SwitchDeviceClass.SWITCH
 )
 
 
-class RelaySwitch(BreakerChannelEntity, SwitchEntity):
-    """A channel's relay, showing only what the breaker confirmed."""
-
-    entity_description: RelaySwitchEntityDescription
+class RelaySwitch(ChannelEntity, SwitchEntity):
+    """A channel's relay, showing only what the device confirmed."""
 
     @property
     def is_on(self) -> bool | None:
-        relay = self.entity_description.value_fn(self.hub, self.key)
-        return None if relay is None else relay == "on"
+        return self.relay_on
 
     async def _set(self, relay: RelayState) -> None:
         try:
-            await self.entity_description.set_value_fn(self.hub, self.key, relay)
+            await self.async_send_relay(relay)
         except HomeAssistantError as err:
             # Automations (the breaker_alert blueprint) learn about it even when nobody
             # watches the call that failed, e.g. a cut-off at night.
@@ -89,10 +86,31 @@ class RelaySwitch(BreakerChannelEntity, SwitchEntity):
         await self._set("off")
 
 
+class BreakerRelaySwitch(BreakerChannelEntity, RelaySwitch):
+    """The relay of a breaker channel: a command, then the breaker's ack."""
+
+
+class ModbusRelaySwitch(ModbusChannelEntity, RelaySwitch):
+    """The relay of a Modbus meter channel: a confirmed write, then a poll reads it back."""
+
+
 def relay_unique_id(point: str) -> str | None:
-    """The unique id of the relay switch of a ledger metering point, if we know one."""
-    parsed = parse_point_id(point)
-    return None if parsed is None else f"{parsed[0]}_{parsed[1]}_{KEY_RELAY}"
+    """The unique id of the relay switch of an ``mqtt:`` or ``modbus:`` point."""
+    channel = channel_point(point)
+    return None if channel is None else channel.unique_id(KEY_RELAY)
+
+
+@callback
+def point_switch_entity_id(hass: HomeAssistant, point: str) -> str | None:
+    """The switch entity that cuts or restores the supply of a metering point, if any."""
+    if (unique_id := relay_unique_id(point)) is not None:
+        return er.async_get(hass).async_get_entity_id(Platform.SWITCH, DOMAIN, unique_id)
+    if (registry_id := adopted_registry_id(point)) is not None:
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+            runtime = entry.runtime_data
+            if isinstance(runtime, AdoptedPoint) and runtime.registry_id == registry_id:
+                return runtime.switch_entity_id
+    return None
 
 
 class SupplySwitch(TenantEntity, SwitchEntity):
@@ -107,15 +125,8 @@ class SupplySwitch(TenantEntity, SwitchEntity):
         tenant = self.tenant
         if tenant is None:
             return ()
-        registry = er.async_get(self.hass)
-        found: list[str] = []
-        for point in tenant.points:
-            unique_id = relay_unique_id(point)
-            if unique_id and (
-                entity_id := registry.async_get_entity_id(Platform.SWITCH, DOMAIN, unique_id)
-            ):
-                found.append(entity_id)
-        return tuple(found)
+        found = (point_switch_entity_id(self.hass, point) for point in tenant.points)
+        return tuple(entity_id for entity_id in found if entity_id is not None)
 
     @callback
     def _track_relays(self) -> None:
@@ -195,7 +206,15 @@ class SupplySwitch(TenantEntity, SwitchEntity):
 
 
 def _channel_switches(hub: MqttHub, key: ChannelEntityKey) -> list[Entity]:
-    return [RelaySwitch(hub, key, RELAY_SWITCH)] if key.key == KEY_RELAY else []
+    return [BreakerRelaySwitch(hub, key, RELAY_SWITCH)] if key.key == KEY_RELAY else []
+
+
+def _modbus_switches(
+    gateway: ModbusGateway, meter: ModbusMeter, channel: ChannelSpec
+) -> list[Entity]:
+    if channel.relay is None:
+        return []
+    return [ModbusRelaySwitch(gateway, meter, channel.channel_id, RELAY_SWITCH)]
 
 
 def _tenant_switches(link: LedgerLink, tenant_id: str) -> list[Entity]:
@@ -209,5 +228,10 @@ async def async_setup_entry(
 ) -> None:
     """Add relay switches as breakers are announced and supply switches per tenant."""
     async_listen_for_entities(
-        hass, entry, async_add_entities, channel=_channel_switches, tenant=_tenant_switches
+        hass,
+        entry,
+        async_add_entities,
+        channel=_channel_switches,
+        tenant=_tenant_switches,
+        modbus=_modbus_switches,
     )

@@ -1,0 +1,140 @@
+"""An adopted HA energy sensor (Shelly, Tasmota, Zigbee2MQTT, ESPHome, …) as a metering point.
+
+Each state change of the sensor is one register reading for the ledger, point id
+``ha:{entity registry id}``: the registry's UUID stays the same when the entity id is renamed,
+so the point (and the tenant it is assigned to) survives renames. The state string is
+converted to integer Wh with Decimal, never float; unavailable/unknown states and units
+other than Wh/kWh/MWh are skipped. A decrease is published like any other reading: the
+ledger treats it as a counter reset.
+"""
+
+from decimal import Decimal, InvalidOperation
+import logging
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import (
+    ATTR_UNIT_OF_MEASUREMENT,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+    UnitOfEnergy,
+)
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    State,
+    callback,
+)
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.event import (
+    async_track_entity_registry_updated_event,
+    async_track_state_change_event,
+)
+
+from .const import CONF_SENSOR, CONF_SWITCH
+from .modbus.energy import to_wh
+from .points import adopted_point_id
+from .readings import PointReading, ReadingPublisher, readings_prefix
+
+_LOGGER = logging.getLogger(__name__)
+
+WH_PER_UNIT: Final[dict[str, Decimal]] = {
+    UnitOfEnergy.WATT_HOUR: Decimal(1),
+    UnitOfEnergy.KILO_WATT_HOUR: Decimal(1000),
+    UnitOfEnergy.MEGA_WATT_HOUR: Decimal(1_000_000),
+}
+
+
+def energy_wh(state: State) -> int | None:
+    """The sensor's state as an integer Wh register, or None when it is not a reading."""
+    if state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        return None
+    factor = WH_PER_UNIT.get(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT, ""))
+    if factor is None:
+        return None
+    try:
+        value = Decimal(state.state)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value < 0:
+        return None
+    return to_wh(value * factor)
+
+
+class AdoptedPoint:
+    """Runtime of an ``adopted`` config entry: follows the sensor, publishes its readings."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+        self.hass = hass
+        self.entry = entry
+        self.registry_id: str = entry.data[CONF_SENSOR]
+        self.point = adopted_point_id(self.registry_id)
+        self.publisher = ReadingPublisher(hass, entry, readings_prefix(hass))
+        self.entity_id: str | None = None
+        self.last_reading: PointReading | None = None
+        self._unsubscribers: list[CALLBACK_TYPE] = []
+        self._warned_unit: str | None = None
+
+    @property
+    def switch_entity_id(self) -> str | None:
+        """The switch the tenant's supply switch toggles for this point, if any."""
+        switch = self.entry.data.get(CONF_SWITCH)
+        return er.async_resolve_entity_id(er.async_get(self.hass), switch) if switch else None
+
+    async def async_start(self) -> None:
+        self._track()
+
+    @callback
+    def async_stop(self) -> None:
+        for unsubscribe in self._unsubscribers:
+            unsubscribe()
+        self._unsubscribers.clear()
+
+    @callback
+    def _track(self) -> None:
+        """(Re)subscribe to the sensor under its current entity id and publish its state."""
+        self.async_stop()
+        entity_id = er.async_resolve_entity_id(er.async_get(self.hass), self.registry_id)
+        self.entity_id = entity_id
+        if entity_id is None:
+            _LOGGER.warning("%s: the adopted sensor was removed from Home Assistant", self.point)
+            return
+        self._unsubscribers = [
+            async_track_state_change_event(self.hass, entity_id, self._on_state),
+            async_track_entity_registry_updated_event(self.hass, entity_id, self._on_registry),
+        ]
+        if (state := self.hass.states.get(entity_id)) is not None:
+            self._publish(state)
+
+    @callback
+    def _on_registry(self, event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+        if event.data["action"] == "remove" or (
+            event.data["action"] == "update" and "entity_id" in event.data["changes"]
+        ):
+            self._track()
+
+    @callback
+    def _on_state(self, event: Event[EventStateChangedData]) -> None:
+        if (state := event.data["new_state"]) is not None:
+            self._publish(state)
+
+    @callback
+    def _publish(self, state: State) -> None:
+        wh = energy_wh(state)
+        if wh is None:
+            unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+            if state.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN) and unit != self._warned_unit:
+                self._warned_unit = unit
+                _LOGGER.warning(
+                    "%s: %s = %r %s is not an energy reading in Wh, kWh or MWh; skipped",
+                    self.point,
+                    state.entity_id,
+                    state.state,
+                    unit,
+                )
+            return
+        reading = PointReading(point=self.point, ts=int(state.last_updated_timestamp), energy_wh=wh)
+        self.last_reading = reading
+        self.publisher.publish_points([reading])

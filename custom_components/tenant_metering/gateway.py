@@ -1,0 +1,377 @@
+"""A Modbus gateway config entry: one bus, its meters (config subentries), one coordinator.
+
+The coordinator polls the gateway's meters in turn on the entry's scan interval (the bus
+serialises requests and backs off a dead connection itself). Each poll's energy registers go
+to the ledger exactly like MQTT breakers' (readings.py), as ``modbus:{gateway_uid}:…`` points.
+A meter that does not answer makes only its entities unavailable; a bus that is down makes
+the whole poll fail (``UpdateFailed``). Failed or implausible values are None, never zero.
+"""
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import timedelta
+import logging
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT, CONF_SCAN_INTERVAL
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .const import (
+    CONF_BAUDRATE,
+    CONF_BYTESIZE,
+    CONF_CHANNEL_COUNT,
+    CONF_CHANNELS,
+    CONF_PARITY,
+    CONF_PROFILE,
+    CONF_RATED_CURRENT,
+    CONF_ROLE,
+    CONF_SERIAL_PORT,
+    CONF_SLAVE_ID,
+    CONF_STOPBITS,
+    CONF_TRANSPORT,
+    DEFAULT_RATED_CURRENT_A,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    ROLE_COMMON,
+    ROLE_INCOMER,
+    ROLE_TENANT,
+    SUBENTRY_METER,
+)
+from .modbus import (
+    ChannelReading,
+    GatewayConfig,
+    MeterConfig,
+    MeterPoller,
+    MeterReading,
+    ModbusBus,
+    Profile,
+    ProfileCatalog,
+    RelayWriteError,
+    Transport,
+)
+from .points import modbus_device_id, modbus_point_id
+from .protocol import RelayState
+from .readings import PointReading, ReadingPublisher, readings_prefix
+
+_LOGGER = logging.getLogger(__name__)
+
+ROLE_MODELS = {ROLE_TENANT: "Meter channel", ROLE_INCOMER: "Incomer", ROLE_COMMON: "Common area"}
+
+
+def gateway_config(data: Mapping[str, Any]) -> GatewayConfig:
+    """The bus settings stored in a gateway entry's data."""
+    transport = Transport(data[CONF_TRANSPORT])
+    if transport is Transport.SERIAL:
+        return GatewayConfig(
+            transport=transport,
+            serial_port=data[CONF_SERIAL_PORT],
+            baudrate=int(data[CONF_BAUDRATE]),
+            bytesize=int(data[CONF_BYTESIZE]),
+            parity=data[CONF_PARITY],
+            stopbits=int(data[CONF_STOPBITS]),
+        )
+    return GatewayConfig(transport=transport, host=data[CONF_HOST], port=int(data[CONF_PORT]))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelSetup:
+    """How the installer set up one channel of a meter (the meter subentry's data)."""
+
+    channel_id: str
+    name: str
+    role: str = ROLE_TENANT
+    rated_current_a: float = DEFAULT_RATED_CURRENT_A
+
+
+def default_rated_current(profile: Profile, role: str) -> float:
+    """A room circuit's breaker (32 A, or less if the meter is smaller); the incomer's is the
+    meter's own rating, so the building's total is not rejected as a spike."""
+    if role == ROLE_INCOMER:
+        return profile.rated_current_a
+    return min(DEFAULT_RATED_CURRENT_A, profile.rated_current_a)
+
+
+def channel_setups(
+    profile: Profile, data: Mapping[str, Any], meter_name: str
+) -> tuple[ChannelSetup, ...]:
+    """Every channel of the meter, with the subentry's settings or the defaults."""
+    stored: Mapping[str, Mapping[str, Any]] = data.get(CONF_CHANNELS, {})
+    setups = []
+    for spec in profile.expand(data.get(CONF_CHANNEL_COUNT)):
+        channel = stored.get(spec.channel_id, {})
+        role = channel.get(CONF_ROLE, ROLE_TENANT)
+        rated = channel.get(CONF_RATED_CURRENT) or default_rated_current(profile, role)
+        setups.append(
+            ChannelSetup(
+                channel_id=spec.channel_id,
+                name=channel.get(CONF_NAME) or f"{meter_name} {spec.channel_id}",
+                role=role,
+                rated_current_a=float(rated),
+            )
+        )
+    return tuple(setups)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModbusMeter:
+    """One meter subentry, resolved to its profile and poller."""
+
+    subentry_id: str
+    name: str
+    gateway_uid: str
+    profile: Profile
+    slave_id: int
+    channels: tuple[ChannelSetup, ...]
+    poller: MeterPoller
+
+    @property
+    def device_id(self) -> str:
+        return modbus_device_id(self.gateway_uid, self.slave_id)
+
+    def channel(self, channel_id: str) -> ChannelSetup:
+        return next(c for c in self.channels if c.channel_id == channel_id)
+
+    def point(self, channel_id: str) -> str:
+        return modbus_point_id(self.gateway_uid, self.slave_id, channel_id)
+
+
+class ModbusCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
+    """Polls every meter of one gateway in turn; data is the last reading per subentry id."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry[Any], gateway: "ModbusGateway"
+    ) -> None:
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=timedelta(
+                seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
+            ),
+        )
+        self.gateway = gateway
+
+    async def _async_update_data(self) -> dict[str, MeterReading]:
+        gateway = self.gateway
+        readings = {sub_id: await m.poller.poll() for sub_id, m in gateway.meters.items()}
+        if (
+            readings
+            and not gateway.bus.connected
+            and not any(reading.available for reading in readings.values())
+        ):
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="gateway_unreachable",
+                translation_placeholders={"gateway": self.config_entry_title},
+            )
+        gateway.publish(readings)
+        return readings
+
+    @property
+    def config_entry_title(self) -> str:
+        return self.config_entry.title if self.config_entry else ""
+
+
+class ModbusGateway:
+    """Runtime of a ``modbus_gateway`` config entry."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry[Any], catalog: ProfileCatalog
+    ) -> None:
+        self.hass = hass
+        self.entry = entry
+        self.uid = str(entry.unique_id)
+        self.bus = ModbusBus(gateway_config(entry.data))
+        self.meters: dict[str, ModbusMeter] = {}
+        for subentry in entry.subentries.values():
+            if subentry.subentry_type == SUBENTRY_METER:
+                self._add_meter(subentry, catalog)
+        self.publisher = ReadingPublisher(hass, entry, readings_prefix(hass))
+        self.counter_resets: dict[str, int] = {}
+        self.coordinator = ModbusCoordinator(hass, entry, self)
+
+    def _add_meter(self, subentry: ConfigSubentry, catalog: ProfileCatalog) -> None:
+        data = subentry.data
+        profile = catalog.profiles.get(data[CONF_PROFILE])
+        if profile is None:
+            _LOGGER.error(
+                "Meter %s uses Modbus profile %s, which is not available; see the repair "
+                "issues for profile files that could not be loaded",
+                subentry.title,
+                data[CONF_PROFILE],
+            )
+            return
+        channels = channel_setups(profile, data, subentry.title)
+        slave_id = int(data[CONF_SLAVE_ID])
+        self.meters[subentry.subentry_id] = ModbusMeter(
+            subentry_id=subentry.subentry_id,
+            name=subentry.title,
+            gateway_uid=self.uid,
+            profile=profile,
+            slave_id=slave_id,
+            channels=channels,
+            poller=MeterPoller(
+                self.bus,
+                MeterConfig(
+                    profile=profile,
+                    slave_id=slave_id,
+                    channel_count=data.get(CONF_CHANNEL_COUNT),
+                    rated_current_a={c.channel_id: c.rated_current_a for c in channels},
+                ),
+            ),
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Register the devices and poll once (raises ConfigEntryNotReady if the bus is down)."""
+        registry = dr.async_get(self.hass)
+        registry.async_get_or_create(config_entry_id=self.entry.entry_id, **self.device_info)
+        for meter in self.meters.values():
+            registry.async_get_or_create(
+                config_entry_id=self.entry.entry_id,
+                config_subentry_id=meter.subentry_id,
+                **self.meter_device_info(meter),
+            )
+        await self.coordinator.async_config_entry_first_refresh()
+
+    async def async_stop(self) -> None:
+        await self.bus.close()
+
+    # -- readings --------------------------------------------------------------------------
+
+    def publish(self, readings: Mapping[str, MeterReading]) -> None:
+        """Send every believable energy register of this poll to the ledger."""
+        points: list[PointReading] = []
+        for sub_id, reading in readings.items():
+            meter = self.meters[sub_id]
+            for channel in reading.channels.values():
+                if channel.energy_wh is None or channel.energy_rejected:
+                    continue
+                point = meter.point(channel.channel_id)
+                if channel.counter_reset:
+                    # Still published: the ledger sees the drop and starts a new baseline.
+                    self.counter_resets[point] = self.counter_resets.get(point, 0) + 1
+                    _LOGGER.warning(
+                        "Energy counter of %s (%s) was reset or replaced; the ledger starts a "
+                        "new baseline at %s Wh",
+                        meter.channel(channel.channel_id).name,
+                        point,
+                        channel.energy_wh,
+                    )
+                points.append(
+                    PointReading(point=point, ts=int(reading.ts), energy_wh=channel.energy_wh)
+                )
+        self.publisher.publish_points(points)
+
+    def channel_reading(self, subentry_id: str, channel_id: str) -> ChannelReading | None:
+        """The channel's last reading, None while its meter does not answer."""
+        reading = (self.coordinator.data or {}).get(subentry_id)
+        if reading is None or not reading.available:
+            return None
+        return reading.channels.get(channel_id)
+
+    async def async_set_relay(self, meter: ModbusMeter, channel_id: str, relay: RelayState) -> None:
+        """Switch a channel's relay; shown once the meter confirmed the write, then re-read."""
+        try:
+            await meter.poller.set_relay(channel_id, relay == "on")
+        except RelayWriteError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_rejected",
+                translation_placeholders={
+                    "name": meter.name,
+                    "channel": meter.channel(channel_id).name,
+                    "relay": relay,
+                    "error": str(err),
+                },
+            ) from err
+        data = self.coordinator.data
+        if (reading := data.get(meter.subentry_id)) is not None and (
+            channel := reading.channels.get(channel_id)
+        ) is not None:
+            channels = {**reading.channels, channel_id: replace(channel, relay=relay == "on")}
+            data[meter.subentry_id] = replace(reading, channels=channels)
+            self.coordinator.async_update_listeners()
+        # Debounced: a tenant's supply switch fanning out to many relays polls once.
+        await self.coordinator.async_request_refresh()
+
+    # -- devices ---------------------------------------------------------------------------
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        config = self.bus.config
+        return DeviceInfo(
+            identifiers={(DOMAIN, self.uid)},
+            name=self.entry.title,
+            manufacturer="Modbus",
+            model="RTU (serial)" if config.transport is Transport.SERIAL else str(config.transport),
+        )
+
+    def meter_device_info(self, meter: ModbusMeter) -> DeviceInfo:
+        return DeviceInfo(
+            identifiers={(DOMAIN, meter.device_id)},
+            name=meter.name,
+            manufacturer=meter.profile.manufacturer,
+            model=meter.profile.model,
+            serial_number=f"slave {meter.slave_id}",
+            via_device=(DOMAIN, self.uid),
+        )
+
+    def channel_device_info(self, meter: ModbusMeter, channel_id: str) -> DeviceInfo:
+        channel = meter.channel(channel_id)
+        return DeviceInfo(
+            identifiers={(DOMAIN, f"{meter.device_id}_{channel_id}")},
+            name=channel.name,
+            manufacturer=meter.profile.manufacturer,
+            model=ROLE_MODELS.get(channel.role, ROLE_MODELS[ROLE_TENANT]),
+            via_device=(DOMAIN, meter.device_id),
+        )
+
+    def known_device_identifiers(self) -> set[str]:
+        """Identifiers of every device this gateway still owns."""
+        known = {self.uid}
+        for meter in self.meters.values():
+            known.add(meter.device_id)
+            known.update(f"{meter.device_id}_{c.channel_id}" for c in meter.channels)
+        return known
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What the gateway knows, for the diagnostics download."""
+        data = self.coordinator.data or {}
+        return {
+            "bus": {
+                "transport": str(self.bus.config.transport),
+                "connected": self.bus.connected,
+                "requests": self.bus.requests,
+            },
+            "last_update_success": self.coordinator.last_update_success,
+            "counter_resets": self.counter_resets,
+            "meters": {
+                meter.name: {
+                    "profile": meter.profile.profile_id,
+                    "slave_id": meter.slave_id,
+                    "blocks": len(meter.poller.blocks),
+                    "channels": [asdict(channel) for channel in meter.channels],
+                    "last_reading": (
+                        None
+                        if (reading := data.get(sub_id)) is None
+                        else {
+                            "available": reading.available,
+                            "requests": reading.requests,
+                            "failed_requests": reading.failed_requests,
+                            "channels": {
+                                cid: asdict(channel) for cid, channel in reading.channels.items()
+                            },
+                        }
+                    ),
+                }
+                for sub_id, meter in self.meters.items()
+            },
+        }

@@ -1,0 +1,250 @@
+"""Modbus gateways against a real pymodbus server: entities, polling, failures, ledger, relay."""
+
+import asyncio
+from collections.abc import Iterator
+import logging
+from unittest.mock import MagicMock, patch
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_UNAVAILABLE,
+    Platform,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.tenant_metering.const import DOMAIN
+from custom_components.tenant_metering.gateway import ModbusGateway
+from custom_components.tenant_metering.modbus import Quantity
+from tenant_sim.modbus_server import SimulatedModbusServer
+
+from .common import published, state_of
+from .modbus_common import (
+    GATEWAY_UID,
+    fast_bus,
+    gateway_entry,
+    meter_subentry,
+    poll,
+    setup_gateway,
+    simulated,
+    values,
+)
+
+READINGS = "tenant_metering/readings"
+PZEM = meter_subentry(1, "peacefair_pzem016", "Room 101 meter")
+PREPAID = meter_subentry(2, "generic_prepaid_relay", "Room 102 meter")
+
+
+def _polled_ok(gateway: ModbusGateway) -> bool:
+    return gateway.coordinator.last_update_success
+
+
+@pytest.fixture(autouse=True)
+def _fast_bus() -> Iterator[None]:
+    with fast_bus():
+        yield
+
+
+@pytest.mark.parametrize("modbus_slave_ids", [[1, 2]])
+@pytest.mark.parametrize("platform", [Platform.SENSOR, Platform.SWITCH])
+async def test_entity_set_and_devices(
+    hass: HomeAssistant,
+    platform: Platform,
+    mqtt_mock: MagicMock,
+    modbus_server: SimulatedModbusServer,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    simulated(modbus_server, "peacefair_pzem016", 1).set_channel("1", values(0))
+    simulated(modbus_server, "generic_prepaid_relay", 2).set_channel("1", values(1))
+    with patch("custom_components.tenant_metering.PLATFORMS", [platform]):
+        entry = await setup_gateway(hass, modbus_server, [PZEM, PREPAID])
+
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+
+    gateway = device_registry.async_get_device(identifiers={(DOMAIN, GATEWAY_UID)})
+    meter = device_registry.async_get_device(identifiers={(DOMAIN, f"{GATEWAY_UID}_2")})
+    channel = device_registry.async_get_device(identifiers={(DOMAIN, f"{GATEWAY_UID}_2_1")})
+    assert gateway is not None
+    assert meter is not None
+    assert channel is not None
+    assert meter.via_device_id == gateway.id
+    assert channel.via_device_id == meter.id
+    assert (meter.name, meter.model) == ("Room 102 meter", "Single-phase prepaid meter with relay")
+    assert channel.name == "Room 102 meter 1"
+    # Meter and channel devices belong to the meter's subentry, the gateway to the entry.
+    assert meter.config_entries_subentries == {entry.entry_id: {"meter_2"}}
+    assert gateway.config_entries_subentries == {entry.entry_id: {None}}
+    for entity in er.async_entries_for_config_entry(entity_registry, entry.entry_id):
+        assert entity.unique_id.startswith((f"{GATEWAY_UID}_1_1_", f"{GATEWAY_UID}_2_1_"))
+        assert entity.config_subentry_id in {"meter_1", "meter_2"}
+
+
+async def test_values_written_to_registers_read_back(
+    hass: HomeAssistant, mqtt_mock: MagicMock, modbus_server: SimulatedModbusServer
+) -> None:
+    meter = simulated(modbus_server, "peacefair_pzem016", 1)
+    meter.set_channel("1", values(0, energy_wh=1_234_567))
+    entry = await setup_gateway(hass, modbus_server, [PZEM])
+
+    assert state_of(hass, "sensor.room_101_meter_1_voltage") == "230.1"
+    assert state_of(hass, "sensor.room_101_meter_1_current") == "3.2"
+    assert state_of(hass, "sensor.room_101_meter_1_power") == "712.0"
+    assert state_of(hass, "sensor.room_101_meter_1_energy") == "1234.567"
+
+    meter.set_channel("1", values(0, energy_wh=1_234_568, voltage=231.5))
+    await poll(hass, entry)
+    assert state_of(hass, "sensor.room_101_meter_1_voltage") == "231.5"
+    assert state_of(hass, "sensor.room_101_meter_1_energy") == "1234.568"
+
+
+@pytest.mark.parametrize(
+    ("modbus_slave_ids", "meters", "expected_requests"),
+    [
+        # 18 channels: 144 contiguous registers = 2 reads (≤ 125 each) + 1 coil read.
+        ([1], [meter_subentry(1, "generic_multi_circuit", "DB", channel_count=18)], 3),
+        # A bus of 16 PZEM-016s: one block read per slave.
+        (
+            list(range(1, 17)),
+            [meter_subentry(s, "peacefair_pzem016", f"R{s}") for s in range(1, 17)],
+            16,
+        ),
+    ],
+    ids=["multi_circuit_18", "pzem016_x16"],
+)
+async def test_block_reads_per_poll(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    modbus_server: SimulatedModbusServer,
+    meters: list[dict[str, object]],
+    expected_requests: int,
+) -> None:
+    entry = await setup_gateway(hass, modbus_server, meters)
+    before = modbus_server.requests
+    await poll(hass, entry)
+    assert modbus_server.requests - before == expected_requests
+    assert entry.runtime_data.bus.requests == 2 * expected_requests  # first refresh + this one
+
+
+async def test_bus_down_makes_entities_unavailable_then_back(
+    hass: HomeAssistant, mqtt_mock: MagicMock, modbus_server: SimulatedModbusServer
+) -> None:
+    simulated(modbus_server, "peacefair_pzem016", 1).set_channel("1", values(0))
+    entry = await setup_gateway(hass, modbus_server, [PZEM])
+    gateway = entry.runtime_data
+    assert isinstance(gateway, ModbusGateway)
+    assert state_of(hass, "sensor.room_101_meter_1_energy") == "1234.56"
+
+    await modbus_server.stop()
+    await poll(hass, entry)
+    assert not _polled_ok(gateway)
+    assert state_of(hass, "sensor.room_101_meter_1_energy") == STATE_UNAVAILABLE
+    assert state_of(hass, "sensor.room_101_meter_1_voltage") == STATE_UNAVAILABLE
+
+    await modbus_server.start()
+    for _ in range(50):  # past the (shortened) back-off
+        await asyncio.sleep(0.02)
+        await poll(hass, entry)
+        if _polled_ok(gateway):
+            break
+    assert state_of(hass, "sensor.room_101_meter_1_energy") == "1234.56"
+
+
+async def test_bad_register_values_are_unavailable_not_zero(
+    hass: HomeAssistant, mqtt_mock: MagicMock, modbus_server: SimulatedModbusServer
+) -> None:
+    meter = simulated(modbus_server, "eastron_sdm120", 1)
+    meter.set_channel("1", values(0))
+    entry = await setup_gateway(
+        hass, modbus_server, [meter_subentry(1, "eastron_sdm120", "Pump meter")]
+    )
+    assert state_of(hass, "sensor.pump_meter_1_voltage") == "230.1"
+
+    meter.write_words("1", Quantity.VOLTAGE, [0x7FC0, 0x0000])  # f32 NaN
+    meter.write_words("1", Quantity.ENERGY, [0x7F80, 0x0000])  # +infinity
+    await poll(hass, entry)
+    assert state_of(hass, "sensor.pump_meter_1_voltage") == STATE_UNAVAILABLE
+    assert state_of(hass, "sensor.pump_meter_1_energy") == STATE_UNAVAILABLE
+    assert state_of(hass, "sensor.pump_meter_1_power") == "712.0"
+
+
+async def test_readings_reach_the_ledger_with_modbus_point_ids(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    modbus_server: SimulatedModbusServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    meter = simulated(modbus_server, "peacefair_pzem016", 1)
+    meter.set_channel("1", values(0, energy_wh=500_000))
+    entry = await setup_gateway(hass, modbus_server, [PZEM])
+    (first,) = await published(mqtt_mock, READINGS)
+    (reading,) = first["readings"]
+    assert reading["point"] == f"modbus:{GATEWAY_UID}:1:1"
+    assert reading["energy_wh"] == 500_000
+    assert isinstance(reading["ts"], int)
+
+    # A spike no 32 A circuit could deliver is not published (and not shown).
+    meter.set_channel("1", values(0, energy_wh=900_000))
+    mqtt_mock.async_publish.reset_mock()
+    with patch("custom_components.tenant_metering.gateway.PointReading") as point_reading:
+        await poll(hass, entry)
+    point_reading.assert_not_called()
+    assert state_of(hass, "sensor.room_101_meter_1_energy") == STATE_UNAVAILABLE
+
+    # A reset (meter cleared) is published and logged: the ledger starts a new baseline.
+    meter.set_channel("1", values(0, energy_wh=12))
+    caplog.set_level(logging.WARNING)
+    # A later second than the first poll's, which the publisher would de-duplicate.
+    entry.runtime_data.meters["meter_1"].poller._wall_clock = lambda: 4_000_000_000.0
+    await poll(hass, entry)
+    (after_reset,) = await published(mqtt_mock, READINGS)
+    assert after_reset["readings"] == [
+        {"point": f"modbus:{GATEWAY_UID}:1:1", "ts": 4_000_000_000, "energy_wh": 12}
+    ]
+    assert f"modbus:{GATEWAY_UID}:1:1" in caplog.text
+    assert entry.runtime_data.counter_resets == {f"modbus:{GATEWAY_UID}:1:1": 1}
+
+
+@pytest.mark.parametrize("modbus_slave_ids", [[1, 2]])
+async def test_relay_switch_on_a_relay_capable_meter(
+    hass: HomeAssistant, mqtt_mock: MagicMock, modbus_server: SimulatedModbusServer
+) -> None:
+    simulated(modbus_server, "peacefair_pzem016", 1).set_channel("1", values(0))
+    prepaid = simulated(modbus_server, "generic_prepaid_relay", 2)
+    prepaid.set_channel("1", values(1))
+    await setup_gateway(hass, modbus_server, [PZEM, PREPAID])
+    assert hass.states.get("switch.room_101_meter_1_relay") is None  # PZEM-016: no relay
+    relay = "switch.room_102_meter_1_relay"
+    assert state_of(hass, relay) == "on"
+
+    await hass.services.async_call(
+        "switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: relay}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert prepaid.relay("1") is False
+    assert state_of(hass, relay) == "off"
+
+    await hass.services.async_call(
+        "switch", SERVICE_TURN_ON, {ATTR_ENTITY_ID: relay}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert prepaid.relay("1") is True
+    assert state_of(hass, relay) == "on"
+
+
+async def test_gateway_down_at_setup_retries(
+    hass: HomeAssistant, mqtt_mock: MagicMock, modbus_server: SimulatedModbusServer
+) -> None:
+    await modbus_server.stop()
+    entry = gateway_entry(modbus_server, [PZEM])
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
