@@ -78,7 +78,13 @@ class SimulatedModbusServer:
 
     async def start(self) -> None:
         context = ModbusServerContext(slaves=self._slaves, single=False)
-        self._server = ModbusTcpServer(context, framer=self.framer, address=(self.host, self.port))
+        # A slave id nobody answers for times out, as a dead meter on an RS-485 bus does.
+        self._server = ModbusTcpServer(
+            context,
+            framer=self.framer,
+            address=(self.host, self.port),
+            ignore_missing_slaves=True,
+        )
         await self._server.serve_forever(background=True)
 
     async def stop(self) -> None:

@@ -157,6 +157,25 @@ async def test_bus_down_makes_entities_unavailable_then_back(
     assert state_of(hass, "sensor.room_101_meter_1_energy") == "1234.56"
 
 
+async def test_a_meter_missing_from_a_live_bus_is_unavailable_alone(
+    hass: HomeAssistant, mqtt_mock: MagicMock, modbus_server: SimulatedModbusServer
+) -> None:
+    # Slave 2 is configured but nobody answers for it (a dead meter on the RS-485 bus): its
+    # entities are unavailable, the meter that answers keeps its values, the bus stays up.
+    simulated(modbus_server, "peacefair_pzem016", 1).set_channel("1", values(0))
+    entry = await setup_gateway(
+        hass, modbus_server, [PZEM, meter_subentry(2, "peacefair_pzem016", "Room 102 meter")]
+    )
+    gateway = entry.runtime_data
+    assert isinstance(gateway, ModbusGateway)
+
+    await poll(hass, entry)
+    assert _polled_ok(gateway)
+    assert state_of(hass, "sensor.room_101_meter_1_energy") == "1234.56"
+    assert state_of(hass, "sensor.room_102_meter_1_energy") == STATE_UNAVAILABLE
+    assert state_of(hass, "sensor.room_102_meter_1_voltage") == STATE_UNAVAILABLE
+
+
 async def test_bad_register_values_are_unavailable_not_zero(
     hass: HomeAssistant, mqtt_mock: MagicMock, modbus_server: SimulatedModbusServer
 ) -> None:
