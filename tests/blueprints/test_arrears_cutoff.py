@@ -169,6 +169,23 @@ async def test_no_cut_off_in_quiet_hours_but_at_their_end(
     assert titles(landlord) == ["Cutting supply: Room 101", "Supply cut off: Room 101"]
 
 
+async def test_start_equal_to_end_means_no_quiet_hours(
+    tenant: HomeAssistant,
+    landlord: list[ServiceCall],
+    load_blueprint: LoadBlueprint,
+    travel_to: TravelTo,
+) -> None:
+    # HA's time condition with after == before is true all day; the blueprint must read
+    # "start = end" as "no quiet hours", as its description says, and cut at any hour.
+    await load_blueprint(BLUEPRINT, inputs(quiet_start="22:00:00", quiet_end="22:00:00"))
+    await travel_to("2026-11-23T23:30:00+00:00")
+
+    await change_status(tenant, "disconnect_due")
+
+    assert supply(tenant) == "off"
+    assert titles(landlord) == ["Cutting supply: Room 101", "Supply cut off: Room 101"]
+
+
 async def test_quiet_hours_end_does_nothing_for_a_tenant_that_topped_up(
     tenant: HomeAssistant,
     landlord: list[ServiceCall],

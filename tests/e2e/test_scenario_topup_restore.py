@@ -41,14 +41,7 @@ NO_QUIET_HOURS = "quiet hours start = end (none)"
     "quiet",
     [
         QUIET_ELSEWHERE,
-        pytest.param(
-            NO_QUIET_HOURS,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="arrears_cutoff.yaml: HA's time condition with after == before is true "
-                "all day, so 'start = end: no quiet hours' postpones every cut-off",
-            ),
-        ),
+        NO_QUIET_HOURS,
     ],
 )
 async def test_top_up_restores_the_supply_of_a_disconnected_tenant(
