@@ -1,3 +1,3 @@
 """Tenant Metering Ledger: tenant accounts, tariffs, quotas and the billing ledger."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

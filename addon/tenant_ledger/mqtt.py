@@ -112,6 +112,11 @@ class LedgerMqtt:
             f"{self.prefix}/ledger/tenant/{tenant_id}/state", payload, qos=1, retain=True
         )
 
+    def clear_tenant(self, tenant_id: str) -> None:
+        """An empty retained payload: the broker drops the tenant's state (tenant archived)."""
+        topic = f"{self.prefix}/ledger/tenant/{tenant_id}/state"
+        self._client.publish(topic, b"", qos=1, retain=True)
+
     def _connected(
         self,
         client: mqtt.Client,

@@ -18,9 +18,12 @@ from tenant_ledger.billing import Quota, TariffError, TenantState, decode_json, 
 from tenant_ledger.db import journal_store
 from tenant_ledger.db.catalog import SITE_ID, Catalog
 from tenant_ledger.db.schema import (
+    ALLOCATION_METHODS,
+    POINT_KINDS,
     api_tokens,
     assignments,
     audit_log,
+    ha_user_links,
     journal,
     metering_points,
     plans,
@@ -66,6 +69,13 @@ def _require(kind: str, identifier: str, known: Collection[str]) -> None:
         raise not_found(kind, identifier)
 
 
+def _require_live(catalog: Catalog, tenant_id: str) -> None:
+    """The tenant exists and is not archived (archived tenants take no more actions)."""
+    if tenant_id in catalog.archived_tenants:
+        raise conflict(f"tenant {tenant_id} is archived")
+    _require("tenant", tenant_id, catalog.tenants)
+
+
 def _insert(connection: sa.Connection, table: sa.Table, kind: str, values: dict[str, Any]) -> None:
     exists = connection.execute(sa.select(table.c.id).where(table.c.id == values["id"])).first()
     if exists is not None:
@@ -103,7 +113,7 @@ def create_tenant(
 def change_plan(
     connection: sa.Connection, catalog: Catalog, action: Action, *, tenant_id: str, plan_id: str
 ) -> None:
-    _require("tenant", tenant_id, catalog.tenants)
+    _require_live(catalog, tenant_id)
     _require("plan", plan_id, catalog.plans)
     connection.execute(tenants.update().where(tenants.c.id == tenant_id).values(plan_id=plan_id))
     audit(connection, action, "change_plan", tenant_id, {"plan_id": plan_id})
@@ -122,8 +132,42 @@ def create_space(
     audit(connection, action, "create_space", space_id, {"name": name, "area_m2": area})
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PointUse:
+    """What a metering point measures: a tenant's supply (default), a common load or the incomer.
+
+    A common point is priced with ``tariff_id`` and shared by ``allocation``.
+    """
+
+    kind: str = "tenant"
+    allocation: str | None = None
+    tariff_id: str | None = None
+
+
+def _check_use(catalog: Catalog, use: PointUse) -> dict[str, Any]:
+    if use.kind not in POINT_KINDS:
+        raise invalid(f"kind must be one of {', '.join(POINT_KINDS)}")
+    if use.kind != "common":
+        if use.allocation is not None or use.tariff_id is not None:
+            raise invalid("allocation and tariff apply to common points only")
+        return {"kind": use.kind, "allocation": None, "tariff_id": None}
+    if use.allocation not in ALLOCATION_METHODS:
+        raise invalid(f"a common point needs allocation: {', '.join(ALLOCATION_METHODS)}")
+    if use.tariff_id is None:
+        raise invalid("a common point needs the tariff its energy is priced with")
+    _require("tariff", use.tariff_id, catalog.schedules)
+    return {"kind": use.kind, "allocation": use.allocation, "tariff_id": use.tariff_id}
+
+
 def create_point(
-    connection: sa.Connection, action: Action, *, point_id: str, name: str, space_id: str | None
+    connection: sa.Connection,
+    catalog: Catalog,
+    action: Action,
+    *,
+    point_id: str,
+    name: str,
+    space_id: str | None,
+    use: PointUse = PointUse(),
 ) -> None:
     if (
         space_id is not None
@@ -131,13 +175,36 @@ def create_point(
         is None
     ):
         raise not_found("space", space_id)
+    values = _check_use(catalog, use)
     _insert(
         connection,
         metering_points,
         "metering point",
-        {"id": point_id, "name": name, "space_id": space_id, "created_at_us": action.now_us},
+        {
+            "id": point_id,
+            "name": name,
+            "space_id": space_id,
+            "created_at_us": action.now_us,
+            **values,
+        },
     )
-    audit(connection, action, "create_point", point_id, {"name": name, "space_id": space_id})
+    audit(
+        connection, action, "create_point", point_id, {"name": name, "space_id": space_id} | values
+    )
+
+
+def set_point_use(
+    connection: sa.Connection, catalog: Catalog, action: Action, *, point_id: str, use: PointUse
+) -> None:
+    """Mark a point tenant, common or incomer; only a point no tenant ever held may change."""
+    _require("metering point", point_id, catalog.points)
+    values = _check_use(catalog, use)
+    if use.kind != "tenant" and catalog.by_point.get(point_id):
+        raise conflict(f"{point_id} has been assigned to a tenant; it stays a tenant point")
+    connection.execute(
+        metering_points.update().where(metering_points.c.id == point_id).values(**values)
+    )
+    audit(connection, action, "point_use", point_id, values)
 
 
 def points_of_space(connection: sa.Connection, space_id: str) -> list[str]:
@@ -176,11 +243,14 @@ def move_in(
     at_us: int,
 ) -> None:
     """The tenant pays for ``point_ids`` from ``at_us`` on."""
-    _require("tenant", tenant_id, catalog.tenants)
+    _require_live(catalog, tenant_id)
     if not point_ids:
         raise invalid("move-in needs at least one metering point")
     for point_id in point_ids:
         _require("metering point", point_id, catalog.points)
+        kind = catalog.point_records[point_id].kind
+        if kind != "tenant":
+            raise conflict(f"{point_id} is a {kind} point; only tenant points can be moved into")
         for held in catalog.by_point.get(point_id, ()):
             if held.end_us > at_us:
                 raise conflict(f"{point_id} is assigned to {held.tenant_id} at that time")
@@ -199,7 +269,7 @@ def move_out(
     connection: sa.Connection, catalog: Catalog, action: Action, *, tenant_id: str, at_us: int
 ) -> list[str]:
     """End the tenant's open assignments at ``at_us``; returns the points released."""
-    _require("tenant", tenant_id, catalog.tenants)
+    _require_live(catalog, tenant_id)
     open_rows = list(
         connection.execute(
             sa.select(assignments).where(
@@ -221,6 +291,89 @@ def move_out(
     points = [row.point_id for row in open_rows]
     audit(connection, action, "move_out", tenant_id, {"points": points, "at_us": at_us})
     return points
+
+
+def archive_tenant(
+    connection: sa.Connection, catalog: Catalog, action: Action, *, tenant_id: str
+) -> None:
+    """Retire a tenant who has moved out: no longer listed or published, nothing deleted.
+
+    The journal, statements, readings and audit entries stay; a statement still due for the
+    tenant's last period is issued as usual.
+    """
+    _require_live(catalog, tenant_id)
+    held = sorted(
+        item.point_id
+        for item in catalog.assignments
+        if item.tenant_id == tenant_id and item.end_us > action.now_us
+    )
+    if held:
+        raise conflict(
+            f"tenant {tenant_id} still holds {', '.join(held)}; move the tenant out first"
+        )
+    account = tenant_account(tenant_id)
+    balance = journal_store.balances(connection, [account])[account]
+    connection.execute(
+        tenants.update().where(tenants.c.id == tenant_id).values(archived_at_us=action.now_us)
+    )
+    # The portal of an archived tenant is gone; the links go with it (recorded here).
+    linked = [user_id for user_id, _label in users_of_tenant(connection, tenant_id)]
+    connection.execute(ha_user_links.delete().where(ha_user_links.c.tenant_id == tenant_id))
+    audit(
+        connection,
+        action,
+        "archive_tenant",
+        tenant_id,
+        {"balance_minor": balance, "unlinked_users": linked},
+    )
+
+
+def tenant_of_user(connection: sa.Connection, user_id: str) -> str | None:
+    """The tenant the Home Assistant user is linked to, if any."""
+    return connection.execute(
+        sa.select(ha_user_links.c.tenant_id).where(ha_user_links.c.user_id == user_id)
+    ).scalar()
+
+
+def users_of_tenant(connection: sa.Connection, tenant_id: str) -> list[tuple[str, str]]:
+    """(user id, label) of the Home Assistant users linked to the tenant."""
+    query = (
+        sa.select(ha_user_links.c.user_id, ha_user_links.c.label)
+        .where(ha_user_links.c.tenant_id == tenant_id)
+        .order_by(ha_user_links.c.label)
+    )
+    return [(row.user_id, row.label) for row in connection.execute(query)]
+
+
+def link_user(
+    connection: sa.Connection,
+    catalog: Catalog,
+    action: Action,
+    *,
+    user_id: str,
+    label: str,
+    tenant_id: str,
+) -> None:
+    """Let Home Assistant user ``user_id`` see ``tenant_id``'s account (replacing a link)."""
+    _require_live(catalog, tenant_id)
+    connection.execute(ha_user_links.delete().where(ha_user_links.c.user_id == user_id))
+    connection.execute(
+        ha_user_links.insert().values(
+            user_id=user_id, tenant_id=tenant_id, label=label, linked_at_us=action.now_us
+        )
+    )
+    audit(connection, action, "link_ha_user", tenant_id, {"user_id": user_id, "label": label})
+
+
+def unlink_user(connection: sa.Connection, action: Action, *, user_id: str, tenant_id: str) -> None:
+    result = connection.execute(
+        ha_user_links.delete().where(
+            (ha_user_links.c.user_id == user_id) & (ha_user_links.c.tenant_id == tenant_id)
+        )
+    )
+    if not result.rowcount:
+        raise not_found("HA user link", user_id)
+    audit(connection, action, "unlink_ha_user", tenant_id, {"user_id": user_id})
 
 
 def add_tariff_version(
@@ -332,7 +485,7 @@ def _credit(
     counter_account: str,
     ref: str | None,
 ) -> Entry:
-    _require("tenant", tenant_id, catalog.tenants)
+    _require_live(catalog, tenant_id)
     if amount_minor == 0:
         raise invalid("amount must not be zero")
     if (
@@ -415,7 +568,7 @@ def set_exemption(
     exempt: bool,
     until_us: int | None,
 ) -> None:
-    _require("tenant", tenant_id, catalog.tenants)
+    _require_live(catalog, tenant_id)
     connection.execute(
         tenants.update()
         .where(tenants.c.id == tenant_id)
@@ -432,7 +585,7 @@ def approve_cutoff(
     connection: sa.Connection, catalog: Catalog, action: Action, *, tenant_id: str
 ) -> None:
     """The landlord agrees that a due cut-off may happen (the blueprint then switches)."""
-    _require("tenant", tenant_id, catalog.tenants)
+    _require_live(catalog, tenant_id)
     status = connection.execute(
         sa.select(tenant_status.c.status).where(tenant_status.c.tenant_id == tenant_id)
     ).scalar()

@@ -26,7 +26,7 @@ from tenant_ledger.db.schema import api_tokens, sites
 from tenant_ledger.errors import LedgerError
 from tenant_ledger.journal import Error, validate
 from tenant_ledger.mqtt import Ack, LedgerMqtt
-from tenant_ledger.operations import Action, create_token, hash_token
+from tenant_ledger.operations import Action, archive_tenant, create_token, hash_token
 from tenant_ledger.rater import SYSTEM_ACTOR, rate_points
 from tenant_ledger.readings_in import IncomingReading, PayloadError, decode_json, parse_readings
 from tenant_ledger.statement_run import run_due_statements
@@ -86,6 +86,9 @@ class LedgerService:
                 subscribe=not self.read_only,
             )
             self.mqtt.start()
+            # Archived tenants stay gone even if the broker missed the removal (or was replaced).
+            for tenant_id in sorted(self.catalog.archived_tenants):
+                self.mqtt.clear_tenant(tenant_id)
         self._tasks = [
             asyncio.create_task(self._ingest_loop(), name="ledger-ingest"),
             asyncio.create_task(self._tick_loop(), name="ledger-tick"),
@@ -229,8 +232,21 @@ class LedgerService:
         self._publish(states)
         return states
 
+    async def archive_tenant(self, action: Action, tenant_id: str) -> None:
+        """Archive a moved-out tenant and remove its retained state from the broker."""
+        await self.write(
+            lambda c, cat: archive_tenant(c, cat, action, tenant_id=tenant_id),
+            catalog_changed=True,
+        )
+        self.states.pop(tenant_id, None)
+        self._published.pop(tenant_id, None)
+        if self.mqtt is not None:
+            self.mqtt.clear_tenant(tenant_id)
+
     def _publish(self, states: Iterable[dict[str, Any]]) -> None:
         for state in states:
+            if state["tenant_id"] not in self.catalog.tenants:
+                continue  # archived meanwhile: its retained state is already cleared
             self.states[state["tenant_id"]] = state
             comparable = {k: v for k, v in state.items() if k != "updated_at"}
             if self._published.get(state["tenant_id"]) == comparable:

@@ -6,57 +6,41 @@ over the period); the run posts the rest of the statement total (standing charge
 rounding and tax as the statement shows them) so that the journal and the statement agree.
 """
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 import json
+import logging
 from typing import Any
 
 import sqlalchemy as sa
 
 from tenant_ledger.billing import (
+    AllocationLine,
     Credit,
     CreditKind,
     EnergyLine,
     Money,
     PostpaidPlan,
-    Reading,
     StandingLine,
     Statement,
     billing_period,
     build_statement,
     format_kwh,
     format_minor,
-    from_epoch,
 )
 from tenant_ledger.billing.timestamps import from_us, to_us
 from tenant_ledger.db import journal_store
 from tenant_ledger.db.catalog import Catalog
-from tenant_ledger.db.schema import journal, journal_legs, rating_periods, readings, statements
+from tenant_ledger.db.readings_store import readings_near
+from tenant_ledger.db.schema import journal, journal_legs, rating_periods, statements
 from tenant_ledger.journal import Leg, Posting, tenant_account
 from tenant_ledger.rater import SYSTEM_ACTOR
+from tenant_ledger.shared_costs import common_split
+from tenant_ledger.standing_run import post_daily_standing, posted_standing
 
+_LOGGER = logging.getLogger(__name__)
 BILLING_INCOME = "income:billing"
+COMMON_INCOME = "income:common"
 _CREDIT_KINDS = {"top_up": CreditKind.TOP_UP, "adjustment": CreditKind.ADJUSTMENT}
-
-
-def _point_readings(
-    connection: sa.Connection, point_id: str, start_s: int, end_s: int
-) -> Iterator[Reading]:
-    """The point's readings in the period plus the nearest one outside each edge."""
-    where = readings.c.point_id == point_id
-    before = connection.execute(
-        sa.select(sa.func.max(readings.c.ts)).where(where & (readings.c.ts <= start_s))
-    ).scalar()
-    after = connection.execute(
-        sa.select(sa.func.min(readings.c.ts)).where(where & (readings.c.ts >= end_s))
-    ).scalar()
-    low = start_s if before is None else before
-    high = end_s if after is None else after
-    query = sa.select(readings.c.ts, readings.c.energy_wh).where(
-        where & readings.c.ts.between(low, high)
-    )
-    for row in connection.execute(query):
-        yield Reading(point_id=point_id, ts=from_epoch(row.ts), energy_wh=row.energy_wh)
 
 
 def _credits(
@@ -105,6 +89,8 @@ def _line(item: Any, currency: str) -> dict[str, Any]:
             "days": f"{line.days.numerator}/{line.days.denominator}",
             "unit_price": str(line.daily_charge),
         }
+    elif isinstance(line, AllocationLine):
+        described |= {"energy_kwh": format_kwh(line.energy_wh), "shared": True}
     described["tax_rate"] = str(line.tax_rate)
     return described
 
@@ -159,8 +145,12 @@ def statement_document(
 
 def run_due_statements(connection: sa.Connection, catalog: Catalog, now_us: int) -> list[str]:
     """Issue each tenant's statement of its last closed period, once; returns their ids."""
+    post_daily_standing(connection, catalog, now_us)
     issued = []
-    for tenant_id, record in catalog.tenants.items():
+    # Tenants with the same billing day share one split per period: computed once.
+    splits: dict[tuple[int, int], dict[str, list[AllocationLine]] | ValueError] = {}
+    # Archived tenants too: the statement of the period they moved out in is still due.
+    for tenant_id, record in {**catalog.tenants, **catalog.archived_tenants}.items():
         schedule = catalog.schedule_of(tenant_id)
         plan = catalog.plan_of(tenant_id)
         if schedule is None:
@@ -184,6 +174,17 @@ def run_due_statements(connection: sa.Connection, catalog: Catalog, now_us: int)
             continue
         account = tenant_account(tenant_id)
         start_s, end_s = start_us // 1_000_000, -(-end_us // 1_000_000)
+        if (start_us, end_us) not in splits:
+            try:
+                splits[start_us, end_us] = common_split(connection, catalog, start, end)
+            except ValueError as err:
+                splits[start_us, end_us] = err
+        split = splits[start_us, end_us]
+        if isinstance(split, ValueError):
+            # Retried on the next run: a statement without the share could never get it back.
+            _LOGGER.error("statement of %s from %s postponed: %s", tenant_id, start.date(), split)
+            continue
+        shares = split.get(tenant_id, [])
         statement = build_statement(
             tenant_id=tenant_id,
             start=start,
@@ -192,14 +193,18 @@ def run_due_statements(connection: sa.Connection, catalog: Catalog, now_us: int)
             readings=[
                 r
                 for point in sorted({a.point_id for a in held})
-                for r in _point_readings(connection, point, start_s, end_s)
+                for r in readings_near(connection, point, start_s, end_s)
             ],
             assignments=held,
             opening_balance=Money(
                 currency=catalog.currency, minor=_balance_before(connection, account, start_us)
             ),
             credits=_credits(connection, account, catalog.currency, start_us, end_us),
+            allocations=shares,
             quota=plan.quota,
+        )
+        shared_minor = _post_shares(
+            connection, catalog, tenant_id=tenant_id, start=start, shares=shares, now_us=now_us
         )
         posted = (
             connection.execute(
@@ -210,7 +215,13 @@ def run_due_statements(connection: sa.Connection, catalog: Catalog, now_us: int)
             ).scalar()
             or 0
         )
-        settlement = statement.charges.total.minor - posted
+        standing_minor = posted_standing(
+            connection,
+            tenant_id,
+            start.astimezone(catalog.zone).date(),
+            end.astimezone(catalog.zone).date(),
+        )
+        settlement = statement.charges.total.minor - posted - shared_minor - standing_minor
         entry_id = None
         if settlement:
             entry_id = journal_store.append(
@@ -252,3 +263,37 @@ def run_due_statements(connection: sa.Connection, catalog: Catalog, now_us: int)
         )
         issued.append(tenant_id)
     return issued
+
+
+def _post_shares(
+    connection: sa.Connection,
+    catalog: Catalog,
+    *,
+    tenant_id: str,
+    start: datetime,
+    shares: list[AllocationLine],
+    now_us: int,
+) -> int:
+    """Post the tenant's common-area shares (net) once per period; returns the minor units."""
+    total = sum(line.amount.minor for line in shares)
+    if not total:
+        return 0
+    journal_store.append(
+        connection,
+        Posting(
+            kind="common_area",
+            currency=catalog.currency,
+            actor=SYSTEM_ACTOR,
+            reason=f"common areas from {start.date()}: "
+            + ", ".join(f"{line.label} {line.amount}" for line in shares),
+            tenant_id=tenant_id,
+            # One entry per tenant and period: the unique reference refuses a second one.
+            ref=f"common:{tenant_id}:{to_us(start)}",
+            legs=(
+                Leg(account=tenant_account(tenant_id), amount_minor=-total),
+                Leg(account=COMMON_INCOME, amount_minor=total),
+            ),
+        ),
+        now_us,
+    )
+    return total

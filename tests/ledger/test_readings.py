@@ -4,7 +4,7 @@ from typing import Any
 
 from tenant_ledger.service import LedgerService
 
-from .conftest import Api
+from .conftest import Api, FakeClock
 
 POINT = "mqtt:a4cf12ab34cd:1"
 NOV_5 = 1_793_836_800  # 2026-11-05 00:00 UTC
@@ -49,6 +49,32 @@ async def test_a_conflicting_repeat_is_counted_and_the_first_value_kept(
     assert ledger.counters["readings_conflicting"] == 1
     stored = await api.call("GET", f"/api/readings?point={POINT}")
     assert stored["readings"][0]["energy_wh"] == 10_000
+
+
+async def test_the_landlord_sees_each_conflicting_value_once_and_the_first_stays_billed(
+    api: Api, ledger: LedgerService, clock: FakeClock
+) -> None:
+    """A backlog resending a disagreeing register: listed once, money and statement unchanged."""
+    await api.building(tenants={"t1": POINT})
+    await api.call("POST", "/api/readings", _readings((NOV_5, 0), (NOV_5 + 3600, 10_000)))
+    clock.advance(60)
+    for _ in range(2):  # the same disagreeing backlog twice
+        await api.call("POST", "/api/readings", _readings((NOV_5 + 3600, 12_000)))
+    # Within one message, the first value is stored and the second is the conflict.
+    await api.call(
+        "POST", "/api/readings", _readings((NOV_5 + 7200, 15_000), (NOV_5 + 7200, 16_000))
+    )
+    listed = (await api.call("GET", "/api/readings/conflicts"))["conflicts"]
+    assert [(c["point"], c["ts"], c["energy_wh"], c["kept_energy_wh"]) for c in listed] == [
+        (POINT, NOV_5 + 7200, 16_000, 15_000),
+        (POINT, NOV_5 + 3600, 12_000, 10_000),
+    ]
+    assert listed[1]["received_at"] == "2026-11-10T12:01:00+00:00"
+    assert ledger.counters["readings_conflicting"] == 3
+    # 15 kWh at 0.30 from the stored readings; the turned-away 12 and 16 kWh count for nothing.
+    assert (await api.call("GET", "/api/tenants/t1"))["balance"] == "-4.50"
+    other = await api.call("GET", "/api/readings/conflicts?point=mqtt:other:1")
+    assert other == {"conflicts": []}
 
 
 async def test_readings_of_an_unknown_point_wait_until_it_is_assigned(api: Api) -> None:

@@ -10,8 +10,17 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tenant_ledger.db import engine as db_engine, journal_store
-from tenant_ledger.db.schema import journal, journal_legs, metadata, tenants
+from tenant_ledger.db.schema import (
+    ha_user_links,
+    journal,
+    journal_legs,
+    metadata,
+    metering_points,
+    tenants,
+)
 from tenant_ledger.journal import CASH, Leg, Posting, tenant_account
+
+HEAD = "0006"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -49,7 +58,7 @@ def _post(engine: sa.Engine, amount: int) -> None:
 
 def test_upgrade_from_empty_builds_exactly_the_declared_schema(engine: sa.Engine) -> None:
     db_engine.upgrade(engine)
-    assert _revision(engine) == "0002"
+    assert _revision(engine) == HEAD
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []
@@ -65,17 +74,101 @@ def test_sqlite_is_durable_wal_with_full_sync(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_upgrade_from_the_previous_revision_keeps_the_journal(engine: sa.Engine) -> None:
-    db_engine.upgrade(engine, "0001")
-    assert not sa.inspect(engine).has_table("statements")
+# Each earlier revision and what the next one adds (a table, or a column of a table).
+EARLIER = [
+    ("0001", "statements", None),
+    ("0002", "tenants", "archived_at_us"),
+    ("0003", "ha_user_links", None),
+    ("0004", "reading_conflicts", None),
+    ("0005", "metering_points", "kind"),
+]
+
+
+def _has(engine: sa.Engine, table: str, column: str | None) -> bool:
+    inspector = sa.inspect(engine)
+    if column is None:
+        return inspector.has_table(table)
+    return column in {item["name"] for item in inspector.get_columns(table)}
+
+
+@pytest.mark.parametrize(("revision", "table", "column"), EARLIER, ids=[r for r, *_ in EARLIER])
+def test_upgrade_from_an_earlier_revision_keeps_the_journal(
+    engine: sa.Engine, revision: str, table: str, column: str | None
+) -> None:
+    db_engine.upgrade(engine, revision)
+    assert not _has(engine, table, column)
     _post(engine, 1000)
+    _building(engine)
     db_engine.upgrade(engine)
-    assert sa.inspect(engine).has_table("statements")
-    db_engine.downgrade(engine, "0001")
-    assert not sa.inspect(engine).has_table("statements")
+    assert _revision(engine) == HEAD
+    assert _has(engine, table, column)
+    db_engine.downgrade(engine, revision)
+    assert not _has(engine, table, column)
     db_engine.upgrade(engine)
     with engine.connect() as connection:
         assert journal_store.balances(connection, [tenant_account("t1")]) == {"tenant:t1": 1000}
+        point = connection.execute(sa.select(metering_points)).one()
+    assert (point.id, point.kind, point.allocation, point.tariff_id) == ("p1", "tenant", None, None)
+
+
+def _building(engine: sa.Engine) -> None:
+    """A tenant and a metering point written with the columns every revision has."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO sites (id, name, timezone, currency, created_at_us) "
+            "VALUES ('main', 'B', 'UTC', 'EUR', 0)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO tariffs (id, name, currency) VALUES ('std', 'S', 'EUR')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO plans (id, name, kind, tariff_id, low_balance_threshold_minor, "
+            "credit_limit_minor, reconnect_minimum_minor, billing_day, due_days, grace_days) "
+            "VALUES ('main', 'M', 'prepaid', 'std', 0, 0, 0, 1, 0, 0)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO tenants (id, site_id, name, plan_id, exempt, cutoff_approved, "
+            "created_at_us) VALUES ('t1', 'main', 'T', 'main', false, false, 0)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO metering_points (id, name, created_at_us) VALUES ('p1', 'P', 0)"
+        )
+
+
+def test_the_web_uis_old_link_table_moves_into_the_ledger_schema(engine: sa.Engine) -> None:
+    """Links the web UI kept in its own ``web_ha_user_tenants`` survive the upgrade."""
+    db_engine.upgrade(engine, "0003")
+    _building(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE web_ha_user_tenants (user_id VARCHAR(64) PRIMARY KEY, "
+            "tenant_id VARCHAR(64) NOT NULL, label VARCHAR(200) NOT NULL, "
+            "linked_at_us BIGINT NOT NULL)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO web_ha_user_tenants VALUES ('u-bob', 't1', 'Bob', 5), "
+            "('u-gone', 'no-such-tenant', 'Gone', 6)"
+        )
+    db_engine.upgrade(engine)
+    assert not sa.inspect(engine).has_table("web_ha_user_tenants")
+    with engine.connect() as connection:
+        links = [tuple(row) for row in connection.execute(sa.select(ha_user_links))]
+    assert links == [("u-bob", "t1", "Bob", 5)]
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(
+            ha_user_links.insert().values(
+                user_id="u-x", tenant_id="no-such-tenant", label="X", linked_at_us=1
+            )
+        )
+
+
+def test_the_database_refuses_an_unknown_point_kind(engine: sa.Engine) -> None:
+    db_engine.upgrade(engine)
+    _building(engine)
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(
+            metering_points.update().where(metering_points.c.id == "p1").values(kind="meter")
+        )
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ cannot drift from what the server accepts.
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 import json
 from typing import Any
 
@@ -14,17 +15,20 @@ import sqlalchemy as sa
 
 from tenant_ledger import __version__, operations as ops
 from tenant_ledger.api.auth import Caller
-from tenant_ledger.api.fields import Field, Kind, amount_minor
-from tenant_ledger.billing import Quota, format_minor
+from tenant_ledger.api.fields import Field, Kind, amount_minor, time_us
+from tenant_ledger.billing import Quota, format_kwh, format_minor
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db import journal_store
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.schema import (
+    ALLOCATION_METHODS,
+    POINT_KINDS,
     api_tokens,
     assignments,
     audit_log,
     metering_points,
     plans,
+    reading_conflicts,
     readings,
     spaces,
     statements,
@@ -34,6 +38,7 @@ from tenant_ledger.errors import LedgerError, invalid, not_found
 from tenant_ledger.journal import tenant_account
 from tenant_ledger.readings_in import PayloadError, parse_readings
 from tenant_ledger.service import LedgerService
+from tenant_ledger.shared_costs import losses
 from tenant_ledger.statement_render import to_csv, to_pdf
 from tenant_ledger.statement_run import run_due_statements
 
@@ -204,11 +209,15 @@ async def create_tenant(call: Call) -> web.Response:
     return _state(call, tenant_id, 201)
 
 
-def _tenant(call: Call) -> str:
+def _tenant(call: Call, *, archived: bool = False) -> str:
+    """The live tenant in the path (``archived``: an archived one will do too)."""
     tenant_id = call.param("tenant_id")
-    if tenant_id not in call.service.catalog.tenants:
-        raise not_found("tenant", tenant_id)
-    return tenant_id
+    catalog = call.service.catalog
+    if tenant_id in catalog.tenants or (archived and tenant_id in catalog.archived_tenants):
+        return tenant_id
+    if tenant_id in catalog.archived_tenants:
+        raise LedgerError(404, "not_found", f"tenant {tenant_id} is archived")
+    raise not_found("tenant", tenant_id)
 
 
 @route(
@@ -216,6 +225,24 @@ def _tenant(call: Call) -> str:
 )
 async def get_tenant(call: Call) -> web.Response:
     return _state(call, _tenant(call))
+
+
+@route(
+    "POST",
+    "/api/tenants/{tenant_id}/archive",
+    role="admin",
+    summary=(
+        "Archive a moved-out tenant: no longer listed or published (its retained MQTT state is "
+        "cleared); journal, statements and audit entries are kept. 409 while it holds a point"
+    ),
+    tag="tenants",
+    fields=(REASON, ACTOR),
+)
+async def archive_tenant(call: Call) -> web.Response:
+    tenant_id, action = _tenant(call), call.action
+    await call.service.archive_tenant(action, tenant_id)
+    archived_at = from_us(action.now_us).isoformat()
+    return _json({"tenant_id": tenant_id, "archived": True, "archived_at": archived_at})
 
 
 @route(
@@ -394,7 +421,7 @@ async def move_out(call: Call) -> web.Response:
     tag="money",
 )
 async def tenant_journal(call: Call) -> web.Response:
-    tenant_id = _tenant(call)
+    tenant_id = _tenant(call, archived=True)
     limit = call.query_int("limit", 100, MAX_LIMIT)
     currency = call.service.catalog.currency
     rows = await call.service.read(
@@ -460,6 +487,37 @@ async def list_points(call: Call) -> web.Response:
     return await _list(call, metering_points, "points")
 
 
+POINT_USE_FIELDS = (
+    Field(
+        name="kind",
+        kind=Kind.STRING,
+        required=False,
+        choices=POINT_KINDS,
+        description="tenant (default), common (shared: corridor, pump, lift) or incomer",
+    ),
+    Field(
+        name="allocation",
+        kind=Kind.STRING,
+        required=False,
+        choices=ALLOCATION_METHODS,
+        description="common points: how the cost is shared between the tenants",
+    ),
+    Field(
+        name="tariff",
+        kind=Kind.STRING,
+        required=False,
+        max_length=ID_LENGTH,
+        description="common points: the (building) tariff their energy is priced with",
+    ),
+)
+
+
+def _point_use(body: dict[str, Any]) -> ops.PointUse:
+    return ops.PointUse(
+        kind=body["kind"] or "tenant", allocation=body["allocation"], tariff_id=body["tariff"]
+    )
+
+
 @route(
     "POST",
     "/api/points",
@@ -471,6 +529,7 @@ async def list_points(call: Call) -> web.Response:
         Field(name="id", kind=Kind.STRING, description="e.g. mqtt:a4cf12ab34cd:1"),
         Field(name="name", kind=Kind.STRING),
         Field(name="space", kind=Kind.STRING, required=False, max_length=ID_LENGTH),
+        *POINT_USE_FIELDS,
         ACTOR,
         OPTIONAL_REASON,
     ),
@@ -478,12 +537,43 @@ async def list_points(call: Call) -> web.Response:
 async def create_point(call: Call) -> web.Response:
     action, body = call.action, call.body
     await call.service.write(
-        lambda c, _cat: ops.create_point(
-            c, action, point_id=body["id"], name=body["name"], space_id=body["space"]
+        lambda c, cat: ops.create_point(
+            c,
+            cat,
+            action,
+            point_id=body["id"],
+            name=body["name"],
+            space_id=body["space"],
+            use=_point_use(body),
         ),
         catalog_changed=True,
     )
     return _json({"id": body["id"]}, 201)
+
+
+@route(
+    "PUT",
+    "/api/points/{point_id}/use",
+    role="admin",
+    summary="Mark a point tenant, common (with allocation and tariff) or incomer",
+    tag="tenancy",
+    fields=(*POINT_USE_FIELDS, REASON, ACTOR),
+)
+async def set_point_use(call: Call) -> web.Response:
+    action, body, point_id = call.action, call.body, call.param("point_id")
+    await call.service.write(
+        lambda c, cat: ops.set_point_use(c, cat, action, point_id=point_id, use=_point_use(body)),
+        catalog_changed=True,
+    )
+    record = call.service.catalog.point_records[point_id]
+    return _json(
+        {
+            "id": point_id,
+            "kind": record.kind,
+            "allocation": record.allocation,
+            "tariff_id": record.tariff_id,
+        }
+    )
 
 
 @route(
@@ -664,6 +754,73 @@ async def get_readings(call: Call) -> web.Response:
     return _json({"point": point, "readings": rows})
 
 
+@route(
+    "GET",
+    "/api/readings/conflicts",
+    role="read_only",
+    summary=(
+        "Readings turned away because another register was stored first for that point and "
+        "second, newest first (?point=&limit=)"
+    ),
+    tag="readings",
+)
+async def get_reading_conflicts(call: Call) -> web.Response:
+    limit = call.query_int("limit", 1000, MAX_LIMIT)
+    query = sa.select(reading_conflicts).order_by(reading_conflicts.c.id.desc()).limit(limit)
+    point = call.request.query.get("point")
+    if point:
+        query = query.where(reading_conflicts.c.point_id == point)
+    rows = await call.service.read(lambda c, _cat: _rows(c.execute(query)))
+    return _json(
+        {
+            "conflicts": [
+                {
+                    "point": row["point_id"],
+                    "ts": row["ts"],
+                    "energy_wh": row["energy_wh"],
+                    "kept_energy_wh": row["kept_energy_wh"],
+                    "received_at": from_us(row["received_at_us"]).isoformat(),
+                }
+                for row in rows
+            ]
+        }
+    )
+
+
+# -- reports ---------------------------------------------------------------------------------
+
+
+@route(
+    "GET",
+    "/api/reports/losses",
+    role="read_only",
+    summary=(
+        "Incomer energy against the sum of all other points (?from=&to= ISO 8601 with offset): "
+        "positive losses are cables, unmetered loads or theft"
+    ),
+    tag="reports",
+)
+async def get_losses(call: Call) -> web.Response:
+    start_us = time_us("from", call.request.query.get("from"))
+    end_us = time_us("to", call.request.query.get("to"))
+    if end_us <= start_us:
+        raise invalid("to must be after from")
+    report = await call.service.read(lambda c, cat: losses(c, cat, start_us, end_us))
+    ratio = report.loss_ratio
+    share = None if ratio is None else Decimal(ratio.numerator) / ratio.denominator
+    return _json(
+        {
+            "from": from_us(start_us).isoformat(),
+            "to": from_us(end_us).isoformat(),
+            "incomers": [p.id for p in call.service.catalog.points_of_kind("incomer")],
+            "incomer_kwh": format_kwh(report.incomer_wh),
+            "channels_kwh": format_kwh(report.channels_wh),
+            "losses_kwh": format_kwh(report.losses_wh),
+            "loss_ratio": None if share is None else f"{share:.4f}",
+        }
+    )
+
+
 # -- statements ------------------------------------------------------------------------------
 
 
@@ -675,7 +832,7 @@ async def get_readings(call: Call) -> web.Response:
     tag="statements",
 )
 async def list_statements(call: Call) -> web.Response:
-    tenant_id = _tenant(call)
+    tenant_id = _tenant(call, archived=True)
     query = (
         sa.select(statements.c.id, statements.c.period_start_us, statements.c.total_minor)
         .where(statements.c.tenant_id == tenant_id)

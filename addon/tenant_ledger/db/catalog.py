@@ -30,6 +30,7 @@ from tenant_ledger.db.schema import (
     metering_points,
     plans,
     sites,
+    spaces,
     tariff_versions,
     tenants,
 )
@@ -73,6 +74,19 @@ class TenantRecord:
     exempt_until_us: int | None
     exempt_reason: str
     cutoff_approved: bool
+    archived_at_us: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PointRecord:
+    """A metering point's kind; common points also say how they are shared and priced."""
+
+    id: str
+    name: str
+    kind: str
+    space_id: str | None
+    allocation: str | None
+    tariff_id: str | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,10 +94,15 @@ class Catalog:
     currency: str
     zone: ZoneInfo
     tenants: Mapping[str, TenantRecord]
+    """Live tenants: listed, published, open to operator actions."""
+    archived_tenants: Mapping[str, TenantRecord]
+    """Archived tenants: their journal, statements and late readings are still theirs."""
     plans: Mapping[str, PlanSettings]
     schedules: Mapping[str, TariffSchedule]
     assignments: tuple[Assignment, ...]
     points: frozenset[str]
+    point_records: Mapping[str, PointRecord]
+    space_areas: Mapping[str, Decimal | None]
     by_point: Mapping[str, tuple[Assignment, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -92,8 +111,16 @@ class Catalog:
             by_point.setdefault(item.point_id, []).append(item)
         object.__setattr__(self, "by_point", {k: tuple(v) for k, v in by_point.items()})
 
+    def record_of(self, tenant_id: str) -> TenantRecord:
+        """A live or archived tenant."""
+        record = self.tenants.get(tenant_id)
+        return self.archived_tenants[tenant_id] if record is None else record
+
     def plan_of(self, tenant_id: str) -> PlanSettings:
-        return self.plans[self.tenants[tenant_id].plan_id]
+        return self.plans[self.record_of(tenant_id).plan_id]
+
+    def points_of_kind(self, kind: str) -> list[PointRecord]:
+        return [point for _, point in sorted(self.point_records.items()) if point.kind == kind]
 
     def schedule_of(self, tenant_id: str) -> TariffSchedule | None:
         return self.schedules.get(self.plan_of(tenant_id).tariff_id)
@@ -126,20 +153,36 @@ def load_catalog(connection: sa.Connection) -> Catalog:
                 tariff=parse_tariff(decode_json(row.body)),
             )
         )
+    records = [
+        TenantRecord(
+            id=row.id,
+            name=row.name,
+            plan_id=row.plan_id,
+            exempt=row.exempt,
+            exempt_until_us=row.exempt_until_us,
+            exempt_reason=row.exempt_reason or "",
+            cutoff_approved=row.cutoff_approved,
+            archived_at_us=row.archived_at_us,
+        )
+        for row in connection.execute(sa.select(tenants))
+    ]
+    points = {
+        row.id: PointRecord(
+            id=row.id,
+            name=row.name,
+            kind=row.kind,
+            space_id=row.space_id,
+            allocation=row.allocation,
+            tariff_id=row.tariff_id,
+        )
+        for row in connection.execute(sa.select(metering_points))
+    }
     return Catalog(
         currency=site.currency,
         zone=ZoneInfo(site.timezone),
-        tenants={
-            row.id: TenantRecord(
-                id=row.id,
-                name=row.name,
-                plan_id=row.plan_id,
-                exempt=row.exempt,
-                exempt_until_us=row.exempt_until_us,
-                exempt_reason=row.exempt_reason or "",
-                cutoff_approved=row.cutoff_approved,
-            )
-            for row in connection.execute(sa.select(tenants))
+        tenants={record.id: record for record in records if record.archived_at_us is None},
+        archived_tenants={
+            record.id: record for record in records if record.archived_at_us is not None
         },
         plans={
             row.id: PlanSettings(
@@ -167,5 +210,10 @@ def load_catalog(connection: sa.Connection) -> Catalog:
             )
             for row in connection.execute(sa.select(assignments).order_by(assignments.c.id))
         ),
-        points=frozenset(connection.execute(sa.select(metering_points.c.id)).scalars()),
+        points=frozenset(points),
+        point_records=points,
+        space_areas={
+            row.id: None if row.area_m2 is None else Decimal(row.area_m2)
+            for row in connection.execute(sa.select(spaces.c.id, spaces.c.area_m2))
+        },
     )

@@ -1,13 +1,14 @@
 """Storing readings exactly once per (point, ts), in batches."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 import logging
 
 import sqlalchemy as sa
 
+from tenant_ledger.billing import Reading, from_epoch
 from tenant_ledger.db.engine import insert_ignoring_duplicates
-from tenant_ledger.db.schema import readings
+from tenant_ledger.db.schema import reading_conflicts, readings
 from tenant_ledger.readings_in import IncomingReading
 
 _LOGGER = logging.getLogger(__name__)
@@ -25,18 +26,16 @@ class StoreResult:
 def store_readings(
     connection: sa.Connection, batch: Sequence[IncomingReading], received_at_us: int
 ) -> StoreResult:
-    """Insert new readings, ignore exact repeats, log and count conflicting repeats.
+    """Insert new readings, ignore exact repeats, record conflicting repeats.
 
-    A conflict (same point and instant, different register) keeps the first value: the stored
-    reading may already have been rated, and re-rating history silently would change posted
-    money.
+    A conflict (same point and instant, different register) keeps the value stored first: it
+    may already have been rated, and re-rating history silently would change posted money. The
+    value turned away is logged, counted and kept in ``reading_conflicts`` (once per distinct
+    value) for the landlord to see.
     """
     unique: dict[tuple[str, int], IncomingReading] = {}
-    conflicts: list[tuple[IncomingReading, int]] = []
     for reading in batch:
-        first = unique.setdefault((reading.point_id, reading.ts), reading)
-        if first.energy_wh != reading.energy_wh:
-            conflicts.append((reading, first.energy_wh))
+        unique.setdefault((reading.point_id, reading.ts), reading)
     rows = [
         {
             "point_id": reading.point_id,
@@ -53,16 +52,16 @@ def store_readings(
             readings.c.point_id, readings.c.ts
         )
         inserted = {(row.point_id, row.ts) for row in connection.execute(statement, rows)}
-    repeated = [reading for key, reading in unique.items() if key not in inserted]
-    conflicts.extend(_stored_conflicts(connection, repeated))
-    for reading, kept in conflicts:
-        _LOGGER.warning(
-            "conflicting reading for %s at %s: %s Wh received, %s Wh kept",
-            reading.point_id,
-            reading.ts,
-            reading.energy_wh,
-            kept,
-        )
+    kept = {key: reading.energy_wh for key, reading in unique.items() if key in inserted}
+    kept |= _stored_values(
+        connection, [reading for key, reading in unique.items() if key not in inserted]
+    )
+    conflicts = [
+        (reading, kept[key])
+        for reading in batch
+        if (key := (reading.point_id, reading.ts)) in kept and kept[key] != reading.energy_wh
+    ]
+    _record_conflicts(connection, conflicts, received_at_us)
     return StoreResult(
         stored=len(inserted),
         duplicates=len(batch) - len(inserted) - len(conflicts),
@@ -71,11 +70,9 @@ def store_readings(
     )
 
 
-def _stored_conflicts(
+def _stored_values(
     connection: sa.Connection, repeated: Sequence[IncomingReading]
-) -> list[tuple[IncomingReading, int]]:
-    if not repeated:
-        return []
+) -> dict[tuple[str, int], int]:
     stored: dict[tuple[str, int], int] = {}
     for point_id in {reading.point_id for reading in repeated}:
         times = [reading.ts for reading in repeated if reading.point_id == point_id]
@@ -83,8 +80,53 @@ def _stored_conflicts(
             readings.c.point_id == point_id, readings.c.ts.in_(times)
         )
         stored.update(((point_id, row.ts), row.energy_wh) for row in connection.execute(query))
-    return [
-        (reading, stored[key])
-        for reading in repeated
-        if (key := (reading.point_id, reading.ts)) in stored and stored[key] != reading.energy_wh
-    ]
+    return stored
+
+
+def _record_conflicts(
+    connection: sa.Connection,
+    conflicts: Sequence[tuple[IncomingReading, int]],
+    received_at_us: int,
+) -> None:
+    for reading, kept in conflicts:
+        _LOGGER.warning(
+            "conflicting reading for %s at %s: %s Wh received, %s Wh kept",
+            reading.point_id,
+            reading.ts,
+            reading.energy_wh,
+            kept,
+        )
+    if conflicts:
+        connection.execute(
+            insert_ignoring_duplicates(connection.engine, reading_conflicts),
+            [
+                {
+                    "point_id": reading.point_id,
+                    "ts": reading.ts,
+                    "energy_wh": reading.energy_wh,
+                    "kept_energy_wh": kept,
+                    "received_at_us": received_at_us,
+                }
+                for reading, kept in conflicts
+            ],
+        )
+
+
+def readings_near(
+    connection: sa.Connection, point_id: str, start_s: int, end_s: int
+) -> Iterator[Reading]:
+    """The point's readings in [start_s, end_s] plus the nearest one outside each edge."""
+    where = readings.c.point_id == point_id
+    before = connection.execute(
+        sa.select(sa.func.max(readings.c.ts)).where(where & (readings.c.ts <= start_s))
+    ).scalar()
+    after = connection.execute(
+        sa.select(sa.func.min(readings.c.ts)).where(where & (readings.c.ts >= end_s))
+    ).scalar()
+    low = start_s if before is None else before
+    high = end_s if after is None else after
+    query = sa.select(readings.c.ts, readings.c.energy_wh).where(
+        where & readings.c.ts.between(low, high)
+    )
+    for row in connection.execute(query):
+        yield Reading(point_id=point_id, ts=from_epoch(row.ts), energy_wh=row.energy_wh)

@@ -9,6 +9,11 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
+POINT_KINDS = ("tenant", "common", "incomer")
+"""``tenant``: assigned to tenants; ``common``: shared (corridor, pump, lift); ``incomer``: the
+building's supply meter, compared with the sum of the other points for losses."""
+ALLOCATION_METHODS = ("equal", "floor_area", "consumption")
+
 sites = sa.Table(
     "sites",
     metadata,
@@ -71,6 +76,8 @@ tenants = sa.Table(
     sa.Column("exempt_reason", sa.Text),
     sa.Column("cutoff_approved", sa.Boolean, nullable=False),
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    # Added by revision 0003: archived tenants keep every row; they are only no longer live.
+    sa.Column("archived_at_us", sa.BigInteger),
 )
 
 spaces = sa.Table(
@@ -89,6 +96,20 @@ metering_points = sa.Table(
     sa.Column("space_id", sa.String(64), sa.ForeignKey("spaces.id")),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    # Added by revision 0006: what the point measures and, for common points, how it is shared.
+    sa.Column(
+        "kind",
+        sa.String(16),
+        sa.CheckConstraint(f"kind IN {POINT_KINDS!r}", name="point_kind"),
+        nullable=False,
+        server_default="tenant",
+    ),
+    sa.Column(
+        "allocation",
+        sa.String(16),
+        sa.CheckConstraint(f"allocation IN {ALLOCATION_METHODS!r}", name="point_allocation"),
+    ),
+    sa.Column("tariff_id", sa.String(64)),  # checked by operations: see revision 0006
 )
 
 assignments = sa.Table(
@@ -216,6 +237,31 @@ statements = sa.Table(
     sa.Column("journal_entry_id", sa.BigInteger, sa.ForeignKey("journal.id")),
     sa.UniqueConstraint("tenant_id", "period_start_us", name="statement_period"),
     sa.CheckConstraint("period_end_us > period_start_us", name="statement_window"),
+)
+
+# Added by revision 0004 (replacing the web UI's own ``web_ha_user_tenants``).
+ha_user_links = sa.Table(
+    "ha_user_links",
+    metadata,
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False, index=True),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("linked_at_us", sa.BigInteger, nullable=False),
+)
+
+# Added by revision 0005: a reading that disagreed with the one already stored for the same
+# point and second. The stored one is kept (it may already be rated); this is the landlord's
+# record of what was turned away, once per distinct value.
+reading_conflicts = sa.Table(
+    "reading_conflicts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("point_id", sa.String(200), nullable=False),
+    sa.Column("ts", sa.BigInteger, nullable=False),
+    sa.Column("energy_wh", sa.BigInteger, nullable=False),
+    sa.Column("kept_energy_wh", sa.BigInteger, nullable=False),
+    sa.Column("received_at_us", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("point_id", "ts", "energy_wh", name="reading_conflict_value"),
 )
 
 APPEND_ONLY_TABLES = ("journal", "journal_legs", "audit_log")

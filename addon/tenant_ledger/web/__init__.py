@@ -11,7 +11,6 @@ from aiohttp import web
 import jinja2
 
 from tenant_ledger.service import LedgerService
-from tenant_ledger.web import users
 from tenant_ledger.web.context import Access, Handler, Web
 from tenant_ledger.web.csrf import CsrfGuard
 from tenant_ledger.web.identity import SUPERVISOR_ADDRESS
@@ -26,6 +25,8 @@ DEFAULT_TOP_UP_TEXT = (
 _HERE = Path(__file__).parent
 _TENANT = "/tenants/{tenant_id}"
 _PERIOD = r"{period:\d{4}-\d{2}-\d{2}}"
+_ISSUED = "issued.{format:pdf|csv}"
+"""The statement issued on the billing day, as stored (the page itself is recomputed)."""
 
 ROUTES: tuple[tuple[str, str, Access, Handler], ...] = (
     ("GET", "/", Access.ACCOUNT, accounts.home),
@@ -35,6 +36,7 @@ ROUTES: tuple[tuple[str, str, Access, Handler], ...] = (
     ("GET", f"{_TENANT}/tariff", Access.ACCOUNT, accounts.tariff),
     ("GET", f"{_TENANT}/statements/{_PERIOD}", Access.ACCOUNT, accounts.statement),
     ("GET", f"{_TENANT}/statements/{_PERIOD}.csv", Access.ACCOUNT, accounts.statement_download),
+    ("GET", f"{_TENANT}/statements/{_PERIOD}/{_ISSUED}", Access.ACCOUNT, accounts.issued_download),
     ("POST", f"{_TENANT}/topup", Access.LANDLORD, actions.top_up),
     ("POST", f"{_TENANT}/adjustment", Access.LANDLORD, actions.adjust),
     ("POST", f"{_TENANT}/exemption", Access.LANDLORD, actions.exemption),
@@ -84,8 +86,6 @@ def setup_web(
         csrf=CsrfGuard(secret or secrets.token_bytes(32)),
     )
 
-    # Once, before the first request: the link table is ours, not in the ledger's migrations.
-    users.metadata.create_all(service.engine)
     for method, path, access, handler in ROUTES:
         app.router.add_route(method, path, ui.route(access, handler))
     app.router.add_static("/static", _HERE / "static")

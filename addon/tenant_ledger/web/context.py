@@ -17,8 +17,8 @@ import jinja2
 from multidict import MultiDictProxy
 
 from tenant_ledger.billing import format_kwh, format_minor
+from tenant_ledger.operations import tenant_of_user
 from tenant_ledger.service import LedgerService
-from tenant_ledger.web import users
 from tenant_ledger.web.csrf import FIELD, CsrfGuard
 from tenant_ledger.web.identity import HaUser, Identity, Role, ha_user, identify, ingress_prefix
 
@@ -123,7 +123,7 @@ class Web:
         user = ha_user(request, self.trusted_proxies)
         if user is None:
             return identify(None, self.landlords, None)
-        tenant_id = await self.service.read(lambda c, _cat: users.tenant_of(c, user.user_id))
+        tenant_id = await self.service.read(lambda c, _cat: tenant_of_user(c, user.user_id))
         if tenant_id is not None and tenant_id not in self.service.catalog.tenants:
             tenant_id = None
         return identify(user, self.landlords, tenant_id)

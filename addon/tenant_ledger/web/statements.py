@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 import io
+import json
+from typing import Any
 
 import sqlalchemy as sa
 
 from tenant_ledger.billing import (
+    AllocationLine,
     Charges,
     Credit,
     CreditKind,
@@ -26,6 +29,8 @@ from tenant_ledger.billing import (
 )
 from tenant_ledger.billing.timestamps import from_us, to_epoch, to_us
 from tenant_ledger.db.catalog import Catalog
+from tenant_ledger.db.schema import statements
+from tenant_ledger.shared_costs import common_shares
 from tenant_ledger.web.queries import balance_before, credits_between, readings_around
 
 MAX_PERIODS = 12
@@ -84,6 +89,10 @@ def load_statement(
         return "the tenant's plan has no tariff"
     currency, start_us, end_us = catalog.currency, to_us(period.start), to_us(period.end)
     points = {item.point_id for item in catalog.assignments if item.tenant_id == tenant_id}
+    try:
+        shares = common_shares(connection, catalog, tenant_id, period.start, period.end)
+    except ValueError as err:
+        return str(err)
     credits = [
         Credit(
             ts=from_us(row.ts_us),
@@ -107,10 +116,35 @@ def load_statement(
                 currency=currency, minor=balance_before(connection, tenant_id, start_us)
             ),
             credits=credits,
+            allocations=shares,
             quota=catalog.plan_of(tenant_id).quota,
         )
     except ValueError as err:
         return str(err)
+
+
+def issued_periods(connection: sa.Connection, catalog: Catalog, tenant_id: str) -> set[str]:
+    """Keys (local start dates) of the tenant's periods with an issued, stored statement."""
+    starts = connection.execute(
+        sa.select(statements.c.period_start_us).where(statements.c.tenant_id == tenant_id)
+    ).scalars()
+    return {from_us(start).astimezone(catalog.zone).date().isoformat() for start in starts}
+
+
+def issued_document(
+    connection: sa.Connection, tenant_id: str, period: Period
+) -> dict[str, Any] | None:
+    """The statement issued for the tenant's ``period`` (the API's JSON), if there is one."""
+    row = connection.execute(
+        sa.select(statements.c.id, statements.c.body).where(
+            (statements.c.tenant_id == tenant_id)
+            & (statements.c.period_start_us == to_us(period.start))
+        )
+    ).first()
+    if row is None:
+        return None
+    document: dict[str, Any] = {"id": row.id, **json.loads(row.body)}
+    return document
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -131,6 +165,8 @@ def charge_rows(charges: Charges) -> list[Row]:
         elif isinstance(line, StandingLine):
             days = Decimal(line.days.numerator) / Decimal(line.days.denominator)
             quantity, unit = f"{days:.2f} days", f"{line.daily_charge} / day"
+        elif isinstance(line, AllocationLine):
+            quantity, unit = f"{format_kwh(line.energy_wh)} kWh", "shared"
         else:
             quantity, unit = "", ""
         rows.append(

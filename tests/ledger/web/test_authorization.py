@@ -1,5 +1,6 @@
 """Every route against every kind of caller: nobody reads or changes what is not theirs."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -8,7 +9,7 @@ import pytest
 from tenant_ledger.service import LedgerService
 from tenant_ledger.web import ROUTES
 from tenant_ledger.web.context import Access
-from tests.ledger.conftest import Api
+from tests.ledger.conftest import Api, FakeClock
 
 from .conftest import ALICE, BOB, CAROL, LANDLORD, LOCAL, Browser, build_app
 
@@ -17,7 +18,18 @@ ROUTE_IDS = [f"{method} {path}" for method, path, _access, _handler in ROUTES]
 
 
 def concrete(path: str, tenant_id: str) -> str:
-    return path.replace("{tenant_id}", tenant_id).replace(r"{period:\d{4}-\d{2}-\d{2}}", PERIOD)
+    return (
+        path.replace("{tenant_id}", tenant_id)
+        .replace(r"{period:\d{4}-\d{2}-\d{2}}", PERIOD)
+        .replace("{format:pdf|csv}", "pdf")
+    )
+
+
+async def issue_statements_for(path: str, ledger: LedgerService, clock: FakeClock) -> None:
+    """Pages of issued statements exist once the billing day has issued November's."""
+    if "issued" in path:
+        clock.now_us = int(datetime(2026, 12, 1, 6, tzinfo=UTC).timestamp()) * 1_000_000
+        await ledger.tick()
 
 
 async def call(browser: Browser, user: Any, method: str, path: str) -> Any:
@@ -45,9 +57,16 @@ async def test_anonymous_and_unlinked_users_get_the_ask_your_landlord_page(
 
 @pytest.mark.parametrize(("method", "path", "access", "handler"), ROUTES, ids=ROUTE_IDS)
 async def test_tenant_a_never_reaches_tenant_b_and_only_reads_its_own(
-    site: tuple[Api, Browser], method: str, path: str, access: Access, handler: Any
+    site: tuple[Api, Browser],
+    ledger: LedgerService,
+    clock: FakeClock,
+    method: str,
+    path: str,
+    access: Access,
+    handler: Any,
 ) -> None:
     api, browser = site
+    await issue_statements_for(path, ledger, clock)
     before = (await api.call("GET", "/api/tenants/t2"))["balance"]
     if "{tenant_id}" in path:
         other = await call(browser, ALICE, method, concrete(path, "t2"))
@@ -69,9 +88,16 @@ async def test_tenant_a_never_reaches_tenant_b_and_only_reads_its_own(
     ids=[route_id for route_id in ROUTE_IDS if route_id.startswith("GET")],
 )
 async def test_the_landlord_opens_every_page(
-    site: tuple[Api, Browser], method: str, path: str, access: Access, handler: Any
+    site: tuple[Api, Browser],
+    ledger: LedgerService,
+    clock: FakeClock,
+    method: str,
+    path: str,
+    access: Access,
+    handler: Any,
 ) -> None:
     _api, browser = site
+    await issue_statements_for(path, ledger, clock)
     for tenant_id in ("t1", "t2"):
         reply = await browser.get(LANDLORD, concrete(path, tenant_id))
         assert reply.status == 200, await reply.text()

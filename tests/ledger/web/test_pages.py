@@ -1,7 +1,13 @@
 """What landlords and tenants see and do: forms, statements, tariffs, moves, audit."""
 
-import pytest
+from datetime import UTC, datetime
 
+import pytest
+import sqlalchemy as sa
+
+from tenant_ledger.db.catalog import Catalog
+from tenant_ledger.db.schema import ha_user_links
+from tenant_ledger.service import LedgerService
 from tests.ledger.conftest import Api, FakeClock
 
 from .conftest import ALICE, BOB, LANDLORD, Browser
@@ -97,6 +103,66 @@ async def test_a_statement_links_every_line_to_its_band_and_readings(
     assert "charge,energy,48.000 kWh,0.30 / kWh,14.40,EUR" in body
     assert (await browser.get(BOB, "/tenants/t1/statements/2026-11-01.csv")).status == 404
     assert (await browser.get(ALICE, "/tenants/t1/statements/2026-11-02")).status == 404
+
+
+async def test_an_issued_statement_is_downloaded_as_stored_only_by_its_tenant(
+    site: tuple[Api, Browser], ledger: LedgerService, clock: FakeClock
+) -> None:
+    api, browser = site
+    open_period = await (await browser.get(ALICE, "/tenants/t1/statements/2026-11-01")).text()
+    assert "has not been issued yet" in open_period
+    assert "issued.pdf" not in open_period
+    assert (await browser.get(ALICE, "/tenants/t1/statements/2026-11-01/issued.pdf")).status == 404
+
+    clock.now_us = int(datetime(2026, 12, 1, 6, tzinfo=UTC).timestamp()) * 1_000_000
+    await ledger.tick()
+    (issued,) = (await api.call("GET", "/api/tenants/t1/statements"))["statements"]
+    portal = await (await browser.get(ALICE, "/")).text()
+    assert 'href="/tenants/t1/statements/2026-11-01/issued.pdf"' in portal
+    assert "(not issued yet)" in portal  # December, the open period
+    page = await (await browser.get(ALICE, "/tenants/t1/statements/2026-11-01")).text()
+    assert "Issued 2026-12-01, total 14.40 EUR" in page
+    assert 'href="/tenants/t1/statements/2026-11-01/issued.csv"' in page
+
+    pdf = await browser.get(ALICE, "/tenants/t1/statements/2026-11-01/issued.pdf")
+    assert pdf.headers["Content-Type"] == "application/pdf"
+    assert "statement-t1-2026-11-01-issued.pdf" in pdf.headers["Content-Disposition"]
+    body = await pdf.read()
+    stored = await api.client.get(
+        f"/api/statements/{issued['id']}?format=pdf", headers=api._headers(None)
+    )
+    assert body == await stored.read()  # the ledger's own rendering of the stored statement
+    csv = await (await browser.get(ALICE, "/tenants/t1/statements/2026-11-01/issued.csv")).text()
+    assert "14.40" in csv
+    for who, path in ((BOB, "/tenants/t1"), (ALICE, "/tenants/t2")):
+        reply = await browser.get(who, f"{path}/statements/2026-11-01/issued.pdf")
+        assert reply.status == 404
+    landlord = await browser.get(LANDLORD, "/tenants/t2/statements/2026-11-01/issued.csv")
+    assert landlord.status == 200
+
+
+async def test_links_live_in_the_ledger_schema_and_archiving_ends_them(
+    site: tuple[Api, Browser], ledger: LedgerService
+) -> None:
+    api, browser = site
+
+    def links(connection: sa.Connection, _catalog: Catalog) -> list[tuple[str, str]]:
+        query = sa.select(ha_user_links.c.user_id, ha_user_links.c.tenant_id)
+        return sorted((row.user_id, row.tenant_id) for row in connection.execute(query))
+
+    assert await ledger.read(links) == [(ALICE.user_id, "t1"), (BOB.user_id, "t2")]
+    actions = [(a["action"], a["actor"]) for a in (await api.call("GET", "/api/audit"))["audit"]]
+    assert ("link_ha_user", LANDLORD.name) in actions
+
+    move_out = {"at": "2026-11-10T12:00:00+00:00", "reason": "left"}
+    await api.call("POST", "/api/tenants/t2/move-out", move_out, expect=200)
+    await api.call("POST", "/api/tenants/t2/archive", {"reason": "left"}, expect=200)
+    assert await ledger.read(links) == [(ALICE.user_id, "t1")]
+    assert (await browser.get(BOB, "/")).status == 403
+    overview = await (await browser.get(LANDLORD, "/")).text()
+    assert "Room t1" in overview
+    assert "Room t2" not in overview
+    assert (await browser.get(LANDLORD, "/tenants/t2")).status == 404
 
 
 async def test_the_chart_shows_the_tenants_own_usage(site: tuple[Api, Browser]) -> None:

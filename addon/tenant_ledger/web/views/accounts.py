@@ -8,12 +8,13 @@ from aiohttp import web
 from markupsafe import Markup
 import sqlalchemy as sa
 
+from tenant_ledger import operations as ops
 from tenant_ledger.billing import Reading, format_kwh, format_minor
 from tenant_ledger.billing.timestamps import from_us, to_epoch
 from tenant_ledger.db import journal_store
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.journal import tenant_account
-from tenant_ledger.web import users
+from tenant_ledger.statement_render import to_csv, to_pdf
 from tenant_ledger.web.charts import bar_chart
 from tenant_ledger.web.context import Page, Web
 from tenant_ledger.web.queries import StoredReading, readings_around, readings_between
@@ -21,6 +22,8 @@ from tenant_ledger.web.statements import (
     Period,
     charge_rows,
     find_period,
+    issued_document,
+    issued_periods,
     load_statement,
     periods,
     statement_csv,
@@ -76,13 +79,17 @@ async def account_context(web_ui: Web, page: Page, tenant_id: str) -> dict[str, 
     service = web_ui.service
     span = _span(page)
 
-    def query(connection: sa.Connection, _catalog: Catalog) -> tuple[list[Any], list[Any]]:
+    def query(connection: sa.Connection, catalog: Catalog) -> tuple[list[Any], list[Any], set[str]]:
         entries = journal_store.tenant_entries(
             connection, tenant_account(tenant_id), RECENT_ENTRIES
         )
-        return entries, users.users_of(connection, tenant_id)
+        return (
+            entries,
+            ops.users_of_tenant(connection, tenant_id),
+            issued_periods(connection, catalog, tenant_id),
+        )
 
-    entries, linked = await service.read(query)
+    entries, linked, issued = await service.read(query)
     catalog = service.catalog
     plan = catalog.plan_of(tenant_id)
     return {
@@ -104,6 +111,7 @@ async def account_context(web_ui: Web, page: Page, tenant_id: str) -> dict[str, 
             for row in entries
         ],
         "periods": periods(catalog, tenant_id, service.clock()),
+        "issued": issued,
         "linked": linked,
     }
 
@@ -219,20 +227,30 @@ async def readings(web_ui: Web, page: Page) -> web.StreamResponse:
     )
 
 
-async def _statement_of(web_ui: Web, page: Page) -> tuple[Period, Any] | None:
+async def _statement_of(
+    web_ui: Web, page: Page
+) -> tuple[Period, Any, dict[str, Any] | None] | None:
+    """The period in the path, its statement rebuilt from the readings, and the issued one."""
     tenant_id = page.tenant_id
     period = find_period(web_ui.service.catalog, tenant_id, page.request.match_info["period"])
     if period is None:
         return None
-    built = await web_ui.service.read(lambda c, cat: load_statement(c, cat, tenant_id, period))
-    return period, built
+
+    def query(connection: sa.Connection, catalog: Catalog) -> tuple[Any, dict[str, Any] | None]:
+        return (
+            load_statement(connection, catalog, tenant_id, period),
+            issued_document(connection, tenant_id, period),
+        )
+
+    built, issued = await web_ui.service.read(query)
+    return period, built, issued
 
 
 async def statement(web_ui: Web, page: Page) -> web.StreamResponse:
     found = await _statement_of(web_ui, page)
     if found is None:
         return web_ui.not_found(page)
-    period, built = found
+    period, built, issued = found
     catalog = web_ui.service.catalog
     return web_ui.render(
         page,
@@ -240,6 +258,7 @@ async def statement(web_ui: Web, page: Page) -> web.StreamResponse:
         tenant_id=page.tenant_id,
         name=catalog.tenants[page.tenant_id].name,
         period=period,
+        issued=issued,
         problem=built if isinstance(built, str) else None,
         statement=None if isinstance(built, str) else built,
         rows=[] if isinstance(built, str) else charge_rows(built.charges),
@@ -253,14 +272,34 @@ async def statement_download(web_ui: Web, page: Page) -> web.StreamResponse:
     found = await _statement_of(web_ui, page)
     if found is None or isinstance(found[1], str):
         return web_ui.not_found(page)
-    period, built = found
+    period, built, _issued = found
     filename = f"statement-{page.tenant_id}-{period.key}.csv"
+    return _download(statement_csv(built).encode(), "text/csv", filename)
+
+
+async def issued_download(web_ui: Web, page: Page) -> web.StreamResponse:
+    """The issued statement as the ledger stored it, in PDF or CSV (404 until issued)."""
+    found = await _statement_of(web_ui, page)
+    if found is None:
+        return web_ui.not_found(page)
+    period, _built, document = found
+    if document is None:
+        return web_ui.not_found(page)
+    kind = page.request.match_info["format"]
+    filename = f"statement-{page.tenant_id}-{period.key}-issued.{kind}"
+    if kind == "pdf":
+        return _download(to_pdf(document), "application/pdf", filename)
+    return _download(to_csv(document).encode(), "text/csv", filename)
+
+
+def _download(body: bytes, content_type: str, filename: str) -> web.Response:
     return web.Response(
-        text=statement_csv(built),
-        content_type="text/csv",
+        body=body,
+        content_type=content_type,
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
             "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
         },
     )
 

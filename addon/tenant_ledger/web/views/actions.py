@@ -14,7 +14,7 @@ from tenant_ledger import operations as ops
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.errors import LedgerError
 from tenant_ledger.journal import Entry
-from tenant_ledger.web import forms, users
+from tenant_ledger.web import forms
 from tenant_ledger.web.context import Page, Web, redirect
 from tenant_ledger.web.views.accounts import rerender_with_errors
 
@@ -96,7 +96,7 @@ async def link_user(web_ui: Web, page: Page) -> web.StreamResponse:
         label = page.field("label") or (seen.label if seen else user_id)
         action = _action(web_ui, page, f"HA user {label} is tenant {page.tenant_id}")
         tenant_id = page.tenant_id
-        return lambda c, cat: users.link(
+        return lambda c, cat: ops.link_user(
             c, cat, action, user_id=user_id, label=label, tenant_id=tenant_id
         )
 
@@ -112,6 +112,6 @@ async def unlink_user(web_ui: Web, page: Page) -> web.StreamResponse:
         user_id = forms.text("user_id", page.field("user_id"))
         action = _action(web_ui, page, f"HA user {user_id} no longer sees {page.tenant_id}")
         tenant_id = page.tenant_id
-        return lambda c, _cat: users.unlink(c, action, user_id=user_id, tenant_id=tenant_id)
+        return lambda c, _cat: ops.unlink_user(c, action, user_id=user_id, tenant_id=tenant_id)
 
     return await _apply(web_ui, page, "unlink", build)

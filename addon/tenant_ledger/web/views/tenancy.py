@@ -62,7 +62,9 @@ async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) ->
         tenant_id=tenant_id,
         name=catalog.tenants[tenant_id].name,
         held=catalog.points_of(tenant_id, now_us),
-        free=sorted(point for point in catalog.points if point not in holders),
+        free=sorted(
+            point.id for point in catalog.points_of_kind("tenant") if point.id not in holders
+        ),
         **({"values": {"at": now}, "errors": {}} | context),
     )
 

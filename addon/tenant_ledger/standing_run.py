@@ -1,0 +1,159 @@
+"""Prepaid standing charges, posted day by day so the balance shows them as they fall due.
+
+Each local day a prepaid tenant held a metering point is charged once, after the day has ended
+(reference ``standing:{tenant}:{date}``: the journal's unique reference refuses a second one).
+A day is the tariff's standing charge with tax, pro rata for the hours held, rounded once. The
+statement of the period then posts only what its own per-line rounding makes different, so the
+balance still equals the statement to the cent. Days of a period whose statement is issued are
+never posted: the statement settled them, and neither are days before the period the next
+statement settles (no statement would ever show them).
+"""
+
+from datetime import date, datetime, time, timedelta
+import logging
+
+import sqlalchemy as sa
+
+from tenant_ledger.billing import billing_period, occupancy, price, rate
+from tenant_ledger.billing.timestamps import from_us
+from tenant_ledger.db import journal_store
+from tenant_ledger.db.catalog import Catalog
+from tenant_ledger.db.schema import journal, journal_legs, statements
+from tenant_ledger.journal import STANDING_INCOME, Leg, Posting, tenant_account
+from tenant_ledger.rater import SYSTEM_ACTOR
+
+_LOGGER = logging.getLogger(__name__)
+STANDING_KIND = "standing"
+
+
+def _ref_prefix(tenant_id: str) -> str:
+    return f"{STANDING_KIND}:{tenant_id}:"
+
+
+def _posted_days(connection: sa.Connection, tenant_id: str) -> set[str]:
+    prefix = _ref_prefix(tenant_id)
+    refs = connection.execute(
+        sa.select(journal.c.ref).where(
+            (journal.c.kind == STANDING_KIND)
+            & (journal.c.tenant_id == tenant_id)
+            & journal.c.ref.startswith(prefix, autoescape=True)
+        )
+    ).scalars()
+    return {ref.removeprefix(prefix) for ref in refs if ref is not None}
+
+
+def posted_standing(
+    connection: sa.Connection, tenant_id: str, first_day: date, end_day: date
+) -> int:
+    """Minor units of daily standing charges posted for the days in [first_day, end_day)."""
+    prefix = _ref_prefix(tenant_id)
+    query = (
+        sa.select(journal.c.ref, journal_legs.c.amount_minor)
+        .join(journal_legs, journal_legs.c.entry_id == journal.c.id)
+        .where(
+            (journal.c.kind == STANDING_KIND)
+            & (journal.c.tenant_id == tenant_id)
+            & (journal_legs.c.account == tenant_account(tenant_id))
+        )
+    )
+    return -sum(
+        int(row.amount_minor)
+        for row in connection.execute(query)
+        if row.ref is not None
+        and first_day.isoformat() <= row.ref.removeprefix(prefix) < end_day.isoformat()
+    )
+
+
+def post_daily_standing(connection: sa.Connection, catalog: Catalog, now_us: int) -> set[str]:
+    """Post every ended, unposted day of every live prepaid tenant; returns the tenants charged."""
+    zone = catalog.zone
+    today = from_us(now_us).astimezone(zone).date()
+    charged = set()
+    for tenant_id in sorted(catalog.tenants):
+        schedule = catalog.schedule_of(tenant_id)
+        held = [item for item in catalog.assignments if item.tenant_id == tenant_id]
+        plan = catalog.plan_of(tenant_id)
+        if (
+            plan.kind != "prepaid"
+            or schedule is None
+            or not held
+            or not any(v.tariff.standing_charge_per_day for v in schedule.versions)
+        ):
+            continue
+        # Back to the period the next statement settles at most (older ones get no statement).
+        current, _end = billing_period(plan.billing_day, from_us(now_us), zone)
+        previous, _current = billing_period(plan.billing_day, current - timedelta(days=1), zone)
+        first = min(item.start for item in held).astimezone(zone).date()
+        day = max(first, previous.astimezone(zone).date())
+        settled_until = connection.execute(
+            sa.select(sa.func.max(statements.c.period_end_us)).where(
+                statements.c.tenant_id == tenant_id
+            )
+        ).scalar()
+        if settled_until is not None:
+            day = max(day, from_us(settled_until).astimezone(zone).date())
+        posted = _posted_days(connection, tenant_id)
+        while day < today:
+            begin = datetime.combine(day, time(), tzinfo=zone)
+            end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+            windows = occupancy(held, tenant_id, start=begin, end=end)
+            if day.isoformat() not in posted and windows:
+                minor = _day_charge(catalog, tenant_id, begin, end, windows)
+                if minor:
+                    _post(
+                        connection,
+                        catalog,
+                        tenant_id=tenant_id,
+                        day=day,
+                        amount_minor=minor,
+                        now_us=now_us,
+                    )
+                    charged.add(tenant_id)
+            day += timedelta(days=1)
+    return charged
+
+
+def _day_charge(
+    catalog: Catalog,
+    tenant_id: str,
+    begin: datetime,
+    end: datetime,
+    windows: tuple[tuple[datetime, datetime], ...],
+) -> int:
+    """The day's standing charge with tax, rounded once (0 without a tariff in force)."""
+    schedule = catalog.schedule_of(tenant_id)
+    if schedule is None:
+        return 0
+    try:
+        rating = rate((), schedule, start=begin, end=end, occupied=windows)
+    except ValueError as err:  # no tariff version in force that day
+        _LOGGER.debug("no standing charge for %s on %s: %s", tenant_id, begin.date(), err)
+        return 0
+    return price(rating.standing_lines, catalog.currency).total.minor
+
+
+def _post(
+    connection: sa.Connection,
+    catalog: Catalog,
+    *,
+    tenant_id: str,
+    day: date,
+    amount_minor: int,
+    now_us: int,
+) -> None:
+    journal_store.append(
+        connection,
+        Posting(
+            kind=STANDING_KIND,
+            currency=catalog.currency,
+            actor=SYSTEM_ACTOR,
+            reason=f"standing charge {day.isoformat()}",
+            tenant_id=tenant_id,
+            ref=f"{_ref_prefix(tenant_id)}{day.isoformat()}",
+            legs=(
+                Leg(account=tenant_account(tenant_id), amount_minor=-amount_minor),
+                Leg(account=STANDING_INCOME, amount_minor=amount_minor),
+            ),
+        ),
+        now_us,
+    )
