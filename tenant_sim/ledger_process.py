@@ -49,7 +49,7 @@ class LedgerProcess:
         argv = [
             sys.executable, "-m", "tenant_ledger", "serve",
             "--data-dir", str(self.data_dir), "--port", str(self.port),
-            "--admin-token", self.admin_token,
+            f"--admin-token={self.admin_token}",
             "--prefix", PREFIX, "--currency", CURRENCY, "--timezone", TIMEZONE,
         ]  # fmt: skip
         if self.mqtt_url is not None:
