@@ -78,14 +78,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: TenantMeteringConfigEntr
         client = LedgerClient(
             async_get_clientsession(hass), entry.data[CONF_URL], entry.data[CONF_TOKEN]
         )
-        runtime = LedgerLink(hass, entry, client, prefix)
+        link = LedgerLink(hass, entry, client, prefix)
+        await link.async_load_guard()
+        runtime = link
     else:
         runtime = MqttHub(hass, entry, prefix, BacklogImporter(hass, entry))
     entry.runtime_data = runtime
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Registered first, so a start that fails half-way leaves no subscriptions behind.
+    entry.async_on_unload(runtime.async_stop)
     # Start after the platforms listen, so the first announcements find them.
     await runtime.async_start()
-    entry.async_on_unload(runtime.async_stop)
     return True
 
 

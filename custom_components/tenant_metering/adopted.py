@@ -36,7 +36,7 @@ from homeassistant.helpers.event import (
 from .const import CONF_SENSOR, CONF_SWITCH
 from .modbus.energy import to_wh
 from .points import adopted_point_id
-from .readings import PointReading, ReadingPublisher, readings_prefix
+from .readings import PointReading, ReadingPublisher
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class AdoptedPoint:
         self.entry = entry
         self.registry_id: str = entry.data[CONF_SENSOR]
         self.point = adopted_point_id(self.registry_id)
-        self.publisher = ReadingPublisher(hass, entry, readings_prefix(hass))
+        self.publisher = ReadingPublisher(hass, entry)
         self.entity_id: str | None = None
         self.last_reading: PointReading | None = None
         self._unsubscribers: list[CALLBACK_TYPE] = []

@@ -63,7 +63,7 @@ def hourly_statistics(
     """Hourly ``state``/``sum`` rows continuing from an anchor.
 
     ``anchor_wh``/``anchor_sum`` are the register and running sum of the last statistic
-    before these hours (without one: the backlog's first reading and zero). A register that
+    before these hours. A register that
     goes down is a counter reset, counted from zero the way HA's recorder counts a
     ``total_increasing`` sensor.
     """

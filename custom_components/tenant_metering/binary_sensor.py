@@ -13,7 +13,7 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import TenantMeteringConfigEntry
-from .const import ARREARS_STATUSES, LEDGER_UNIQUE_ID
+from .const import ARREARS_STATUSES, LEDGER_UNIQUE_ID, TENANT_STATUSES
 from .coordinator import LedgerLink, TenantState
 from .entity import TenantEntity, async_listen_for_entities
 from .guard import CutoffGuardBinarySensor
@@ -34,8 +34,9 @@ TENANT_BINARY_SENSORS: tuple[TenantBinarySensorEntityDescription, ...] = (
         key="arrears",
         translation_key="arrears",
         device_class=BinarySensorDeviceClass.PROBLEM,
+        # A status this version does not know is not guessed either way.
         value_fn=lambda tenant: (
-            None if tenant.status is None else tenant.status in ARREARS_STATUSES
+            tenant.status in ARREARS_STATUSES if tenant.status in TENANT_STATUSES else None
         ),
     ),
 )

@@ -79,7 +79,7 @@ from .gateway import channel_setups, default_rated_current, gateway_config
 from .ledger import LedgerAuthError, LedgerClient, LedgerError
 from .modbus import ModbusBus, Profile, Transport
 from .profiles import async_load_catalog
-from .protocol import ProtocolError, discovery_prefix, parse_discovery
+from .protocol import ProtocolError, discovery_device_id, discovery_prefix, parse_discovery
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -93,6 +93,11 @@ CONF_COMMON = "common_areas"
 CONF_INCOMER_RATED_CURRENT = "incomer_rated_current_a"
 
 BAUDRATES = ["1200", "2400", "4800", "9600", "19200", "38400", "57600", "115200"]
+
+
+def valid_prefix(prefix: str) -> bool:
+    """An MQTT topic prefix: not empty, no wildcards, no leading or trailing '/'."""
+    return bool(prefix) and not any(c in prefix for c in "+#") and prefix.strip("/") == prefix
 
 
 def _ledger_schema(defaults: Mapping[str, Any]) -> vol.Schema:
@@ -229,7 +234,7 @@ class TenantMeteringConfigFlow(ConfigFlow, domain=DOMAIN):
     # -- MQTT hub --------------------------------------------------------------------------
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Offer the two things one can add by hand."""
+        """Offer what one can add by hand: a hub, the ledger, a gateway, an adopted sensor."""
         return self.async_show_menu(
             step_id="user",
             menu_options=[KIND_MQTT_HUB, KIND_LEDGER, KIND_MODBUS_GATEWAY, KIND_ADOPTED],
@@ -239,11 +244,22 @@ class TenantMeteringConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Let the installer confirm the MQTT topic prefix."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return await self._create_hub(user_input[CONF_PREFIX].strip("/"))
+            prefix = user_input[CONF_PREFIX].strip()
+            if valid_prefix(prefix):
+                return await self._create_hub(prefix)
+            errors[CONF_PREFIX] = "invalid_prefix"
         return self.async_show_form(
             step_id=KIND_MQTT_HUB,
-            data_schema=vol.Schema({vol.Required(CONF_PREFIX, default=DEFAULT_PREFIX): str}),
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_PREFIX, default=(user_input or {}).get(CONF_PREFIX, DEFAULT_PREFIX)
+                    ): str
+                }
+            ),
+            errors=errors,
         )
 
     async def _create_hub(self, prefix: str) -> ConfigFlowResult:
@@ -262,6 +278,11 @@ class TenantMeteringConfigFlow(ConfigFlow, domain=DOMAIN):
             device = parse_discovery(discovery_info.payload)
         except ProtocolError as err:
             _LOGGER.debug("Ignoring discovery on %s: %s", discovery_info.topic, err)
+            return self.async_abort(reason="invalid_discovery_info")
+        if device.device_id != discovery_device_id(discovery_info.topic, prefix):
+            _LOGGER.debug(
+                "Ignoring discovery on %s: device_id does not match", discovery_info.topic
+            )
             return self.async_abort(reason="invalid_discovery_info")
         await self.async_set_unique_id(f"mqtt_{prefix}")
         self._abort_if_unique_id_configured()
@@ -328,6 +349,8 @@ class TenantMeteringConfigFlow(ConfigFlow, domain=DOMAIN):
         if not isinstance(url, str) or not isinstance(token, str):
             return self.async_abort(reason="invalid_discovery_info")
         self._prefix = str(discovery_info.config.get(CONF_PREFIX) or DEFAULT_PREFIX)
+        if not valid_prefix(self._prefix):
+            return self.async_abort(reason="invalid_discovery_info")
         await self.async_set_unique_id(LEDGER_UNIQUE_ID)
         # A reinstalled add-on has a new token or host name: update the existing link.
         self._abort_if_unique_id_configured(updates={CONF_URL: url.rstrip("/"), CONF_TOKEN: token})
@@ -491,7 +514,10 @@ class TenantMeteringConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             data = _connection_data(self._transport, user_input)
             if not (error := await _test_connection(data)):
-                return self.async_update_reload_and_abort(entry, data_updates=data)
+                # The gateway's update listener reloads it (once); HA 2025.4's config flows
+                # have no async_update_and_abort.
+                self.hass.config_entries.async_update_entry(entry, data={**entry.data, **data})
+                return self.async_abort(reason="reconfigure_successful")
             errors["base"] = error
         return self.async_show_form(
             step_id=step_id,

@@ -53,6 +53,7 @@ LEDGER_HEALTH_INTERVAL: Final = 60  # seconds between ledger reachability checks
 MANUFACTURER: Final = "Tenant Metering"
 EVENT_COMMAND_FAILED: Final = f"{DOMAIN}_command_failed"  # the breaker_alert blueprint listens
 ISSUE_LEDGER_UNREACHABLE: Final = "ledger_unreachable"
+GUARD_STORAGE_VERSION: Final = 1
 ISSUE_PROFILE_INVALID: Final = "profile_invalid"
 
 TENANT_STATUSES: Final = (
@@ -65,6 +66,25 @@ TENANT_STATUSES: Final = (
     "quota_exhausted",
 )
 ARREARS_STATUSES: Final = frozenset({"arrears", "disconnect_due", "disconnected"})
+
+# ISO 4217 currencies whose minor unit is not 1/100; every other currency has 2 decimals.
+_CURRENCY_DECIMALS: Final = {
+    **dict.fromkeys(
+        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
+         "VND", "VUV", "XAF", "XOF", "XPF"),
+        0,
+    ),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    **dict.fromkeys(("CLF", "UYW"), 4),
+}  # fmt: skip
+DEFAULT_CURRENCY_DECIMALS: Final = 2
+
+
+def currency_decimals(currency: str | None) -> int:
+    """How many decimals an amount in ``currency`` may have (ISO 4217 minor unit)."""
+    if currency is None:
+        return DEFAULT_CURRENCY_DECIMALS
+    return _CURRENCY_DECIMALS.get(currency.upper(), DEFAULT_CURRENCY_DECIMALS)
 
 
 def signal_new_channel_entity(entry_id: str) -> str:
@@ -80,6 +100,11 @@ def signal_device_update(entry_id: str, device_id: str) -> str:
 def signal_new_tenant(entry_id: str) -> str:
     """Dispatcher signal: the ledger published a tenant that has no entities yet."""
     return f"{DOMAIN}_{entry_id}_new_tenant"
+
+
+def signal_ledger_availability(entry_id: str) -> str:
+    """Dispatcher signal: whether the ledger's tenant state can be trusted changed."""
+    return f"{DOMAIN}_{entry_id}_ledger_availability"
 
 
 def signal_tenant_update(entry_id: str, tenant_id: str) -> str:

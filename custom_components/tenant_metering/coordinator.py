@@ -2,12 +2,15 @@
 
 Tenant entities update from ``{prefix}/ledger/tenant/+/state`` as soon as the ledger
 publishes (push). A coordinator polls ``GET /api/tenants`` every minute: it notices
-tenants whose retained state went missing, raises a repair issue while the ledger cannot be
-reached and clears it when the ledger returns.
+tenants whose retained state went missing.
+
+Fail safe: retained state outlives the ledger, so a stale ``disconnect_due`` must not cut
+power. Tenant entities are available only while the ledger is trusted (``trusted``): its
+MQTT last will does not say ``offline``, and either it says ``online`` or the last poll
+succeeded. While it is not trusted a repair issue says so.
 """
 
 from datetime import timedelta
-import json
 import logging
 from typing import Any
 
@@ -19,13 +22,17 @@ from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 
 from .const import (
     DOMAIN,
+    GUARD_STORAGE_VERSION,
     ISSUE_LEDGER_UNREACHABLE,
     LEDGER_HEALTH_INTERVAL,
     LEDGER_UNIQUE_ID,
+    signal_ledger_availability,
     signal_new_tenant,
     signal_tenant_update,
 )
@@ -35,6 +42,7 @@ from .ledger import (
     LedgerClient,
     LedgerError,
     TenantState,
+    loads_json,
     parse_tenant_state,
 )
 
@@ -64,21 +72,11 @@ class LedgerCoordinator(DataUpdateCoordinator[list[TenantState]]):
                 translation_domain=DOMAIN, translation_key="ledger_auth_failed"
             ) from err
         except LedgerError as err:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                ISSUE_LEDGER_UNREACHABLE,
-                is_fixable=False,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key=ISSUE_LEDGER_UNREACHABLE,
-                translation_placeholders={"url": self.client.url},
-            )
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="ledger_unreachable",
                 translation_placeholders={"url": self.client.url, "error": str(err)},
             ) from err
-        ir.async_delete_issue(self.hass, DOMAIN, ISSUE_LEDGER_UNREACHABLE)
         tenants: list[TenantState] = []
         for item in raw:
             try:
@@ -102,9 +100,43 @@ class LedgerLink:
         self.tenants: dict[str, TenantState] = {}
         # Mass-disconnection guard (guard.py): supply switches record cut-offs here.
         self.guard = CutoffGuard()
-        self.ledger_online: bool | None = None
+        # Cut-offs must survive restarts, or a restart resets the guard's count.
+        self._guard_store: Store[dict[str, str]] = Store(
+            hass, GUARD_STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.cutoffs"
+        )
+        self.ledger_online: bool | None = None  # the ledger's MQTT last will; None: not heard
+        self._trusted: bool | None = None
         self._unsubscribers: list[CALLBACK_TYPE] = []
         self._warned: set[str] = set()
+        # Tenants removed by an empty retained payload: a poll answered before the ledger
+        # archived them must not bring them back. A new retained state lifts this.
+        self._tombstones: set[str] = set()
+
+    @property
+    def trusted(self) -> bool:
+        """Whether the tenant state is live: the ledger is up by its last will or its API."""
+        if self.ledger_online is False:
+            return False
+        return self.ledger_online is True or self.coordinator.last_update_success
+
+    async def async_load_guard(self) -> None:
+        """Restore the cut-offs recorded before a restart or reload."""
+        stored = await self._guard_store.async_load() or {}
+        for tenant_id, when in stored.items():
+            if (ts := dt_util.parse_datetime(when)) is not None:
+                self.guard.record(ts, tenant_id)
+
+    @callback
+    def record_cutoff(self, tenant_id: str) -> None:
+        """Count a tenant's cut-off for the guard, and store it."""
+        self.guard.record(dt_util.utcnow(), tenant_id)
+        records = self.guard.cutoffs(dt_util.utcnow())
+        self.entry.async_create_task(
+            self.hass,
+            self._guard_store.async_save(
+                {tenant_id: ts.isoformat() for tenant_id, ts in records.items()}
+            ),
+        )
 
     @property
     def device_info(self) -> DeviceInfo:
@@ -133,31 +165,75 @@ class LedgerLink:
         )
         self._unsubscribers.append(self.coordinator.async_add_listener(self._on_tenant_list))
         await self.coordinator.async_refresh()
+        self._update_trust()
 
     @callback
     def async_stop(self) -> None:
         for unsubscribe in self._unsubscribers:
             unsubscribe()
         self._unsubscribers.clear()
+        # The issue belongs to this entry: it must not outlive an unloaded or removed link.
+        ir.async_delete_issue(self.hass, DOMAIN, ISSUE_LEDGER_UNREACHABLE)
 
     @callback
     def _on_ledger_status(self, msg: ReceiveMessage) -> None:
         self.ledger_online = msg.payload in ("online", b"online")
+        self._update_trust()
+
+    @callback
+    def _update_trust(self) -> None:
+        """Follow a change of ``trusted``: the repair issue and every tenant entity."""
+        trusted = self.trusted
+        if trusted == self._trusted:
+            return
+        self._trusted = trusted
+        if trusted:
+            ir.async_delete_issue(self.hass, DOMAIN, ISSUE_LEDGER_UNREACHABLE)
+        else:
+            _LOGGER.warning(
+                "The ledger at %s is not reachable; tenants are unavailable", self.client.url
+            )
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                ISSUE_LEDGER_UNREACHABLE,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=ISSUE_LEDGER_UNREACHABLE,
+                translation_placeholders={"url": self.client.url},
+            )
+        async_dispatcher_send(self.hass, signal_ledger_availability(self.entry.entry_id))
+
+    @callback
+    def _warn_once(self, tenant_id: str, message: str, *args: Any) -> None:
+        level = logging.DEBUG if tenant_id in self._warned else logging.WARNING
+        self._warned.add(tenant_id)
+        _LOGGER.log(level, message, *args)
 
     @callback
     def _on_tenant_state(self, msg: ReceiveMessage) -> None:
         parts = msg.topic.split("/")
         topic_tenant = parts[-2]
         if not msg.payload:
+            self._tombstones.add(topic_tenant)
             self._remove_tenant(topic_tenant)
             return
         try:
-            tenant = parse_tenant_state(json.loads(msg.payload))
+            tenant = parse_tenant_state(loads_json(msg.payload))
         except ValueError as err:
-            level = logging.DEBUG if topic_tenant in self._warned else logging.WARNING
-            self._warned.add(topic_tenant)
-            _LOGGER.log(level, "Ignoring malformed state of tenant %s: %s", topic_tenant, err)
+            self._warn_once(
+                topic_tenant, "Ignoring malformed state of tenant %s: %s", topic_tenant, err
+            )
             return
+        if tenant.tenant_id != topic_tenant:
+            self._warn_once(
+                topic_tenant,
+                "Ignoring state of tenant %s published on the topic of tenant %s",
+                tenant.tenant_id,
+                topic_tenant,
+            )
+            return
+        self._tombstones.discard(topic_tenant)
         self._set_tenant(tenant)
 
     @callback
@@ -199,9 +275,14 @@ class LedgerLink:
     @callback
     def _on_tenant_list(self) -> None:
         """Reconcile with the ledger's tenant list: add the unknown, drop the deleted."""
+        self._update_trust()
         if not self.coordinator.last_update_success or self.coordinator.data is None:
             return
-        listed = {tenant.tenant_id: tenant for tenant in self.coordinator.data}
+        listed = {
+            tenant.tenant_id: tenant
+            for tenant in self.coordinator.data
+            if tenant.tenant_id not in self._tombstones
+        }
         for tenant_id in set(self.tenants) - set(listed):
             self._remove_tenant(tenant_id)
         for tenant_id, tenant in listed.items():

@@ -33,7 +33,12 @@ _LOCKED: Final = {"action": "none"}  # tenants see their supply but cannot toggl
 
 @dataclass(frozen=True, kw_only=True)
 class TenantDashboardInfo:
-    """What the dashboard shows of one tenant; `user_id` is the HA user who is the tenant."""
+    """What the dashboard shows of one tenant.
+
+    `user_id` is the HA user who is the tenant; `user_ids` all the HA users linked to the
+    tenant (the ledger's `ha_user_ids`, e.g. a couple sharing a room). The tenant's view is
+    visible to all of them.
+    """
 
     tenant_id: str
     name: str
@@ -44,6 +49,13 @@ class TenantDashboardInfo:
     supply: str
     quota_remaining: str | None = None
     user_id: str | None = None
+    user_ids: tuple[str, ...] = ()
+
+    @property
+    def viewers(self) -> list[str]:
+        """The HA users who see this tenant's view (without duplicates, in order)."""
+        ids = ((self.user_id,) if self.user_id else ()) + self.user_ids
+        return list(dict.fromkeys(ids))
 
 
 def _visible_to(user_ids: Iterable[str]) -> list[dict[str, str]]:
@@ -96,7 +108,7 @@ def _tenant_view(tenant: TenantDashboardInfo, admins: Sequence[str]) -> dict[str
         "path": f"tenant-{tenant.tenant_id}",
         "icon": "mdi:account",
         # Unmapped tenants' views stay with the landlords instead of showing to no one.
-        "visible": _visible_to([tenant.user_id] if tenant.user_id else admins),
+        "visible": _visible_to(tenant.viewers or admins),
         "cards": [
             {"type": "tile", "entity": tenant.balance, "name": "Balance"},
             {"type": "tile", "entity": tenant.status, "name": "Status"},

@@ -15,6 +15,8 @@ from .gateway import ModbusGateway
 from .hub import MqttHub
 
 TO_REDACT = {CONF_TOKEN, CONF_HOST, CONF_SERIAL_PORT}
+# A tenant's name and status reason are personal data, as are the HA users linked to them.
+TENANT_TO_REDACT = {"name", "status_reason", "ha_user_ids"}
 
 
 async def async_get_config_entry_diagnostics(
@@ -56,12 +58,15 @@ async def async_get_config_entry_diagnostics(
         "mqtt_status": runtime.ledger_online,
         "last_poll_success": coordinator.last_update_success,
         "tenants": {
-            tenant_id: {
-                key: str(value)
-                if value is not None and not isinstance(value, bool | tuple)
-                else value
-                for key, value in asdict(tenant).items()
-            }
+            tenant_id: async_redact_data(
+                {
+                    key: str(value)
+                    if value is not None and not isinstance(value, bool | tuple)
+                    else value
+                    for key, value in asdict(tenant).items()
+                },
+                TENANT_TO_REDACT,
+            )
             for tenant_id, tenant in runtime.tenants.items()
         },
     }

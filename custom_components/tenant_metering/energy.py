@@ -5,7 +5,9 @@ Only `device_consumption` entries are written (HA_COMPAT.md): the grid, solar an
 this again (new tenants, a restart) only appends what is missing.
 
 `included_in_stat` names the upstream meter (the building incomer) so the energy dashboard
-can show the incomer's consumption that no channel accounts for. HA 2025.4 accepts it; it is
+can show the incomer's consumption that no channel accounts for. A device names its own
+upstream (`EnergyDevice.upstream`); `incomer` is written first and is the upstream of the
+devices that name none. HA 2025.4 accepts it; it is
 feature-detected from HA's own schema so an HA without it gets plain entries instead of
 invalid preferences.
 """
@@ -31,6 +33,7 @@ class EnergyDevice:
 
     stat_consumption: str
     name: str | None = None
+    upstream: str | None = None  # the meter this one is downstream of (its incomer)
 
 
 def supports_included_in_stat() -> bool:
@@ -62,8 +65,10 @@ async def async_register_energy_devices(
         manager.data["device_consumption"] if manager.data else []
     )
     known = {entry["stat_consumption"] for entry in current}
-    upstream = incomer.stat_consumption if incomer else None
-    wanted = ([(incomer, None)] if incomer else []) + [(device, upstream) for device in devices]
+    default_upstream = incomer.stat_consumption if incomer else None
+    wanted = ([(incomer, None)] if incomer else []) + [
+        (device, device.upstream or default_upstream) for device in devices
+    ]
 
     added: list[DeviceConsumption] = []
     for device, parent in wanted:

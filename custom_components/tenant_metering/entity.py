@@ -20,6 +20,7 @@ from .const import (
     DOMAIN,
     LEDGER_UNIQUE_ID,
     signal_device_update,
+    signal_ledger_availability,
     signal_new_channel_entity,
     signal_new_tenant,
     signal_tenant_update,
@@ -182,16 +183,15 @@ class TenantEntity(Entity):
 
     @property
     def available(self) -> bool:
-        return self.tenant is not None
+        """Unavailable while the ledger is not trusted: a stale status must never cut power."""
+        return self.tenant is not None and self.link.trusted
 
     async def async_added_to_hass(self) -> None:
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                signal_tenant_update(self.link.entry.entry_id, self.tenant_id),
-                self._handle_update,
-            )
-        )
+        for signal in (
+            signal_tenant_update(self.link.entry.entry_id, self.tenant_id),
+            signal_ledger_availability(self.link.entry.entry_id),
+        ):
+            self.async_on_remove(async_dispatcher_connect(self.hass, signal, self._handle_update))
 
     @callback
     def _handle_update(self, *_: Any) -> None:

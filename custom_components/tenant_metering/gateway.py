@@ -56,7 +56,7 @@ from .modbus import (
 )
 from .points import modbus_device_id, modbus_point_id
 from .protocol import RelayState
-from .readings import PointReading, ReadingPublisher, readings_prefix
+from .readings import PointReading, ReadingPublisher
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ class ModbusGateway:
         for subentry in entry.subentries.values():
             if subentry.subentry_type == SUBENTRY_METER:
                 self._add_meter(subentry, catalog)
-        self.publisher = ReadingPublisher(hass, entry, readings_prefix(hass))
+        self.publisher = ReadingPublisher(hass, entry)
         self.counter_resets: dict[str, int] = {}
         self.coordinator = ModbusCoordinator(hass, entry, self)
 

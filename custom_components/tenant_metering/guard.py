@@ -10,7 +10,8 @@ tells it about cut-offs and statuses; the two entities below show it and refresh
 themselves when records leave the window.
 
 Wiring (integration):
-- supply switch `async_turn_off` → `guard.record(dt_util.utcnow(), tenant_id)`;
+- supply switch `async_turn_off` → `link.record_cutoff(tenant_id)`, which records here and
+  stores `cutoffs()` so the count survives a restart or reload (restored at setup);
 - every tenant state update → `guard.set_pending(tenant_id, status == "disconnect_due")`,
   *before* the status sensor writes its state, so an automation triggered by that state
   already sees the guard including this tenant;
@@ -35,7 +36,9 @@ from homeassistant.util import dt as dt_util
 
 DEFAULT_WINDOW: Final = timedelta(hours=1)
 DEFAULT_LIMIT: Final = 3
-# Fixed ids: the cut-off blueprint defaults to the binary sensor's id.
+# Fixed ids: the cut-off blueprint defaults to the binary sensor's id. Names still come from
+# translation keys on the ledger device, but the generated id would differ
+# (`binary_sensor.tenant_metering_ledger_cut_off_guard`), so the ids are set explicitly.
 CUTOFFS_SENSOR_ENTITY_ID: Final = "sensor.tenant_metering_cutoffs_last_hour"
 GUARD_BINARY_SENSOR_ENTITY_ID: Final = "binary_sensor.tenant_metering_cutoff_guard"
 
@@ -70,11 +73,14 @@ class CutoffGuard:
             self._pending.discard(tenant_id)
         self._notify()
 
+    def cutoffs(self, now: datetime) -> dict[str, datetime]:
+        """The latest cut-off of each tenant cut off within the window before `now`."""
+        since = now - self.window
+        return {tenant: ts for tenant, ts in self._cutoffs.items() if ts > since}
+
     def tenants(self, now: datetime) -> frozenset[str]:
         """Tenants cut off within the window before `now`, or pending."""
-        since = now - self.window
-        done = {tenant for tenant, ts in self._cutoffs.items() if ts > since}
-        return frozenset(done | self._pending)
+        return frozenset(self.cutoffs(now).keys() | self._pending)
 
     def count(self, now: datetime) -> int:
         """How many tenants lost or are about to lose power in the window."""

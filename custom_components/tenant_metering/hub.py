@@ -10,7 +10,8 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 import logging
-from typing import TYPE_CHECKING, Any
+import time
+from typing import TYPE_CHECKING, Any, Final
 import uuid
 
 from homeassistant.components import mqtt
@@ -44,6 +45,8 @@ _LOGGER = logging.getLogger(__name__)
 KEY_ENERGY = "energy"
 KEY_RELAY = "relay"
 MEASUREMENT_KEYS = protocol.MEASUREMENT_FIELDS
+# A state message stamped further ahead than this is a wrong device clock, not a reading.
+MAX_CLOCK_AHEAD: Final = 86400
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,8 +135,17 @@ class MqttHub:
         for unsubscribe in breaker.unsubscribers:
             unsubscribe()
         breaker.unsubscribers.clear()
+        # Commands in flight fail like any unconfirmed command (the caller and the
+        # command-failed event learn about it), never as a bare cancellation.
         for future in breaker.pending.values():
-            future.cancel()
+            if not future.done():
+                future.set_exception(
+                    HomeAssistantError(
+                        translation_domain=DOMAIN,
+                        translation_key="device_removed",
+                        translation_placeholders={"name": breaker.config.name},
+                    )
+                )
         breaker.pending.clear()
 
     # -- malformed payloads ----------------------------------------------------------------
@@ -212,6 +224,10 @@ class MqttHub:
         self._register_devices(config)
         for channel_id in old.channel_ids() - config.channel_ids():
             self._remove_channel(breaker, channel_id)
+        relays = {channel.id for channel in config.channels if channel.relay}
+        for channel in old.channels:
+            if channel.relay and channel.id in config.channel_ids() - relays:
+                self._remove_relay(breaker, channel.id)
         if old.base_topic != config.base_topic:
             self._stop_breaker(breaker)
             self._subscribe(breaker)
@@ -232,6 +248,18 @@ class MqttHub:
         if device is not None:
             # Removing the device removes its entities from the entity registry too.
             registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+
+    @callback
+    def _remove_relay(self, breaker: Breaker, channel_id: str) -> None:
+        """The channel is announced without a relay now: its switch leaves the registry."""
+        key = ChannelEntityKey(
+            device_id=breaker.config.device_id, channel_id=channel_id, key=KEY_RELAY
+        )
+        breaker.relays.pop(channel_id, None)
+        breaker.entity_keys.discard(key.unique_id)
+        registry = er.async_get(self.hass)
+        if entity_id := registry.async_get_entity_id("switch", DOMAIN, key.unique_id):
+            registry.async_remove(entity_id)
 
     @callback
     def _remove_breaker(self, device_id: str) -> None:
@@ -323,6 +351,11 @@ class MqttHub:
         online = payload == "online"
         if breaker.online is not None and online != breaker.online:
             _LOGGER.info("Breaker %s is %s", breaker.config.name, payload)
+        if online and breaker.online is not True:
+            # A device coming (back) online may have rebooted: its seq restarts and its
+            # clock may have been wrong before; order afresh from its next message.
+            breaker.last_ts = None
+            breaker.last_seq = None
         breaker.online = online
         async_dispatcher_send(
             self.hass, signal_device_update(self.entry.entry_id, breaker.config.device_id)
@@ -342,11 +375,18 @@ class MqttHub:
         except ProtocolError as err:
             self._malformed(device_id, "state", err)
             return
+        if message.ts > time.time() + MAX_CLOCK_AHEAD:
+            self._malformed(
+                device_id,
+                "timestamp",
+                ProtocolError(f"'ts' {message.ts} is in the future; is the device's clock set?"),
+            )
+            return
         if not breaker.seen.add(message.ts, message.seq):
             return
         channels = self._known_channels(breaker, message)
         self.publisher.publish(device_id, [(message.ts, message.seq, channels)])
-        if breaker.last_ts is not None and message.ts < breaker.last_ts:
+        if not self._is_newer(breaker, message):
             return  # late delivery: forwarded to the ledger, but not newer than what we show
         breaker.last_ts = message.ts
         breaker.last_seq = message.seq
@@ -358,6 +398,13 @@ class MqttHub:
                 breaker.relays[channel_id] = state.relay
             self._announce_fields(breaker, channel_id, state)
         async_dispatcher_send(self.hass, signal_device_update(self.entry.entry_id, device_id))
+
+    @staticmethod
+    def _is_newer(breaker: Breaker, message: StateMessage) -> bool:
+        """Newer than what is shown: by ``seq`` when both have one, else by ``ts``."""
+        if message.seq is not None and breaker.last_seq is not None:
+            return message.seq > breaker.last_seq
+        return breaker.last_ts is None or message.ts >= breaker.last_ts
 
     @callback
     def _announce_fields(self, breaker: Breaker, channel_id: str, state: ChannelState) -> None:

@@ -6,12 +6,18 @@ Amounts travel as decimal strings; the client never turns money into floats.
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
+import json
 from typing import Any, Final
 from urllib.parse import quote
 
 import aiohttp
 
 REQUEST_TIMEOUT: Final = aiohttp.ClientTimeout(total=10)
+
+# JSON numbers with a fraction become Decimal, never float (and are then refused as money:
+# the contract sends amounts as strings).
+loads_json: Final = partial(json.loads, parse_float=Decimal)
 
 
 class LedgerError(Exception):
@@ -70,7 +76,7 @@ class LedgerClient:
                 if response.status in (401, 403):
                     raise LedgerAuthError(f"the ledger refused the token ({response.status})")
                 try:
-                    data = await response.json(content_type=None)
+                    data = await response.json(content_type=None, loads=loads_json)
                 except ValueError as err:
                     raise LedgerConnectionError(
                         f"{method} {path}: not JSON (HTTP {response.status})"
@@ -108,9 +114,12 @@ class LedgerClient:
             body["actor"] = actor
         data = await self._request("POST", path, body)
         try:
-            return BalanceChange(entry_id=str(data["entry_id"]), balance=Decimal(data["balance"]))
-        except (KeyError, TypeError, ArithmeticError) as err:
-            raise LedgerConnectionError(f"unexpected answer to {path}") from err
+            balance = _decimal(data, "balance")
+            if balance is None:
+                raise ValueError("'balance' is missing")
+            return BalanceChange(entry_id=str(data["entry_id"]), balance=balance)
+        except (KeyError, TypeError, ValueError) as err:
+            raise LedgerConnectionError(f"unexpected answer to {path}: {err}") from err
 
     async def top_up(
         self, tenant_id: str, amount: Decimal, reason: str, actor: str | None
@@ -179,14 +188,16 @@ class TenantState:
     points: tuple[str, ...]
     cutoff_approved: bool
     updated_at: datetime | None
+    ha_user_ids: tuple[str, ...] = ()  # HA users linked to the tenant (personal data)
 
 
 def _decimal(data: dict[str, Any], key: str) -> Decimal | None:
+    """A decimal string (or a whole number); floats and booleans are refused."""
     value = data.get(key)
     if value is None:
         return None
-    if isinstance(value, float):  # tolerated, but converted through its shortest repr
-        value = str(value)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"{key!r} must be a decimal string, not {value!r}")
     try:
         number = Decimal(value)
     except (ArithmeticError, TypeError, ValueError) as err:
@@ -213,6 +224,14 @@ def _optional_text(data: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _strings(data: dict[str, Any], key: str) -> list[str]:
+    """An optional list of strings (absent or null: empty)."""
+    value = data.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"{key!r} must be a list of strings")
+    return value
+
+
 def parse_tenant_state(data: Any) -> TenantState:
     """Parse a tenant state object; raises ValueError on anything malformed."""
     if not isinstance(data, dict):
@@ -220,9 +239,8 @@ def parse_tenant_state(data: Any) -> TenantState:
     tenant_id = data.get("tenant_id")
     if not isinstance(tenant_id, str) or not tenant_id:
         raise ValueError("'tenant_id' must be a non-empty string")
-    points = data.get("points") or []
-    if not isinstance(points, list) or not all(isinstance(p, str) for p in points):
-        raise ValueError("'points' must be a list of strings")
+    points = _strings(data, "points")
+    ha_user_ids = _strings(data, "ha_user_ids")
     return TenantState(
         tenant_id=tenant_id,
         name=_optional_text(data, "name") or tenant_id,
@@ -240,4 +258,5 @@ def parse_tenant_state(data: Any) -> TenantState:
         points=tuple(points),
         cutoff_approved=data.get("cutoff_approved") is True,
         updated_at=_datetime(data, "updated_at"),
+        ha_user_ids=tuple(ha_user_ids),
     )

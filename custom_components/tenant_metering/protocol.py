@@ -6,6 +6,7 @@ callers decide what to log. Topic layout and payloads are described in ARCHITECT
 
 from dataclasses import dataclass, field
 import json
+import re
 from typing import Any, Final, Literal
 
 SCHEMA_VERSION: Final = 1
@@ -14,6 +15,11 @@ CONFIG_SUFFIX: Final = "config"
 
 type RelayState = Literal["on", "off"]
 type Payload = str | bytes | bytearray
+
+# Device and channel ids: letters, digits and '-' only. '_' would make the unique ids
+# `{device}_{channel}_{key}` ambiguous, ':' the point ids `mqtt:{device}:{channel}`, and
+# '/', '+', '#' the topics.
+VALID_ID: Final = re.compile(r"[A-Za-z0-9-]+")
 
 # Optional numeric measurements a state message may carry per channel, besides energy_wh.
 MEASUREMENT_FIELDS: Final = ("voltage", "current", "power", "power_factor", "frequency")
@@ -115,6 +121,19 @@ def _integer(value: Any, key: str) -> int:
     return value
 
 
+def valid_id(value: str) -> bool:
+    """Whether a device or channel id follows the protocol (``VALID_ID``)."""
+    return VALID_ID.fullmatch(value) is not None
+
+
+def _id(value: Any, what: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not valid_id(value):
+        raise ProtocolError(f"{what} must be letters, digits or '-', not {value!r}")
+    return value
+
+
 def _relay(value: Any, key: str = "relay") -> RelayState | None:
     if value is None:
         return None
@@ -154,11 +173,7 @@ def parse_discovery(payload: Payload) -> DeviceConfig:
     for raw in raw_channels:
         if not isinstance(raw, dict):
             raise ProtocolError("each channel must be an object")
-        channel_id = raw.get("id")
-        if isinstance(channel_id, int) and not isinstance(channel_id, bool):
-            channel_id = str(channel_id)
-        if not isinstance(channel_id, str) or not channel_id:
-            raise ProtocolError("channel 'id' must be a non-empty string")
+        channel_id = _id(raw.get("id"), "channel 'id'")
         relay = raw.get("relay", False)
         if not isinstance(relay, bool):
             raise ProtocolError("channel 'relay' must be a boolean")
@@ -173,8 +188,7 @@ def parse_discovery(payload: Payload) -> DeviceConfig:
         )
     if len({channel.id for channel in channels}) != len(channels):
         raise ProtocolError("duplicate channel ids")
-    device_id = _text(data, "device_id")
-    assert device_id is not None
+    device_id = _id(data.get("device_id"), "'device_id'")
     base_topic = _text(data, "base_topic")
     assert base_topic is not None
     return DeviceConfig(

@@ -38,29 +38,37 @@ def readings_payload(readings: list[dict[str, Any]]) -> str:
     return json.dumps({"readings": readings}, separators=(",", ":"))
 
 
-def readings_prefix(hass: HomeAssistant) -> str:
-    """The topic prefix the ledger listens on: the ledger link's, else the default.
+def readings_prefix(hass: HomeAssistant, own_prefix: str | None = None) -> str:
+    """The topic prefix readings go to: the ledger link's when there is a ledger entry,
+    else the source's own (an MQTT hub's), else the default.
 
-    Modbus gateways and adopted sensors have no prefix of their own; the MQTT hub uses its.
+    Resolved at every publish, so a ledger linked later (or on another prefix) gets the
+    readings of every source without a reload.
     """
     for entry in hass.config_entries.async_entries(DOMAIN):
         if entry.data.get(CONF_KIND) == KIND_LEDGER:
             return str(entry.data.get(CONF_PREFIX) or DEFAULT_PREFIX)
-    return DEFAULT_PREFIX
+    return own_prefix or DEFAULT_PREFIX
 
 
 class ReadingPublisher:
-    """Sends register readings in QoS 1 batches on ``{prefix}/readings``.
+    """Sends register readings in QoS 1 batches on ``{prefix}/readings`` (``readings_prefix``).
 
     Remembers the newest ``ts`` sent per point so an identical (point, ts) is not re-sent;
     older readings (backlogs) still go out, and the ledger stores each (point, ts) once.
     """
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any], prefix: str) -> None:
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry[Any], own_prefix: str | None = None
+    ) -> None:
         self._hass = hass
         self._entry = entry
-        self.topic = f"{prefix}/readings"
+        self._own_prefix = own_prefix
         self._last_ts: dict[str, int] = {}
+
+    @property
+    def topic(self) -> str:
+        return f"{readings_prefix(self._hass, self._own_prefix)}/readings"
 
     @callback
     def publish(self, device_id: str, messages: Iterable[DeviceReadings]) -> None:
@@ -91,14 +99,15 @@ class ReadingPublisher:
             if reading.seq is not None:
                 body["seq"] = reading.seq
             readings.append(body)
+        topic = self.topic
         for start in range(0, len(readings), MAX_READINGS_PER_MESSAGE):
             batch = readings[start : start + MAX_READINGS_PER_MESSAGE]
             self._entry.async_create_task(
-                self._hass, self._send(readings_payload(batch)), eager_start=True
+                self._hass, self._send(topic, readings_payload(batch)), eager_start=True
             )
 
-    async def _send(self, payload: str) -> None:
+    async def _send(self, topic: str, payload: str) -> None:
         try:
-            await mqtt.async_publish(self._hass, self.topic, payload, 1, False)
+            await mqtt.async_publish(self._hass, topic, payload, 1, False)
         except HomeAssistantError as err:
             _LOGGER.warning("Could not publish readings to the ledger: %s", err)

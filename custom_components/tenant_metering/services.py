@@ -1,10 +1,10 @@
 """Services that act on a tenant's ledger account: top up, adjust, exempt, approve cut-off.
 
-Amounts are never floats on the way to the ledger. The UI sends them as text (a text
-selector), so ``"10.10"`` arrives exactly; an automation may pass a YAML number, which we
-convert through ``str()`` — Python prints a float as its shortest round-tripping decimal
-(``10.1`` → ``"10.1"``), so a typed-in amount keeps its digits. Amounts with more than
-four decimals or that are not finite are refused; the ledger rounds to its currency.
+Amounts are never floats on the way to the ledger. They are text (the UI's text selector),
+or whole numbers; a YAML number with a fraction is already a binary float when it arrives
+(``10.1`` is 10.0999…), so it is refused with a hint to quote it. An amount may not have
+more decimals than the tenant's currency (ISO 4217 minor unit: 2 for EUR, 0 for JPY, 3
+for KWD). Every service is for landlords (HA admins) and automations only.
 """
 
 from collections.abc import Awaitable, Callable
@@ -27,18 +27,20 @@ from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
 )
+from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
 from .adopted import AdoptedPoint
-from .const import DOMAIN, ROLE_INCOMER
+from .const import DOMAIN, ROLE_INCOMER, currency_decimals
 from .coordinator import LedgerLink
 from .dashboard import TenantDashboardInfo, async_publish_dashboards
 from .energy import EnergyDevice, async_register_energy_devices
 from .gateway import ModbusGateway
 from .hub import KEY_ENERGY, MqttHub
 from .ledger import LedgerAuthError, LedgerClient, LedgerError, LedgerRequestError
+from .permissions import async_require_admin
 
 ATTR_DEVICE_ID: Final = "device_id"
 ATTR_AMOUNT: Final = "amount"
@@ -52,8 +54,6 @@ SERVICE_SET_EXEMPTION: Final = "set_exemption"
 SERVICE_APPROVE_CUTOFF: Final = "approve_cutoff"
 SERVICE_PUBLISH_DASHBOARDS: Final = "publish_dashboards"
 SERVICE_REGISTER_ENERGY_DEVICES: Final = "register_energy_devices"
-
-MAX_AMOUNT_DECIMALS: Final = 4
 
 _TENANT_FIELDS: Final[dict[vol.Marker, Any]] = {
     vol.Required(ATTR_DEVICE_ID): cv.string,
@@ -72,24 +72,31 @@ EXEMPTION_SCHEMA: Final = vol.Schema(
 APPROVAL_SCHEMA: Final = vol.Schema(_TENANT_FIELDS)
 
 
-def parse_amount(value: Any) -> Decimal:
+def _invalid_amount(key: str, value: Any, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={"amount": str(value), **placeholders},
+    )
+
+
+def parse_amount(value: Any, currency: str | None = None) -> Decimal:
     """An exact Decimal from a service's amount field (see the module docstring)."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_amount",
-            translation_placeholders={"amount": str(value)},
-        )
+    if isinstance(value, float):
+        raise _invalid_amount("amount_not_text", value)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _invalid_amount("invalid_amount", value)
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
-        amount = Decimal("NaN")
+        raise _invalid_amount("invalid_amount", value) from None
+    if not amount.is_finite():
+        raise _invalid_amount("invalid_amount", value)
+    decimals = currency_decimals(currency)
     exponent = amount.as_tuple().exponent
-    if not amount.is_finite() or (isinstance(exponent, int) and exponent < -MAX_AMOUNT_DECIMALS):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_amount",
-            translation_placeholders={"amount": str(value)},
+    if isinstance(exponent, int) and exponent < -decimals:
+        raise _invalid_amount(
+            "amount_too_precise", value, currency=currency or "", decimals=str(decimals)
         )
     return amount
 
@@ -152,12 +159,19 @@ async def _call_ledger(
     try:
         result = await action(link.client, tenant_id, call, actor)
     except LedgerRequestError as err:
+        if err.status >= 500:  # the ledger failed, not the request
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="ledger_failed",
+                translation_placeholders={"tenant": tenant_id, "message": err.message},
+            ) from err
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="ledger_rejected",
             translation_placeholders={"tenant": tenant_id, "message": err.message},
         ) from err
     except LedgerAuthError as err:
+        link.entry.async_start_reauth(hass)
         raise HomeAssistantError(
             translation_domain=DOMAIN, translation_key="ledger_auth_failed"
         ) from err
@@ -173,7 +187,10 @@ async def _call_ledger(
 
 
 async def _balance_change(hass: HomeAssistant, service: str, call: ServiceCall) -> ServiceResponse:
-    amount = parse_amount(call.data[ATTR_AMOUNT])
+    await async_require_admin(hass, call.context)
+    link, tenant_id = _tenant_link(hass, call.data[ATTR_DEVICE_ID])
+    tenant = link.tenants.get(tenant_id)
+    amount = parse_amount(call.data[ATTR_AMOUNT], tenant.currency if tenant else None)
     if service == SERVICE_TOP_UP and amount <= 0:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -252,17 +269,23 @@ async def _publish_dashboards(hass: HomeAssistant, call: ServiceCall) -> None:
                         if tenant.quota_kwh is not None
                         else None
                     ),
+                    user_id=tenant.ha_user_ids[0] if tenant.ha_user_ids else None,
+                    user_ids=tenant.ha_user_ids,
                 )
             )
     await async_publish_dashboards(hass, tenants)
 
 
 @callback
-def energy_devices(hass: HomeAssistant) -> tuple[list[EnergyDevice], EnergyDevice | None]:
-    """Every channel energy sensor (MQTT, Modbus, adopted) and the Modbus incomer, if any."""
+def energy_devices(hass: HomeAssistant) -> list[EnergyDevice]:
+    """Every channel energy sensor (MQTT, Modbus, adopted).
+
+    A Modbus gateway's incomer comes first and is the upstream of the other channels of
+    the same gateway only: other sources may be fed from elsewhere.
+    """
     registry = er.async_get(hass)
+    incomers: list[EnergyDevice] = []
     devices: list[EnergyDevice] = []
-    incomer: EnergyDevice | None = None
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
         runtime = entry.runtime_data
         if isinstance(runtime, AdoptedPoint):
@@ -281,27 +304,38 @@ def energy_devices(hass: HomeAssistant) -> tuple[list[EnergyDevice], EnergyDevic
             if isinstance(runtime, ModbusGateway)
             else set()
         )
-        for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
-            if entity.domain != "sensor" or not entity.unique_id.endswith(f"_{KEY_ENERGY}"):
-                continue
-            device = EnergyDevice(stat_consumption=entity.entity_id)
-            if entity.unique_id in incomer_ids and incomer is None:
-                incomer = device
+        energy = [
+            entity
+            for entity in er.async_entries_for_config_entry(registry, entry.entry_id)
+            if entity.domain == "sensor" and entity.unique_id.endswith(f"_{KEY_ENERGY}")
+        ]
+        incomer = next(
+            (entity.entity_id for entity in energy if entity.unique_id in incomer_ids), None
+        )
+        for entity in energy:
+            if entity.entity_id == incomer:
+                incomers.append(EnergyDevice(stat_consumption=entity.entity_id))
             else:
-                devices.append(device)
-    return devices, incomer
+                devices.append(EnergyDevice(stat_consumption=entity.entity_id, upstream=incomer))
+    return incomers + devices
 
 
 async def _register_energy_devices(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """Add every channel to the energy dashboard as an individual device (once)."""
-    devices, incomer = energy_devices(hass)
-    added: list[JsonValueType] = list(await async_register_energy_devices(hass, devices, incomer))
+    await async_require_admin(hass, call.context)
+    added: list[JsonValueType] = list(
+        await async_register_energy_devices(hass, energy_devices(hass))
+    )
     return {"added": added}
 
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register the ledger services (once, from ``async_setup``)."""
+    """Register the ledger services (once, from ``async_setup``), for admins only.
+
+    Those that answer check the caller themselves (the admin helper cannot register a
+    service with a response).
+    """
     for service in (SERVICE_TOP_UP, SERVICE_ADJUST):
         hass.services.async_register(
             DOMAIN,
@@ -311,21 +345,22 @@ def async_setup_services(hass: HomeAssistant) -> None:
             supports_response=SupportsResponse.OPTIONAL,
         )
     hass.services.async_register(
-        DOMAIN, SERVICE_SET_EXEMPTION, partial(_set_exemption, hass), schema=EXEMPTION_SCHEMA
-    )
-    hass.services.async_register(
-        DOMAIN, SERVICE_APPROVE_CUTOFF, partial(_approve_cutoff, hass), schema=APPROVAL_SCHEMA
-    )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_PUBLISH_DASHBOARDS,
-        partial(_publish_dashboards, hass),
-        schema=vol.Schema({}),
-    )
-    hass.services.async_register(
         DOMAIN,
         SERVICE_REGISTER_ENERGY_DEVICES,
         partial(_register_energy_devices, hass),
         schema=vol.Schema({}),
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    async_register_admin_service(
+        hass, DOMAIN, SERVICE_SET_EXEMPTION, partial(_set_exemption, hass), EXEMPTION_SCHEMA
+    )
+    async_register_admin_service(
+        hass, DOMAIN, SERVICE_APPROVE_CUTOFF, partial(_approve_cutoff, hass), APPROVAL_SCHEMA
+    )
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        SERVICE_PUBLISH_DASHBOARDS,
+        partial(_publish_dashboards, hass),
+        vol.Schema({}),
     )

@@ -42,6 +42,8 @@ _LOGGER = logging.getLogger(__name__)
 
 # How far back to look for the statistic an outage continues from, when newer rows exist.
 ANCHOR_LOOKBACK: Final = timedelta(days=14)
+# Backlog readings kept per channel while its energy sensor is not there (a week at 1/min).
+MAX_WAITING_READINGS: Final = 10_080
 
 
 def _epoch(value: float | datetime) -> int:
@@ -112,17 +114,19 @@ async def async_import_backlog(
     anchor, existing, any_statistics = await get_instance(hass).async_add_executor_job(
         _anchor_and_existing, hass, statistic_id, first, last
     )
-    if anchor is None and any_statistics:
-        # Rows exist but none before this backlog: a sum starting from zero would clash.
-        _LOGGER.info("Not importing backlog into %s: no statistic to continue", statistic_id)
+    if anchor is None:
+        # Without a statistic before the backlog there is no sum to continue: one starting
+        # from zero would clash with the recorder's own (it continues from its short-term
+        # statistics), giving a negative hour. The ledger has the readings anyway.
+        _LOGGER.info(
+            "Not importing backlog into %s: no earlier statistic to continue (%s)",
+            statistic_id,
+            "only later ones" if any_statistics else "none yet",
+        )
         return []
     rows = [
         row
-        for row in hourly_statistics(
-            registers,
-            anchor_wh=anchor[0] if anchor else readings[0][1],
-            anchor_sum=anchor[1] if anchor else Decimal(0),
-        )
+        for row in hourly_statistics(registers, anchor_wh=anchor[0], anchor_sum=anchor[1])
         if row.start not in existing
     ]
     if rows:
@@ -163,13 +167,18 @@ class BacklogImporter:
     @callback
     def detach(self, key: "ChannelEntityKey") -> None:
         self._entity_ids.pop(key.unique_id, None)
+        self._waiting.pop(key.unique_id, None)
 
     @callback
     def add(self, key: "ChannelEntityKey", readings: list[tuple[int, int]]) -> None:
         if (entity_id := self._entity_ids.get(key.unique_id)) is not None:
             self._schedule(entity_id, readings)
-        else:
-            self._waiting.setdefault(key.unique_id, []).extend(readings)
+            return
+        waiting = self._waiting.setdefault(key.unique_id, [])
+        waiting.extend(readings)
+        # A sensor that never comes (disabled by the user) must not grow memory forever;
+        # the newest readings matter most (the oldest hours may already be compiled).
+        del waiting[:-MAX_WAITING_READINGS]
 
     @callback
     def _schedule(self, entity_id: str, readings: list[tuple[int, int]]) -> None:

@@ -25,7 +25,6 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_state_change_event
-from homeassistant.util import dt as dt_util
 
 from . import TenantMeteringConfigEntry
 from .adopted import AdoptedPoint
@@ -41,6 +40,7 @@ from .entity import (
 from .gateway import ModbusGateway, ModbusMeter
 from .hub import KEY_RELAY, ChannelEntityKey, MqttHub
 from .modbus import ChannelSpec
+from .permissions import async_require_admin
 from .points import adopted_registry_id, channel_point
 from .protocol import RelayState
 
@@ -80,9 +80,11 @@ class RelaySwitch(ChannelEntity, SwitchEntity):
             raise
 
     async def async_turn_on(self, **kwargs: Any) -> None:
+        await async_require_admin(self.hass, self._context)
         await self._set("on")
 
     async def async_turn_off(self, **kwargs: Any) -> None:
+        await async_require_admin(self.hass, self._context)
         await self._set("off")
 
 
@@ -113,6 +115,12 @@ def point_switch_entity_id(hass: HomeAssistant, point: str) -> str | None:
     return None
 
 
+@callback
+def _entity_id_may_change(data: er.EventEntityRegistryUpdatedData) -> bool:
+    """Registry events that can change which entity is a point's switch."""
+    return data["action"] != "update" or "entity_id" in data["changes"]
+
+
 class SupplySwitch(TenantEntity, SwitchEntity):
     """All relays of a tenant's metering points: on if any is on; switching fans out."""
 
@@ -129,16 +137,18 @@ class SupplySwitch(TenantEntity, SwitchEntity):
         return tuple(entity_id for entity_id in found if entity_id is not None)
 
     @callback
-    def _track_relays(self) -> None:
+    def _track_relays(self) -> bool:
+        """Follow the relays' states; True if the set of relays changed."""
         relays = self._resolve_relays()
         if relays == self._relay_entity_ids and self._unsubscribe_relays is not None:
-            return
+            return False
         if self._unsubscribe_relays is not None:
             self._unsubscribe_relays()
         self._relay_entity_ids = relays
         self._unsubscribe_relays = async_track_state_change_event(
             self.hass, relays, self._on_relay_change
         )
+        return True
 
     @callback
     def _on_relay_change(self, _event: Event[EventStateChangedData]) -> None:
@@ -148,9 +158,13 @@ class SupplySwitch(TenantEntity, SwitchEntity):
         await super().async_added_to_hass()
         self._track_relays()
         self.async_on_remove(self._untrack_relays)
-        # Relay switches may be registered after the tenant arrived.
+        # Relay switches may be registered (or renamed, removed) after the tenant arrived.
         self.async_on_remove(
-            self.hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, self._handle_update)
+            self.hass.bus.async_listen(
+                er.EVENT_ENTITY_REGISTRY_UPDATED,
+                self._on_registry_updated,
+                event_filter=_entity_id_may_change,
+            )
         )
 
     @callback
@@ -163,6 +177,11 @@ class SupplySwitch(TenantEntity, SwitchEntity):
     def _handle_update(self, *_: Any) -> None:
         self._track_relays()
         self.async_write_ha_state()
+
+    @callback
+    def _on_registry_updated(self, _event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+        if self._track_relays():
+            self.async_write_ha_state()
 
     @property
     def available(self) -> bool:
@@ -183,26 +202,31 @@ class SupplySwitch(TenantEntity, SwitchEntity):
         return {"relays": list(self._relay_entity_ids)}
 
     async def _switch_all(self, service: str) -> None:
+        await async_require_admin(self.hass, self._context)
         if not self._relay_entity_ids:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="no_relays",
                 translation_placeholders={"tenant": self.tenant_id},
             )
-        await self.hass.services.async_call(
-            Platform.SWITCH,
-            service,
-            {ATTR_ENTITY_ID: list(self._relay_entity_ids)},
-            blocking=True,
-            context=self._context,
-        )
+        try:
+            await self.hass.services.async_call(
+                Platform.SWITCH,
+                service,
+                {ATTR_ENTITY_ID: list(self._relay_entity_ids)},
+                blocking=True,
+                context=self._context,
+            )
+        finally:
+            # Counted even when some relays failed: the others did cut.
+            if service == SERVICE_TURN_OFF:
+                self.link.record_cutoff(self.tenant_id)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         await self._switch_all(SERVICE_TURN_ON)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         await self._switch_all(SERVICE_TURN_OFF)
-        self.link.guard.record(dt_util.utcnow(), self.tenant_id)
 
 
 def _channel_switches(hub: MqttHub, key: ChannelEntityKey) -> list[Entity]:

@@ -2,7 +2,10 @@
 
 from collections.abc import AsyncIterator
 
+from homeassistant.auth.const import GROUP_ID_USER
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockUser
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
@@ -29,3 +32,13 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     another plugin's fixture of the same name; a conftest override works.
     """
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+async def hass_user(hass: HomeAssistant) -> MockUser:
+    """A non-admin HA user who may control entities: how a tenant with a login looks."""
+    group = await hass.auth.async_get_group(GROUP_ID_USER)
+    assert group is not None
+    user = MockUser(groups=[group]).add_to_hass(hass)
+    assert not user.is_admin
+    return user

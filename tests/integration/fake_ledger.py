@@ -40,6 +40,7 @@ class FakeLedger:
         self.tenants: dict[str, dict[str, Any]] = {"t101": tenant_state()}
         self.requests: list[tuple[str, str, Any]] = []
         self.down = False
+        self.fail_status: int | None = None  # answer every API call with this JSON error
         self.server: TestServer | None = None
 
     @property
@@ -52,6 +53,11 @@ class FakeLedger:
         async def auth(request: web.Request, handler: Any) -> web.StreamResponse:
             if self.down:
                 return web.Response(status=503, text="down")
+            if self.fail_status is not None:
+                return web.json_response(
+                    {"error": {"code": "internal", "message": "database is locked"}},
+                    status=self.fail_status,
+                )
             if request.path != "/api/health" and (
                 request.headers.get("Authorization") != f"Bearer {TOKEN}"
             ):

@@ -119,15 +119,65 @@ async def test_backlog_before_the_sensor_exists_waits_for_it(
     recorder_mock: Recorder, hass: HomeAssistant, mqtt_mock: MagicMock, now: object
 ) -> None:
     await setup_hub(hass)
+    # Statistics from before a restart; the sensor is not back yet when the backlog comes.
+    async_import_statistics(
+        hass,
+        _metadata(ENERGY),
+        [StatisticData(start=OUTAGE_START - timedelta(hours=1), state=2.0, sum=7.0)],
+    )
+    await async_wait_recording_done(hass)
     await announce(hass)
     fire(hass, f"{BASE}/backlog", _backlog(2000, 2, 250))
     await hass.async_block_till_done()
-    # No statistic to continue: the first register is the baseline.
     rows = await _statistics(hass)
     assert rows == [
-        (OUTAGE_START, 2.75, 0.75),
-        (OUTAGE_START + timedelta(hours=1), 3.75, 1.75),
+        (OUTAGE_START - timedelta(hours=1), 2.0, 7.0),
+        (OUTAGE_START, 2.75, 7.75),
+        (OUTAGE_START + timedelta(hours=1), 3.75, 8.75),
     ]
+
+
+async def test_backlog_without_earlier_statistics_is_not_imported(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    now: object,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A sum from zero would clash with the one the recorder keeps (a negative hour)."""
+    await setup_hub(hass)
+    await announce(hass)
+    fire(hass, f"{BASE}/state", state(_ts(NOW), 500, {"1": {"energy_wh": 10_000}}))
+    fire(hass, f"{BASE}/backlog", _backlog(2000, 2, 250))
+    await hass.async_block_till_done()
+    assert await _statistics(hass) == []
+    assert "no earlier statistic to continue (none yet)" in caplog.text
+    # The ledger still gets the readings.
+    assert len((await published(mqtt_mock, READINGS, count=2))[1]["readings"]) == 8
+
+
+async def test_hours_are_utc_hours_in_any_time_zone(
+    recorder_mock: Recorder, hass: HomeAssistant, mqtt_mock: MagicMock, now: object
+) -> None:
+    await hass.config.async_set_time_zone("Asia/Kathmandu")  # UTC+05:45
+    await setup_hub(hass)
+    await announce(hass)
+    async_import_statistics(
+        hass,
+        _metadata(ENERGY),
+        [StatisticData(start=OUTAGE_START - timedelta(hours=1), state=1.0, sum=5.0)],
+    )
+    await async_wait_recording_done(hass)
+    fire(hass, f"{BASE}/backlog", _backlog(1000, 2, 100))
+    await hass.async_block_till_done()
+    rows = await _statistics(hass)
+    assert [start for start, _, _ in rows] == [
+        OUTAGE_START - timedelta(hours=1),
+        OUTAGE_START,
+        OUTAGE_START + timedelta(hours=1),
+    ]
+    assert all(start.minute == start.second == 0 for start, _, _ in rows)
+    assert [total for _, _, total in rows] == [5.0, 5.3, 5.7]
 
 
 async def test_hours_with_statistics_are_left_alone(

@@ -1,13 +1,13 @@
 """MQTT breakers: discovery → devices and entities, lazy fields, availability, removal."""
 
 import logging
-from unittest.mock import patch
+from unittest.mock import MagicMock, patch
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import snapshot_platform
+from pytest_homeassistant_custom_component.common import async_capture_events, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.tenant_metering.const import DOMAIN
@@ -113,7 +113,7 @@ async def test_availability_follows_lwt(hass: HomeAssistant, mqtt_mock: object) 
 
 async def test_reannouncement_updates_channels_and_empty_config_removes_device(
     hass: HomeAssistant,
-    mqtt_mock: object,
+    mqtt_mock: MagicMock,
     entity_registry: er.EntityRegistry,
     device_registry: dr.DeviceRegistry,
 ) -> None:
@@ -142,8 +142,10 @@ async def test_reannouncement_updates_channels_and_empty_config_removes_device(
     # Entity ids stay what they were (HA keeps them stable across device renames).
     assert hass.states.get("sensor.room_201_energy") is not None
 
-    # An identical re-announcement changes nothing.
+    # An identical re-announcement changes nothing: no entities, subscriptions or devices.
     before = len(er.async_entries_for_config_entry(entity_registry, entry.entry_id))
+    device_updates = async_capture_events(hass, dr.EVENT_DEVICE_REGISTRY_UPDATED)
+    subscriptions = mqtt_mock.async_subscribe.call_count
     await announce(
         hass,
         announcement(
@@ -154,6 +156,8 @@ async def test_reannouncement_updates_channels_and_empty_config_removes_device(
         ),
     )
     assert len(er.async_entries_for_config_entry(entity_registry, entry.entry_id)) == before
+    assert device_updates == []
+    assert mqtt_mock.async_subscribe.call_count == subscriptions
 
     await announce(hass, "")
     assert device_registry.async_get_device(identifiers={(DOMAIN, DEVICE_ID)}) is None

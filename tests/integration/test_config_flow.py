@@ -48,7 +48,7 @@ async def test_user_flow_creates_hub_and_refuses_duplicates(
     assert result["step_id"] == KIND_MQTT_HUB
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PREFIX: "/building_a/"}
+        result["flow_id"], {CONF_PREFIX: " building_a "}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {CONF_KIND: KIND_MQTT_HUB, CONF_PREFIX: "building_a"}
@@ -65,6 +65,27 @@ async def test_user_flow_creates_hub_and_refuses_duplicates(
     )
     assert again["type"] is FlowResultType.ABORT
     assert again["reason"] == "already_configured"
+
+
+@pytest.mark.parametrize("prefix", ["", "/building_a", "building_a/", "site/+", "site/#"])
+async def test_user_flow_refuses_a_bad_prefix(
+    hass: HomeAssistant, mqtt_mock: object, prefix: str
+) -> None:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": KIND_MQTT_HUB}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PREFIX: prefix}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_PREFIX: "invalid_prefix"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PREFIX: "building_a"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
 async def test_mqtt_discovery_confirms_then_creates_one_hub(
@@ -110,8 +131,19 @@ async def test_manifest_topic_starts_the_flow(hass: HomeAssistant, mqtt_mock: ob
         ("{not json", DISCOVERY_TOPIC),
         (json.dumps({"schema": 2}), DISCOVERY_TOPIC),
         (json.dumps(announcement()), "elsewhere/config"),
+        (json.dumps(announcement()), "tenant_metering/discovery/other0device/config"),
+        (json.dumps(announcement(device_id="a4cf_12")), "tenant_metering/discovery/a4cf_12/config"),
+        (json.dumps(announcement(channels=[{"id": "1:2"}])), DISCOVERY_TOPIC),
     ],
-    ids=["empty", "not json", "unknown schema", "foreign topic"],
+    ids=[
+        "empty",
+        "not json",
+        "unknown schema",
+        "foreign topic",
+        "device id not the topic's",
+        "device id with _",
+        "channel id with :",
+    ],
 )
 async def test_mqtt_discovery_aborts_on_bad_announcements(
     hass: HomeAssistant, mqtt_mock: object, payload: str, topic: str

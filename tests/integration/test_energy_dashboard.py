@@ -85,7 +85,12 @@ async def test_register_energy_devices_writes_preferences(
     assert response == {"added": list(prefs)}
     assert "included_in_stat" not in prefs["sensor.incomer_energy"]
     assert prefs["sensor.db_1_energy"].get("included_in_stat") == "sensor.incomer_energy"
-    assert prefs["sensor.room_201_energy"].get("included_in_stat") == "sensor.incomer_energy"
+    # The incomer feeds its own gateway's channels; nothing says it feeds the breakers or
+    # the adopted plug.
+    assert prefs["sensor.db_3_energy"].get("included_in_stat") == "sensor.incomer_energy"
+    assert "included_in_stat" not in prefs["sensor.room_201_energy"]
+    assert "included_in_stat" not in prefs[SENSOR]
+    assert next(iter(prefs)) == "sensor.incomer_energy"
     assert prefs[SENSOR]["name"] == "Room 7"
 
     again = await hass.services.async_call(

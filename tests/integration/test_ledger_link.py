@@ -4,12 +4,21 @@ from datetime import timedelta
 from unittest.mock import MagicMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, STATE_UNAVAILABLE, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_UNAVAILABLE,
+    Platform,
+)
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, Unauthorized
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    MockUser,
     async_fire_time_changed,
     snapshot_platform,
 )
@@ -32,6 +41,13 @@ from .common import (
 from .fake_ledger import FakeLedger, tenant_state
 
 TENANT_TOPIC = "tenant_metering/ledger/tenant/t101/state"
+STATUS_TOPIC = "tenant_metering/ledger/status"
+TENANT_ENTITIES = (
+    "sensor.room_101_balance",
+    "sensor.room_101_status",
+    "binary_sensor.room_101_arrears",
+    "switch.room_101_supply",
+)
 
 
 async def setup_ledger(hass: HomeAssistant, ledger: FakeLedger) -> MockConfigEntry:
@@ -110,7 +126,7 @@ async def test_unknown_status_is_not_guessed(
     fire(hass, TENANT_TOPIC, tenant_state(status="on_holiday"))
     await hass.async_block_till_done()
     assert state_of(hass, "sensor.room_101_status") == "unknown"
-    assert state_of(hass, "binary_sensor.room_101_arrears") == "off"
+    assert state_of(hass, "binary_sensor.room_101_arrears") == "unknown"
 
 
 async def test_malformed_tenant_state_is_ignored(
@@ -142,7 +158,7 @@ async def test_poll_drops_tenants_the_ledger_deleted(
     assert hass.states.get("sensor.room_101_balance") is None
 
 
-async def test_repair_issue_while_the_ledger_is_unreachable(
+async def test_unreachable_ledger_makes_tenants_unavailable_and_raises_an_issue(
     hass: HomeAssistant,
     mqtt_mock: MagicMock,
     fake_ledger: FakeLedger,
@@ -159,17 +175,44 @@ async def test_repair_issue_while_the_ledger_is_unreachable(
     issue = issue_registry.async_get_issue(DOMAIN, ISSUE_LEDGER_UNREACHABLE)
     assert issue is not None
     assert issue.translation_placeholders == {"url": fake_ledger.url}
-    # Tenant entities keep the last published state meanwhile.
-    assert state_of(hass, "sensor.room_101_balance") == "12.34"
+    # Nothing says the retained state is still true: a stale status must not cut power.
+    for entity_id in TENANT_ENTITIES:
+        assert state_of(hass, entity_id) == STATE_UNAVAILABLE
 
     fake_ledger.down = False
     freezer.tick(timedelta(seconds=61))
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert issue_registry.async_get_issue(DOMAIN, ISSUE_LEDGER_UNREACHABLE) is None
+    assert state_of(hass, "sensor.room_101_balance") == "12.34"
 
 
-async def test_setup_with_ledger_down_still_loads(
+async def test_ledger_last_will_makes_tenants_unavailable(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    fake_ledger: FakeLedger,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    await setup_ledger(hass, fake_ledger)
+    fire(hass, TENANT_TOPIC, tenant_state(status="disconnect_due"))
+    fire(hass, STATUS_TOPIC, "online")
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor.room_101_status") == "disconnect_due"
+
+    # The ledger died: the broker publishes its last will; the retained status stays.
+    fire(hass, STATUS_TOPIC, "offline")
+    await hass.async_block_till_done()
+    for entity_id in TENANT_ENTITIES:
+        assert state_of(hass, entity_id) == STATE_UNAVAILABLE
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_LEDGER_UNREACHABLE) is not None
+
+    fire(hass, STATUS_TOPIC, "online")
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor.room_101_status") == "disconnect_due"
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_LEDGER_UNREACHABLE) is None
+
+
+async def test_setup_with_ledger_down_loads_and_waits_for_the_ledger(
     hass: HomeAssistant,
     mqtt_mock: MagicMock,
     fake_ledger: FakeLedger,
@@ -177,8 +220,56 @@ async def test_setup_with_ledger_down_still_loads(
 ) -> None:
     fake_ledger.down = True
     entry = await setup_ledger(hass, fake_ledger)
-    assert entry.state.recoverable is True
+    assert entry.state is ConfigEntryState.LOADED
     assert issue_registry.async_get_issue(DOMAIN, ISSUE_LEDGER_UNREACHABLE) is not None
+    fire(hass, TENANT_TOPIC, tenant_state())
+    await hass.async_block_till_done()
+    # Retained state alone may be left over from a ledger that is gone.
+    assert state_of(hass, "sensor.room_101_balance") == STATE_UNAVAILABLE
+    # The ledger's own "online" (its MQTT side is up) makes the pushed state live.
+    fire(hass, STATUS_TOPIC, "online")
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor.room_101_balance") == "12.34"
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_LEDGER_UNREACHABLE) is None
+
+    # The issue belongs to the entry: unloading it takes the issue along.
+    fire(hass, STATUS_TOPIC, "offline")
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_LEDGER_UNREACHABLE) is not None
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_LEDGER_UNREACHABLE) is None
+
+
+async def test_state_on_another_tenants_topic_is_ignored(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    fake_ledger: FakeLedger,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await setup_ledger(hass, fake_ledger)
+    fire(hass, TENANT_TOPIC, tenant_state("t999", balance="-99.00"))
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor.room_101_balance") == "12.34"
+    assert hass.states.get("sensor.room_101_balance_2") is None
+    assert "Ignoring state of tenant t999 published on the topic of tenant t101" in caplog.text
+
+
+async def test_removed_tenant_is_not_resurrected_by_a_poll(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    fake_ledger: FakeLedger,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_ledger(hass, fake_ledger)
+    fire(hass, TENANT_TOPIC, "")
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.room_101_balance") is None
+    # A poll answered before the ledger archived the tenant still lists it.
+    freezer.tick(timedelta(seconds=61))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get("sensor.room_101_balance") is None
+    # A new retained state brings the tenant back.
     fire(hass, TENANT_TOPIC, tenant_state())
     await hass.async_block_till_done()
     assert state_of(hass, "sensor.room_101_balance") == "12.34"
@@ -252,3 +343,59 @@ async def test_disconnect_due_tenants_count_for_the_guard(
     fire(hass, "tenant_metering/ledger/tenant/t2/state", "")
     await hass.async_block_till_done()
     assert state_of(hass, "binary_sensor.tenant_metering_cutoff_guard") == "off"
+
+
+async def _tenant_with_two_relays(hass: HomeAssistant, fake_ledger: FakeLedger) -> MockConfigEntry:
+    fake_ledger.tenants["t101"]["points"] = ["mqtt:a4cf12ab34cd:1", "mqtt:a4cf12ab34cd:2"]
+    await setup_hub(hass)
+    await announce(hass)
+    fire(hass, f"{BASE}/state", state(1, 1, {"1": FULL_CHANNEL, "2": FULL_CHANNEL}))
+    await hass.async_block_till_done()
+    return await setup_ledger(hass, fake_ledger)
+
+
+async def test_partial_cutoff_counts_for_the_guard_and_survives_a_reload(
+    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
+) -> None:
+    entry = await _tenant_with_two_relays(hass, fake_ledger)
+    call = hass.async_create_task(
+        hass.services.async_call(
+            "switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: "switch.room_101_supply"}, blocking=True
+        )
+    )
+    first, second = await published(mqtt_mock, f"{BASE}/command", count=2)
+    fire(hass, f"{BASE}/ack", {"id": first["id"], "ok": True, "relay": "off"})
+    fire(hass, f"{BASE}/ack", {"id": second["id"], "ok": False, "error": "interlock"})
+    with pytest.raises(HomeAssistantError):
+        await call
+    await hass.async_block_till_done()
+    # One relay did cut: the tenant counts.
+    assert state_of(hass, "sensor.tenant_metering_cutoffs_last_hour") == "1"
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor.tenant_metering_cutoffs_last_hour") == "1"
+    assert attributes_of(hass, "sensor.tenant_metering_cutoffs_last_hour")["tenants"] == ["t101"]
+
+
+@pytest.mark.parametrize("entity_id", ["switch.room_101_supply", "switch.room_201_relay"])
+@pytest.mark.parametrize("service", [SERVICE_TURN_OFF, SERVICE_TURN_ON])
+async def test_tenants_cannot_switch_supply(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    fake_ledger: FakeLedger,
+    hass_user: MockUser,
+    entity_id: str,
+    service: str,
+) -> None:
+    await _tenant_with_two_relays(hass, fake_ledger)
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            "switch",
+            service,
+            {ATTR_ENTITY_ID: entity_id},
+            blocking=True,
+            context=Context(user_id=hass_user.id),
+        )
+    assert not [c for c in mqtt_mock.async_publish.call_args_list if c.args[0].endswith("/command")]
+    assert state_of(hass, "sensor.tenant_metering_cutoffs_last_hour") == "0"

@@ -4,20 +4,21 @@ from decimal import Decimal
 import json
 from pathlib import Path
 import re
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.setup import async_setup_component
 import pytest
 
-from custom_components.tenant_metering import protocol
+from custom_components.tenant_metering import const, protocol
 from custom_components.tenant_metering.backlog import (
     SeenMessages,
     hourly_registers,
     hourly_statistics,
 )
 from custom_components.tenant_metering.const import DOMAIN
-from custom_components.tenant_metering.ledger import parse_tenant_state
+from custom_components.tenant_metering.ledger import loads_json, parse_tenant_state
 
 from .common import announcement
 from .fake_ledger import tenant_state
@@ -119,13 +120,89 @@ async def test_services_yaml_describes_every_service(
     assert set(descriptions["top_up"]["fields"]) == {"device_id", "amount", "reason"}
 
 
+def _strings_section(strings: dict[str, Any], *path: str) -> set[str]:
+    """Keys of a strings.json section, merged over config and every subentry flow."""
+    flows = [strings["config"], *strings.get("config_subentries", {}).values()]
+    keys: set[str] = set()
+    for flow in flows:
+        section: Any = flow
+        for part in path:
+            section = section.get(part, {})
+        keys |= set(section)
+    return keys
+
+
 def test_every_translation_key_in_code_has_a_string() -> None:
+    """Scan every module (modbus/ too): exception, entity and issue keys, written out or as
+    constants, abort reasons and form errors."""
     strings = json.loads((INTEGRATION / "strings.json").read_text(encoding="utf-8"))
-    known = set(strings["exceptions"])
+    translations = json.loads(
+        (INTEGRATION / "translations" / "en.json").read_text(encoding="utf-8")
+    )
+    assert translations == strings
+    known = set(strings["exceptions"]) | set(strings["issues"]) | set(strings["selector"])
     for platform in strings["entity"].values():
         known |= set(platform)
-    known |= set(strings["issues"])
+    aborts = _strings_section(strings, "abort")
+    errors = _strings_section(strings, "error")
     used: set[str] = set()
-    for source in INTEGRATION.glob("*.py"):
-        used |= set(re.findall(r'translation_key="(\w+)"', source.read_text(encoding="utf-8")))
+    used_aborts: set[str] = set()
+    used_errors: set[str] = set()
+    sources = sorted(INTEGRATION.rglob("*.py"))
+    assert INTEGRATION / "modbus" / "loader.py" in sources
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        used |= set(re.findall(r'translation_key\s*=\s*"(\w+)"', text))
+        used |= set(re.findall(r'_invalid_amount\(\s*"(\w+)"', text))
+        used |= {
+            getattr(const, name) for name in re.findall(r"translation_key\s*=\s*([A-Z_]+)\b", text)
+        }
+        used_aborts |= set(re.findall(r'reason\s*=\s*"(\w+)"', text))
+        used_errors |= set(re.findall(r'errors\[[^\]]+\]\s*=\s*"(\w+)"', text))
+        if source.name == "config_flow.py":
+            used_errors |= set(re.findall(r'(?:return|else) "(\w+)"', text))
     assert used - known == set()
+    assert used_aborts - aborts == set()
+    assert used_errors - errors == set()
+    assert {"invalid_prefix", "cannot_connect", "invalid_auth"} <= used_errors
+
+
+@pytest.mark.parametrize("value", [12.34, True, {"amount": "1"}], ids=["float", "bool", "object"])
+def test_tenant_state_refuses_amounts_that_are_not_decimal_text(value: object) -> None:
+    with pytest.raises(ValueError, match="balance"):
+        parse_tenant_state(tenant_state(balance=value))
+
+
+def test_tenant_state_whole_number_amounts_and_linked_users() -> None:
+    tenant = parse_tenant_state(tenant_state(balance=12, ha_user_ids=["u1", "u2"]))
+    assert tenant.balance == Decimal(12)
+    assert tenant.ha_user_ids == ("u1", "u2")
+    assert parse_tenant_state(tenant_state()).ha_user_ids == ()
+    with pytest.raises(ValueError, match="ha_user_ids"):
+        parse_tenant_state(tenant_state(ha_user_ids="u1"))
+
+
+def test_ledger_json_numbers_never_become_floats() -> None:
+    assert loads_json('{"balance": 22.44}') == {"balance": Decimal("22.44")}
+    with pytest.raises(ValueError, match="balance"):
+        parse_tenant_state(loads_json(json.dumps(tenant_state()).replace('"12.34"', "12.34")))
+
+
+@pytest.mark.parametrize("device_id", ["a4cf_12", "a:b", "a/b", "", "a+b"])
+def test_device_ids_outside_the_protocol_are_refused(device_id: str) -> None:
+    with pytest.raises(protocol.ProtocolError):
+        protocol.parse_discovery(json.dumps(announcement(device_id=device_id)))
+
+
+@pytest.mark.parametrize("channel_id", ["1_2", "L1:x", "a b", ""])
+def test_channel_ids_outside_the_protocol_are_refused(channel_id: str) -> None:
+    with pytest.raises(protocol.ProtocolError):
+        protocol.parse_discovery(json.dumps(announcement(channels=[{"id": channel_id}])))
+
+
+@pytest.mark.parametrize(
+    ("currency", "decimals"),
+    [("EUR", 2), ("JPY", 0), ("krw", 0), ("KWD", 3), ("BHD", 3), ("XYZ", 2), (None, 2)],
+)
+def test_currency_decimals_follow_iso_4217(currency: str | None, decimals: int) -> None:
+    assert const.currency_decimals(currency) == decimals

@@ -4,7 +4,18 @@ from unittest.mock import MagicMock
 
 from homeassistant.core import HomeAssistant
 
-from .common import BASE, DEVICE_ID, FULL_CHANNEL, announce, fire, published, setup_hub, state
+from .common import (
+    BASE,
+    DEVICE_ID,
+    FULL_CHANNEL,
+    announce,
+    announcement,
+    fire,
+    ledger_entry,
+    published,
+    setup_hub,
+    state,
+)
 
 READINGS = "tenant_metering/readings"
 
@@ -62,3 +73,24 @@ async def test_point_ids_survive_renames(hass: HomeAssistant, mqtt_mock: MagicMo
     await hass.async_block_till_done()
     batches = await published(mqtt_mock, READINGS, count=2)
     assert {r["point"] for b in batches for r in b["readings"]} == {f"mqtt:{DEVICE_ID}:1"}
+
+
+async def test_readings_follow_the_ledger_links_prefix(
+    hass: HomeAssistant, mqtt_mock: MagicMock
+) -> None:
+    """A hub on another prefix publishes on its own until a ledger is linked, then on the
+    ledger's, like every other source (resolved at publish time, no reload)."""
+    await setup_hub(hass, "building_b")
+    fire(hass, "building_b/discovery/a4cf12ab34cd/config", announcement(base_topic="building_b/x"))
+    await hass.async_block_till_done()
+    fire(hass, "building_b/x/state", state(10, 1, {"1": {"energy_wh": 1}}))
+    await hass.async_block_till_done()
+    assert len(await published(mqtt_mock, "building_b/readings")) == 1
+
+    ledger = ledger_entry("http://ledger.invalid")
+    ledger.add_to_hass(hass)  # not set up: its entry alone names the prefix
+    fire(hass, "building_b/x/state", state(20, 2, {"1": {"energy_wh": 2}}))
+    await hass.async_block_till_done()
+    (batch,) = await published(mqtt_mock, READINGS)
+    assert batch["readings"][0]["energy_wh"] == 2
+    assert len(await published(mqtt_mock, "building_b/readings")) == 1

@@ -4,14 +4,17 @@ from decimal import Decimal
 from unittest.mock import MagicMock, patch
 
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockUser
 
 from custom_components.tenant_metering.const import DOMAIN
-from custom_components.tenant_metering.dashboard import TenantDashboardInfo
+from custom_components.tenant_metering.dashboard import (
+    TenantDashboardInfo,
+    build_dashboard_config,
+)
 from custom_components.tenant_metering.services import parse_amount
 
 from .common import fire, state_of
@@ -59,12 +62,12 @@ async def test_adjust_accepts_negative_numbers_exactly(
     await hass.services.async_call(
         DOMAIN,
         "adjust",
-        {"device_id": _tenant_device(hass), "amount": -2.1, "reason": "meter misread"},
+        {"device_id": _tenant_device(hass), "amount": "-2.10", "reason": "meter misread"},
         blocking=True,
     )
     method, path, body = fake_ledger.requests[-1]
     assert (method, path) == ("POST", "/api/tenants/t101/adjustments")
-    assert body == {"amount": "-2.1", "reason": "meter misread"}  # no actor: the token's name
+    assert body == {"amount": "-2.10", "reason": "meter misread"}  # no actor: the token's name
 
 
 async def test_set_exemption_and_approve_cutoff(
@@ -100,11 +103,12 @@ async def test_set_exemption_and_approve_cutoff(
 
 @pytest.mark.parametrize(
     ("amount", "key"),
-    [("ten", "invalid_amount"), ("1.00001", "invalid_amount"), ("NaN", "invalid_amount"),
+    [("ten", "invalid_amount"), ("1.001", "amount_too_precise"), ("NaN", "invalid_amount"),
+     (10.1, "amount_not_text"), (True, "invalid_amount"),
      ("0", "amount_not_positive"), ("-5", "amount_not_positive")],
 )  # fmt: skip
 async def test_bad_amounts_are_refused_before_the_ledger(
-    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger, amount: str, key: str
+    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger, amount: object, key: str
 ) -> None:
     await setup_ledger(hass, fake_ledger)
     before = len(fake_ledger.requests)
@@ -152,17 +156,117 @@ async def test_ledger_refusal_and_outage_are_clear_errors(
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"),
-    [("10.10", Decimal("10.10")), (10.1, Decimal("10.1")), (7, Decimal(7)),
-     (" -2.50 ", Decimal("-2.50")), (0.1 + 0.2, Decimal("0.30000000000000004"))],
+    ("value", "currency", "expected"),
+    [("10.10", "EUR", Decimal("10.10")), (7, "EUR", Decimal(7)),
+     (" -2.50 ", None, Decimal("-2.50")), ("1500", "JPY", Decimal(1500)),
+     ("1.125", "KWD", Decimal("1.125")), ("3.5", "eur", Decimal("3.5"))],
 )  # fmt: skip
-def test_parse_amount(value: object, expected: Decimal) -> None:
-    if expected.as_tuple().exponent < -4:  # type: ignore[operator]
-        with pytest.raises(ServiceValidationError):
-            parse_amount(value)
-    else:
-        assert parse_amount(value) == expected
-        assert str(parse_amount(value)) == str(expected)
+def test_parse_amount_keeps_the_digits(
+    value: object, currency: str | None, expected: Decimal
+) -> None:
+    assert parse_amount(value, currency) == expected
+    assert str(parse_amount(value, currency)) == str(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "key"),
+    [(10.1, "EUR", "amount_not_text"), (0.1 + 0.2, "EUR", "amount_not_text"),
+     (False, "EUR", "invalid_amount"), ([], "EUR", "invalid_amount"),
+     ("Infinity", "EUR", "invalid_amount"), ("1e400x", "EUR", "invalid_amount"),
+     ("10.5", "JPY", "amount_too_precise"), ("1.1234", "KWD", "amount_too_precise"),
+     ("0.001", None, "amount_too_precise")],
+)  # fmt: skip
+def test_parse_amount_refuses(value: object, currency: str | None, key: str) -> None:
+    with pytest.raises(ServiceValidationError) as raised:
+        parse_amount(value, currency)
+    assert raised.value.translation_key == key
+
+
+async def test_amount_decimals_follow_the_tenants_currency(
+    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
+) -> None:
+    fake_ledger.tenants["t101"].update(currency="JPY", balance="1200")
+    await setup_ledger(hass, fake_ledger)
+    with pytest.raises(ServiceValidationError) as raised:
+        await hass.services.async_call(
+            DOMAIN,
+            "top_up",
+            {"device_id": _tenant_device(hass), "amount": "100.50", "reason": "x"},
+            blocking=True,
+        )
+    assert raised.value.translation_key == "amount_too_precise"
+    assert str(raised.value) == "Amount 100.50 has more decimals than JPY allows (0)"
+    await hass.services.async_call(
+        DOMAIN,
+        "top_up",
+        {"device_id": _tenant_device(hass), "amount": "100", "reason": "x"},
+        blocking=True,
+    )
+    assert fake_ledger.requests[-1][2]["amount"] == "100"
+
+
+@pytest.mark.parametrize(
+    ("service", "data"),
+    [("top_up", {"amount": "10.00", "reason": "x"}), ("adjust", {"amount": "10.00", "reason": "x"}),
+     ("set_exemption", {"exempt": True, "reason": "x"}), ("approve_cutoff", {"reason": "x"}),
+     ("publish_dashboards", None), ("register_energy_devices", None)],
+)  # fmt: skip
+async def test_tenants_cannot_call_the_services(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    fake_ledger: FakeLedger,
+    hass_user: MockUser,
+    service: str,
+    data: dict[str, object] | None,
+) -> None:
+    assert await async_setup_component(hass, "lovelace", {})
+    await setup_ledger(hass, fake_ledger)
+    before = len(fake_ledger.requests)
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            DOMAIN,
+            service,
+            {} if data is None else {"device_id": _tenant_device(hass), **data},
+            blocking=True,
+            context=Context(user_id=hass_user.id),
+        )
+    assert len(fake_ledger.requests) == before
+
+
+async def test_refused_token_during_a_call_starts_reauth(
+    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
+) -> None:
+    entry = await setup_ledger(hass, fake_ledger)
+    entry.runtime_data.client._token = "revoked"
+    with pytest.raises(HomeAssistantError) as raised:
+        await hass.services.async_call(
+            DOMAIN,
+            "approve_cutoff",
+            {"device_id": _tenant_device(hass), "reason": "x"},
+            blocking=True,
+        )
+    assert raised.value.translation_key == "ledger_auth_failed"
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [(flow["context"]["source"], flow["step_id"]) for flow in flows] == [
+        ("reauth", "reauth_confirm")
+    ]
+
+
+async def test_ledger_server_error_is_not_the_callers_fault(
+    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
+) -> None:
+    await setup_ledger(hass, fake_ledger)
+    fake_ledger.fail_status = 500
+    with pytest.raises(HomeAssistantError) as raised:
+        await hass.services.async_call(
+            DOMAIN,
+            "top_up",
+            {"device_id": _tenant_device(hass), "amount": "1", "reason": "x"},
+            blocking=True,
+        )
+    assert not isinstance(raised.value, ServiceValidationError)
+    assert raised.value.translation_key == "ledger_failed"
 
 
 async def test_publish_dashboards_builds_the_tenants_dashboard(
@@ -185,6 +289,21 @@ async def test_publish_dashboards_builds_the_tenants_dashboard(
             quota_remaining="sensor.room_101_quota_remaining",
         )
     ]
+
+
+async def test_publish_dashboards_shows_a_tenant_to_their_linked_users(
+    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
+) -> None:
+    fake_ledger.tenants["t101"]["ha_user_ids"] = ["user-a", "user-b"]
+    assert await async_setup_component(hass, "lovelace", {})
+    await setup_ledger(hass, fake_ledger)
+    with patch("custom_components.tenant_metering.services.async_publish_dashboards") as publish:
+        await hass.services.async_call(DOMAIN, "publish_dashboards", {}, blocking=True)
+    (tenant,) = publish.call_args.args[1]
+    assert tenant.user_id == "user-a"
+    assert tenant.viewers == ["user-a", "user-b"]
+    view = build_dashboard_config([tenant], ["admin"])["views"][1]
+    assert view["visible"] == [{"user": "user-a"}, {"user": "user-b"}]
 
 
 async def test_publish_dashboards_needs_the_ledger(
