@@ -139,24 +139,31 @@ class PointUse:
     A common point is priced with ``tariff_id`` and shared by ``allocation``.
     """
 
-    kind: str = "tenant"
+    kind: str | None = "tenant"
+    """None: keep the point's kind (a new point is a tenant point)."""
     allocation: str | None = None
     tariff_id: str | None = None
+    max_power_w: int | None = None
+    """Readings implying more average power are quarantined; None: the default (or unchanged)."""
 
 
 def _check_use(catalog: Catalog, use: PointUse) -> dict[str, Any]:
+    """The point's columns ``use`` sets (kind, allocation, tariff; max power when given)."""
+    power = {} if use.max_power_w is None else {"max_power_w": use.max_power_w}
+    if use.kind is None:
+        return power
     if use.kind not in POINT_KINDS:
         raise invalid(f"kind must be one of {', '.join(POINT_KINDS)}")
     if use.kind != "common":
         if use.allocation is not None or use.tariff_id is not None:
             raise invalid("allocation and tariff apply to common points only")
-        return {"kind": use.kind, "allocation": None, "tariff_id": None}
+        return {"kind": use.kind, "allocation": None, "tariff_id": None} | power
     if use.allocation not in ALLOCATION_METHODS:
         raise invalid(f"a common point needs allocation: {', '.join(ALLOCATION_METHODS)}")
     if use.tariff_id is None:
         raise invalid("a common point needs the tariff its energy is priced with")
     _require("tariff", use.tariff_id, catalog.schedules)
-    return {"kind": use.kind, "allocation": use.allocation, "tariff_id": use.tariff_id}
+    return {"kind": use.kind, "allocation": use.allocation, "tariff_id": use.tariff_id} | power
 
 
 def create_point(
@@ -196,11 +203,16 @@ def create_point(
 def set_point_use(
     connection: sa.Connection, catalog: Catalog, action: Action, *, point_id: str, use: PointUse
 ) -> None:
-    """Mark a point tenant, common or incomer; only a point no tenant ever held may change."""
+    """Mark a point tenant, common or incomer; only a point no tenant ever held may change.
+
+    ``use.kind`` None keeps the kind and changes only ``max_power_w``.
+    """
     _require("metering point", point_id, catalog.points)
     values = _check_use(catalog, use)
-    if use.kind != "tenant" and catalog.by_point.get(point_id):
+    if use.kind not in (None, "tenant") and catalog.by_point.get(point_id):
         raise conflict(f"{point_id} has been assigned to a tenant; it stays a tenant point")
+    if not values:
+        raise invalid("nothing to change: give kind or max_power_w")
     connection.execute(
         metering_points.update().where(metering_points.c.id == point_id).values(**values)
     )
@@ -353,9 +365,17 @@ def link_user(
     user_id: str,
     label: str,
     tenant_id: str,
-) -> None:
-    """Let Home Assistant user ``user_id`` see ``tenant_id``'s account (replacing a link)."""
+    replace: bool = True,
+) -> str | None:
+    """Let Home Assistant user ``user_id`` see ``tenant_id``'s account.
+
+    A user sees one tenant: an existing link to another tenant is replaced, or with
+    ``replace=False`` refused (409). Returns the tenant the user was linked to before, if any.
+    """
     _require_live(catalog, tenant_id)
+    previous = tenant_of_user(connection, user_id)
+    if previous not in (None, tenant_id) and not replace:
+        raise conflict(f"HA user {user_id} is linked to tenant {previous}; unlink it there first")
     connection.execute(ha_user_links.delete().where(ha_user_links.c.user_id == user_id))
     connection.execute(
         ha_user_links.insert().values(
@@ -363,6 +383,7 @@ def link_user(
         )
     )
     audit(connection, action, "link_ha_user", tenant_id, {"user_id": user_id, "label": label})
+    return previous
 
 
 def unlink_user(connection: sa.Connection, action: Action, *, user_id: str, tenant_id: str) -> None:

@@ -21,7 +21,12 @@ import sqlalchemy as sa
 from tenant_ledger.config import LedgerConfig
 from tenant_ledger.db import engine as db_engine, journal_store
 from tenant_ledger.db.catalog import SITE_ID, Catalog, load_catalog
-from tenant_ledger.db.readings_store import StoreResult, store_readings
+from tenant_ledger.db.readings_store import (
+    Quarantined,
+    StoreResult,
+    release_quarantined,
+    store_readings,
+)
 from tenant_ledger.db.schema import api_tokens, sites
 from tenant_ledger.errors import LedgerError
 from tenant_ledger.journal import Error, validate
@@ -70,6 +75,7 @@ class LedgerService:
         self.states: dict[str, dict[str, Any]] = {}
         """The latest state of every tenant, as published."""
         self._logged_kinds: set[str] = set()
+        self._logged_quarantine: set[tuple[str, str]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -319,7 +325,7 @@ class LedgerService:
             for delivery in batch:
                 payload = delivery.payload
                 readings = self._parse(payload) if isinstance(payload, bytes) else payload
-                results.append(store_readings(connection, readings, now))
+                results.append(store_readings(connection, readings, now, self.catalog.max_power_w))
             points = {point for result in results for point in result.points}
             tenants = rate_points(connection, self.catalog, points, now)
             states = self._evaluate(connection, tenants)
@@ -327,7 +333,41 @@ class LedgerService:
             self.counters["readings_stored"] += result.stored
             self.counters["readings_duplicate"] += result.duplicates
             self.counters["readings_conflicting"] += result.conflicts
+            self._note_quarantine(result.quarantined)
         return results, states
+
+    def _note_quarantine(self, quarantined: Iterable[Quarantined]) -> None:
+        """Count quarantined readings; log the first of each point and reason."""
+        for item in quarantined:
+            reason = item.verdict.reason.value
+            self.counters["readings_quarantined"] += 1
+            self.counters[f"quarantined_{reason}"] += 1
+            if (item.reading.point_id, reason) in self._logged_quarantine:
+                continue
+            self._logged_quarantine.add((item.reading.point_id, reason))
+            _LOGGER.warning(
+                "quarantined an implausible reading of %s at %s (%s Wh): %s; see "
+                "GET /api/readings/quarantine (further ones of this point and reason are "
+                "counted, not logged)",
+                item.reading.point_id,
+                item.reading.ts,
+                item.reading.energy_wh,
+                item.verdict.detail,
+            )
+
+    async def release_reading(self, action: Action, quarantine_id: int) -> StoreResult:
+        """Ingest a quarantined reading a landlord vouched for (rated like any other)."""
+
+        def change(connection: sa.Connection, catalog: Catalog) -> StoreResult:
+            result = release_quarantined(connection, action, quarantine_id)
+            rate_points(connection, catalog, result.points, action.now_us)
+            return result
+
+        # Which tenant held the point at the reading's time is for rating to find out.
+        result = await self.write(change, affects=None)
+        self.counters["readings_released"] += 1
+        self.counters["readings_stored"] += result.stored
+        return result
 
     # -- time ------------------------------------------------------------------------------------
 

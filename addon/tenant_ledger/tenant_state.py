@@ -25,6 +25,7 @@ from tenant_ledger.billing.timestamps import from_us, to_us
 from tenant_ledger.db import journal_store
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.schema import (
+    ha_user_links,
     rating_periods,
     statements,
     tenant_status as status_table,
@@ -138,9 +139,20 @@ def evaluate(
         "quota_remaining_kwh": None if quota is None else format_kwh(quota.remaining_wh),
         "points": catalog.points_of(tenant_id, now_us),
         "cutoff_approved": record.cutoff_approved and not approval_spent,
+        "ha_user_ids": _linked_users(connection, tenant_id),
         "updated_at": _iso(now_us),
     }
     return TenantView(payload=payload, approval_spent=approval_spent)
+
+
+def _linked_users(connection: sa.Connection, tenant_id: str) -> list[str]:
+    """The Home Assistant users linked to the tenant (its private dashboard view), sorted."""
+    query = (
+        sa.select(ha_user_links.c.user_id)
+        .where(ha_user_links.c.tenant_id == tenant_id)
+        .order_by(ha_user_links.c.user_id)
+    )
+    return list(connection.execute(query).scalars())
 
 
 def _remember(

@@ -26,8 +26,11 @@ async def _version(api: Api, tariff_id: str, tariff: dict[str, Any]) -> None:
     await api.call("POST", f"/api/tariffs/{tariff_id}/versions", body, expect=201)
 
 
-async def _building_with_corridor(api: Api) -> None:
-    """Three rooms of 20, 30 and 50 m² (postpaid, 0.30/kWh) and a corridor at 0.25/kWh + 10 %."""
+async def _building_with_corridor(api: Api, clock: FakeClock) -> None:
+    """Three rooms of 20, 30 and 50 m² (postpaid, 0.30/kWh) and a corridor at 0.25/kWh + 10 %.
+
+    The readings arrive at the end of the month (the ledger quarantines readings from the future).
+    """
     await _version(api, "std", FLAT_TARIFF)
     await _version(api, "building", BUILDING_TARIFF)
     plan = {"id": "main", "name": "Monthly", "kind": "postpaid", "tariff": "std"}
@@ -59,6 +62,7 @@ async def _building_with_corridor(api: Api) -> None:
         ]
         for ts, wh in ((NOV_1, 0), (DEC_1, used))
     ]
+    clock.now_us = DEC_1 * 1_000_000
     await api.call("POST", "/api/readings", {"readings": readings}, expect=200)
 
 
@@ -66,7 +70,7 @@ async def test_common_corridor_split_by_floor_area(
     api: Api, ledger: LedgerService, clock: FakeClock
 ) -> None:
     """12.04 kWh x 0.25 = 3.01 net shared 20/30/50 m²: 0.60, 0.90, 1.51 (BILLING.md, 6)."""
-    await _building_with_corridor(api)
+    await _building_with_corridor(api, clock)
     clock.now_us = (DEC_1 + 6 * 3600) * 1_000_000
     await ledger.tick()
 
@@ -121,8 +125,8 @@ async def test_common_corridor_split_by_floor_area(
     }
 
 
-async def test_losses_are_the_incomer_minus_every_other_point(api: Api) -> None:
-    await _building_with_corridor(api)
+async def test_losses_are_the_incomer_minus_every_other_point(api: Api, clock: FakeClock) -> None:
+    await _building_with_corridor(api, clock)
     query = "from=2026-11-01T00:00:00%2B01:00&to=2026-12-01T00:00:00%2B01:00"
     report = await api.call("GET", f"/api/reports/losses?{query}", expect=200)
     # 40 kWh in; 10 + 8 + 0 kWh in the rooms and 12.04 kWh in the corridor.
@@ -142,8 +146,8 @@ async def test_losses_are_the_incomer_minus_every_other_point(api: Api) -> None:
     assert "from must be an ISO 8601 time" in bad["error"]["message"]
 
 
-async def test_common_and_incomer_points_are_never_a_tenants(api: Api) -> None:
-    await _building_with_corridor(api)
+async def test_common_and_incomer_points_are_never_a_tenants(api: Api, clock: FakeClock) -> None:
+    await _building_with_corridor(api, clock)
     move_in = {"points": ["corridor"], "at": "2026-11-20T00:00:00+01:00"}
     refused = await api.call("POST", "/api/tenants/t1/move-in", move_in, expect=409)
     assert refused["error"]["message"] == (
@@ -171,7 +175,7 @@ async def test_a_split_by_floor_area_waits_for_a_missing_area(
     api: Api, ledger: LedgerService, clock: FakeClock
 ) -> None:
     """No statement without the share: it would never get it back. Issued once fixed."""
-    await _building_with_corridor(api)
+    await _building_with_corridor(api, clock)
     await api.call("POST", "/api/points", {"id": "p-t4", "name": "no space"}, expect=201)
     await api.call("POST", "/api/tenants", {"id": "t4", "name": "t4", "plan": "main"}, expect=201)
     move_in = {"points": ["p-t4"], "at": "2026-11-01T00:00:00+01:00"}

@@ -61,7 +61,7 @@ async def test_readings_over_mqtt_are_rated_and_state_is_published_retained(
     with MqttProbe(mosquitto) as probe:
         await asyncio.to_thread(probe.wait_for, STATUS_TOPIC, lambda p: p == b"online")
         probe.publish(
-            "tenant_metering/readings", readings_payload(POINT, [(NOV_5, 0), (NOV_5 + 60, 5000)])
+            "tenant_metering/readings", readings_payload(POINT, [(NOV_5, 0), (NOV_5 + 600, 5000)])
         )
         state = await _wait(probe, STATE_TOPIC, lambda s: s["period_energy_kwh"] == "5.000")
     assert state["balance"] == "-1.50"
@@ -124,7 +124,7 @@ async def test_readings_sent_while_the_ledger_is_down_arrive_after_restart(
     with MqttProbe(mosquitto) as probe:
         assert (await asyncio.to_thread(probe.wait_for, STATUS_TOPIC))[0] == b"offline"
         probe.publish(
-            "tenant_metering/readings", readings_payload(POINT, [(NOV_5, 0), (NOV_5 + 60, 2000)])
+            "tenant_metering/readings", readings_payload(POINT, [(NOV_5, 0), (NOV_5 + 600, 2000)])
         )
         mosquitto.restart()  # the broker's own restart keeps the queued session too
     second = LedgerService(config, clock=clock)

@@ -19,7 +19,7 @@ async def test_register_deltas_are_rated_at_the_tariff(api: Api) -> None:
     result = await api.call(
         "POST", "/api/readings", _readings((NOV_5, 10_000), (NOV_5 + 3600, 12_000)), expect=200
     )
-    assert result == {"stored": 2, "duplicates": 0, "conflicts": 0}
+    assert result == {"stored": 2, "duplicates": 0, "conflicts": 0, "quarantined": 0}
     state = await api.call("GET", "/api/tenants/t1")
     assert state["period_energy_kwh"] == "2.000"
     assert state["period_cost"] == "0.60"
@@ -33,7 +33,7 @@ async def test_a_reading_received_twice_is_stored_and_rated_once(
     body = _readings((NOV_5, 10_000), (NOV_5 + 3600, 11_000))
     await api.call("POST", "/api/readings", body, expect=200)
     again = await api.call("POST", "/api/readings", body, expect=200)
-    assert again == {"stored": 0, "duplicates": 2, "conflicts": 0}
+    assert again == {"stored": 0, "duplicates": 2, "conflicts": 0, "quarantined": 0}
     assert (await api.call("GET", "/api/tenants/t1"))["balance"] == "-0.30"
     stored = await api.call("GET", f"/api/readings?point={POINT}")
     assert len(stored["readings"]) == 2

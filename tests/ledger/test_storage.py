@@ -16,11 +16,12 @@ from tenant_ledger.db.schema import (
     journal_legs,
     metadata,
     metering_points,
+    quarantined_readings,
     tenants,
 )
 from tenant_ledger.journal import CASH, Leg, Posting, tenant_account
 
-HEAD = "0006"
+HEAD = "0007"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -81,6 +82,7 @@ EARLIER = [
     ("0003", "ha_user_links", None),
     ("0004", "reading_conflicts", None),
     ("0005", "metering_points", "kind"),
+    ("0006", "quarantined_readings", None),
 ]
 
 
@@ -108,7 +110,13 @@ def test_upgrade_from_an_earlier_revision_keeps_the_journal(
     with engine.connect() as connection:
         assert journal_store.balances(connection, [tenant_account("t1")]) == {"tenant:t1": 1000}
         point = connection.execute(sa.select(metering_points)).one()
-    assert (point.id, point.kind, point.allocation, point.tariff_id) == ("p1", "tenant", None, None)
+    assert (point.id, point.kind, point.allocation, point.tariff_id, point.max_power_w) == (
+        "p1",
+        "tenant",
+        None,
+        None,
+        100_000,
+    )
 
 
 def _building(engine: sa.Engine) -> None:
@@ -222,3 +230,26 @@ def test_check_constraints_refuse_zero_legs_and_bad_hashes(engine: sa.Engine) ->
                 created_at_us=0,
             )
         )
+
+
+def test_the_database_refuses_a_maximum_power_of_zero(engine: sa.Engine) -> None:
+    db_engine.upgrade(engine)
+    _building(engine)
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(metering_points.update().values(max_power_w=0))
+
+
+def test_a_quarantined_value_is_kept_once(engine: sa.Engine) -> None:
+    db_engine.upgrade(engine)
+    row = {
+        "point_id": "p1",
+        "ts": 1_793_836_800,
+        "energy_wh": 215_999_102_110_901,
+        "reason": "above_max_power",
+        "detail": "…",
+        "received_at_us": 0,
+    }
+    with engine.begin() as connection:
+        connection.execute(quarantined_readings.insert().values(**row))
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(quarantined_readings.insert().values(**row))

@@ -41,6 +41,9 @@ class Field:
     choices: tuple[str, ...] = ()
     nullable: bool = False
     max_length: int = 200
+    minimum: int = 0
+    maximum: int = MAX_INTEGER
+    """Bounds of an INTEGER field."""
 
 
 _SCHEMAS: dict[Kind, dict[str, Any]] = {
@@ -62,6 +65,8 @@ def body_schema(fields: Sequence[Field]) -> dict[str, Any]:
         schema = dict(_SCHEMAS[field.kind])
         if field.kind is Kind.STRING:
             schema["maxLength"] = field.max_length
+        if field.kind is Kind.INTEGER:
+            schema |= {"minimum": field.minimum, "maximum": field.maximum}
         if field.choices:
             schema["enum"] = list(field.choices)
         if field.description:
@@ -126,8 +131,8 @@ def _parse(field: Field, value: object, currency: str) -> Any:
                 raise invalid(f"{name} must not be negative")
             return number
         case Kind.INTEGER:
-            if type(value) is not int or not 0 <= value <= MAX_INTEGER:
-                raise invalid(f"{name} must be an integer from 0 to {MAX_INTEGER}")
+            if type(value) is not int or not field.minimum <= value <= field.maximum:
+                raise invalid(f"{name} must be an integer from {field.minimum} to {field.maximum}")
             return value
         case Kind.BOOLEAN:
             if not isinstance(value, bool):

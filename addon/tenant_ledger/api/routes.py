@@ -5,7 +5,7 @@ cannot drift from what the server accepts.
 """
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 import json
 from typing import Any
@@ -17,6 +17,7 @@ from tenant_ledger import __version__, operations as ops
 from tenant_ledger.api.auth import Caller
 from tenant_ledger.api.fields import Field, Kind, amount_minor, time_us
 from tenant_ledger.billing import Quota, format_kwh, format_minor
+from tenant_ledger.billing.plausibility import DEFAULT_MAX_POWER_W
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db import journal_store
 from tenant_ledger.db.catalog import Catalog
@@ -26,8 +27,10 @@ from tenant_ledger.db.schema import (
     api_tokens,
     assignments,
     audit_log,
+    ha_user_links,
     metering_points,
     plans,
+    quarantined_readings,
     reading_conflicts,
     readings,
     spaces,
@@ -44,6 +47,7 @@ from tenant_ledger.statement_run import run_due_statements
 
 MAX_LIMIT = 10_000
 MAX_QUERY_INT = 2**62
+MAX_POWER_W = 10**9  # a point's maximum power: 1 GW covers any building's incomer
 ID_LENGTH = 64
 
 
@@ -365,6 +369,98 @@ async def approve_cutoff(call: Call) -> web.Response:
     return _state(call, tenant_id, 201)
 
 
+# -- Home Assistant users ----------------------------------------------------------------------
+
+
+@route(
+    "GET",
+    "/api/tenants/{tenant_id}/ha-users",
+    role="read_only",
+    summary="The Home Assistant users linked to the tenant (its private dashboard view)",
+    tag="tenants",
+)
+async def list_ha_users(call: Call) -> web.Response:
+    tenant_id = _tenant(call)
+    query = (
+        sa.select(ha_user_links)
+        .where(ha_user_links.c.tenant_id == tenant_id)
+        .order_by(ha_user_links.c.user_id)
+    )
+    rows = await call.service.read(lambda c, _cat: _rows(c.execute(query)))
+    return _json(
+        {
+            "tenant_id": tenant_id,
+            "ha_users": [
+                {
+                    "user_id": row["user_id"],
+                    "label": row["label"],
+                    "linked_at": from_us(row["linked_at_us"]).isoformat(),
+                }
+                for row in rows
+            ],
+        }
+    )
+
+
+@route(
+    "POST",
+    "/api/tenants/{tenant_id}/ha-users",
+    role="operator",
+    summary=(
+        "Link a Home Assistant user to the tenant (a user sees one tenant: 409 while it is "
+        "linked to another)"
+    ),
+    tag="tenants",
+    status=201,
+    fields=(
+        Field(name="user_id", kind=Kind.STRING, max_length=ID_LENGTH, description="HA user id"),
+        Field(name="label", kind=Kind.STRING, required=False, description="default: user_id"),
+        ACTOR,
+        OPTIONAL_REASON,
+    ),
+)
+async def link_ha_user(call: Call) -> web.Response:
+    tenant_id, action, body = _tenant(call), call.action, call.body
+    user_id = body["user_id"]
+    if not action.reason:
+        action = replace(action, reason=f"HA user {user_id} is tenant {tenant_id}")
+    await call.service.write(
+        lambda c, cat: ops.link_user(
+            c,
+            cat,
+            action,
+            user_id=user_id,
+            label=body["label"] or user_id,
+            tenant_id=tenant_id,
+            replace=False,
+        ),
+        affects=[tenant_id],
+    )
+    return _json(
+        {"tenant_id": tenant_id, "user_id": user_id, "state": call.service.states[tenant_id]}, 201
+    )
+
+
+@route(
+    "DELETE",
+    "/api/tenants/{tenant_id}/ha-users/{user_id}",
+    role="operator",
+    summary="Unlink a Home Assistant user from the tenant (204)",
+    tag="tenants",
+    status=204,
+    fields=(ACTOR, OPTIONAL_REASON),
+)
+async def unlink_ha_user(call: Call) -> web.Response:
+    tenant_id, action, user_id = _tenant(call), call.action, call.param("user_id")
+    if not action.reason:
+        action = replace(action, reason=f"HA user {user_id} no longer sees {tenant_id}")
+    await call.service.write(
+        lambda c, _cat: ops.unlink_user(c, action, user_id=user_id, tenant_id=tenant_id),
+        affects=[tenant_id],
+    )
+    return web.Response(status=204)
+
+
 @route(
     "POST",
     "/api/tenants/{tenant_id}/move-in",
@@ -509,12 +605,28 @@ POINT_USE_FIELDS = (
         max_length=ID_LENGTH,
         description="common points: the (building) tariff their energy is priced with",
     ),
+    Field(
+        name="max_power_w",
+        kind=Kind.INTEGER,
+        required=False,
+        minimum=1,
+        maximum=MAX_POWER_W,
+        description=(
+            f"readings implying more average power are quarantined (default {DEFAULT_MAX_POWER_W})"
+        ),
+    ),
 )
 
 
 def _point_use(body: dict[str, Any]) -> ops.PointUse:
+    if body["kind"] is None and body["allocation"] is None and body["tariff"] is None:
+        # Only the maximum power: the point keeps its kind (PUT) or is a tenant point (POST).
+        return ops.PointUse(kind=None, max_power_w=body["max_power_w"])
     return ops.PointUse(
-        kind=body["kind"] or "tenant", allocation=body["allocation"], tariff_id=body["tariff"]
+        kind=body["kind"] or "tenant",
+        allocation=body["allocation"],
+        tariff_id=body["tariff"],
+        max_power_w=body["max_power_w"],
     )
 
 
@@ -572,6 +684,7 @@ async def set_point_use(call: Call) -> web.Response:
             "kind": record.kind,
             "allocation": record.allocation,
             "tariff_id": record.tariff_id,
+            "max_power_w": record.max_power_w,
         }
     )
 
@@ -726,7 +839,12 @@ async def post_readings(call: Call) -> web.Response:
         raise LedgerError(400, err.kind, str(err)) from None
     result = await call.service.ingest(batch)
     return _json(
-        {"stored": result.stored, "duplicates": result.duplicates, "conflicts": result.conflicts}
+        {
+            "stored": result.stored,
+            "duplicates": result.duplicates,
+            "conflicts": result.conflicts,
+            "quarantined": len(result.quarantined),
+        }
     )
 
 
@@ -785,6 +903,64 @@ async def get_reading_conflicts(call: Call) -> web.Response:
             ]
         }
     )
+
+
+def quarantine_item(row: dict[str, Any]) -> dict[str, Any]:
+    released = row["released_at_us"]
+    return {
+        "id": row["id"],
+        "point": row["point_id"],
+        "ts": row["ts"],
+        "energy_wh": row["energy_wh"],
+        "seq": row["seq"],
+        "reason": row["reason"],
+        "detail": row["detail"],
+        "received_at": from_us(row["received_at_us"]).isoformat(),
+        "released_at": None if released is None else from_us(released).isoformat(),
+        "released_by": row["released_by"],
+        "release_reason": row["release_reason"],
+    }
+
+
+@route(
+    "GET",
+    "/api/readings/quarantine",
+    role="read_only",
+    summary=(
+        "Implausible readings held back from billing (stamped in the future or before 2000, or "
+        "a register rising faster than the point's max_power_w), newest first (?point=&limit=)"
+    ),
+    tag="readings",
+)
+async def get_quarantine(call: Call) -> web.Response:
+    limit = call.query_int("limit", 1000, MAX_LIMIT)
+    query = sa.select(quarantined_readings).order_by(quarantined_readings.c.id.desc()).limit(limit)
+    point = call.request.query.get("point")
+    if point:
+        query = query.where(quarantined_readings.c.point_id == point)
+    rows = await call.service.read(lambda c, _cat: _rows(c.execute(query)))
+    return _json({"quarantined": [quarantine_item(row) for row in rows]})
+
+
+@route(
+    "POST",
+    "/api/readings/quarantine/{quarantine_id}/release",
+    role="admin",
+    summary=(
+        "Vouch for a quarantined reading: it is stored and rated like any other reading "
+        "(409 if already released)"
+    ),
+    tag="readings",
+    fields=(REASON, ACTOR),
+)
+async def release_quarantined(call: Call) -> web.Response:
+    identifier = call.param("quarantine_id")
+    if not identifier.isdigit() or int(identifier) >= 2**31:
+        raise not_found("quarantined reading", identifier)
+    result = await call.service.release_reading(call.action, int(identifier))
+    query = sa.select(quarantined_readings).where(quarantined_readings.c.id == int(identifier))
+    row = await call.service.read(lambda c, _cat: _rows(c.execute(query))[0])
+    return _json(quarantine_item(row) | {"stored": result.stored, "conflicts": result.conflicts})
 
 
 # -- reports ---------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from tenant_ledger.billing import (
     decode_json,
     parse_tariff,
 )
+from tenant_ledger.billing.plausibility import DEFAULT_MAX_POWER_W
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db.schema import (
     assignments,
@@ -87,6 +88,7 @@ class PointRecord:
     space_id: str | None
     allocation: str | None
     tariff_id: str | None
+    max_power_w: int = DEFAULT_MAX_POWER_W
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,6 +120,11 @@ class Catalog:
 
     def plan_of(self, tenant_id: str) -> PlanSettings:
         return self.plans[self.record_of(tenant_id).plan_id]
+
+    def max_power_w(self, point_id: str) -> int:
+        """The point's maximum average power (the default for a point not registered yet)."""
+        record = self.point_records.get(point_id)
+        return DEFAULT_MAX_POWER_W if record is None else record.max_power_w
 
     def points_of_kind(self, kind: str) -> list[PointRecord]:
         return [point for _, point in sorted(self.point_records.items()) if point.kind == kind]
@@ -174,6 +181,7 @@ def load_catalog(connection: sa.Connection) -> Catalog:
             space_id=row.space_id,
             allocation=row.allocation,
             tariff_id=row.tariff_id,
+            max_power_w=row.max_power_w,
         )
         for row in connection.execute(sa.select(metering_points))
     }

@@ -1,17 +1,27 @@
 """Storing readings exactly once per (point, ts), in batches."""
 
-from collections.abc import Iterator, Sequence
+import bisect
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 import logging
 
 import sqlalchemy as sa
 
 from tenant_ledger.billing import Reading, from_epoch
+from tenant_ledger.billing.plausibility import Register, Verdict, check_reading
 from tenant_ledger.db.engine import insert_ignoring_duplicates
-from tenant_ledger.db.schema import reading_conflicts, readings
+from tenant_ledger.db.schema import quarantined_readings, reading_conflicts, readings
+from tenant_ledger.errors import conflict, not_found
+from tenant_ledger.operations import Action, audit
 from tenant_ledger.readings_in import IncomingReading
 
 _LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Quarantined:
+    reading: IncomingReading
+    verdict: Verdict
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -21,21 +31,64 @@ class StoreResult:
     conflicts: int
     points: frozenset[str]
     """Points that received at least one new reading (to be rated)."""
+    quarantined: tuple[Quarantined, ...] = ()
+
+
+type MaxPower = Callable[[str], int]
+"""A point's maximum average power in W (``Catalog.max_power_w``)."""
 
 
 def store_readings(
-    connection: sa.Connection, batch: Sequence[IncomingReading], received_at_us: int
+    connection: sa.Connection,
+    batch: Sequence[IncomingReading],
+    received_at_us: int,
+    max_power_w: MaxPower | None,
 ) -> StoreResult:
-    """Insert new readings, ignore exact repeats, record conflicting repeats.
+    """Insert new readings, ignore exact repeats, record conflicting repeats and quarantine.
 
     A conflict (same point and instant, different register) keeps the value stored first: it
     may already have been rated, and re-rating history silently would change posted money. The
     value turned away is logged, counted and kept in ``reading_conflicts`` (once per distinct
     value) for the landlord to see.
+
+    A new reading that is implausible (``billing.plausibility``) against the stored readings
+    next to it, and the batch's own readings accepted before it, goes to
+    ``quarantined_readings`` instead (once per distinct value). ``max_power_w`` None stores
+    without the check (a landlord released the reading).
     """
     unique: dict[tuple[str, int], IncomingReading] = {}
     for reading in batch:
         unique.setdefault((reading.point_id, reading.ts), reading)
+    timelines = _timelines(connection, list(unique.values()))
+    kept = {
+        (point_id, register.ts): register.energy_wh
+        for point_id, timeline in timelines.items()
+        for register in timeline
+        if (point_id, register.ts) in unique
+    }
+    fresh: list[IncomingReading] = []
+    quarantined: list[Quarantined] = []
+    now_s = received_at_us // 1_000_000
+    for reading in sorted((r for k, r in unique.items() if k not in kept), key=_by_time):
+        timeline = timelines[reading.point_id]
+        register = Register(reading.ts, reading.energy_wh)
+        index = bisect.bisect_left(timeline, reading.ts, key=_register_ts)
+        verdict = (
+            None
+            if max_power_w is None
+            else check_reading(
+                register,
+                previous=timeline[index - 1] if index else None,
+                following=timeline[index] if index < len(timeline) else None,
+                max_power_w=max_power_w(reading.point_id),
+                now_s=now_s,
+            )
+        )
+        if verdict is None:
+            timeline.insert(index, register)
+            fresh.append(reading)
+        else:
+            quarantined.append(Quarantined(reading=reading, verdict=verdict))
     rows = [
         {
             "point_id": reading.point_id,
@@ -44,7 +97,7 @@ def store_readings(
             "seq": reading.seq,
             "received_at_us": received_at_us,
         }
-        for reading in unique.values()
+        for reading in fresh
     ]
     inserted: set[tuple[str, int]] = set()
     if rows:
@@ -52,35 +105,110 @@ def store_readings(
             readings.c.point_id, readings.c.ts
         )
         inserted = {(row.point_id, row.ts) for row in connection.execute(statement, rows)}
-    kept = {key: reading.energy_wh for key, reading in unique.items() if key in inserted}
-    kept |= _stored_values(
-        connection, [reading for key, reading in unique.items() if key not in inserted]
-    )
+    kept |= {key: reading.energy_wh for key, reading in unique.items() if key in inserted}
     conflicts = [
         (reading, kept[key])
         for reading in batch
         if (key := (reading.point_id, reading.ts)) in kept and kept[key] != reading.energy_wh
     ]
     _record_conflicts(connection, conflicts, received_at_us)
+    _record_quarantine(connection, quarantined, received_at_us)
     return StoreResult(
         stored=len(inserted),
-        duplicates=len(batch) - len(inserted) - len(conflicts),
+        duplicates=len(batch) - len(inserted) - len(conflicts) - len(quarantined),
         conflicts=len(conflicts),
         points=frozenset(point for point, _ in inserted),
+        quarantined=tuple(quarantined),
     )
 
 
-def _stored_values(
-    connection: sa.Connection, repeated: Sequence[IncomingReading]
-) -> dict[tuple[str, int], int]:
-    stored: dict[tuple[str, int], int] = {}
-    for point_id in {reading.point_id for reading in repeated}:
-        times = [reading.ts for reading in repeated if reading.point_id == point_id]
-        query = sa.select(readings.c.ts, readings.c.energy_wh).where(
-            readings.c.point_id == point_id, readings.c.ts.in_(times)
+def _by_time(reading: IncomingReading) -> int:
+    return reading.ts
+
+
+def _register_ts(register: Register) -> int:
+    return register.ts
+
+
+def _timelines(
+    connection: sa.Connection, batch: Sequence[IncomingReading]
+) -> dict[str, list[Register]]:
+    """Per point, the stored readings the batch needs: its values and each reading's neighbours.
+
+    Usually every reading is newer than all stored ones, and the point's newest stored reading
+    is all that is needed (one query for the whole batch). A point with an older reading in the
+    batch (a backlog, a replay) gets its stored readings across the batch's span.
+    """
+    spans: dict[str, tuple[int, int]] = {}
+    for reading in batch:
+        low, high = spans.get(reading.point_id, (reading.ts, reading.ts))
+        spans[reading.point_id] = (min(low, reading.ts), max(high, reading.ts))
+    newest = _newest(connection, list(spans))
+    timelines: dict[str, list[Register]] = {}
+    for point_id, (low, high) in spans.items():
+        last = newest.get(point_id)
+        if last is None or last.ts < low:
+            timelines[point_id] = [] if last is None else [last]
+        else:
+            timelines[point_id] = _stored_span(connection, point_id, low, high)
+    return timelines
+
+
+def _newest(connection: sa.Connection, point_ids: Sequence[str]) -> dict[str, Register]:
+    if not point_ids:
+        return {}
+    latest = (
+        sa.select(readings.c.point_id, sa.func.max(readings.c.ts).label("ts"))
+        .where(readings.c.point_id.in_(point_ids))
+        .group_by(readings.c.point_id)
+        .subquery()
+    )
+    query = sa.select(readings.c.point_id, readings.c.ts, readings.c.energy_wh).join(
+        latest, (readings.c.point_id == latest.c.point_id) & (readings.c.ts == latest.c.ts)
+    )
+    return {row.point_id: Register(row.ts, row.energy_wh) for row in connection.execute(query)}
+
+
+def _stored_span(
+    connection: sa.Connection, point_id: str, start_s: int, end_s: int
+) -> list[Register]:
+    """The point's readings in [start_s, end_s] plus the nearest one outside each edge, by time."""
+    where = readings.c.point_id == point_id
+    before = connection.execute(
+        sa.select(sa.func.max(readings.c.ts)).where(where & (readings.c.ts <= start_s))
+    ).scalar()
+    after = connection.execute(
+        sa.select(sa.func.min(readings.c.ts)).where(where & (readings.c.ts >= end_s))
+    ).scalar()
+    low = start_s if before is None else before
+    high = end_s if after is None else after
+    query = (
+        sa.select(readings.c.ts, readings.c.energy_wh)
+        .where(where & readings.c.ts.between(low, high))
+        .order_by(readings.c.ts)
+    )
+    return [Register(row.ts, row.energy_wh) for row in connection.execute(query)]
+
+
+def _record_quarantine(
+    connection: sa.Connection, quarantined: Sequence[Quarantined], received_at_us: int
+) -> None:
+    if quarantined:
+        connection.execute(
+            insert_ignoring_duplicates(connection.engine, quarantined_readings),
+            [
+                {
+                    "point_id": item.reading.point_id,
+                    "ts": item.reading.ts,
+                    "energy_wh": item.reading.energy_wh,
+                    "seq": item.reading.seq,
+                    "reason": item.verdict.reason.value,
+                    "detail": item.verdict.detail,
+                    "received_at_us": received_at_us,
+                }
+                for item in quarantined
+            ],
         )
-        stored.update(((point_id, row.ts), row.energy_wh) for row in connection.execute(query))
-    return stored
 
 
 def _record_conflicts(
@@ -116,17 +244,48 @@ def readings_near(
     connection: sa.Connection, point_id: str, start_s: int, end_s: int
 ) -> Iterator[Reading]:
     """The point's readings in [start_s, end_s] plus the nearest one outside each edge."""
-    where = readings.c.point_id == point_id
-    before = connection.execute(
-        sa.select(sa.func.max(readings.c.ts)).where(where & (readings.c.ts <= start_s))
-    ).scalar()
-    after = connection.execute(
-        sa.select(sa.func.min(readings.c.ts)).where(where & (readings.c.ts >= end_s))
-    ).scalar()
-    low = start_s if before is None else before
-    high = end_s if after is None else after
-    query = sa.select(readings.c.ts, readings.c.energy_wh).where(
-        where & readings.c.ts.between(low, high)
+    for register in _stored_span(connection, point_id, start_s, end_s):
+        yield Reading(point_id=point_id, ts=from_epoch(register.ts), energy_wh=register.energy_wh)
+
+
+def release_quarantined(
+    connection: sa.Connection, action: Action, quarantine_id: int
+) -> StoreResult:
+    """Store a quarantined reading after all (without the plausibility check), audit-logged.
+
+    Still stored at most once: a value already stored for that point and second stays, and a
+    different one is a conflict as usual.
+    """
+    row = connection.execute(
+        sa.select(quarantined_readings).where(quarantined_readings.c.id == quarantine_id)
+    ).first()
+    if row is None:
+        raise not_found("quarantined reading", str(quarantine_id))
+    if row.released_at_us is not None:
+        raise conflict(f"quarantined reading {quarantine_id} was already released")
+    connection.execute(
+        quarantined_readings.update()
+        .where(quarantined_readings.c.id == quarantine_id)
+        .values(
+            released_at_us=action.now_us, released_by=action.actor, release_reason=action.reason
+        )
     )
-    for row in connection.execute(query):
-        yield Reading(point_id=point_id, ts=from_epoch(row.ts), energy_wh=row.energy_wh)
+    reading = IncomingReading(
+        point_id=row.point_id, ts=row.ts, energy_wh=row.energy_wh, seq=row.seq
+    )
+    result = store_readings(connection, [reading], action.now_us, None)
+    audit(
+        connection,
+        action,
+        "release_reading",
+        row.point_id,
+        {
+            "quarantine_id": quarantine_id,
+            "ts": row.ts,
+            "energy_wh": row.energy_wh,
+            "quarantine_reason": row.reason,
+            "stored": result.stored,
+            "conflicts": result.conflicts,
+        },
+    )
+    return result

@@ -110,6 +110,14 @@ metering_points = sa.Table(
         sa.CheckConstraint(f"allocation IN {ALLOCATION_METHODS!r}", name="point_allocation"),
     ),
     sa.Column("tariff_id", sa.String(64)),  # checked by operations: see revision 0006
+    # Added by revision 0007: readings implying more average power are quarantined.
+    sa.Column(
+        "max_power_w",
+        sa.BigInteger,
+        sa.CheckConstraint("max_power_w > 0", name="point_max_power"),
+        nullable=False,
+        server_default="100000",
+    ),
 )
 
 assignments = sa.Table(
@@ -262,6 +270,26 @@ reading_conflicts = sa.Table(
     sa.Column("kept_energy_wh", sa.BigInteger, nullable=False),
     sa.Column("received_at_us", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("point_id", "ts", "energy_wh", name="reading_conflict_value"),
+)
+
+# Added by revision 0007: a well-formed reading that cannot be real (stamped in the future or
+# before 2000, or a register rising faster than the point's maximum power). It is neither stored
+# nor rated; a landlord may release it (then it is ingested like any reading). Once per value.
+quarantined_readings = sa.Table(
+    "quarantined_readings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("point_id", sa.String(200), nullable=False),
+    sa.Column("ts", sa.BigInteger, nullable=False),
+    sa.Column("energy_wh", sa.BigInteger, nullable=False),
+    sa.Column("seq", sa.BigInteger),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("received_at_us", sa.BigInteger, nullable=False),
+    sa.Column("released_at_us", sa.BigInteger),
+    sa.Column("released_by", sa.String(200)),
+    sa.Column("release_reason", sa.Text),
+    sa.UniqueConstraint("point_id", "ts", "energy_wh", name="quarantined_reading_value"),
 )
 
 APPEND_ONLY_TABLES = ("journal", "journal_legs", "audit_log")

@@ -14,7 +14,7 @@ from tenant_ledger.service import LedgerService
 from tenant_ledger.web.context import Access, Handler, Web
 from tenant_ledger.web.csrf import CsrfGuard
 from tenant_ledger.web.identity import SUPERVISOR_ADDRESS
-from tenant_ledger.web.views import accounts, actions, audit, tariffs, tenancy
+from tenant_ledger.web.views import accounts, actions, audit, issues, tariffs, tenancy
 
 __all__ = ["DEFAULT_TOP_UP_TEXT", "setup_web"]
 
@@ -50,6 +50,13 @@ ROUTES: tuple[tuple[str, str, Access, Handler], ...] = (
     ("GET", "/tariffs", Access.LANDLORD, tariffs.tariffs),
     ("POST", "/tariffs", Access.LANDLORD, tariffs.submit_tariff),
     ("GET", "/audit", Access.LANDLORD, audit.audit),
+    ("GET", "/readings/issues", Access.LANDLORD, issues.issues),
+    (
+        "POST",
+        r"/readings/issues/{quarantine_id:\d{1,9}}/release",
+        Access.LANDLORD,
+        issues.release,
+    ),
 )
 """Every page: method, path, who may open it, handler (tests walk this table)."""
 

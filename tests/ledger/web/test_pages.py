@@ -260,3 +260,61 @@ async def test_audit_log_filters_by_actor_action_and_date(site: tuple[Api, Brows
     assert "coins" not in links
     old = await (await browser.get(LANDLORD, "/audit?from=2020-01-01&to=2020-01-02")).text()
     assert "Nothing matches" in old
+
+
+async def test_moving_a_link_in_the_console_republishes_both_tenants(
+    site: tuple[Api, Browser], ledger: LedgerService
+) -> None:
+    _api, browser = site
+    assert ledger.states["t1"]["ha_user_ids"] == [ALICE.user_id]
+    reply = await browser.post(LANDLORD, "/tenants/t2/users", {"user_id": ALICE.user_id})
+    assert reply.status == 303
+    assert ledger.states["t1"]["ha_user_ids"] == []
+    assert ledger.states["t2"]["ha_user_ids"] == sorted([ALICE.user_id, BOB.user_id])
+
+
+async def test_the_landlord_sees_reading_issues_and_releases_a_quarantined_reading(
+    site: tuple[Api, Browser], ledger: LedgerService, clock: FakeClock
+) -> None:
+    api, browser = site
+    now = clock.epoch
+    # t1's register stands at 58,000 Wh (post_readings); 10^12 Wh a minute later is impossible,
+    # and a second value for a stored second is a conflict.
+    giant = {"point": "mqtt:dev:1", "ts": now + 60, "energy_wh": 10**12}
+    clash = {"point": "mqtt:dev:2", "ts": now, "energy_wh": 1}
+    await api.call("POST", "/api/readings", {"readings": [giant, clash]}, expect=200)
+    (item,) = (await api.call("GET", "/api/readings/quarantine"))["quarantined"]
+
+    overview = await (await browser.get(LANDLORD, "/")).text()
+    assert 'href="/readings/issues"' in overview
+    page = await (await browser.get(LANDLORD, "/readings/issues")).text()
+    assert f'data-quarantine="{item["id"]}"' in page
+    assert "above max power" in page
+    assert "1000000000000" in page
+    assert "<td><code>mqtt:dev:2</code></td><td>2026-11-10 13:00:00</td>" in page
+    assert (await browser.get(ALICE, "/readings/issues")).status == 404
+
+    path = f"/readings/issues/{item['id']}/release"
+    missing = await browser.post(LANDLORD, path, {"reason": ""})
+    assert missing.status == 400
+    assert "This is required" in await missing.text()
+    forged = await browser.post(LANDLORD, path, {"reason": "x"}, token="0" * 64)
+    assert forged.status == 403
+    assert (await browser.post(ALICE, path, {"reason": "mine"})).status == 404
+    assert ledger.states["t1"]["period_energy_kwh"] == "48.000"
+
+    done = await browser.post(LANDLORD, path, {"reason": "the meter really says so"})
+    assert (done.status, done.headers["Location"]) == (303, "/readings/issues?done=release")
+    released = (await api.call("GET", "/api/readings/quarantine"))["quarantined"][0]
+    assert (released["released_by"], released["release_reason"]) == (
+        LANDLORD.name,
+        "the meter really says so",
+    )
+    expected_wh = 48_000 + 10**12 - 58_000
+    assert ledger.states["t1"]["period_energy_kwh"] == f"{expected_wh // 1000}.000"
+    page = await (await browser.get(LANDLORD, "/readings/issues?done=release")).text()
+    assert "Reading released and billed." in page
+    assert "released by ana: the meter really says so" in page
+    again = await browser.post(LANDLORD, path, {"reason": "twice"})
+    assert again.status == 400
+    assert "was already released" in await again.text()

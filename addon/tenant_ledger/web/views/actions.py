@@ -32,13 +32,20 @@ async def _apply(
     build: Callable[[], Change],
     *,
     catalog_changed: bool = False,
+    affects_others: bool = False,
 ) -> web.StreamResponse:
-    """Validate (``build`` raises FormError), write, redirect; or re-render with the message."""
+    """Validate (``build`` raises FormError), write, redirect; or re-render with the message.
+
+    ``affects_others``: the change may alter other tenants' published state too (all are
+    re-evaluated).
+    """
     values = {f"{form}.{name}": str(value) for name, value in (page.form or {}).items()}
     try:
         change = build()
         await web_ui.service.write(
-            change, affects=[page.tenant_id], catalog_changed=catalog_changed
+            change,
+            affects=None if affects_others else [page.tenant_id],
+            catalog_changed=catalog_changed,
         )
     except forms.FormError as err:
         return await rerender_with_errors(
@@ -101,7 +108,8 @@ async def link_user(web_ui: Web, page: Page) -> web.StreamResponse:
         )
 
     try:
-        return await _apply(web_ui, page, "link", build)
+        # Linking moves the user away from any tenant it saw before: that one is republished too.
+        return await _apply(web_ui, page, "link", build, affects_others=True)
     except web.HTTPSeeOther:
         web_ui.seen.pop(page.field("user_id"), None)
         raise
