@@ -82,7 +82,8 @@ def _anchor_and_existing(
     return anchor, existing, True
 
 
-def _metadata(statistic_id: str) -> StatisticMetaData:
+def energy_statistic_metadata(statistic_id: str) -> StatisticMetaData:
+    """Metadata of a channel energy sensor's long-term statistic, valid on HA 2025.4 and 2026.x."""
     metadata = StatisticMetaData(
         mean_type=StatisticMeanType.NONE,
         has_sum=True,
@@ -132,7 +133,7 @@ async def async_import_backlog(
     if rows:
         async_import_statistics(
             hass,
-            _metadata(statistic_id),
+            energy_statistic_metadata(statistic_id),
             [
                 StatisticData(
                     start=datetime.fromtimestamp(row.start, UTC),

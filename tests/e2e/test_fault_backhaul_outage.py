@@ -19,7 +19,11 @@ import time
 from typing import Any
 
 from homeassistant.components.recorder.core import Recorder
-from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.components.recorder.models import StatisticData
+from homeassistant.components.recorder.statistics import (
+    async_import_statistics,
+    statistics_during_period,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 import pytest
@@ -27,6 +31,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
+from custom_components.tenant_metering.statistics import energy_statistic_metadata
 from tenant_sim.mosquitto import MosquittoBroker
 
 from .harness import (
@@ -48,6 +53,7 @@ pytestmark = pytest.mark.slow
 
 HOURS = 72
 START_WH = 1_000_000
+OUTAGE_SENSOR = "sensor.room_201_energy"
 
 
 @pytest.fixture(autouse=True)
@@ -83,8 +89,16 @@ async def test_three_day_outage_replayed_from_backlog_bills_like_no_outage(
         await hass.async_add_executor_job(fleet.connect)
         for breaker in fleet.breakers:
             await first_state(hass, breaker, t0, {"1": START_WH})
+        # The recorder compiled the hour before the outage (in real time it would have; these
+        # days are simulated in seconds): the backlog import continues from that statistic.
+        async_import_statistics(
+            hass,
+            energy_statistic_metadata(OUTAGE_SENSOR),
+            [StatisticData(start=datetime.fromtimestamp(t0, UTC), state=START_WH / 1000, sum=0.0)],
+        )
+        await async_wait_recording_done(hass)
         await hass.async_add_executor_job(outage.outage)
-        await until(lambda: state(hass, "sensor.room_201_energy") == "unavailable", "LWT")
+        await until(lambda: state(hass, OUTAGE_SENSOR) == "unavailable", "LWT")
         for hour in range(1, HOURS + 1):
             for breaker in fleet.breakers:
                 send(breaker, t0 + hour * 3600, {"1": register(hour)})
@@ -118,19 +132,17 @@ async def test_three_day_outage_replayed_from_backlog_bills_like_no_outage(
     await async_wait_recording_done(hass)
     rows = await get_instance(hass).async_add_executor_job(_hourly, hass, t0)
     by_start = {int(row["start"]): row for row in rows}
-    # One row per backlog hour, stamped with the hour its reading fell in. Without a statistic
-    # from before the outage (none exists: these days were simulated in seconds), the import
-    # anchors at the backlog's first reading, so sums start at 0 there.
+    # The pre-outage hour, then one row per backlog hour, stamped with the hour its reading
+    # fell in; sums continue from the pre-outage statistic as if nothing had been missed.
     hours = range(1, HOURS + 1)
-    assert sorted(by_start) == [t0 + h * 3600 for h in hours]
+    assert sorted(by_start) == [t0 + h * 3600 for h in range(HOURS + 1)]
     states = [Decimal(str(by_start[t0 + h * 3600]["state"])) for h in hours]
     sums = [Decimal(str(by_start[t0 + h * 3600]["sum"])) for h in hours]
     assert states == [Decimal(register(h)) / 1000 for h in hours]
-    assert sums[0] == 0
-    assert [b - a for a, b in pairwise(sums)] == [
-        Decimal(hourly_use(h)) / 1000 for h in range(2, HOURS + 1)
+    assert sums == [Decimal(register(h) - START_WH) / 1000 for h in hours]
+    assert [b - a for a, b in pairwise([Decimal(0), *sums])] == [
+        Decimal(hourly_use(h)) / 1000 for h in hours
     ]
-    assert sums[-1] == Decimal(register(HOURS) - register(1)) / 1000
 
 
 def _hourly(hass: HomeAssistant, t0: int) -> list[dict[str, Any]]:

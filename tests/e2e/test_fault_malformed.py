@@ -187,17 +187,7 @@ def publish_all(broker: MosquittoBroker, messages: list[tuple[str, bytes]]) -> N
     "kind",
     [
         pytest.param("malformed", id=f"{PAYLOADS} malformed"),
-        pytest.param(
-            "implausible",
-            id="implausible registers",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="no plausibility check: a well-typed register jump of 10^14 Wh is "
-                "stored and billed by the ledger, and a state stamped ts=10^20 freezes the "
-                "channel's entities in HA (hub._on_state); ARCHITECTURE.md: never silently "
-                "turned into giant consumption",
-            ),
-        ),
+        pytest.param("implausible", id="implausible registers"),
     ],
 )
 async def test_malformed_payloads_and_a_counter_reset_bill_exactly_the_valid_registers(

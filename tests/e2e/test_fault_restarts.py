@@ -91,6 +91,9 @@ def observer(mosquitto: MosquittoBroker) -> Iterator[ReadingsObserver]:
     watcher.close()
 
 
+SPACING_S = 10  # device seconds between two state messages
+
+
 def registers(step: int) -> dict[str, int]:
     return {channel: FIRST[channel] + PER_STEP[channel] * step for channel in FIRST}
 
@@ -110,7 +113,13 @@ async def test_broker_restart_and_ledger_kill_lose_and_double_nothing(
     breaker = fleet.breakers[0]
     points = {channel: f"mqtt:{breaker.device_id}:{channel}" for channel in FIRST}
     await ledger.building({"t101": points["1"], "t102": points["2"]})
-    base = int(time.time()) - 7 * 86_400  # a week ago, one second per state message
+    # A week ago, ten device seconds per state message: 100 Wh per state is then 36 kW, within
+    # the ledger's plausible power per point (one second apart it would be quarantined).
+    base = int(time.time()) - 7 * 86_400
+
+    def stamp(step: int) -> int:
+        return base + SPACING_S * step
+
     steps = 0
     running = asyncio.Event()
 
@@ -118,7 +127,7 @@ async def test_broker_restart_and_ledger_kill_lose_and_double_nothing(
         nonlocal steps
         while running.is_set():
             steps += 1
-            send(target, base + steps, registers(steps))
+            send(target, stamp(steps), registers(steps))
             await asyncio.sleep(STEP_S)
 
     async def steps_pass(count: int) -> None:
@@ -133,16 +142,16 @@ async def test_broker_restart_and_ledger_kill_lose_and_double_nothing(
         sender = hass.async_create_background_task(traffic(breaker), "e2e traffic")
 
         await steps_pass(25)
-        restarted_at = base + steps
+        restarted_at = stamp(steps)
         await hass.async_add_executor_job(mosquitto.restart)
         await until(
             lambda: max(observer.points(points["1"])) > restarted_at, "traffic after restart", 20
         )
         await steps_pass(25)
         await hass.async_add_executor_job(ledger.kill)
-        killed = base + steps
+        killed = stamp(steps)
         await steps_pass(25)
-        revived = base + steps
+        revived = stamp(steps)
         await hass.async_add_executor_job(ledger.start)
         await steps_pass(25)
         running.clear()
@@ -151,8 +160,8 @@ async def test_broker_restart_and_ledger_kill_lose_and_double_nothing(
         # The final state is repeated until it is in the ledger (HA may still be reconnecting).
 
         async def final_stored() -> bool:
-            send(breaker, base + last, registers(last))
-            return (base + last) in {r["ts"] for r in await ledger.readings(points["1"])}
+            send(breaker, stamp(last), registers(last))
+            return stamp(last) in {r["ts"] for r in await ledger.readings(points["1"])}
 
         await until_async(final_stored, "the final reading in the ledger", 30)
         for point in points.values():
@@ -168,10 +177,10 @@ async def test_broker_restart_and_ledger_kill_lose_and_double_nothing(
         assert len(stamps) == len(set(stamps)), "a reading was stored twice"
         assert set(stamps) == observer.points(point)
         assert stamps[0] == base
-        assert stamps[-1] == base + last
+        assert stamps[-1] == stamp(last)
         # Each stored register is what the breaker sent at that time: no mix-ups.
         for reading in stored:
-            assert reading["energy_wh"] == registers(reading["ts"] - base)[channel]
+            assert reading["energy_wh"] == registers((reading["ts"] - base) // SPACING_S)[channel]
         # Readings went missing during the broker restart (QoS 0 states), but registers are
         # cumulative: the bill is the whole difference, once.
         assert len(stamps) > 50

@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.tenant_metering.statistics import _metadata
+from custom_components.tenant_metering.statistics import energy_statistic_metadata
 
 from .common import BASE, DEVICE_ID, announce, fire, published, setup_hub, state
 
@@ -83,7 +83,7 @@ async def test_backlog_fills_hourly_statistics_continuing_the_last_one(
     # The hour before the outage, as the recorder compiled it: register 1.000 kWh, sum 5.
     async_import_statistics(
         hass,
-        _metadata(ENERGY),
+        energy_statistic_metadata(ENERGY),
         [StatisticData(start=OUTAGE_START - timedelta(hours=1), state=1.0, sum=5.0)],
     )
     await async_wait_recording_done(hass)
@@ -122,7 +122,7 @@ async def test_backlog_before_the_sensor_exists_waits_for_it(
     # Statistics from before a restart; the sensor is not back yet when the backlog comes.
     async_import_statistics(
         hass,
-        _metadata(ENERGY),
+        energy_statistic_metadata(ENERGY),
         [StatisticData(start=OUTAGE_START - timedelta(hours=1), state=2.0, sum=7.0)],
     )
     await async_wait_recording_done(hass)
@@ -164,7 +164,7 @@ async def test_hours_are_utc_hours_in_any_time_zone(
     await announce(hass)
     async_import_statistics(
         hass,
-        _metadata(ENERGY),
+        energy_statistic_metadata(ENERGY),
         [StatisticData(start=OUTAGE_START - timedelta(hours=1), state=1.0, sum=5.0)],
     )
     await async_wait_recording_done(hass)
@@ -189,7 +189,7 @@ async def test_hours_with_statistics_are_left_alone(
     await hass.async_block_till_done()
     async_import_statistics(
         hass,
-        _metadata(ENERGY),
+        energy_statistic_metadata(ENERGY),
         [
             StatisticData(start=OUTAGE_START - timedelta(hours=1), state=1.0, sum=5.0),
             StatisticData(start=OUTAGE_START + timedelta(hours=1), state=9.0, sum=9.0),
@@ -207,7 +207,7 @@ async def test_hours_with_statistics_are_left_alone(
 
 
 def test_metadata_follows_ha_compat() -> None:
-    metadata = _metadata(ENERGY)
+    metadata = energy_statistic_metadata(ENERGY)
     assert metadata["mean_type"] is StatisticMeanType.NONE
     assert "has_mean" not in metadata
     assert metadata["source"] == "recorder"
