@@ -27,6 +27,7 @@ import aiohttp
 from tenant_sim.building import TIMEZONE, Building, hostel
 from tenant_sim.history import hourly_readings
 from tenant_sim.homeassistant import HomeAssistantDemo
+from tenant_sim.ingress import IngressStandIn
 from tenant_sim.ledger_process import LedgerProcess
 from tenant_sim.live import LiveBuilding
 from tenant_sim.month import simulate_month
@@ -34,7 +35,14 @@ from tenant_sim.mosquitto import MosquittoBroker
 from tenant_sim.net import LOOPBACK, free_port
 from tenant_sim.progress import Progress
 from tenant_sim.registers import BuildingRegisters, CircuitReading
-from tenant_sim.seed import LedgerApi, LedgerApiError, create_token, seed, top_up_openings
+from tenant_sim.seed import (
+    LedgerApi,
+    LedgerApiError,
+    create_token,
+    link_ha_users,
+    seed,
+    top_up_openings,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MARKER = ".tenant-metering-demo"
@@ -49,6 +57,7 @@ class Options:
     ha_port: int
     ledger_port: int
     mqtt_port: int
+    portal_port: int
     no_ha: bool
     duration: float | None
     interval: float
@@ -70,6 +79,12 @@ def parse(argv: Sequence[str]) -> Options:
     parser.add_argument(
         "--mqtt-port", type=int, default=1883, help="Mosquitto (1883; a free one if taken)"
     )
+    parser.add_argument(
+        "--portal-port",
+        type=int,
+        default=8100,
+        help="the ingress stand-in: landlord console and tenant portal (8100; 0: any free port)",
+    )
     parser.add_argument("--no-ha", action="store_true", help="skip Home Assistant")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument(
@@ -87,6 +102,7 @@ def parse(argv: Sequence[str]) -> Options:
         ha_port=args.ha_port,
         ledger_port=args.ledger_port,
         mqtt_port=args.mqtt_port,
+        portal_port=args.portal_port,
         no_ha=args.no_ha,
         duration=args.duration,
         interval=args.interval,
@@ -176,81 +192,166 @@ async def _tick_forever(live: LiveBuilding, interval: float, progress: Progress)
             progress.failed("meter readings", err)
 
 
+@dataclass(kw_only=True)
+class Running:
+    """What the banner names, once everything has started."""
+
+    broker: MosquittoBroker
+    ledger: LedgerProcess
+    admin_token: str
+    ha: HomeAssistantDemo | None = None
+    portal: IngressStandIn | None = None
+    totals: tuple[int, int] = (0, 0)
+
+
 async def run_live(options: Options, building: Building) -> int:
     progress = Progress()
-    stop = _stop_event()
+    stop = _stop_event()  # first: a Ctrl-C from here on stops everything in order
     progress.say(f"Starting the Tenant Metering demo: {building.name}, 12 rooms, on 127.0.0.1")
     async with AsyncExitStack() as stack:
-        broker = MosquittoBroker(
-            options.data_dir / "mosquitto", port=_mqtt_port(options.mqtt_port, progress)
-        )
-        await progress.step(f"Mosquitto on {broker.url}", asyncio.to_thread(broker.start))
-        stack.callback(broker.stop)
-
-        admin_token = secrets.token_urlsafe(24)
-        ledger = LedgerProcess(
-            options.data_dir / "ledger",
-            port=_free_or_fail(options.ledger_port, "--ledger-port", progress),
-            mqtt_url=broker.url,
-            admin_token=admin_token,
-        )
-        await progress.step(f"ledger on {ledger.url}", ledger.start())
-        stack.callback(ledger.stop)
-        api = await stack.enter_async_context(LedgerApi(ledger.url, admin_token))
-
-        now = int(time.time())
-        moved_in = month_start(datetime.now(ZoneInfo(TIMEZONE)))
-        # From here on a failing part is reported and the rest keeps running.
-        await progress.attempt(
-            "ledger seeded: 12 rooms, 11 tenants, time-of-use tariff, prepaid and postpaid plans",
-            seed(api, building, move_in=moved_in),
-        )
-        registers = BuildingRegisters(building, int(moved_in.timestamp()), step_s=300)
-        await progress.attempt(
-            f"month so far metered: hourly readings since {moved_in:%Y-%m-%d %H:%M %Z}",
-            backfill(api, registers, now),
-        )
-        await progress.attempt("opening payments posted", top_up_openings(api, building))
-        registers.advance(now)  # where the backfill stopped, had it failed
-        registers.step_s = 60
-
-        live = LiveBuilding(building, registers, broker.port)
-        await progress.step(
-            f"simulator: {len(building.breakers)} MQTT breakers, Modbus meter "
-            f"(6 channels) on 127.0.0.1:{live.modbus.port}, readings every {options.interval:g} s",
-            live.start(),
-        )
-        stack.push_async_callback(live.stop)
-        ticker = asyncio.create_task(_tick_forever(live, options.interval, progress))
-        stack.callback(ticker.cancel)
-
-        ha: HomeAssistantDemo | None = None
-        ha = None
-        if not options.no_ha:
-            ha = await _home_assistant(
-                options, building, live=live, ledger=ledger, api=api, progress=progress
-            )
-        if ha is not None:
-            stack.push_async_callback(ha.stop)
-            await ha.start(stop)
-            live.bridge_breakers = not ha.forwards_breakers
-            live.bridge_modbus = not ha.forwards_modbus
-
-        _write_summary(options, broker, ledger, admin_token, ha)
-        _print_ready(
-            progress=progress,
-            building=building,
-            broker=broker,
-            ledger=ledger,
-            admin_token=admin_token,
-            ha=ha,
-            totals=await _ledger_totals(api),
-        )
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), options.duration)
+        startup = asyncio.ensure_future(_start(options, building, stack, progress, stop))
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({startup, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if startup.done():
+            running = startup.result()  # a part the demo cannot run without raises here
+            _write_summary(options, running)
+            _print_ready(progress=progress, building=building, running=running)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), options.duration)
+        else:  # stopped while starting: what has started is stopped below, in order
+            startup.cancel()
+            with suppress(asyncio.CancelledError):
+                await startup
         progress.say("\nStopping…")
     progress.ok("stopped cleanly")
     return 0
+
+
+async def _start(
+    options: Options,
+    building: Building,
+    stack: AsyncExitStack,
+    progress: Progress,
+    stop: asyncio.Event,
+) -> Running:
+    """Start every part; each one's stop is on ``stack`` before it starts."""
+    broker = MosquittoBroker(
+        options.data_dir / "mosquitto", port=_mqtt_port(options.mqtt_port, progress)
+    )
+    stack.callback(broker.stop)
+    await progress.step(f"Mosquitto on {broker.url}", asyncio.to_thread(broker.start))
+
+    admin_token = secrets.token_urlsafe(24)
+    landlords = [login.username for login in building.logins if login.tenant_id is None]
+    ledger = LedgerProcess(
+        options.data_dir / "ledger",
+        port=_free_or_fail(options.ledger_port, "--ledger-port", progress),
+        mqtt_url=broker.url,
+        admin_token=admin_token,
+        landlords=landlords,
+        trusted_proxies=[LOOPBACK],  # the ingress stand-in
+    )
+    stack.callback(ledger.stop)
+    await progress.step(f"ledger on {ledger.url}", ledger.start())
+    api = await stack.enter_async_context(LedgerApi(ledger.url, admin_token))
+    running = Running(broker=broker, ledger=ledger, admin_token=admin_token)
+
+    now = int(time.time())
+    moved_in = month_start(datetime.now(ZoneInfo(TIMEZONE)))
+    # From here on a failing part is reported and the rest keeps running.
+    await progress.attempt(
+        "ledger seeded: 12 rooms, 11 tenants, time-of-use tariff, prepaid and postpaid plans",
+        seed(api, building, move_in=moved_in),
+    )
+    registers = BuildingRegisters(building, int(moved_in.timestamp()), step_s=300)
+    await progress.attempt(
+        f"month so far metered: hourly readings since {moved_in:%Y-%m-%d %H:%M %Z}",
+        backfill(api, registers, now),
+    )
+    await progress.attempt("opening payments posted", top_up_openings(api, building))
+    registers.advance(now)  # where the backfill stopped, had it failed
+    registers.step_s = 60
+
+    live = LiveBuilding(building, registers, broker.port)
+    await progress.step(
+        f"simulator: {len(building.breakers)} MQTT breakers, Modbus meter "
+        f"(6 channels) on 127.0.0.1:{live.modbus.port}, readings every {options.interval:g} s",
+        live.start(),
+    )
+    stack.push_async_callback(live.stop)
+    ticker = asyncio.create_task(_tick_forever(live, options.interval, progress))
+    stack.callback(ticker.cancel)
+
+    if not options.no_ha:
+        running.ha = await _home_assistant(
+            options, building, live=live, ledger=ledger, api=api, progress=progress
+        )
+    if running.ha is not None:
+        ha = running.ha
+        stack.push_async_callback(ha.stop)
+        await ha.start(stop)
+        live.bridge_breakers = not ha.forwards_breakers
+        live.bridge_modbus = not ha.forwards_modbus
+        if ha.url is not None:
+            running.portal = await _portal(
+                options,
+                building=building,
+                stack=stack,
+                api=api,
+                ha=ha,
+                ledger=ledger,
+                progress=progress,
+            )
+
+    running.totals = await _ledger_totals(api)
+    return running
+
+
+async def _portal(
+    options: Options,
+    *,
+    building: Building,
+    stack: AsyncExitStack,
+    api: LedgerApi,
+    ha: HomeAssistantDemo,
+    ledger: LedgerProcess,
+    progress: Progress,
+) -> IngressStandIn | None:
+    """Link the tenants' HA users in the ledger, then open the console through ingress."""
+    if ha.user_ids:
+        logins = [login for login in building.logins if login.tenant_id in ha.user_ids]
+        rooms = {c.space_id: c.name for c in building.circuits}
+        names = {t.tenant_id: rooms[t.space_id] for t in building.tenants}
+        pairs = ", ".join(f"{login.username} → {names[login.tenant_id or '']}" for login in logins)
+        links = {
+            login.tenant_id: (ha.user_ids[login.tenant_id], login.name)
+            for login in logins
+            if login.tenant_id is not None
+        }
+        if (
+            await progress.attempt(
+                f"ledger: Home Assistant users linked to their tenants ({pairs})",
+                link_ha_users(api, links),
+            )
+            and ha.dashboard_published
+        ):
+            await progress.attempt(
+                '"Tenants" dashboard: each tenant\'s view shown to their Home Assistant user',
+                ha.share_tenant_views(),
+            )
+    try:
+        port = _free_or_fail(options.portal_port, "--portal-port", progress)
+    except OSError:
+        return None
+    portal = IngressStandIn(ledger_url=ledger.url, ha_url=ha.base_url, port=port)
+    stack.push_async_callback(portal.stop)
+    if not await progress.attempt(
+        f"ingress stand-in on {portal.url}: Home Assistant logins, the ledger's web UI",
+        portal.start(),
+    ):
+        return None
+    return portal
 
 
 async def _ledger_totals(api: LedgerApi) -> tuple[int, int]:
@@ -292,37 +393,25 @@ async def _home_assistant(
     )
 
 
-def _write_summary(
-    options: Options,
-    broker: MosquittoBroker,
-    ledger: LedgerProcess,
-    admin_token: str,
-    ha: "HomeAssistantDemo | None",
-) -> None:
+def _write_summary(options: Options, running: Running) -> None:
     """What the run printed, as JSON in the data dir (mode 600), for scripts and tests."""
+    ha, portal = running.ha, running.portal
     summary = {
-        "mqtt_url": broker.url,
-        "ledger_url": ledger.url,
-        "ledger_admin_token": admin_token,
+        "mqtt_url": running.broker.url,
+        "ledger_url": running.ledger.url,
+        "ledger_admin_token": running.admin_token,
         "home_assistant_url": None if ha is None else ha.url,
         "logins": {} if ha is None else ha.passwords,
+        "ha_user_ids": {} if ha is None else ha.user_ids,
+        "portal_url": None if portal is None else portal.url,
     }
     path = options.data_dir / "demo.json"
     path.touch(mode=0o600)
     path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 
-def _print_ready(
-    *,
-    progress: Progress,
-    building: Building,
-    broker: MosquittoBroker,
-    ledger: LedgerProcess,
-    admin_token: str,
-    ha: "HomeAssistantDemo | None",
-    totals: tuple[int, int],
-) -> None:
-    say = progress.say
+def _print_ready(*, progress: Progress, building: Building, running: Running) -> None:
+    say, ha = progress.say, running.ha
     say("")
     say(f"Ready in {progress.elapsed:.0f} s. {building.name} is running on 127.0.0.1:")
     if ha is not None and ha.url:
@@ -331,9 +420,18 @@ def _print_ready(
             password = ha.passwords.get(login.username)
             if password:
                 say(f"    {login.name:<26} user {login.username:<9} password {password}")
-    say(f"  Ledger API       {ledger.url}/api/openapi.json  (admin token {admin_token})")
-    say(f"  MQTT broker      {broker.url}  (topics tenant_metering/#)")
-    say(f"  The ledger holds {totals[0]} tenants and {totals[1]} readings of this month so far.")
+    if running.portal is not None:
+        say(
+            f"  Landlord console and tenant portal  {running.portal.url}  "
+            "(log in with the Home Assistant users above)"
+        )
+    say(
+        f"  Ledger API       {running.ledger.url}/api/openapi.json  "
+        f"(admin token {running.admin_token})"
+    )
+    say(f"  MQTT broker      {running.broker.url}  (topics tenant_metering/#)")
+    tenants, readings = running.totals
+    say(f"  The ledger holds {tenants} tenants and {readings} readings of this month so far.")
     if progress.failures:
         say(f"  Not working this run: {', '.join(progress.failures)} (see the ✗ lines above).")
     say("Press Ctrl-C to stop everything.")
@@ -347,6 +445,9 @@ def main(argv: Sequence[str]) -> int:
         if options.simulate_month:
             return asyncio.run(simulate_month(options.data_dir, building, month=options.month))
         return asyncio.run(run_live(options, building))
+    except KeyboardInterrupt:  # Ctrl-C before the demo's own handling took over
+        print("\nStopped.")
+        return 130
     except Exception as err:  # the ✗ line above already names the step
         print(f"The demo cannot run without that part ({type(err).__name__}); stopped.")
         return 1

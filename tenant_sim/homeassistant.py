@@ -37,6 +37,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DOMAIN: Final = "tenant_metering"
 START_TIMEOUT: Final = 180.0
 ENTITIES_TIMEOUT: Final = 60.0
+SHARE_TIMEOUT: Final = 20.0
+DASHBOARD: Final = "tenant-metering"
+"""The url path of the integration's "Tenants" dashboard."""
 NOTIFY: Final = "notify.persistent_notification"
 """Where the demo's automations send messages: the notifications panel of HA's sidebar."""
 
@@ -118,6 +121,7 @@ class HomeAssistantDemo:
         """True once the MQTT hub entry is set up: HA forwards breaker readings to the ledger."""
         self.forwards_modbus = False
         """True once the Modbus gateway and its meter are set up: HA polls and forwards them."""
+        self.dashboard_published = False
         self.log_path = config_dir / "home-assistant.out"
         self._process: subprocess.Popen[bytes] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -154,7 +158,9 @@ class HomeAssistantDemo:
         await attempt("blueprints installed", self._install_blueprints())
         if entities_ready:
             await attempt("automations created from the blueprints", self._automations())
-            await attempt('"Tenants" dashboard published', self._publish_dashboards())
+            self.dashboard_published = await attempt(
+                '"Tenants" dashboard published', self._publish_dashboards()
+            )
 
     async def stop(self) -> None:
         if self._session is not None:
@@ -480,6 +486,31 @@ class HomeAssistantDemo:
         if "publish_dashboards" not in ours:
             raise HomeAssistantError(f"the integration has no {DOMAIN}.publish_dashboards yet")
         await self._ok("POST", f"/api/services/{DOMAIN}/publish_dashboards", {})
+
+    async def share_tenant_views(self) -> None:
+        """Publish the dashboard again until each tenant's view is visible to their HA user.
+
+        The ledger's links reach HA as ``ha_user_ids`` in its retained tenant state, a moment
+        after they were made; until then a tenant's view is the landlord's only.
+        """
+        wanted = {f"tenant-{tenant_id}": user for tenant_id, user in self.user_ids.items()}
+        deadline = time.monotonic() + SHARE_TIMEOUT
+        while True:
+            await self._publish_dashboards()
+            (config,) = await self._ws({"type": "lovelace/config", "url_path": DASHBOARD})
+            visible = {
+                view.get("path"): [who.get("user") for who in view.get("visible") or []]
+                for view in config.get("views", [])
+            }
+            missing = [path for path, user in wanted.items() if user not in visible.get(path, [])]
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise HomeAssistantError(
+                    f"after {SHARE_TIMEOUT:.0f} s, views not shown to their tenant: "
+                    f"{', '.join(sorted(missing))} (no ha_user_ids from the ledger yet?)"
+                )
+            await asyncio.sleep(1)
 
 
 def _skip_core_config_step(storage: Path) -> None:

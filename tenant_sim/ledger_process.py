@@ -5,6 +5,7 @@ its REST API and MQTT, and stopping it is a plain SIGTERM.
 """
 
 import asyncio
+from collections.abc import Sequence
 import os
 from pathlib import Path
 import subprocess
@@ -20,10 +21,23 @@ class LedgerProcess:
     """One ledger with its data directory, log file and admin token."""
 
     def __init__(
-        self, data_dir: Path, *, port: int, mqtt_url: str | None, admin_token: str
+        self,
+        data_dir: Path,
+        *,
+        port: int,
+        mqtt_url: str | None,
+        admin_token: str,
+        landlords: Sequence[str] = (),
+        trusted_proxies: Sequence[str] = (),
     ) -> None:
-        """``mqtt_url=None``: API only (e.g. to read a finished simulation's statements)."""
+        """``mqtt_url=None``: API only (e.g. to read a finished simulation's statements).
+
+        ``landlords``: HA user names with the landlord console; ``trusted_proxies``: addresses
+        whose ``X-Remote-User-*`` headers the web UI believes (the demo's ingress stand-in).
+        """
         self.data_dir = data_dir
+        self.landlords = tuple(landlords)
+        self.trusted_proxies = tuple(trusted_proxies)
         self.port = port
         self.mqtt_url = mqtt_url
         self.admin_token = admin_token
@@ -54,6 +68,10 @@ class LedgerProcess:
         ]  # fmt: skip
         if self.mqtt_url is not None:
             argv += ["--mqtt-url", self.mqtt_url]
+        if self.landlords:
+            argv += ["--admin-users", ",".join(self.landlords)]
+        if self.trusted_proxies:
+            argv += ["--trusted-proxies", ",".join(self.trusted_proxies)]
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "addon")}
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(  # noqa: S603 - our interpreter, our module

@@ -1,4 +1,4 @@
-"""``python -m tenant_sim.demo`` as a child process, for the demo's tests."""
+"""``python -m tenant_sim`` (the demo) as a child process, for the demo's tests."""
 
 import json
 from pathlib import Path
@@ -14,12 +14,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class DemoRun:
-    """``python -m tenant_sim.demo ARGS`` with its output in a file (no reader threads)."""
+    """``python -m tenant_sim ARGS`` with its output in a file (no reader threads)."""
 
     def __init__(self, tmp_path: Path, *args: str) -> None:
         self.data_dir = tmp_path / "demo-data"
         self.output_path = tmp_path / "demo.out"
-        argv = [sys.executable, "-m", "tenant_sim.demo", "--data-dir", str(self.data_dir), *args]
+        argv = [sys.executable, "-m", "tenant_sim", "--data-dir", str(self.data_dir), *args]
         with self.output_path.open("wb") as out:
             self.process = subprocess.Popen(
                 argv, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT

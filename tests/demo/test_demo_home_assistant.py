@@ -8,6 +8,7 @@ HA with the logins it prints.
 import asyncio
 from decimal import Decimal
 from pathlib import Path
+import re
 from typing import Any
 
 import aiohttp
@@ -63,6 +64,77 @@ async def _ws(
         return reply["result"] if expect_success else reply["error"]
 
 
+INGRESS = "/api/hassio_ingress/demo"
+_LINK = re.compile(r'(?:href|src|action)="([^"]*)"')
+_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+_BALANCE = re.compile(r'data-testid="balance">([-0-9.]+) ')
+
+
+async def _through_ingress(
+    portal: str, user: str, password: str
+) -> tuple[aiohttp.ClientSession, aiohttp.ClientResponse]:
+    """A browser-like session logged in through the demo's ingress stand-in."""
+    session = aiohttp.ClientSession(portal, cookie_jar=aiohttp.CookieJar(unsafe=True))
+    reply = await session.post("/login", data={"username": user, "password": password})
+    await reply.read()
+    return session, reply
+
+
+async def _console_and_portal_through_ingress(
+    portal: str, logins: dict[str, str], ledger_url: str, ledger_headers: dict[str, str]
+) -> None:
+    # A wrong password: the login form again, with the reason; no session.
+    session, reply = await _through_ingress(portal, "ana", logins["ben"])
+    async with session:
+        assert reply.status == 401
+        assert "Wrong user name or password." in await reply.text()
+        async with session.get(f"{INGRESS}/", headers={"X-Remote-User-Name": "landlord"}) as page:
+            assert page.url.path == "/login"  # forged headers alone reach nothing
+
+    # The landlord: the console with every tenant; every link works under the ingress path.
+    session, reply = await _through_ingress(portal, "landlord", logins["landlord"])
+    async with session:
+        assert reply.url.path == "/"
+        assert "Landlord (landlord)" in await reply.text()
+        async with session.get(f"{INGRESS}/") as page:
+            overview = await page.text()
+        assert all(tenant.name in overview for tenant in BUILDING.tenants)
+        links = {link for link in _LINK.findall(overview) if link.startswith("/")}
+        assert links
+        assert all(link.startswith(INGRESS + "/") for link in links), links
+        for link in sorted(links):
+            async with session.get(link) as page:
+                assert page.status == 200, link
+        # A form through the proxy: body, CSRF token and cookie reach the ledger.
+        async with session.get(f"{INGRESS}/tenants/t103") as page:
+            token = _CSRF.findall(await page.text())[0]
+        async with session.post(
+            f"{INGRESS}/tenants/t103/topup",
+            data={"csrf_token": token, "amount": "1.00", "reason": "through ingress"},
+        ) as page:
+            assert page.url.path == f"{INGRESS}/tenants/t103"
+            assert "Top-up recorded." in await page.text()
+
+    # Ana: only her own portal, whatever headers her browser adds.
+    session, reply = await _through_ingress(portal, "ana", logins["ana"])
+    async with session, aiohttp.ClientSession(headers=ledger_headers) as api:
+        forged = {"X-Remote-User-Id": "someone-else", "X-Remote-User-Name": "landlord"}
+        for _ in range(10):
+            async with session.get(f"{INGRESS}/", headers=forged) as page:
+                text = await page.text()
+            async with api.get(f"{ledger_url}/api/tenants/t101") as r:
+                balance = (await r.json())["balance"]
+            if _BALANCE.findall(text) == [balance]:
+                break
+            await asyncio.sleep(0.3)
+        assert "<h1>Ana Costa</h1>" in text
+        assert "Ben Okafor" not in text
+        assert _BALANCE.findall(text) == [balance]
+        for path in ("/tenants/t102", "/audit", "/tenants/t102/readings"):
+            async with session.get(INGRESS + path, headers=forged) as page:
+                assert page.status == 404, path
+
+
 @pytest.mark.slow
 async def test_demo_home_assistant_is_set_up_with_the_printed_logins(
     tmp_path: Path, socket_enabled: None
@@ -70,6 +142,7 @@ async def test_demo_home_assistant_is_set_up_with_the_printed_logins(
     run = DemoRun(
         tmp_path,
         *("--interval", "2", "--mqtt-port", "0", "--ledger-port", "0", "--ha-port", "0"),
+        *("--portal-port", "0"),
     )
     try:
         await asyncio.to_thread(run.wait_for, "Press Ctrl-C", READY_TIMEOUT)
@@ -82,6 +155,9 @@ async def test_demo_home_assistant_is_set_up_with_the_printed_logins(
             "Tenant Metering: Modbus gateway",
             "Tenant Metering: breaker and tenant entities created",
             "automations created from the blueprints",
+            "ledger: Home Assistant users linked to their tenants (ana → Room 101, ben → Room 102)",
+            '"Tenants" dashboard: each tenant\'s view shown to their Home Assistant user',
+            "ingress stand-in on",
         ):
             assert f"✓ {step}" in run.output
         summary = run.summary()
@@ -142,6 +218,13 @@ async def test_demo_home_assistant_is_set_up_with_the_printed_logins(
             }
             automations = [s for s in states if s.startswith("automation.")]
             assert len(automations) >= 1 + len(BUILDING.tenants)
+
+        portal = summary["portal_url"]
+        assert (
+            f"Landlord console and tenant portal  {portal}  "
+            "(log in with the Home Assistant users above)"
+        ) in run.output
+        await _console_and_portal_through_ingress(portal, logins, ledger_url, ledger_headers)
     finally:
         status = run.stop()
     assert status == 0, run.output
