@@ -12,15 +12,14 @@ Usage: .venv/bin/python bench/bench_e2e.py [--rounds 30] [--json]
 
 import argparse
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 import json
 from pathlib import Path
-import shutil
 import statistics
 import sys
 import tempfile
 import time
-from typing import Any
 from unittest.mock import AsyncMock, patch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -29,87 +28,37 @@ sys.path.insert(0, str(REPO_ROOT))
 # Our package first, so HA finds this repository's custom_components (HA_COMPAT.md).
 from homeassistant import loader  # noqa: E402
 from homeassistant.core import HomeAssistant  # noqa: E402
-from homeassistant.setup import async_setup_component  # noqa: E402
-from pytest_homeassistant_custom_component.common import (  # noqa: E402
-    MockConfigEntry,
-    async_mock_service,
-    async_test_home_assistant,
-)
+from pytest_homeassistant_custom_component.common import async_test_home_assistant  # noqa: E402
 
 import custom_components.tenant_metering  # noqa: E402, F401
-from custom_components.tenant_metering.const import (  # noqa: E402
-    CONF_KIND,
-    CONF_PREFIX,
-    CONF_TOKEN,
-    CONF_URL,
-    DOMAIN,
-    KIND_LEDGER,
-    KIND_MQTT_HUB,
-)
+from custom_components.tenant_metering.const import DOMAIN  # noqa: E402
 from tenant_sim.breakers import SimulatedChannel  # noqa: E402
 from tenant_sim.mosquitto import MosquittoBroker  # noqa: E402
 from tests.e2e.harness import (  # noqa: E402
-    PREFIX,
-    TOKEN,
+    Blueprints,
     Ledger,
+    metering_entries,
+    mqtt_entry,
     quiet_fleet,
     quiet_hours,
     send,
+    set_up,
     state,
     tenant_device,
+    until,
 )
 
 
-async def _until(check: Any, limit_s: float = 30.0) -> None:
-    deadline = time.monotonic() + limit_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError("benchmark condition not reached")
-        await asyncio.sleep(0.002)
+async def _until(check: Callable[[], object]) -> None:
+    await until(check, "benchmark condition", limit_s=30.0, poll_s=0.002)
 
 
 async def _setup(hass: HomeAssistant, broker: MosquittoBroker, ledger: Ledger, tmp: Path) -> None:
     hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)  # enable custom integrations
-    target = tmp / "config" / "blueprints" / "automation" / "tenant_metering"
-    target.mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "blueprints/automation/tenant_metering/arrears_cutoff.yaml", target)
-    hass.config.config_dir = str(tmp / "config")
-    async_mock_service(hass, "notify", "landlord")
-    entries = [
-        MockConfigEntry(
-            domain="mqtt",
-            data={"broker": broker.host, "port": broker.port},
-            options={"birth_message": {}},
-        ),
-        MockConfigEntry(domain=DOMAIN, data={CONF_KIND: KIND_MQTT_HUB, CONF_PREFIX: PREFIX}),
-        MockConfigEntry(
-            domain=DOMAIN,
-            unique_id="ledger",
-            data={
-                CONF_KIND: KIND_LEDGER,
-                CONF_URL: ledger.url,
-                CONF_TOKEN: TOKEN,
-                CONF_PREFIX: PREFIX,
-            },
-        ),
-    ]
-    for entry in entries:
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-    inputs = {
-        "status_sensor": "sensor.tenant_101_status",
-        "balance_sensor": "sensor.tenant_101_balance",
-        "supply_switch": "switch.tenant_101_supply",
-        "notify_service": "notify.landlord",
-        **quiet_hours(timedelta(hours=2), timedelta(hours=3)),
-    }
-    config = {
-        "alias": "cutoff",
-        "use_blueprint": {"path": "tenant_metering/arrears_cutoff.yaml", "input": inputs},
-    }
-    assert await async_setup_component(hass, "automation", {"automation": config})
-    await hass.async_block_till_done()
+    blueprints = Blueprints.install(hass, tmp / "config")
+    await set_up(hass, [mqtt_entry(broker)])
+    await set_up(hass, metering_entries(ledger))
+    await blueprints.arrears_cutoff({"101": quiet_hours(timedelta(hours=2), timedelta(hours=3))})
 
 
 async def _rounds(

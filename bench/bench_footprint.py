@@ -18,6 +18,7 @@ Usage: .venv/bin/python bench/bench_footprint.py [--tenants 1000] [--days 30] [-
 """
 
 import argparse
+import asyncio
 import json
 from pathlib import Path
 import sqlite3
@@ -29,7 +30,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO_ROOT)]
 
-from bench.bench_ledger import START, TARIFF, Ledger  # noqa: E402
+from bench.bench_ledger import START, Ledger, seed_tenants  # noqa: E402
+from tenant_sim.ledger_api import LedgerApi  # noqa: E402
 from tenant_sim.mosquitto import MosquittoBroker  # noqa: E402
 
 MINUTE_YEAR = 365 * 24 * 60
@@ -57,30 +59,7 @@ def _vacuumed_size(database: Path, work: Path, name: str) -> int:
     return copy.stat().st_size
 
 
-def _seed_tenants(ledger: Ledger, tenants: int) -> list[str]:
-    ledger.call(
-        "POST",
-        "/api/tariffs/std/versions",
-        {"tariff": TARIFF, "effective_from": "2026-01-01T00:00:00+01:00", "reason": "bench"},
-    )
-    ledger.call(
-        "POST", "/api/plans", {"id": "p", "name": "Prepaid", "kind": "prepaid", "tariff": "std"}
-    )
-    points = []
-    for number in range(tenants):
-        point = f"mqtt:footprint:{number}"
-        ledger.call("POST", "/api/tenants", {"id": f"t{number}", "name": point, "plan": "p"})
-        ledger.call("POST", "/api/points", {"id": point, "name": point})
-        ledger.call(
-            "POST",
-            f"/api/tenants/t{number}/move-in",
-            {"points": [point], "at": "2026-11-01T00:00:00+01:00"},
-        )
-        points.append(point)
-    return points
-
-
-def _seed_readings(ledger: Ledger, points: list[str], hours: int) -> int:
+async def _seed_readings(api: LedgerApi, points: list[str], hours: int) -> int:
     for index, point in enumerate(points):
         energy = 1_000_000 + index
         readings = []
@@ -89,33 +68,27 @@ def _seed_readings(ledger: Ledger, points: list[str], hours: int) -> int:
                 {"point": point, "ts": START - hours * 3600 + hour * 3600, "energy_wh": energy}
             )
             energy += 300 + (hour * 37 + index) % 900  # 0.3 .. 1.2 kWh per hour
-        ledger.call("POST", "/api/readings", {"readings": readings})
+        await api.call("POST", "/api/readings", {"readings": readings})
     return len(points) * (hours + 1)
 
 
-def measure(tenants: int, days: int) -> dict[str, Any]:
-    with (
-        tempfile.TemporaryDirectory() as tmp_name,
-        MosquittoBroker(Path(tmp_name) / "mq") as broker,
-    ):
-        tmp = Path(tmp_name)
-        ledger = Ledger(tmp / "ledger", broker)
-        database = tmp / "ledger" / "ledger.sqlite3"
-        try:
-            started = time.perf_counter()
-            points = _seed_tenants(ledger, tenants)
-            seed_tenants_s = time.perf_counter() - started
-            before = _vacuumed_size(database, tmp, "before")
-            started = time.perf_counter()
-            stored = _seed_readings(ledger, points, days * 24)
-            seed_readings_s = time.perf_counter() - started
-            assert ledger.count() == stored, (ledger.count(), stored)
-            ledger.call("GET", "/api/tenants")
-            rss_kib = _proc_kib(ledger.process.pid, "VmRSS")
-            peak_kib = _proc_kib(ledger.process.pid, "VmHWM")
-            after = _vacuumed_size(database, tmp, "after")
-        finally:
-            ledger.stop()
+async def _measure_running(ledger: Ledger, work: Path, tenants: int, days: int) -> dict[str, Any]:
+    database = ledger.data_dir / "ledger.sqlite3"
+    assert ledger.process is not None
+    async with ledger.api() as api:
+        started = time.perf_counter()
+        points = [f"mqtt:footprint:{number}" for number in range(tenants)]
+        await seed_tenants(api, points)
+        seed_tenants_s = time.perf_counter() - started
+        before = _vacuumed_size(database, work, "before")
+        started = time.perf_counter()
+        stored = await _seed_readings(api, points, days * 24)
+        seed_readings_s = time.perf_counter() - started
+        assert ledger.count() == stored, (ledger.count(), stored)
+        await api.call("GET", "/api/tenants")
+    rss_kib = _proc_kib(ledger.process.pid, "VmRSS")
+    peak_kib = _proc_kib(ledger.process.pid, "VmHWM")
+    after = _vacuumed_size(database, work, "after")
     per_reading = (after - before) / stored
     return {
         "tenants": tenants,
@@ -129,6 +102,20 @@ def measure(tenants: int, days: int) -> dict[str, Any]:
         "seed_tenants_s": seed_tenants_s,
         "seed_readings_s": seed_readings_s,
     }
+
+
+def measure(tenants: int, days: int) -> dict[str, Any]:
+    with (
+        tempfile.TemporaryDirectory() as tmp_name,
+        MosquittoBroker(Path(tmp_name) / "mq") as broker,
+    ):
+        tmp = Path(tmp_name)
+        ledger = Ledger(tmp / "ledger", broker)
+        ledger.start()
+        try:
+            return asyncio.run(_measure_running(ledger, tmp, tenants, days))
+        finally:
+            ledger.stop()
 
 
 def main() -> int:

@@ -8,18 +8,16 @@ Usage: ``.venv/bin/python bench/bench_ledger.py [--points 100] [--readings 500]`
 """
 
 import argparse
+import asyncio
+from collections.abc import Sequence
 import json
-import os
 from pathlib import Path
 import queue
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from typing import Any
-import urllib.request
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -27,8 +25,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "addon")]
 
+from tenant_sim.ledger_api import LedgerApi  # noqa: E402
+from tenant_sim.ledger_process import LedgerProcess  # noqa: E402
 from tenant_sim.mosquitto import MosquittoBroker  # noqa: E402
-from tenant_sim.net import free_port, wait_for_port  # noqa: E402
 
 TOKEN = "bench-token"
 START = 1_795_132_800  # 2026-11-20 00:00 UTC
@@ -39,36 +38,41 @@ TARIFF = {
 }
 
 
-class Ledger:
-    def __init__(self, data_dir: Path, broker: MosquittoBroker) -> None:
-        self.port = free_port()
-        self.data_dir = data_dir
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "addon")}
-        argv = [
-            sys.executable, "-m", "tenant_ledger", "serve", "--data-dir", str(data_dir),
-            "--port", str(self.port), "--mqtt-url", broker.url, "--admin-token", TOKEN,
-            "--timezone", "Europe/Berlin", "--log-level", "warning",
-        ]  # fmt: skip
-        self.process = subprocess.Popen(argv, env=env)
-        wait_for_port(self.port, timeout=30)
+class Ledger(LedgerProcess):
+    """The ledger as the add-on runs it (warnings only, to a log in the temporary directory)."""
 
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    def __init__(self, data_dir: Path, broker: MosquittoBroker) -> None:
+        super().__init__(
+            data_dir,
+            admin_token=TOKEN,
+            mqtt_url=broker.url,
+            args=["--timezone", "Europe/Berlin", "--log-level", "warning"],
+            log_path=data_dir.parent / "ledger.log",
         )
-        with urllib.request.urlopen(request, timeout=60) as reply:
-            return json.loads(reply.read())
 
     def count(self) -> int:
         with sqlite3.connect(self.data_dir / "ledger.sqlite3", timeout=30) as connection:
             return int(connection.execute("SELECT count(*) FROM readings").fetchone()[0])
 
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
+
+async def seed_tenants(api: LedgerApi, points: Sequence[str]) -> None:
+    """The tariff, one prepaid plan, and per point a tenant ``t<n>`` moved in on it."""
+    await api.call(
+        "POST",
+        "/api/tariffs/std/versions",
+        {"tariff": TARIFF, "effective_from": "2026-01-01T00:00:00+01:00", "reason": "bench"},
+    )
+    await api.call(
+        "POST", "/api/plans", {"id": "p", "name": "Prepaid", "kind": "prepaid", "tariff": "std"}
+    )
+    for n, point in enumerate(points):
+        await api.call("POST", "/api/tenants", {"id": f"t{n}", "name": point, "plan": "p"})
+        await api.call("POST", "/api/points", {"id": point, "name": point})
+        await api.call(
+            "POST",
+            f"/api/tenants/t{n}/move-in",
+            {"points": [point], "at": "2026-11-01T00:00:00+01:00"},
+        )
 
 
 def _messages(points: list[str], per_point: int, offset: int, per_message: int) -> list[bytes]:
@@ -100,25 +104,25 @@ def bench_mqtt(ledger: Ledger, client: mqtt.Client, points: list[str], per_point
     return total / (time.perf_counter() - started)
 
 
-def bench_api(ledger: Ledger, points: list[str], per_point: int) -> float:
+async def bench_api(api: LedgerApi, points: list[str], per_point: int) -> float:
     batches = [json.loads(p) for p in _messages(points, per_point, per_point * 10, 100)]
     # the MQTT grouping (100 readings of a point together), 1000 readings per request
     readings = [r for batch in batches for r in batch["readings"]]
     started = time.perf_counter()
     for first in range(0, len(readings), 1000):
-        ledger.call("POST", "/api/readings", {"readings": readings[first : first + 1000]})
+        await api.call("POST", "/api/readings", {"readings": readings[first : first + 1000]})
     return len(readings) / (time.perf_counter() - started)
 
 
-def bench_topup(
-    ledger: Ledger, client: mqtt.Client, arrivals: "queue.Queue[tuple[bytes, float]]", rounds: int
+async def bench_topup(
+    api: LedgerApi, arrivals: "queue.Queue[tuple[bytes, float]]", rounds: int
 ) -> list[float]:
     latencies = []
     for number in range(1, rounds + 1):
         while not arrivals.empty():
             arrivals.get_nowait()
         started = time.perf_counter()
-        result = ledger.call(
+        result = await api.call(
             "POST",
             "/api/tenants/t0/topups",
             {"amount": "1.00", "reason": "bench", "ref": f"bench-{number}"},
@@ -131,6 +135,29 @@ def bench_topup(
     return latencies
 
 
+async def measure(
+    args: argparse.Namespace, broker: MosquittoBroker, ledger: Ledger
+) -> tuple[float, float, list[float]]:
+    """Readings per second via MQTT and via the API, and the top-up latencies."""
+    points = [f"mqtt:bench:{n}" for n in range(args.points)]
+    async with ledger.api() as api:
+        await seed_tenants(api, points)
+        arrivals: queue.Queue[tuple[bytes, float]] = queue.Queue()
+        client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        client.on_message = lambda _c, _u, m: arrivals.put((m.payload, time.perf_counter()))
+        client.connect(broker.host, broker.port)
+        client.subscribe("tenant_metering/ledger/tenant/t0/state", qos=1)
+        client.loop_start()
+        try:
+            mqtt_rate = bench_mqtt(ledger, client, points, args.readings)
+            api_rate = await bench_api(api, points, args.readings)
+            latencies = sorted(await bench_topup(api, arrivals, args.topups))
+        finally:
+            client.disconnect()
+            client.loop_stop()
+    return mqtt_rate, api_rate, latencies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--points", type=int, default=100)
@@ -139,43 +166,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, MosquittoBroker(Path(tmp) / "mosquitto") as broker:
         ledger = Ledger(Path(tmp) / "ledger", broker)
+        ledger.start()
         try:
-            ledger.call(
-                "POST",
-                "/api/tariffs/std/versions",
-                {
-                    "tariff": TARIFF,
-                    "effective_from": "2026-01-01T00:00:00+01:00",
-                    "reason": "bench",
-                },
-            )
-            ledger.call(
-                "POST",
-                "/api/plans",
-                {"id": "p", "name": "Prepaid", "kind": "prepaid", "tariff": "std"},
-            )
-            points = [f"mqtt:bench:{n}" for n in range(args.points)]
-            for n, point in enumerate(points):
-                ledger.call("POST", "/api/tenants", {"id": f"t{n}", "name": point, "plan": "p"})
-                ledger.call("POST", "/api/points", {"id": point, "name": point})
-                ledger.call(
-                    "POST",
-                    f"/api/tenants/t{n}/move-in",
-                    {"points": [point], "at": "2026-11-01T00:00:00+01:00"},
-                )
-            arrivals: queue.Queue[tuple[bytes, float]] = queue.Queue()
-            client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
-            client.on_message = lambda _c, _u, m: arrivals.put((m.payload, time.perf_counter()))
-            client.connect(broker.host, broker.port)
-            client.subscribe("tenant_metering/ledger/tenant/t0/state", qos=1)
-            client.loop_start()
-            try:
-                mqtt_rate = bench_mqtt(ledger, client, points, args.readings)
-                api_rate = bench_api(ledger, points, args.readings)
-                latencies = sorted(bench_topup(ledger, client, arrivals, args.topups))
-            finally:
-                client.disconnect()
-                client.loop_stop()
+            mqtt_rate, api_rate, latencies = asyncio.run(measure(args, broker, ledger))
         finally:
             ledger.stop()
     total = args.points * args.readings

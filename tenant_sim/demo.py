@@ -28,21 +28,15 @@ from tenant_sim.building import TIMEZONE, Building, hostel
 from tenant_sim.history import hourly_readings
 from tenant_sim.homeassistant import HomeAssistantDemo
 from tenant_sim.ingress import IngressStandIn
-from tenant_sim.ledger_process import LedgerProcess
+from tenant_sim.ledger_api import LedgerApi, LedgerApiError
+from tenant_sim.ledger_process import LedgerProcess, building_args
 from tenant_sim.live import LiveBuilding
 from tenant_sim.month import simulate_month
 from tenant_sim.mosquitto import MosquittoBroker
 from tenant_sim.net import LOOPBACK, free_port
 from tenant_sim.progress import Progress
 from tenant_sim.registers import BuildingRegisters, CircuitReading
-from tenant_sim.seed import (
-    LedgerApi,
-    LedgerApiError,
-    create_token,
-    link_ha_users,
-    seed,
-    top_up_openings,
-)
+from tenant_sim.seed import create_token, link_ha_users, seed, top_up_openings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MARKER = ".tenant-metering-demo"
@@ -249,12 +243,14 @@ async def _start(
         port=_free_or_fail(options.ledger_port, "--ledger-port", progress),
         mqtt_url=broker.url,
         admin_token=admin_token,
-        landlords=landlords,
-        trusted_proxies=[LOOPBACK],  # the ingress stand-in
+        args=building_args(
+            landlords=landlords,
+            trusted_proxies=[LOOPBACK],  # the ingress stand-in
+        ),
     )
     stack.callback(ledger.stop)
-    await progress.step(f"ledger on {ledger.url}", ledger.start())
-    api = await stack.enter_async_context(LedgerApi(ledger.url, admin_token))
+    await progress.step(f"ledger on {ledger.url}", asyncio.to_thread(ledger.start))
+    api = await stack.enter_async_context(ledger.api())
     running = Running(broker=broker, ledger=ledger, admin_token=admin_token)
 
     now = int(time.time())

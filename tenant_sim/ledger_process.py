@@ -1,96 +1,136 @@
-"""The ledger service as a child process (``python -m tenant_ledger serve``), for the demo.
+"""The ledger service as a child process (``python -m tenant_ledger serve``).
 
-A separate process, as in production (the add-on container): the demo talks to it only over
-its REST API and MQTT, and stopping it is a plain SIGTERM.
+A separate process, as in production (the add-on container): the demo, the tests and the
+benchmarks talk to it only over its REST API and MQTT. ``stop`` is a plain SIGTERM, ``kill``
+a SIGKILL; ``start`` again runs it on the same data directory and port.
 """
 
-import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 import os
 from pathlib import Path
 import subprocess
 import sys
 
 from tenant_sim.building import CURRENCY, PREFIX, TIMEZONE
-from tenant_sim.net import wait_for_port
+from tenant_sim.ledger_api import LedgerApi
+from tenant_sim.net import LOOPBACK, free_port, wait_for_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+SERVE_MODULE = ("-m", "tenant_ledger")
+"""What follows the interpreter on the command line, before ``serve``."""
+LOG_TAIL_CHARS = 3000
+
+
+def building_args(
+    *, landlords: Sequence[str] = (), trusted_proxies: Sequence[str] = ()
+) -> list[str]:
+    """``serve`` options for the demo building.
+
+    ``landlords``: HA user names with the landlord console; ``trusted_proxies``: addresses
+    whose ``X-Remote-User-*`` headers the web UI believes (the demo's ingress stand-in).
+    """
+    args = ["--prefix", PREFIX, "--currency", CURRENCY, "--timezone", TIMEZONE]
+    if landlords:
+        args += ["--admin-users", ",".join(landlords)]
+    if trusted_proxies:
+        args += ["--trusted-proxies", ",".join(trusted_proxies)]
+    return args
 
 
 class LedgerProcess:
-    """One ledger with its data directory, log file and admin token."""
+    """One ledger with its data directory, port, log file and admin token."""
 
     def __init__(
         self,
         data_dir: Path,
         *,
-        port: int,
-        mqtt_url: str | None,
         admin_token: str,
-        landlords: Sequence[str] = (),
-        trusted_proxies: Sequence[str] = (),
+        port: int | None = None,
+        mqtt_url: str | None = None,
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        log_path: Path | None = None,
+        launcher: Sequence[str] = SERVE_MODULE,
     ) -> None:
-        """``mqtt_url=None``: API only (e.g. to read a finished simulation's statements).
+        """``port=None``: a free one. ``mqtt_url=None``: API only (e.g. to read a finished
+        simulation's statements). ``args``: more ``serve`` options; ``env``: added to ours.
 
-        ``landlords``: HA user names with the landlord console; ``trusted_proxies``: addresses
-        whose ``X-Remote-User-*`` headers the web UI believes (the demo's ingress stand-in).
+        ``launcher`` replaces ``-m tenant_ledger`` (a test's ``-c`` script that installs hooks
+        before calling the ledger's ``main`` with the rest of the command line).
         """
         self.data_dir = data_dir
-        self.landlords = tuple(landlords)
-        self.trusted_proxies = tuple(trusted_proxies)
-        self.port = port
-        self.mqtt_url = mqtt_url
         self.admin_token = admin_token
-        self.log_path = data_dir / "ledger.log"
-        self._process: subprocess.Popen[bytes] | None = None
+        self.port = free_port() if port is None else port
+        self.mqtt_url = mqtt_url
+        self.args = tuple(args)
+        self.env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "addon"), **(env or {})}
+        self.log_path = data_dir / "ledger.log" if log_path is None else log_path
+        self.launcher = tuple(launcher)
+        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{LOOPBACK}:{self.port}"
 
-    async def start(self, start_timeout: float = 60) -> None:
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def api(self, token: str | None = None) -> LedgerApi:
+        """A client with the admin token (or ``token``); use it as an async context manager."""
+        return LedgerApi(self.url, token or self.admin_token)
+
+    def start(self, timeout: float = 60) -> None:
+        """Start and wait until the API accepts connections (blocking)."""
         self._spawn()
         try:
-            await asyncio.to_thread(wait_for_port, self.port, start_timeout)
+            wait_for_port(self.port, timeout)
         except TimeoutError:
             self.stop()
-            raise RuntimeError(f"the ledger did not start; see {self.log_path}") from None
+            raise RuntimeError(self._failure("did not start")) from None
         if not self.running:
-            raise RuntimeError(f"the ledger exited at start; see {self.log_path}")
+            raise RuntimeError(self._failure("exited at start"))
 
     def _spawn(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         argv = [
-            sys.executable, "-m", "tenant_ledger", "serve",
+            sys.executable, *self.launcher, "serve",
             "--data-dir", str(self.data_dir), "--port", str(self.port),
             f"--admin-token={self.admin_token}",
-            "--prefix", PREFIX, "--currency", CURRENCY, "--timezone", TIMEZONE,
         ]  # fmt: skip
         if self.mqtt_url is not None:
             argv += ["--mqtt-url", self.mqtt_url]
-        if self.landlords:
-            argv += ["--admin-users", ",".join(self.landlords)]
-        if self.trusted_proxies:
-            argv += ["--trusted-proxies", ",".join(self.trusted_proxies)]
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "addon")}
+        argv += self.args
+        # Own session: a Ctrl-C meant for the caller does not reach the ledger, whose stop
+        # stays the caller's.
         with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(  # noqa: S603 - our interpreter, our module
-                argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our module
+                argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
 
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+    def _failure(self, what: str) -> str:
+        return f"the ledger {what}; {self.log_path} ends:\n{self.log()[-LOG_TAIL_CHARS:]}"
 
-    def stop(self, timeout: float = 20) -> None:
-        """SIGTERM and wait (the ledger commits and says goodbye on MQTT); SIGKILL if stuck."""
-        if self._process is None:
-            return
-        if self._process.poll() is None:
-            self._process.terminate()
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8") if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 20) -> int | None:
+        """SIGTERM and wait (the ledger commits and says goodbye on MQTT); SIGKILL if stuck.
+
+        Returns the exit status (``None``: never started).
+        """
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.terminate()
             try:
-                self._process.wait(timeout=timeout)
+                return self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._process = None
+                self.process.kill()
+        return self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up, no last words (the broker publishes the ledger's will)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()

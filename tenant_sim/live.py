@@ -26,11 +26,11 @@ from tenant_sim.building import (
     Breaker,
     Building,
 )
+from tenant_sim.ledger_api import readings_body
 from tenant_sim.modbus_meters import ChannelValues, SimulatedMeter
 from tenant_sim.modbus_server import SimulatedModbusServer
 from tenant_sim.net import LOOPBACK
 from tenant_sim.registers import BuildingRegisters, CircuitReading
-from tenant_sim.seed import readings_body
 
 READINGS_TOPIC: Final = f"{PREFIX}/readings"
 

@@ -25,12 +25,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tenant_sim.building import PREFIX, TIMEZONE, Building
 from tenant_sim.history import hourly_readings
-from tenant_sim.ledger_process import LedgerProcess
+from tenant_sim.ledger_api import LedgerApi, readings_body
+from tenant_sim.ledger_process import LedgerProcess, building_args
 from tenant_sim.mosquitto import MosquittoBroker
-from tenant_sim.net import LOOPBACK, free_port
+from tenant_sim.net import LOOPBACK
 from tenant_sim.progress import Progress
 from tenant_sim.registers import BuildingRegisters
-from tenant_sim.seed import LedgerApi, readings_body, seed
+from tenant_sim.seed import seed
 
 STORE_TIMEOUT = 300.0
 
@@ -49,11 +50,11 @@ async def month_services(data_dir: Path, progress: Progress) -> AsyncIterator[Mo
     await progress.step(f"Mosquitto on {broker.url}", asyncio.to_thread(broker.start))
     token = secrets.token_urlsafe(24)
     ledger = LedgerProcess(
-        data_dir / "ledger", port=free_port(), mqtt_url=broker.url, admin_token=token
+        data_dir / "ledger", mqtt_url=broker.url, admin_token=token, args=building_args()
     )
     try:
-        await progress.step(f"ledger on {ledger.url}", ledger.start())
-        async with LedgerApi(ledger.url, token) as api:
+        await progress.step(f"ledger on {ledger.url}", asyncio.to_thread(ledger.start))
+        async with ledger.api() as api:
             yield MonthServices(broker=broker, ledger=ledger, api=api)
     finally:
         ledger.stop()

@@ -7,12 +7,10 @@ import asyncio
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
-import json
 from pathlib import Path
 import secrets
 import signal
 import time
-from typing import Any
 import urllib.error
 import urllib.request
 from zoneinfo import ZoneInfo
@@ -20,19 +18,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tenant_sim.building import TIMEZONE, hostel
-from tenant_sim.ledger_process import LedgerProcess
-from tenant_sim.net import free_port
+from tenant_sim.ledger_api import LedgerApi
+from tenant_sim.ledger_process import LedgerProcess, building_args
 from tenant_sim.registers import BuildingRegisters
-from tenant_sim.seed import LedgerApi
 from tests.demo.demo_run import DemoRun
 
 BUILDING = hostel()
-
-
-def api(base_url: str, token: str, path: str) -> Any:
-    request = urllib.request.Request(base_url + path, headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=30) as reply:
-        return json.loads(reply.read())
 
 
 @pytest.fixture
@@ -46,41 +37,44 @@ def live_demo(tmp_path: Path, socket_enabled: None) -> Iterator[DemoRun]:
         run.stop()
 
 
-def test_live_demo_seeds_the_hostel_and_meters_it(live_demo: DemoRun) -> None:
+async def test_live_demo_seeds_the_hostel_and_meters_it(live_demo: DemoRun) -> None:
     summary = live_demo.summary()
-    url, token = summary["ledger_url"], summary["ledger_admin_token"]
-    tenants = {t["tenant_id"]: t for t in api(url, token, "/api/tenants")["tenants"]}
+    async with LedgerApi(summary["ledger_url"], summary["ledger_admin_token"]) as ledger_api:
+        tenants = {t["tenant_id"]: t for t in await ledger_api.tenants()}
 
-    assert {t: s["name"] for t, s in tenants.items()} == {
-        t.tenant_id: t.name for t in BUILDING.tenants
-    }
-    assert {t: s["plan"] for t, s in tenants.items()} == {
-        t.tenant_id: "postpaid" if t.plan_id == "postpaid" else "prepaid" for t in BUILDING.tenants
-    }
-    assert tenants["t103"]["quota_kwh"] == "60.000"
-    assert tenants["t101"]["quota_kwh"] is None
-    points = {p["id"] for p in api(url, token, "/api/points")["points"]}
-    assert points == {c.point_id for c in BUILDING.circuits}
-    # The month so far is in: every tenant has used energy and been charged for it.
-    for state in tenants.values():
-        assert Decimal(state["period_energy_kwh"]) > 0
-        assert Decimal(state["period_cost"]) > 0
-    # Prepaid balance = opening payment - what was charged (nothing posted but the two).
-    journal = api(url, token, "/api/tenants/t101/journal?limit=10000")["entries"]
-    assert Decimal(tenants["t101"]["balance"]) == sum(Decimal(e["amount"]) for e in journal)
-    assert any(e["amount"] == "50.00" and e["kind"] == "top_up" for e in journal)
+        assert {t: s["name"] for t, s in tenants.items()} == {
+            t.tenant_id: t.name for t in BUILDING.tenants
+        }
+        assert {t: s["plan"] for t, s in tenants.items()} == {
+            t.tenant_id: "postpaid" if t.plan_id == "postpaid" else "prepaid"
+            for t in BUILDING.tenants
+        }
+        assert tenants["t103"]["quota_kwh"] == "60.000"
+        assert tenants["t101"]["quota_kwh"] is None
+        points = {p["id"] for p in (await ledger_api.call("GET", "/api/points"))["points"]}
+        assert points == {c.point_id for c in BUILDING.circuits}
+        # The month so far is in: every tenant has used energy and been charged for it.
+        for state in tenants.values():
+            assert Decimal(state["period_energy_kwh"]) > 0
+            assert Decimal(state["period_cost"]) > 0
+        # Prepaid balance = opening payment - what was charged (nothing posted but the two).
+        journal = (await ledger_api.call("GET", "/api/tenants/t101/journal?limit=10000"))["entries"]
+        assert Decimal(tenants["t101"]["balance"]) == sum(Decimal(e["amount"]) for e in journal)
+        assert any(e["amount"] == "50.00" and e["kind"] == "top_up" for e in journal)
 
-    # Live readings keep arriving from the breakers and the Modbus meter, over MQTT.
-    stored_at_start = api(url, token, "/api/stats")["counters"]["readings_stored"]
-    time.sleep(4)
-    stored_later = api(url, token, "/api/stats")["counters"]["readings_stored"]
-    assert stored_later >= stored_at_start + 2 * len(BUILDING.circuits)
-    since = int(time.time()) - 5
-    for circuit in (BUILDING.breakers[0].circuit, BUILDING.modbus_channels[-1].circuit):
-        recent = api(url, token, f"/api/readings?point={circuit.point_id}&since={since}")
-        assert len(recent["readings"]) >= 2, circuit.point_id
-        registers = [r["energy_wh"] for r in recent["readings"]]
-        assert registers == sorted(registers)
+        # Live readings keep arriving from the breakers and the Modbus meter, over MQTT.
+        stored_at_start = (await ledger_api.counters())["readings_stored"]
+        await asyncio.sleep(4)
+        stored_later = (await ledger_api.counters())["readings_stored"]
+        assert stored_later >= stored_at_start + 2 * len(BUILDING.circuits)
+        since = int(time.time()) - 5
+        for circuit in (BUILDING.breakers[0].circuit, BUILDING.modbus_channels[-1].circuit):
+            recent = await ledger_api.call(
+                "GET", f"/api/readings?point={circuit.point_id}&since={since}"
+            )
+            assert len(recent["readings"]) >= 2, circuit.point_id
+            registers = [r["energy_wh"] for r in recent["readings"]]
+            assert registers == sorted(registers)
 
 
 def test_sigterm_stops_everything_cleanly(live_demo: DemoRun) -> None:
@@ -113,11 +107,11 @@ async def test_simulated_month_prints_the_ledgers_statements(
     # The printed figures are the ledger's: start it again on its data and ask its API.
     token = secrets.token_urlsafe(24)
     ledger = LedgerProcess(
-        run.data_dir / "month" / "ledger", port=free_port(), mqtt_url=None, admin_token=token
+        run.data_dir / "month" / "ledger", admin_token=token, args=building_args()
     )
-    await ledger.start()
+    await asyncio.to_thread(ledger.start)
     try:
-        async with LedgerApi(ledger.url, token) as ledger_api:
+        async with ledger.api() as ledger_api:
             issued = {}
             for tenant in BUILDING.tenants:
                 listed = await ledger_api.call("GET", f"/api/tenants/{tenant.tenant_id}/statements")

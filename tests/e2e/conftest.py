@@ -1,23 +1,16 @@
-"""End-to-end fixtures: the real ledger service as a subprocess, HA's MQTT on a real broker."""
+"""End-to-end fixtures: the real ledger service as a subprocess, HA's MQTT on a real broker,
+the integration linked to both, and our blueprints (the pieces are in ``harness.py``)."""
 
 from collections.abc import AsyncIterator, Iterator
-import os
 from pathlib import Path
-import subprocess
-import sys
-from typing import Any
 from unittest.mock import AsyncMock, patch
 
-import aiohttp
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from tenant_sim.mosquitto import MosquittoBroker
-from tenant_sim.net import LOOPBACK, free_port, wait_for_port
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-LEDGER_TOKEN = "e2e-admin-token"
+from .harness import Blueprints, Ledger, metering_entries, mqtt_entry, set_up, unload
 
 
 @pytest.fixture(autouse=True)
@@ -25,60 +18,12 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let HA load custom_components/tenant_metering."""
 
 
-class LedgerService:
-    """``python -m tenant_ledger serve`` against the test broker, plus an API helper."""
-
-    def __init__(self, data_dir: Path, broker: MosquittoBroker) -> None:
-        self.port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}"
-        self.log_path = data_dir.parent / "ledger.log"
-        argv = [
-            sys.executable, "-m", "tenant_ledger", "serve",
-            "--data-dir", str(data_dir), "--port", str(self.port),
-            "--mqtt-url", broker.url, "--admin-token", LEDGER_TOKEN, "--timezone", "UTC",
-        ]  # fmt: skip
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "addon")}
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self) -> None:
-        try:
-            wait_for_port(self.port, timeout=30)
-        except TimeoutError:
-            raise RuntimeError(self.log()) from None
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8") if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    async def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.request(
-                method,
-                self.url + path,
-                json=body,
-                headers={"Authorization": f"Bearer {LEDGER_TOKEN}"},
-            ) as reply,
-        ):
-            data = await reply.json()
-            assert reply.status == expect, (method, path, reply.status, data)
-            return data
-
-
 @pytest.fixture
-def ledger_service(tmp_path: Path, mosquitto: MosquittoBroker) -> Iterator[LedgerService]:
-    service = LedgerService(tmp_path / "ledger", mosquitto)
+def ledger(tmp_path: Path, mosquitto: MosquittoBroker) -> Iterator[Ledger]:
+    """A started ledger subprocess on the test broker, stopped after the test."""
+    service = Ledger(tmp_path, mosquitto)
     try:
-        service.wait_ready()
+        service.start()
         yield service
     finally:
         service.stop()
@@ -87,19 +32,36 @@ def ledger_service(tmp_path: Path, mosquitto: MosquittoBroker) -> Iterator[Ledge
 @pytest.fixture
 async def mqtt_on_broker(hass: HomeAssistant, mosquitto: MosquittoBroker) -> AsyncIterator[None]:
     """HA's MQTT integration connected to the real broker."""
-    # No birth message: after a reconnect HA publishes it seconds later, possibly after the
-    # test has unloaded MQTT, which would fail that background task.
-    entry = MockConfigEntry(
-        domain="mqtt",
-        data={"broker": mosquitto.host, "port": mosquitto.port},
-        options={"birth_message": {}},
-    )
-    entry.add_to_hass(hass)
+    entry = mqtt_entry(mosquitto)
     # The test config dir has no configuration.yaml; MQTT reads it for YAML entities.
     with patch("homeassistant.config.async_hass_config_yaml", AsyncMock(return_value={})):
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+        await set_up(hass, [entry])
         yield
     # Close the connection before HA stops, so its timers end with the socket.
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+    await unload(hass, [entry])
+
+
+@pytest.fixture
+async def metering(
+    hass: HomeAssistant, mqtt_on_broker: None, ledger: Ledger
+) -> AsyncIterator[None]:
+    """The integration set up against the real broker and ledger: MQTT hub + ledger link."""
+    entries = metering_entries(ledger)
+    await set_up(hass, entries)
+    yield
+    await unload(hass, reversed(entries))
+
+
+@pytest.fixture
+async def blueprints(hass: HomeAssistant, tmp_path: Path) -> AsyncIterator[Blueprints]:
+    """Our blueprints in HA's config dir and a mocked landlord notifier.
+
+    At teardown the automations are turned off, which detaches their time triggers (the
+    harness fails tests that leave timers behind).
+    """
+    yield Blueprints.install(hass, tmp_path / "config")
+    if hass.services.has_service("automation", "turn_off"):
+        await hass.services.async_call(
+            "automation", "turn_off", {"entity_id": "all"}, blocking=True
+        )
+        await hass.async_block_till_done()

@@ -1,5 +1,6 @@
-"""Shared pieces of the fault and scenario tests: a ledger subprocess whose clock the test moves,
-HA with the integration on the real broker, and small waiting helpers.
+"""Shared pieces of the end-to-end tests: a ledger subprocess whose clock the test moves, HA
+with the integration on the real broker, and small waiting helpers (the fixtures built from
+them are in ``conftest.py``; ``bench/bench_e2e.py`` uses the same pieces without pytest).
 
 The ledger runs as ``python -m tenant_ledger serve`` would, in its own process, with two test
 hooks installed before it starts (see ``_LAUNCH``): its clock is the wall clock plus an offset
@@ -8,24 +9,19 @@ read from a file the test writes (``travel()``), and statuses are re-evaluated e
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
-import os
 from pathlib import Path
 import shutil
-import subprocess
-import sys
 import time
-from typing import Any
+from typing import Any, Self
 
-import aiohttp
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 
 from custom_components.tenant_metering.const import (
@@ -38,8 +34,8 @@ from custom_components.tenant_metering.const import (
     KIND_MQTT_HUB,
 )
 from tenant_sim.breakers import BreakerFleet, SimulatedBreaker
+from tenant_sim.ledger_process import LedgerProcess
 from tenant_sim.mosquitto import MosquittoBroker
-from tenant_sim.net import LOOPBACK, free_port, wait_for_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-fault-token"
@@ -70,64 +66,27 @@ sys.exit(main(sys.argv[3:]))
 """
 
 
-class Ledger:
-    """The ledger service in a subprocess: start, SIGKILL, restart on the same data and port."""
+class Ledger(LedgerProcess):
+    """The ledger service in a subprocess whose clock the test moves, plus API helpers."""
 
     def __init__(self, work_dir: Path, broker: MosquittoBroker) -> None:
-        self.data_dir = work_dir / "ledger"
         self.offset_file = work_dir / "ledger-clock-offset"
-        self.log_path = work_dir / "ledger.log"
-        self.port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}"
-        self.broker = broker
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        argv = [
-            sys.executable, "-c", _LAUNCH, str(self.offset_file), str(TICK_SECONDS),
-            "serve", "--data-dir", str(self.data_dir), "--port", str(self.port),
-            "--mqtt-url", self.broker.url, "--admin-token", TOKEN, "--timezone", "UTC",
-        ]  # fmt: skip
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "addon")}
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_for_port(self.port, timeout=30)
-        except TimeoutError:
-            raise RuntimeError(self.log()) from None
+        super().__init__(
+            work_dir / "ledger",
+            admin_token=TOKEN,
+            mqtt_url=broker.url,
+            args=["--timezone", "UTC"],
+            log_path=work_dir / "ledger.log",
+            launcher=["-c", _LAUNCH, str(self.offset_file), str(TICK_SECONDS)],
+        )
 
     def travel(self, seconds: int) -> None:
         """Move the ledger's clock to wall time + ``seconds`` (takes effect on its next tick)."""
         self.offset_file.write_text(str(seconds), encoding="utf-8")
 
-    def kill(self) -> None:
-        """SIGKILL: no clean-up; the broker publishes the ledger's will."""
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8") if self.log_path.exists() else ""
-
     async def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.request(
-                method, self.url + path, json=body, headers={"Authorization": f"Bearer {TOKEN}"}
-            ) as reply,
-        ):
-            data = await reply.json()
-            assert reply.status == expect, (method, path, reply.status, data)
-            return data
+        async with self.api() as api:
+            return await api.call(method, path, body, expect=expect)
 
     async def balance(self, tenant_id: str) -> Decimal:
         return Decimal((await self.call("GET", f"/api/tenants/{tenant_id}"))["balance"])
@@ -162,23 +121,22 @@ class Ledger:
             )
 
 
-@pytest.fixture
-def ledger(tmp_path: Path, mosquitto: MosquittoBroker) -> Iterator[Ledger]:
-    """A started ledger subprocess on the test broker, stopped after the test."""
-    service = Ledger(tmp_path, mosquitto)
-    service.start()
-    try:
-        yield service
-    finally:
-        service.stop()
+def mqtt_entry(broker: MosquittoBroker) -> MockConfigEntry:
+    """HA's MQTT integration on the real broker.
+
+    No birth message: after a reconnect HA publishes it seconds later, possibly after the
+    test has unloaded MQTT, which would fail that background task.
+    """
+    return MockConfigEntry(
+        domain="mqtt",
+        data={"broker": broker.host, "port": broker.port},
+        options={"birth_message": {}},
+    )
 
 
-@pytest.fixture
-async def metering(
-    hass: HomeAssistant, mqtt_on_broker: None, ledger: Ledger
-) -> AsyncIterator[None]:
-    """The integration set up against the real broker and ledger: MQTT hub + ledger link."""
-    entries = [
+def metering_entries(ledger: Ledger) -> list[MockConfigEntry]:
+    """The integration's MQTT hub and its link to ``ledger``."""
+    return [
         MockConfigEntry(
             domain=DOMAIN,
             unique_id=f"mqtt_{DOMAIN}",
@@ -195,12 +153,17 @@ async def metering(
             },
         ),
     ]
+
+
+async def set_up(hass: HomeAssistant, entries: Iterable[MockConfigEntry]) -> None:
     for entry in entries:
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    yield
-    for entry in reversed(entries):
+
+
+async def unload(hass: HomeAssistant, entries: Iterable[MockConfigEntry]) -> None:
+    for entry in entries:
         assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
 
@@ -211,6 +174,16 @@ class Blueprints:
 
     hass: HomeAssistant
     landlord: list[ServiceCall]
+
+    @classmethod
+    def install(cls, hass: HomeAssistant, config_dir: Path) -> Self:
+        """Our blueprints in HA's config dir (``config_dir``) and a mocked landlord notifier."""
+        target = config_dir / "blueprints" / "automation" / "tenant_metering"
+        target.mkdir(parents=True)
+        for path in (REPO_ROOT / "blueprints" / "automation" / "tenant_metering").glob("*.yaml"):
+            shutil.copy(path, target / path.name)
+        hass.config.config_dir = str(config_dir)
+        return cls(hass, async_mock_service(hass, "notify", "landlord"))
 
     async def arrears_cutoff(self, tenants: dict[str, dict[str, Any]]) -> None:
         """``tenants``: tenant number ("101") -> extra blueprint inputs (quiet hours...)."""
@@ -236,38 +209,20 @@ class Blueprints:
             assert state(self.hass, f"automation.cutoff_{number}") == "on"
 
 
-@pytest.fixture
-async def blueprints(hass: HomeAssistant, tmp_path: Path) -> AsyncIterator[Blueprints]:
-    """Our blueprints in HA's config dir and a mocked landlord notifier.
-
-    At teardown the automations are turned off, which detaches their time triggers (the
-    harness fails tests that leave timers behind).
-    """
-    target = tmp_path / "config" / "blueprints" / "automation" / "tenant_metering"
-    target.mkdir(parents=True)
-    for path in (REPO_ROOT / "blueprints" / "automation" / "tenant_metering").glob("*.yaml"):
-        shutil.copy(path, target / path.name)
-    hass.config.config_dir = str(tmp_path / "config")
-    yield Blueprints(hass, async_mock_service(hass, "notify", "landlord"))
-    if hass.services.has_service("automation", "turn_off"):
-        await hass.services.async_call(
-            "automation", "turn_off", {"entity_id": "all"}, blocking=True
-        )
-        await hass.async_block_till_done()
-
-
 def state(hass: HomeAssistant, entity_id: str) -> str | None:
     current = hass.states.get(entity_id)
     return None if current is None else current.state
 
 
-async def until(check: Callable[[], object], what: str, limit_s: float = 15.0) -> None:
+async def until(
+    check: Callable[[], object], what: str, limit_s: float = 15.0, poll_s: float = 0.05
+) -> None:
     """Poll ``check`` on the event loop until it is true."""
     deadline = time.monotonic() + limit_s
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(poll_s)
 
 
 async def until_async(

@@ -38,16 +38,12 @@ from .harness import (
     FLAT_RATE,
     Ledger,
     first_state,
-    ledger,
-    metering,
     quiet_fleet,
     send,
     state,
     until,
     until_async,
 )
-
-__all__ = ["ledger", "metering"]  # fixtures used by name
 
 pytestmark = pytest.mark.slow
 

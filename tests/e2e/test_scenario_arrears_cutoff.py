@@ -17,10 +17,7 @@ from tenant_sim.mosquitto import MosquittoBroker
 from .harness import (
     Blueprints,
     Ledger,
-    blueprints,
     first_state,
-    ledger,
-    metering,
     quiet_fleet,
     quiet_hours,
     send,
@@ -28,8 +25,6 @@ from .harness import (
     tenant_device,
     until,
 )
-
-__all__ = ["blueprints", "ledger", "metering"]  # fixtures used by name
 
 pytestmark = pytest.mark.slow
 

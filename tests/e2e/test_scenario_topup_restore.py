@@ -16,10 +16,7 @@ from tenant_sim.mosquitto import MosquittoBroker
 from .harness import (
     Blueprints,
     Ledger,
-    blueprints,
     first_state,
-    ledger,
-    metering,
     quiet_fleet,
     quiet_hours,
     send,
@@ -27,8 +24,6 @@ from .harness import (
     tenant_device,
     until,
 )
-
-__all__ = ["blueprints", "ledger", "metering"]  # fixtures used by name
 
 pytestmark = pytest.mark.slow
 
