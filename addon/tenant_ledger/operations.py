@@ -14,9 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tenant_ledger.billing import Quota, TariffError, TenantState, decode_json, parse_tariff
+from tenant_ledger.billing import TariffError, TenantState, decode_json, parse_tariff
 from tenant_ledger.db import journal_store
-from tenant_ledger.db.catalog import SITE_ID, Catalog
+from tenant_ledger.db.catalog import SITE_ID, Catalog, PlanSettings
 from tenant_ledger.db.schema import (
     ALLOCATION_METHODS,
     POINT_KINDS,
@@ -38,6 +38,8 @@ from tenant_ledger.errors import LedgerError, conflict, invalid, not_found
 from tenant_ledger.journal import ADJUSTMENTS, CASH, Entry, Leg, Posting, tenant_account
 
 ROLES = ("admin", "operator", "read_only")
+CALLER_REF_PREFIX = "api:"
+"""Stored before an API caller's idempotency key (the journal's refs are one namespace)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -59,7 +61,11 @@ def audit(
             action=name,
             target=target,
             reason=action.reason,
-            details=json.dumps(details, sort_keys=True, default=str),
+            details=json.dumps(
+                details | {journal_store.HEAD_KEY: journal_store.head(connection)},
+                sort_keys=True,
+                default=str,
+            ),
         )
     )
 
@@ -454,29 +460,14 @@ def add_tariff_version(
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class PlanInput:
-    plan_id: str
-    name: str
-    kind: str
-    tariff_id: str
-    low_balance_minor: int
-    credit_limit_minor: int
-    reconnect_minimum_minor: int
-    billing_day: int
-    due_days: int
-    grace_days: int
-    quota: Quota | None
-
-
 def create_plan(
-    connection: sa.Connection, catalog: Catalog, action: Action, plan: PlanInput
+    connection: sa.Connection, catalog: Catalog, action: Action, plan: PlanSettings
 ) -> None:
     _require("tariff", plan.tariff_id, catalog.schedules)
     if plan.credit_limit_minor < 0:
         raise invalid("credit_limit must not be negative")
     values = {
-        "id": plan.plan_id,
+        "id": plan.id,
         "name": plan.name,
         "kind": plan.kind,
         "tariff_id": plan.tariff_id,
@@ -492,7 +483,7 @@ def create_plan(
         else str(plan.quota.overage_rate),
     }
     _insert(connection, plans, "plan", values)
-    audit(connection, action, "create_plan", plan.plan_id, values)
+    audit(connection, action, "create_plan", plan.id, values)
 
 
 def _credit(
@@ -509,9 +500,12 @@ def _credit(
     _require_live(catalog, tenant_id)
     if amount_minor == 0:
         raise invalid("amount must not be zero")
+    # Callers' references live in their own namespace: never colliding with the system's own
+    # (``standing:…``, ``common:…``), which would otherwise block billing.
+    stored_ref = None if ref is None else f"{CALLER_REF_PREFIX}{ref}"
     if (
-        ref is not None
-        and connection.execute(sa.select(journal.c.id).where(journal.c.ref == ref)).first()
+        stored_ref is not None
+        and connection.execute(sa.select(journal.c.id).where(journal.c.ref == stored_ref)).first()
     ):
         raise conflict(f"a posting with reference {ref!r} already exists")
     entry = journal_store.append(
@@ -522,7 +516,7 @@ def _credit(
             actor=action.actor,
             reason=action.reason,
             tenant_id=tenant_id,
-            ref=ref,
+            ref=stored_ref,
             legs=(
                 Leg(account=tenant_account(tenant_id), amount_minor=amount_minor),
                 Leg(account=counter_account, amount_minor=-amount_minor),

@@ -140,12 +140,14 @@ def marginal_cost(
 ) -> Fraction:
     """Exact gross cost of ``parts`` given ``prior_wh`` already used in the period."""
     start, end = from_us(period.start_us), from_us(period.end_us)
+    # The period's earlier energy, placed where rating starts (the tariff may start mid-period).
+    prior_at = schedule.in_force_from_us(period.start_us)
     prior = (
         [
             Interval(
                 point_id="",
-                start_us=period.start_us,
-                end_us=period.start_us + 1,
+                start_us=prior_at,
+                end_us=prior_at + 1,
                 energy_wh=prior_wh,
             )
         ]
@@ -162,8 +164,11 @@ def marginal_cost(
 
 def _in_force(schedule: TariffSchedule, parts: list[Interval]) -> list[Interval]:
     """Parts clipped to when the tariff exists; energy before its first version is not billed."""
-    first = to_us(schedule.versions[0].effective_from)
-    kept = [piece for part in parts if (piece := part.clip(first, part.end_us)) is not None]
+    kept = [
+        piece
+        for part in parts
+        if (piece := part.clip(schedule.in_force_from_us(part.start_us), part.end_us)) is not None
+    ]
     if sum(p.energy_wh for p in kept) != sum(p.energy_wh for p in parts):
         _LOGGER.warning("energy before the first tariff version was not billed")
     return kept

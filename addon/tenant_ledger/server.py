@@ -14,6 +14,7 @@ import signal
 import socket
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from tenant_ledger.app import create_app
@@ -21,11 +22,19 @@ from tenant_ledger.config import LedgerConfig, PlanDefaults
 from tenant_ledger.db.engine import default_url
 from tenant_ledger.mqtt import BrokerSettings
 from tenant_ledger.service import LedgerService
-from tenant_ledger.supervisor import DEFAULT_URL, Supervisor, home_assistant_token, read_options
+from tenant_ledger.supervisor import (
+    DEFAULT_URL,
+    Supervisor,
+    SupervisorError,
+    home_assistant_token,
+    read_options,
+)
 from tenant_ledger.web import setup_web
 from tenant_ledger.web.identity import SUPERVISOR_ADDRESS
 
 _LOGGER = logging.getLogger(__name__)
+_ANNOUNCE_FIRST_RETRY_SECONDS = 1
+_ANNOUNCE_MAX_RETRY_SECONDS = 300
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -127,6 +136,34 @@ def _config(args: argparse.Namespace, broker: BrokerSettings | None) -> LedgerCo
     )
 
 
+async def _announce(
+    args: argparse.Namespace, service: LedgerService, supervisor: Supervisor
+) -> None:
+    """Offer the ledger to Home Assistant; retried in the background, never fatal."""
+    if service.read_only:
+        # Provisioning the token is a write; the add-on keeps serving (read-only) rather than
+        # crash-looping under the Supervisor. Home Assistant keeps the token it already has.
+        _LOGGER.error(
+            "READ-ONLY LEDGER: not announcing to Home Assistant and not provisioning its token "
+            "until the journal is restored (python -m tenant_ledger verify)"
+        )
+        return
+    token = await service.write(
+        lambda c, _cat: home_assistant_token(c, args.data_dir, service.clock())
+    )
+    hostname = os.environ.get("HOSTNAME") or socket.gethostname()
+    delay = _ANNOUNCE_FIRST_RETRY_SECONDS
+    while True:
+        try:
+            await supervisor.announce(f"http://{hostname}:{args.port}", token)
+        except (SupervisorError, aiohttp.ClientError, TimeoutError) as err:
+            _LOGGER.warning("announcing to Home Assistant failed (%s); retrying in %ss", err, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _ANNOUNCE_MAX_RETRY_SECONDS)
+        else:
+            return
+
+
 async def _serve(args: argparse.Namespace) -> int:
     supervisor_token = os.environ.get("SUPERVISOR_TOKEN")
     supervisor = (
@@ -143,19 +180,20 @@ async def _serve(args: argparse.Namespace) -> int:
     await runner.setup()
     await web.TCPSite(runner, args.host, args.port).start()
     _LOGGER.info("ledger listening on %s:%s", args.host, args.port)
+    announcing = (
+        None
+        if supervisor is None
+        else asyncio.create_task(_announce(args, service, supervisor), name="ledger-announce")
+    )
     try:
-        if supervisor is not None:
-            token = await service.write(
-                lambda c, _cat: home_assistant_token(c, args.data_dir, service.clock())
-            )
-            hostname = os.environ.get("HOSTNAME") or socket.gethostname()
-            await supervisor.announce(f"http://{hostname}:{args.port}", token)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
     finally:
+        if announcing is not None:
+            announcing.cancel()
         await runner.cleanup()
         await service.stop()
     return 0

@@ -24,12 +24,13 @@ from tenant_ledger.db.catalog import SITE_ID, Catalog, load_catalog
 from tenant_ledger.db.readings_store import (
     Quarantined,
     StoreResult,
+    park_readings,
     release_quarantined,
     store_readings,
 )
 from tenant_ledger.db.schema import api_tokens, sites
 from tenant_ledger.errors import LedgerError
-from tenant_ledger.journal import Error, validate
+from tenant_ledger.journal import Error
 from tenant_ledger.mqtt import Ack, LedgerMqtt
 from tenant_ledger.operations import Action, archive_tenant, create_token, hash_token
 from tenant_ledger.rater import SYSTEM_ACTOR, rate_points
@@ -41,6 +42,7 @@ _LOGGER = logging.getLogger(__name__)
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
 _MAX_BATCH_MESSAGES = 100  # one transaction stays short, so a top-up never waits long
 _RETRY_SECONDS = 1.0
+_BATCH_ATTEMPTS = 3  # then the batch's messages are stored one by one
 
 type Clock = Callable[[], int]
 
@@ -56,6 +58,17 @@ class _Delivery:
     payload: bytes | Sequence[IncomingReading]
     ack: Ack | None
     done: "asyncio.Future[StoreResult] | None"
+
+
+_CUTOFF_STATUSES = frozenset({"disconnect_due", "disconnected"})
+READ_ONLY_REASON = "ledger integrity check failed; cut-offs suspended"
+
+
+def _without_cutoff(state: dict[str, Any]) -> dict[str, Any]:
+    """Fail safe while the journal is untrustworthy: never worse than ``arrears``."""
+    if state["status"] not in _CUTOFF_STATUSES:
+        return state
+    return state | {"status": "arrears", "status_reason": READ_ONLY_REASON}
 
 
 class LedgerService:
@@ -77,6 +90,7 @@ class LedgerService:
         self._logged_kinds: set[str] = set()
         self._logged_quarantine: set[tuple[str, str]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._failure_streak = 0
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -115,7 +129,8 @@ class LedgerService:
         db_engine.upgrade(self.engine)
         with self.engine.begin() as connection:
             self._ensure_site(connection)
-            self.integrity_errors = validate(journal_store.load_entries(connection))
+            _entries, self.integrity_errors = journal_store.check(connection)
+            _LOGGER.info("journal head (id, sha256): %s", journal_store.head(connection))
             self.catalog = load_catalog(connection)
             self._ensure_admin_token(connection)
         if self.integrity_errors:
@@ -196,10 +211,7 @@ class LedgerService:
         catalog_changed: bool = False,
     ) -> T:
         """Run ``change`` in one transaction; publish the tenants it ``affects`` (None: all)."""
-        if self.read_only:
-            raise LedgerError(
-                503, "read_only", "the journal failed verification; ledger is read-only"
-            )
+        self._refuse_if_read_only()
         wanted = None if affects is None else list(affects)
 
         def job() -> tuple[T, list[dict[str, Any]]]:
@@ -250,30 +262,44 @@ class LedgerService:
             self.mqtt.clear_tenant(tenant_id)
 
     def _publish(self, states: Iterable[dict[str, Any]]) -> None:
-        for state in states:
-            if state["tenant_id"] not in self.catalog.tenants:
+        for computed in states:
+            if computed["tenant_id"] not in self.catalog.tenants:
                 continue  # archived meanwhile: its retained state is already cleared
+            state = _without_cutoff(computed) if self.read_only else computed
             self.states[state["tenant_id"]] = state
             comparable = {k: v for k, v in state.items() if k != "updated_at"}
             if self._published.get(state["tenant_id"]) == comparable:
                 continue
-            self._published[state["tenant_id"]] = comparable
             if self.mqtt is not None:
-                self.mqtt.publish_tenant(state["tenant_id"], state)
+                try:
+                    self.mqtt.publish_tenant(state["tenant_id"], state)
+                except Exception:
+                    _LOGGER.exception("publishing the state of %s failed", state["tenant_id"])
+                    continue  # not remembered as published: the next change tries again
+            self._published[state["tenant_id"]] = comparable
 
     # -- readings ------------------------------------------------------------------------------
 
     def _from_mqtt(self, payload: bytes, ack: Ack) -> None:
-        """paho's thread: hand the message to the event loop, acknowledged after the commit."""
+        """paho's thread: hand the message to the event loop, acknowledged after the commit.
+
+        Read-only: dropped unacknowledged, so the broker delivers it again after the repair.
+        """
         assert self._loop is not None
+        if self.read_only:
+            self.counters["readings_deferred_read_only"] += 1
+            return
         self._loop.call_soon_threadsafe(self._queue.put_nowait, _Delivery(payload, ack, None))
 
-    async def ingest(self, readings: Sequence[IncomingReading]) -> StoreResult:
-        """Store and rate readings from the API, batched with whatever MQTT delivers meanwhile."""
+    def _refuse_if_read_only(self) -> None:
         if self.read_only:
             raise LedgerError(
                 503, "read_only", "the journal failed verification; ledger is read-only"
             )
+
+    async def ingest(self, readings: Sequence[IncomingReading]) -> StoreResult:
+        """Store and rate readings from the API, batched with whatever MQTT delivers meanwhile."""
+        self._refuse_if_read_only()
         done: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Delivery(readings, None, done))
         return await done
@@ -283,29 +309,86 @@ class LedgerService:
             batch = [await self._queue.get()]
             while not self._queue.empty() and len(batch) < _MAX_BATCH_MESSAGES:
                 batch.append(self._queue.get_nowait())
-            while True:
-                try:
-                    results, states = await self._run(functools.partial(self._ingest, batch))
-                    break
-                except Exception:
-                    _LOGGER.exception("storing %d readings messages failed; retrying", len(batch))
-                    batch = self._fail_api_requests(batch)
-                    await asyncio.sleep(_RETRY_SECONDS)
+            await self._store_batch(batch)
+
+    @property
+    def ingest_stalled(self) -> bool:
+        """Readings cannot be stored at all (not even one at a time), or the ingest task died."""
+        task = next((t for t in self._tasks if t.get_name() == "ledger-ingest"), None)
+        return (task is not None and task.done()) or self._failure_streak > _BATCH_ATTEMPTS
+
+    async def _store_batch(self, batch: list[_Delivery]) -> None:
+        """Store a batch; one that keeps failing is stored message by message instead."""
+        for _attempt in range(_BATCH_ATTEMPTS):
+            if self.read_only:
+                self._fail_api_requests(batch)  # MQTT ones stay unacknowledged
+                return
+            try:
+                results, states = await self._run(functools.partial(self._ingest, batch))
+            except Exception:
+                self._failure_streak += 1
+                _LOGGER.exception("storing %d readings messages failed; retrying", len(batch))
+                batch = self._fail_api_requests(batch)
+                if not batch:
+                    return
+                await asyncio.sleep(_RETRY_SECONDS)
+                continue
+            self._failure_streak = 0
             for delivery, result in zip(batch, results, strict=True):
                 if delivery.ack is not None:
                     delivery.ack()
                 if delivery.done is not None and not delivery.done.done():
                     delivery.done.set_result(result)
             self._publish(states)
+            return
+        # One poison message must not block the building: the others go through alone.
+        for delivery in batch:
+            try:
+                results, states = await self._run(functools.partial(self._ingest, [delivery]))
+            except Exception:
+                if self.read_only or not await self._park(delivery):
+                    continue  # unacknowledged: the broker delivers it again after a restart
+            else:
+                self._failure_streak = 0
+                self._publish(states)
+            if delivery.ack is not None:
+                delivery.ack()
 
-    @staticmethod
-    def _fail_api_requests(batch: list[_Delivery]) -> list[_Delivery]:
+    async def _park(self, delivery: _Delivery) -> bool:
+        """Quarantine the readings of a message that cannot be stored (``ingest_error``)."""
+        payload = delivery.payload
+        readings = self._parse(payload) if isinstance(payload, bytes) else payload
+        _LOGGER.error(
+            "a readings message failed %d times; parked its %d readings in the quarantine "
+            "(reason ingest_error, GET /api/readings/quarantine)",
+            _BATCH_ATTEMPTS + 1,
+            len(readings),
+        )
+        now = self.clock()
+
+        def job() -> None:
+            with self.engine.begin() as connection:
+                park_readings(connection, readings, now, "ingest_error", "storing it failed")
+
+        try:
+            await self._run(job)
+        except Exception:
+            self._failure_streak += 1
+            _LOGGER.exception("could not park the readings either; ingestion is stalled")
+            return False
+        self.counters["readings_parked"] += len(readings)
+        return True
+
+    def _fail_api_requests(self, batch: list[_Delivery]) -> list[_Delivery]:
         """API callers get an error now; MQTT messages stay unacknowledged and are retried."""
+        error = (
+            LedgerError(503, "read_only", "the journal failed verification; ledger is read-only")
+            if self.read_only
+            else LedgerError(503, "storage_failed", "the readings could not be stored")
+        )
         for delivery in batch:
             if delivery.done is not None and not delivery.done.done():
-                delivery.done.set_exception(
-                    LedgerError(503, "storage_failed", "the readings could not be stored")
-                )
+                delivery.done.set_exception(error)
         return [delivery for delivery in batch if delivery.done is None]
 
     def _parse(self, payload: bytes) -> Sequence[IncomingReading]:
@@ -319,6 +402,7 @@ class LedgerService:
             return ()
 
     def _ingest(self, batch: Sequence[_Delivery]) -> tuple[list[StoreResult], list[dict[str, Any]]]:
+        self._refuse_if_read_only()
         now = self.clock()
         results = []
         with self.engine.begin() as connection:

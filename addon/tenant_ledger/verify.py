@@ -9,7 +9,6 @@ from pathlib import Path
 import sys
 
 from tenant_ledger.db import engine as db_engine, journal_store
-from tenant_ledger.journal import validate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,10 +35,9 @@ def run(args: argparse.Namespace) -> int:
     engine = db_engine.create_engine(url)
     try:
         with engine.connect() as connection:
-            entries = journal_store.load_entries(connection)
+            entries, errors = journal_store.check(connection)
     finally:
         engine.dispose()
-    errors = validate(entries)
     for error in errors:
         sys.stdout.write(f"{error}\n")
     if errors:

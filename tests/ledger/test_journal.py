@@ -21,6 +21,7 @@ from tenant_ledger.journal import (
     validate_balanced,
     validate_chain,
 )
+from tenant_ledger.operations import Action, audit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -141,3 +142,60 @@ def test_verify_reports_a_deleted_entry(tmp_path: Path) -> None:
 
 def test_verify_without_a_database(tmp_path: Path) -> None:
     assert _verify(tmp_path).returncode == 2
+
+
+def _audited(data_dir: Path) -> None:
+    """An operator action after the entries: the audit log records the journal's head."""
+    engine = db_engine.create_engine(db_engine.default_url(data_dir))
+    with engine.begin() as connection:
+        audit(connection, Action(actor="ana", reason="x", now_us=2), "check", "t1", {})
+    engine.dispose()
+
+
+def test_verify_reports_a_removed_last_entry(tmp_path: Path) -> None:
+    """Deleting the newest entries leaves a valid chain; the audit log's anchor exposes it."""
+    _ledger_with_entries(tmp_path)
+    _audited(tmp_path)
+    _tamper(
+        tmp_path,
+        lambda c: (
+            c.execute("DELETE FROM journal_legs WHERE entry_id = 3"),
+            c.execute("DELETE FROM journal WHERE id = 3"),
+        ),
+    )
+    result = _verify(tmp_path)
+    assert result.returncode == 1
+    assert "entry 3: truncated: " in result.stdout
+    assert "now ends at entry 2" in result.stdout
+
+
+def test_verify_reports_a_leg_without_its_entry(tmp_path: Path) -> None:
+    """A smuggled leg would move a balance; verify names it and balances ignore it."""
+    _ledger_with_entries(tmp_path)
+    _tamper(
+        tmp_path,
+        lambda c: c.execute(
+            "INSERT INTO journal_legs (entry_id, position, account, amount_minor) "
+            "VALUES (99, 0, 'tenant:t1', 100000)"
+        ),
+    )
+    result = _verify(tmp_path)
+    assert result.returncode == 1
+    assert "entry 99: orphan_leg: a leg of tenant:t1 (100000) belongs to no entry" in result.stdout
+    engine = db_engine.create_engine(db_engine.default_url(tmp_path))
+    with engine.connect() as connection:
+        assert journal_store.balances(connection, ["tenant:t1"]) == {"tenant:t1": 425}
+    engine.dispose()
+
+
+def test_verify_reports_a_gap_in_leg_positions(tmp_path: Path) -> None:
+    _ledger_with_entries(tmp_path)
+    _tamper(
+        tmp_path,
+        lambda c: c.execute(
+            "UPDATE journal_legs SET position = 5 WHERE entry_id = 1 AND position = 1"
+        ),
+    )
+    result = _verify(tmp_path)
+    assert result.returncode == 1
+    assert "entry 1: leg_positions" in result.stdout

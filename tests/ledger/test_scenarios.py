@@ -1,13 +1,17 @@
 """Worked accounting scenarios, end to end through the API."""
 
+import asyncio
 from collections.abc import Callable
+import json
 import sqlite3
 
 from aiohttp.test_utils import TestClient, TestServer
+import sqlalchemy as sa
 
 from tenant_ledger.app import create_app
 from tenant_ledger.config import LedgerConfig
 from tenant_ledger.db.engine import DATABASE_FILE
+from tenant_ledger.db.schema import readings
 from tenant_ledger.service import LedgerService
 
 from .conftest import Api, FakeClock
@@ -143,5 +147,50 @@ async def test_a_ledger_whose_journal_was_tampered_with_starts_read_only(
             assert refused["error"]["code"] == "read_only"
             body = {"readings": [{"point": POINT, "ts": NOV_5, "energy_wh": 1}]}
             await api.call("POST", "/api/readings", body, expect=503)
+            # Over MQTT: left unacknowledged (the broker delivers it again after the repair).
+            acks: list[bool] = []
+            second._from_mqtt(json.dumps(body).encode(), lambda: acks.append(True))
+            await asyncio.sleep(0.2)
+            assert acks == []
+            assert await second.read(_stored_readings) == 0
+    finally:
+        await second.stop()
+
+
+def _stored_readings(connection: sa.Connection, _catalog: object) -> int:
+    return connection.execute(sa.select(sa.func.count()).select_from(readings)).scalar_one()
+
+
+async def test_a_tampered_ledger_suspends_cut_offs(
+    make_config: Callable[..., LedgerConfig], clock: FakeClock, socket_enabled: None
+) -> None:
+    """A tenant due for cut-off before the tamper is shown in arrears, never disconnect_due."""
+    config = make_config()
+    first = LedgerService(config, clock=clock)
+    await first.start()
+    async with TestClient(TestServer(create_app(first))) as client:
+        api = Api(client)
+        await api.building(tenants={"t1": POINT}, plan={"grace_days": 1})
+        await _read(api, (NOV_5, 0), (NOV_5 + 3600, 10_000))
+        clock.advance(2 * DAY)
+        await first.tick()
+        assert (await api.call("GET", "/api/tenants/t1"))["status"] == "disconnect_due"
+        await api.call("POST", "/api/tenants/t1/topups", {"amount": "1.00", "reason": "x"})
+    await first.stop()
+    database = sqlite3.connect(config.data_dir / DATABASE_FILE)
+    database.execute("DROP TRIGGER journal_legs_no_update")
+    database.execute("UPDATE journal_legs SET amount_minor = -99 WHERE amount_minor = -100")
+    database.commit()
+    database.close()
+
+    second = LedgerService(config, clock=clock)
+    await second.start()
+    try:
+        assert second.read_only
+        state = second.states["t1"]
+        assert (state["status"], state["status_reason"]) == (
+            "arrears",
+            "ledger integrity check failed; cut-offs suspended",
+        )
     finally:
         await second.stop()

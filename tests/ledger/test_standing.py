@@ -87,3 +87,17 @@ async def test_the_statement_trues_up_the_daily_rounding(
     _at(clock, 12, 2, 6)
     await ledger.tick()
     assert (await _balances(api))["t1"] == "-18.45"
+
+
+async def test_a_top_up_whose_reference_looks_like_a_standing_charge_blocks_nothing(
+    api: Api, ledger: LedgerService, clock: FakeClock
+) -> None:
+    """Callers' references have their own namespace: the day's charge is still posted."""
+    await _prepaid_and_postpaid(api)
+    body = {"amount": "1.00", "reason": "cash", "ref": "standing:t1:2026-11-09"}
+    await api.call("POST", "/api/tenants/t1/topups", body, expect=201)
+    again = await api.call("POST", "/api/tenants/t1/topups", body, expect=409)
+    assert "'standing:t1:2026-11-09'" in again["error"]["message"]
+    _at(clock, 11, 10, 12)
+    await ledger.tick()
+    assert (await _balances(api))["t1"] == "-4.40"  # 1.00 paid, 9 days of 0.60 charged

@@ -108,3 +108,33 @@ def test_pdf_cross_reference_points_at_every_object() -> None:
     for number, row in enumerate(table[3 : 3 + count - 1], 1):
         offset = int(row.split()[0])
         assert pdf[offset:].startswith(f"{number} 0 obj".encode())
+
+
+async def test_tariff_created_mid_month(api: Api, ledger: LedgerService, clock: FakeClock) -> None:
+    """Energy and standing days before the tariff's first version are simply not billed."""
+    body = {"tariff": TARIFF, "effective_from": "2026-11-06T00:00:00+01:00", "reason": "new"}
+    await api.call("POST", "/api/tariffs/late/versions", body, expect=201)
+    plan = {"id": "post", "name": "Monthly", "kind": "postpaid", "tariff": "late"}
+    await api.call("POST", "/api/plans", plan | {"billing_day": 1}, expect=201)
+    await api.call("POST", "/api/tenants", {"id": "t1", "name": "S1", "plan": "post"}, expect=201)
+    await api.call("POST", "/api/points", {"id": POINT, "name": "stall 1"}, expect=201)
+    move_in = {"points": [POINT], "at": "2026-11-01T00:00:00+01:00"}
+    await api.call("POST", "/api/tenants/t1/move-in", move_in, expect=201)
+    # 2026-11-05 00:00 UTC .. 11-06 00:00 UTC: 23 of the 24 hours precede the tariff.
+    readings = [
+        {"point": POINT, "ts": NOV_5, "energy_wh": 0},
+        {"point": POINT, "ts": NOV_5 + DAY, "energy_wh": 24_000},
+        {"point": POINT, "ts": NOV_5 + 2 * DAY, "energy_wh": 34_000},
+    ]
+    await api.call("POST", "/api/readings", {"readings": readings}, expect=200)
+    assert (await api.call("GET", "/api/tenants/t1"))["period_energy_kwh"] == "11.000"
+
+    _at(clock, 12, 1, 6)
+    await ledger.tick()
+    listed = (await api.call("GET", "/api/tenants/t1/statements"))["statements"]
+    assert len(listed) == 1
+    statement = await api.call("GET", f"/api/statements/{listed[0]['id']}")
+    assert statement["energy_kwh"] == "11.000"
+    # 11 kWh x 0.30 + 25 days (Nov 6 .. 30) x 0.50 = 15.80 net, 18.80 with 19 % tax
+    assert statement["net"] == "15.80"
+    assert statement["closing_balance"] == f"-{statement['total']}"

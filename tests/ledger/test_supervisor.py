@@ -7,11 +7,15 @@ subprocess started the way the add-on's s6 service starts it.
 import asyncio
 import json
 from pathlib import Path
+import sqlite3
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tenant_ledger.config import LedgerConfig
+from tenant_ledger.db.engine import DATABASE_FILE, default_url
+from tenant_ledger.service import LedgerService
 from tenant_sim.mosquitto import MosquittoBroker
 
 from .ledger_process import LedgerProcess
@@ -75,3 +79,90 @@ async def test_the_add_on_reads_options_uses_the_supervisor_broker_and_announces
     token_file = data_dir / "home-assistant-token"
     assert token_file.read_text(encoding="utf-8") == token
     assert token_file.stat().st_mode & 0o777 == 0o600
+
+
+def _fake_supervisor(
+    mosquitto: MosquittoBroker, discoveries: list[Any], failures: int
+) -> web.Application:
+    """The Supervisor's broker service, and discovery refusing the first ``failures`` posts."""
+
+    async def mqtt_service(_request: web.Request) -> web.Response:
+        data = {"host": mosquitto.host, "port": mosquitto.port, "username": "", "password": ""}
+        return web.json_response({"result": "ok", "data": data})
+
+    async def discovery(request: web.Request) -> web.Response:
+        discoveries.append(await request.json())
+        if len(discoveries) <= failures:
+            return web.json_response({"result": "error", "message": "core not ready"}, status=500)
+        return web.json_response({"result": "ok", "data": {"uuid": "abc"}})
+
+    supervisor = web.Application()
+    supervisor.router.add_get("/services/mqtt", mqtt_service)
+    supervisor.router.add_post("/discovery", discovery)
+    return supervisor
+
+
+async def test_a_failed_announcement_is_retried_while_the_ledger_keeps_serving(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    discoveries: list[Any] = []
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    async with TestServer(_fake_supervisor(mosquitto, discoveries, 1), host="127.0.0.1") as fake:
+        env = {
+            "SUPERVISOR_TOKEN": SUPERVISOR_TOKEN,
+            "TENANT_LEDGER_SUPERVISOR_URL": str(fake.make_url("")).rstrip("/"),
+        }
+        ledger = LedgerProcess(data_dir, env=env)
+        await asyncio.to_thread(ledger.start)
+        try:
+            for _ in range(100):
+                if len(discoveries) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            assert ledger.running
+            health = await asyncio.to_thread(ledger.call, "GET", "/api/health")
+        finally:
+            assert await asyncio.to_thread(ledger.stop) == 0
+    assert len(discoveries) == 2
+    assert discoveries[0] == discoveries[1]
+    assert health["status"] == "ok"
+
+
+async def test_a_read_only_ledger_keeps_serving_under_the_supervisor(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    """No token provisioning (a write) and no announcement: no crash loop either."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    config = LedgerConfig(
+        data_dir=data_dir, database_url=default_url(data_dir), broker=None, timezone="Europe/Berlin"
+    )
+    first = LedgerService(config)
+    await first.start()
+    await first.stop()
+    database = sqlite3.connect(data_dir / DATABASE_FILE)
+    database.execute(  # an entry that does not match its hash
+        "INSERT INTO journal (id, ts_us, kind, currency, actor, reason, prev_hash, hash) "
+        "VALUES (1, 0, 'top_up', 'EUR', 'x', 'x', ?, ?)",
+        ("0" * 64, "f" * 64),
+    )
+    database.commit()
+    database.close()
+
+    discoveries: list[Any] = []
+    async with TestServer(_fake_supervisor(mosquitto, discoveries, 0), host="127.0.0.1") as fake:
+        env = {
+            "SUPERVISOR_TOKEN": SUPERVISOR_TOKEN,
+            "TENANT_LEDGER_SUPERVISOR_URL": str(fake.make_url("")).rstrip("/"),
+        }
+        ledger = LedgerProcess(data_dir, env=env)
+        await asyncio.to_thread(ledger.start)
+        try:
+            await asyncio.sleep(1)
+            assert ledger.running
+            health = await asyncio.to_thread(ledger.call, "GET", "/api/health")
+        finally:
+            assert await asyncio.to_thread(ledger.stop) == 0
+    assert health["read_only"] is True
+    assert discoveries == []

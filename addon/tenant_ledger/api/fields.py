@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+import re
 from typing import Any
 
 from tenant_ledger.billing import currency_exponent, decode_json
@@ -19,6 +20,9 @@ from tenant_ledger.errors import LedgerError, invalid
 MAX_INTEGER = 100_000
 MAX_AMOUNT_MINOR = 10**15
 MAX_DECIMAL_TEXT = 30
+# Ids go into MQTT topics and URLs: no '+', '#', '/' or spaces.
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+POINT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}")
 
 
 class Kind(StrEnum):
@@ -44,6 +48,8 @@ class Field:
     minimum: int = 0
     maximum: int = MAX_INTEGER
     """Bounds of an INTEGER field."""
+    pattern: re.Pattern[str] | None = None
+    """What a STRING field must match in full (ids)."""
 
 
 _SCHEMAS: dict[Kind, dict[str, Any]] = {
@@ -65,6 +71,8 @@ def body_schema(fields: Sequence[Field]) -> dict[str, Any]:
         schema = dict(_SCHEMAS[field.kind])
         if field.kind is Kind.STRING:
             schema["maxLength"] = field.max_length
+            if field.pattern is not None:
+                schema["pattern"] = f"^{field.pattern.pattern}$"
         if field.kind is Kind.INTEGER:
             schema |= {"minimum": field.minimum, "maximum": field.maximum}
         if field.choices:
@@ -120,6 +128,8 @@ def _parse(field: Field, value: object, currency: str) -> Any:
                 raise invalid(f"{name} is longer than {field.max_length} characters")
             if field.choices and value not in field.choices:
                 raise invalid(f"{name} must be one of {', '.join(field.choices)}")
+            if field.pattern is not None:
+                check_id(name, value, field.pattern)
             return value
         case Kind.AMOUNT:
             return amount_minor(name, value, currency)
@@ -189,3 +199,14 @@ def time_us(name: str, value: object) -> int:
         if instant is not None and instant.utcoffset() is not None:
             return to_us(instant)
     raise invalid(f"{name} must be an ISO 8601 time with a UTC offset, got {value!r}")
+
+
+def check_id(name: str, value: str, pattern: re.Pattern[str] = ID_PATTERN) -> str:
+    """``value`` if it is a well-formed id, else a 400 naming ``name``."""
+    if pattern.fullmatch(value) is None:
+        raise invalid(
+            f"{name} {value!r} is not a valid id: letters, digits and "
+            f"{'_ . : -' if pattern is POINT_ID_PATTERN else '_ . -'} only, "
+            "starting with a letter or digit"
+        )
+    return value

@@ -15,12 +15,20 @@ import sqlalchemy as sa
 
 from tenant_ledger import __version__, operations as ops
 from tenant_ledger.api.auth import Caller
-from tenant_ledger.api.fields import Field, Kind, amount_minor, time_us
+from tenant_ledger.api.fields import (
+    ID_PATTERN,
+    POINT_ID_PATTERN,
+    Field,
+    Kind,
+    amount_minor,
+    check_id,
+    time_us,
+)
 from tenant_ledger.billing import Quota, format_kwh, format_minor
 from tenant_ledger.billing.plausibility import DEFAULT_MAX_POWER_W
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db import journal_store
-from tenant_ledger.db.catalog import Catalog
+from tenant_ledger.db.catalog import Catalog, PlanSettings
 from tenant_ledger.db.schema import (
     ALLOCATION_METHODS,
     POINT_KINDS,
@@ -163,7 +171,9 @@ async def health(call: Call) -> web.Response:
             "version": __version__,
             "currency": service.catalog.currency,
             "read_only": service.read_only,
-        }
+            "ingest": "stalled" if service.ingest_stalled else "ok",
+        },
+        503 if service.ingest_stalled else 200,
     )
 
 
@@ -194,7 +204,7 @@ async def list_tenants(call: Call) -> web.Response:
     tag="tenants",
     status=201,
     fields=(
-        Field(name="id", kind=Kind.STRING, max_length=ID_LENGTH),
+        Field(name="id", kind=Kind.STRING, max_length=ID_LENGTH, pattern=ID_PATTERN),
         Field(name="name", kind=Kind.STRING),
         Field(name="plan", kind=Kind.STRING, max_length=ID_LENGTH),
         ACTOR,
@@ -561,7 +571,7 @@ async def list_spaces(call: Call) -> web.Response:
     tag="tenancy",
     status=201,
     fields=(
-        Field(name="id", kind=Kind.STRING, max_length=ID_LENGTH),
+        Field(name="id", kind=Kind.STRING, max_length=ID_LENGTH, pattern=ID_PATTERN),
         Field(name="name", kind=Kind.STRING),
         Field(name="area_m2", kind=Kind.DECIMAL, required=False),
         ACTOR,
@@ -638,7 +648,12 @@ def _point_use(body: dict[str, Any]) -> ops.PointUse:
     tag="tenancy",
     status=201,
     fields=(
-        Field(name="id", kind=Kind.STRING, description="e.g. mqtt:a4cf12ab34cd:1"),
+        Field(
+            name="id",
+            kind=Kind.STRING,
+            pattern=POINT_ID_PATTERN,
+            description="e.g. mqtt:a4cf12ab34cd:1",
+        ),
         Field(name="name", kind=Kind.STRING),
         Field(name="space", kind=Kind.STRING, required=False, max_length=ID_LENGTH),
         *POINT_USE_FIELDS,
@@ -735,8 +750,7 @@ async def list_tariffs(call: Call) -> web.Response:
 )
 async def add_tariff_version(call: Call) -> web.Response:
     tariff_id, action, body = call.param("tariff_id"), call.action, call.body
-    if len(tariff_id) > ID_LENGTH:
-        raise invalid(f"a tariff id has at most {ID_LENGTH} characters")
+    check_id("tariff", tariff_id)
     await call.service.write(
         lambda c, cat: ops.add_tariff_version(
             c,
@@ -766,7 +780,7 @@ async def list_plans(call: Call) -> web.Response:
     tag="tariffs",
     status=201,
     fields=(
-        Field(name="id", kind=Kind.STRING, max_length=ID_LENGTH),
+        Field(name="id", kind=Kind.STRING, max_length=ID_LENGTH, pattern=ID_PATTERN),
         Field(name="name", kind=Kind.STRING),
         Field(name="kind", kind=Kind.STRING, choices=("prepaid", "postpaid")),
         Field(name="tariff", kind=Kind.STRING, max_length=ID_LENGTH),
@@ -802,8 +816,8 @@ async def create_plan(call: Call) -> web.Response:
         if wh != wh.to_integral_value():
             raise invalid("quota_kwh has at most 3 decimals")
         quota = Quota(included_wh=int(wh), overage_rate=body["quota_overage_rate"])
-    plan = ops.PlanInput(
-        plan_id=body["id"],
+    plan = PlanSettings(
+        id=body["id"],
         name=body["name"],
         kind=body["kind"],
         tariff_id=body["tariff"],
@@ -818,7 +832,7 @@ async def create_plan(call: Call) -> web.Response:
     await call.service.write(
         lambda c, cat: ops.create_plan(c, cat, action, plan), catalog_changed=True
     )
-    return _json({"id": plan.plan_id}, 201)
+    return _json({"id": plan.id}, 201)
 
 
 # -- readings --------------------------------------------------------------------------------

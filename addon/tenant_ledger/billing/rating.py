@@ -192,15 +192,16 @@ def rate(
     Intervals reaching over ``start``/``end`` count with their time-proportional part. Energy is
     priced in time order (so tiers and allowances fill up in the order energy was used) by the
     tariff version and band in force; an interval crossing a boundary is split in proportion to
-    time. The standing charge covers ``occupied`` (default: all of [start, end)).
+    time. The standing charge covers ``occupied`` (default: all of [start, end)). Nothing is
+    charged before the tariff's first version (a tariff created mid-period).
     """
-    start_us, end_us = to_us(start), to_us(end)
-    if end_us <= start_us:
+    if to_us(end) <= to_us(start):
         raise ValueError(f"rating period must end after it starts: {start} .. {end}")
+    start_us, end_us = schedule.in_force_from_us(to_us(start)), to_us(end)
     meter = _Meter(quota)
-    segments = _segments(schedule, meter, start_us, end_us)
+    segments = _segments(schedule, meter, start_us, end_us) if start_us < end_us else []
     segment_starts = [segment.start_us for segment in segments]
-    for interval in sorted(intervals, key=_time_order):
+    for interval in sorted(intervals, key=_time_order) if segments else ():
         piece = interval.clip(start_us, end_us)
         if piece is None or not piece.energy_wh:
             continue

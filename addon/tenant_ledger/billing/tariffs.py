@@ -167,6 +167,10 @@ class TariffSchedule:
     def currency(self) -> str:
         return self.versions[0].tariff.currency
 
+    def in_force_from_us(self, start_us: int) -> int:
+        """``start_us``, or the first version's start if later: before it nothing is charged."""
+        return max(start_us, to_us(self.versions[0].effective_from))
+
     def ranges(self, start_us: int, end_us: int) -> list[tuple[int, int, Tariff]]:
         """(start, end, tariff) for each version in force during [start_us, end_us)."""
         bounds = [to_us(version.effective_from) for version in self.versions]

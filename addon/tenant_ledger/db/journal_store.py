@@ -1,11 +1,15 @@
 """Appending to and reading the hash-chained journal; balances are sums, never stored."""
 
 from collections.abc import Iterable
+import json
 
 import sqlalchemy as sa
 
-from tenant_ledger.db.schema import journal, journal_legs
-from tenant_ledger.journal import GENESIS_HASH, Entry, Leg, Posting, chain
+from tenant_ledger.db.schema import audit_log, journal, journal_legs
+from tenant_ledger.journal import GENESIS_HASH, Entry, Error, Leg, Posting, chain, validate
+
+HEAD_KEY = "journal_head"
+"""Where audit rows record the journal's head ([id, hash]) outside the journal itself."""
 
 
 def append(connection: sa.Connection, posting: Posting, ts_us: int) -> Entry:
@@ -14,10 +18,8 @@ def append(connection: sa.Connection, posting: Posting, ts_us: int) -> Entry:
     The ledger is the journal's only writer and runs every write on one thread, so reading the
     tail and inserting after it cannot interleave with another append.
     """
-    tail = connection.execute(
-        sa.select(journal.c.id, journal.c.hash).order_by(journal.c.id.desc()).limit(1)
-    ).first()
-    entry_id, prev_hash = (tail.id + 1, tail.hash) if tail else (1, GENESIS_HASH)
+    tail = head(connection)
+    entry_id, prev_hash = (tail[0] + 1, tail[1]) if tail else (1, GENESIS_HASH)
     entry = chain(entry_id, ts_us, posting, prev_hash)
     connection.execute(
         journal.insert().values(
@@ -46,6 +48,83 @@ def append(connection: sa.Connection, posting: Posting, ts_us: int) -> Entry:
         ],
     )
     return entry
+
+
+def head(connection: sa.Connection) -> tuple[int, str] | None:
+    """The last entry's id and hash (None for an empty journal)."""
+    row = connection.execute(
+        sa.select(journal.c.id, journal.c.hash).order_by(journal.c.id.desc()).limit(1)
+    ).first()
+    return None if row is None else (row.id, row.hash)
+
+
+def check(connection: sa.Connection) -> tuple[list[Entry], list[Error]]:
+    """Every entry, and every broken invariant: the chain, the legs' storage, the anchored head."""
+    entries = load_entries(connection)
+    errors = validate(entries) + _leg_errors(connection) + _head_errors(connection, entries)
+    return entries, sorted(errors, key=lambda error: error.entry_id)
+
+
+def _leg_errors(connection: sa.Connection) -> list[Error]:
+    """Legs without their entry (they would count in balances) and gaps in leg positions."""
+    errors = [
+        Error(
+            entry_id=row.entry_id,
+            code="orphan_leg",
+            message=f"a leg of {row.account} ({row.amount_minor}) belongs to no entry",
+        )
+        for row in connection.execute(
+            sa.select(journal_legs.c.entry_id, journal_legs.c.account, journal_legs.c.amount_minor)
+            .outerjoin(journal, journal.c.id == journal_legs.c.entry_id)
+            .where(journal.c.id.is_(None))
+        )
+    ]
+    query = sa.select(
+        journal_legs.c.entry_id,
+        sa.func.min(journal_legs.c.position),
+        sa.func.max(journal_legs.c.position),
+        sa.func.count(),
+    ).group_by(journal_legs.c.entry_id)
+    errors.extend(
+        Error(entry_id=entry_id, code="leg_positions", message="leg positions are not 0, 1, 2…")
+        for entry_id, low, high, count in connection.execute(query)
+        if (low, high) != (0, count - 1)
+    )
+    return errors
+
+
+def _head_errors(connection: sa.Connection, entries: list[Entry]) -> list[Error]:
+    """The latest head recorded in the audit log must still be in the journal, unchanged."""
+    recorded = None
+    for (details,) in connection.execute(
+        sa.select(audit_log.c.details).order_by(audit_log.c.id.desc())
+    ):
+        recorded = json.loads(details).get(HEAD_KEY)
+        if recorded is not None:
+            break
+    if recorded is None:
+        return []
+    entry_id, entry_hash = recorded
+    by_id = {entry.id: entry for entry in entries}
+    if entry_id not in by_id:
+        last = entries[-1].id if entries else 0
+        return [
+            Error(
+                entry_id=entry_id,
+                code="truncated",
+                message=f"the audit log saw the journal reach entry {entry_id}, "
+                f"it now ends at entry {last} (entries were removed)",
+            )
+        ]
+    if by_id[entry_id].hash != entry_hash:
+        return [
+            Error(
+                entry_id=entry_id,
+                code="head_mismatch",
+                message="the hash the audit log recorded for this entry differs",
+            )
+        ]
+    return []
 
 
 def load_entries(connection: sa.Connection) -> list[Entry]:
@@ -83,6 +162,7 @@ def balances(connection: sa.Connection, accounts: Iterable[str]) -> dict[str, in
     result = dict.fromkeys(wanted, 0)
     query = (
         sa.select(journal_legs.c.account, sa.func.sum(journal_legs.c.amount_minor))
+        .join(journal, journal.c.id == journal_legs.c.entry_id)
         .where(journal_legs.c.account.in_(wanted))
         .group_by(journal_legs.c.account)
     )

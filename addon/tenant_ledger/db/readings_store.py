@@ -193,20 +193,43 @@ def _stored_span(
 def _record_quarantine(
     connection: sa.Connection, quarantined: Sequence[Quarantined], received_at_us: int
 ) -> None:
-    if quarantined:
+    _insert_quarantine(
+        connection,
+        [(item.reading, item.verdict.reason.value, item.verdict.detail) for item in quarantined],
+        received_at_us,
+    )
+
+
+def park_readings(
+    connection: sa.Connection,
+    batch: Sequence[IncomingReading],
+    received_at_us: int,
+    reason: str,
+    detail: str,
+) -> None:
+    """Quarantine readings that could not be stored, for a landlord to release or drop."""
+    _insert_quarantine(connection, [(r, reason, detail) for r in batch], received_at_us)
+
+
+def _insert_quarantine(
+    connection: sa.Connection,
+    items: Sequence[tuple[IncomingReading, str, str]],
+    received_at_us: int,
+) -> None:
+    if items:
         connection.execute(
             insert_ignoring_duplicates(connection.engine, quarantined_readings),
             [
                 {
-                    "point_id": item.reading.point_id,
-                    "ts": item.reading.ts,
-                    "energy_wh": item.reading.energy_wh,
-                    "seq": item.reading.seq,
-                    "reason": item.verdict.reason.value,
-                    "detail": item.verdict.detail,
+                    "point_id": reading.point_id,
+                    "ts": reading.ts,
+                    "energy_wh": reading.energy_wh,
+                    "seq": reading.seq,
+                    "reason": reason,
+                    "detail": detail,
                     "received_at_us": received_at_us,
                 }
-                for item in quarantined
+                for reading, reason, detail in items
             ],
         )
 

@@ -1,6 +1,6 @@
 """Read-only SQL the pages need beyond the service's published states."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -52,11 +52,19 @@ class StoredReading:
 
 
 def readings_between(
-    connection: sa.Connection, point_ids: Collection[str], start_s: int, end_s: int, limit: int
+    connection: sa.Connection, windows: Mapping[str, Sequence[tuple[int, int]]], limit: int
 ) -> list[StoredReading]:
+    """Readings of each point inside its windows (epoch seconds, both ends included)."""
+    held = [
+        (readings.c.point_id == point_id) & readings.c.ts.between(begin, finish)
+        for point_id, spans in windows.items()
+        for begin, finish in spans
+    ]
+    if not held:
+        return []
     query = (
         sa.select(readings.c.point_id, readings.c.ts, readings.c.energy_wh)
-        .where(readings.c.point_id.in_(list(point_ids)) & readings.c.ts.between(start_s, end_s))
+        .where(sa.or_(*held))
         .order_by(readings.c.ts.desc(), readings.c.point_id)
         .limit(limit)
     )

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from aiohttp.test_utils import TestClient, TestServer
 import pytest
 import sqlalchemy as sa
 
@@ -10,7 +11,7 @@ from tenant_ledger.db.schema import ha_user_links
 from tenant_ledger.service import LedgerService
 from tests.ledger.conftest import Api, FakeClock
 
-from .conftest import ALICE, BOB, LANDLORD, Browser
+from .conftest import ALICE, BOB, CAROL, LANDLORD, LOCAL, Browser, build_app, post_readings
 
 
 async def test_landlord_tops_up_and_the_tenant_sees_the_new_balance(
@@ -318,3 +319,32 @@ async def test_the_landlord_sees_reading_issues_and_releases_a_quarantined_readi
     again = await browser.post(LANDLORD, path, {"reason": "twice"})
     assert again.status == 400
     assert "was already released" in await again.text()
+
+
+async def test_a_tenant_who_moved_in_mid_month_sees_only_their_own_readings(
+    ledger: LedgerService, clock: FakeClock, socket_enabled: None
+) -> None:
+    """Carol takes over Alice's point: neither sees the other's registers of that point."""
+    async with TestClient(TestServer(build_app(ledger, {LOCAL}))) as client:
+        api, browser = Api(client), Browser(client)
+        await api.building(tenants={"t1": "mqtt:dev:1", "t2": "mqtt:dev:2"})
+        moved = "2026-11-09T13:00:00+01:00"  # 2026-11-09 12:00 UTC
+        moved_s = int(datetime(2026, 11, 9, 12, tzinfo=UTC).timestamp())
+        await api.call("POST", "/api/tenants/t1/move-out", {"at": moved, "reason": "left"})
+        await api.call("POST", "/api/tenants", {"id": "t3", "name": "C", "plan": "main"})
+        body = {"points": ["mqtt:dev:1"], "at": moved}
+        await api.call("POST", "/api/tenants/t3/move-in", body, expect=201)
+        await post_readings(api, clock)
+        for user, tenant_id in ((ALICE, "t1"), (CAROL, "t3")):
+            link = {"user_id": user.user_id}
+            reply = await browser.post(LANDLORD, f"/tenants/{tenant_id}/users", link)
+            assert reply.status == 303, await reply.text()
+
+        alice = await (await browser.get(ALICE, "/tenants/t1/readings")).text()
+        carol = await (await browser.get(CAROL, "/tenants/t3/readings")).text()
+    before, after = f"r-mqtt:dev:1-{moved_s - 3600}", f"r-mqtt:dev:1-{moved_s + 3600}"
+    assert (before in alice, after in alice) == (True, False)
+    assert (before in carol, after in carol) == (False, True)
+    boundary = f"r-mqtt:dev:1-{moved_s}"  # the register at the hand-over closes and opens
+    assert boundary in alice
+    assert boundary in carol

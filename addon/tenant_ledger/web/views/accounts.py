@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from tenant_ledger import operations as ops
 from tenant_ledger.billing import Reading, format_kwh, format_minor
-from tenant_ledger.billing.timestamps import from_us, to_epoch
+from tenant_ledger.billing.tenancy import tenant_windows
+from tenant_ledger.billing.timestamps import from_epoch, from_us, to_epoch, to_us
 from tenant_ledger.db import journal_store
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.journal import tenant_account
@@ -211,10 +212,15 @@ async def readings(web_ui: Web, page: Page) -> web.StreamResponse:
     last = _day(page.query("to"), today)
     start_s = to_epoch(datetime.combine(first, time(), tzinfo=catalog.zone))
     end_s = to_epoch(datetime.combine(last + timedelta(days=1), time(), tzinfo=catalog.zone))
-    points = _points(catalog, tenant_id)
-    rows = await web_ui.service.read(
-        lambda c, _cat: readings_between(c, points, start_s, end_s - 1, MAX_READINGS)
+    # Only while the tenant held each point: not the previous or next occupant's readings.
+    held = tenant_windows(
+        catalog.assignments, tenant_id, start=from_epoch(start_s), end=from_epoch(end_s - 1)
     )
+    windows = {
+        point_id: [(-(-to_us(begin) // 1_000_000), to_epoch(finish)) for begin, finish in spans]
+        for point_id, spans in held.items()
+    }
+    rows = await web_ui.service.read(lambda c, _cat: readings_between(c, windows, MAX_READINGS))
     return web_ui.render(
         page,
         "readings.html",
