@@ -6,7 +6,7 @@ over the period); the run posts the rest of the statement total (standing charge
 rounding and tax as the statement shows them) so that the journal and the statement agree.
 """
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 import json
 import logging
 from typing import Any
@@ -44,17 +44,18 @@ _CREDIT_KINDS = {"top_up": CreditKind.TOP_UP, "adjustment": CreditKind.ADJUSTMEN
 
 
 def _credits(
-    connection: sa.Connection, account: str, currency: str, start_us: int, end_us: int
+    connection: sa.Connection, account: str, currency: str, after: int | tuple[int, None]
 ) -> list[Credit]:
+    """Credits posted since the previous statement (entry id after ``after``), or for the
+    first statement every credit from the period start (``(start_us, None)``) until now."""
+    since = journal.c.ts_us >= after[0] if isinstance(after, tuple) else journal.c.id > after
     query = (
         sa.select(journal.c.ts_us, journal.c.kind, journal.c.reason, journal_legs.c.amount_minor)
         .join(journal_legs, journal_legs.c.entry_id == journal.c.id)
         .where(
-            (journal_legs.c.account == account)
-            & journal.c.kind.in_(list(_CREDIT_KINDS))
-            & (journal.c.ts_us >= start_us)
-            & (journal.c.ts_us < end_us)
+            (journal_legs.c.account == account) & journal.c.kind.in_(list(_CREDIT_KINDS)) & since
         )
+        .order_by(journal.c.id)
     )
     return [
         Credit(
@@ -185,6 +186,13 @@ def run_due_statements(connection: sa.Connection, catalog: Catalog, now_us: int)
             _LOGGER.error("statement of %s from %s postponed: %s", tenant_id, start.date(), split)
             continue
         shares = split.get(tenant_id, [])
+        previous = _previous_books(connection, tenant_id, start_us)
+        if previous is None:  # the tenant's first statement: what was posted before its period
+            opening_minor = _balance_before(connection, account, start_us)
+            credits_after: int | tuple[int, None] = (start_us, None)
+        else:
+            opening_minor = previous["closing_minor"]
+            credits_after = previous["journal_through"]
         statement = build_statement(
             tenant_id=tenant_id,
             start=start,
@@ -196,10 +204,8 @@ def run_due_statements(connection: sa.Connection, catalog: Catalog, now_us: int)
                 for r in readings_near(connection, point, start_s, end_s)
             ],
             assignments=held,
-            opening_balance=Money(
-                currency=catalog.currency, minor=_balance_before(connection, account, start_us)
-            ),
-            credits=_credits(connection, account, catalog.currency, start_us, end_us),
+            opening_balance=Money(currency=catalog.currency, minor=opening_minor),
+            credits=_credits(connection, account, catalog.currency, credits_after),
             allocations=shares,
             quota=plan.quota,
         )
@@ -247,6 +253,15 @@ def run_due_statements(connection: sa.Connection, catalog: Catalog, now_us: int)
         )
         document = statement_document(
             statement, tenant_name=record.name, issued=from_us(now_us), due=due, zone=catalog.zone
+        )
+        _reconcile(
+            connection,
+            catalog,
+            document,
+            tenant_id=tenant_id,
+            period=(start_us, end_us),
+            closing_minor=statement.closing_balance.minor,
+            previous=previous,
         )
         connection.execute(
             statements.insert().values(
@@ -297,3 +312,103 @@ def _post_shares(
         now_us,
     )
     return total
+
+
+BOOKS = "books"
+"""Key of the statement document's bookkeeping: where in the journal the statement ends."""
+
+
+def _previous_books(
+    connection: sa.Connection, tenant_id: str, start_us: int
+) -> dict[str, Any] | None:
+    """The bookkeeping of the tenant's last statement issued before the period ``start_us``."""
+    for (body,) in connection.execute(
+        sa.select(statements.c.body)
+        .where((statements.c.tenant_id == tenant_id) & (statements.c.period_start_us < start_us))
+        .order_by(statements.c.period_start_us.desc())
+    ):
+        books = json.loads(body).get(BOOKS)
+        if books is not None:
+            return dict(books)
+        return None  # issued before statements kept their books: the old rule
+    return None
+
+
+def _energy_rows(connection: sa.Connection, tenant_id: str) -> dict[int, tuple[int, int]]:
+    """Per rating period (start): the minor units and Wh of energy posted so far."""
+    return {
+        row.period_start_us: (row.posted_minor, row.energy_wh)
+        for row in connection.execute(
+            sa.select(
+                rating_periods.c.period_start_us,
+                rating_periods.c.posted_minor,
+                rating_periods.c.energy_wh,
+            ).where(rating_periods.c.tenant_id == tenant_id)
+        )
+    }
+
+
+def _reconcile(
+    connection: sa.Connection,
+    catalog: Catalog,
+    document: dict[str, Any],
+    *,
+    tenant_id: str,
+    period: tuple[int, int],
+    closing_minor: int,
+    previous: dict[str, Any] | None,
+) -> None:
+    """Make the statement end exactly where the tenant's account stands once it is issued.
+
+    Opening balance = the previous statement's closing balance. Between them lie the period's
+    charges and the credits since the previous statement, plus what the journal already holds
+    for other periods: energy of already-issued periods rated after their statement ("late
+    readings", charged here), charges of the next period posted before this statement
+    ("charged ahead": deducted here, added back on the next statement as "charged earlier").
+    """
+    currency = catalog.currency
+    start_us, end_us = period
+    rows = _energy_rows(connection, tenant_id)
+    seen: dict[str, list[int]] = {} if previous is None else dict(previous["energy_seen"])
+    late: list[dict[str, str]] = []
+    late_minor = 0
+    for key, (was_minor, was_wh) in sorted(seen.items()):
+        now_minor, now_wh = rows.get(int(key), (0, 0))
+        if now_minor != was_minor or now_wh != was_wh:
+            day = from_us(int(key)).astimezone(catalog.zone).date()
+            late.append(
+                {
+                    "label": f"late readings for {day}",
+                    "energy_kwh": format_kwh(now_wh - was_wh),
+                    "amount": format_minor(now_minor - was_minor, currency),
+                }
+            )
+            late_minor += now_minor - was_minor
+        seen[key] = [now_minor, now_wh]
+    minor, wh = rows.get(start_us, (0, 0))
+    seen[str(start_us)] = [minor, wh]
+    ahead = sum(m for s, (m, _wh) in rows.items() if s >= end_us) + posted_standing(
+        connection, tenant_id, from_us(end_us).astimezone(catalog.zone).date(), date.max
+    )
+    earlier = 0 if previous is None else int(previous["ahead_minor"])
+    closing = closing_minor - late_minor - ahead + earlier
+    document["late_readings"] = late
+    document["charged_earlier"] = format_minor(earlier, currency)
+    document["charged_ahead"] = format_minor(ahead, currency)
+    document["closing_balance"] = format_minor(closing, currency)
+    through = journal_store.head(connection)
+    document[BOOKS] = {
+        "journal_through": 0 if through is None else through[0],
+        "closing_minor": closing,
+        "ahead_minor": ahead,
+        "energy_seen": seen,
+    }
+    balance = journal_store.balances(connection, [tenant_account(tenant_id)])
+    if balance[tenant_account(tenant_id)] != closing:
+        _LOGGER.error(
+            "statement of %s from %s closes at %s, the account stands at %s",
+            tenant_id,
+            from_us(start_us).date(),
+            closing,
+            balance[tenant_account(tenant_id)],
+        )

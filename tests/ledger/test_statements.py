@@ -1,6 +1,7 @@
 """Statement runs: a postpaid month billed on the billing day, in JSON, CSV and PDF."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from tenant_ledger.pdf import text_pdf
 from tenant_ledger.service import LedgerService
@@ -138,3 +139,72 @@ async def test_tariff_created_mid_month(api: Api, ledger: LedgerService, clock: 
     # 11 kWh x 0.30 + 25 days (Nov 6 .. 30) x 0.50 = 15.80 net, 18.80 with 19 % tax
     assert statement["net"] == "15.80"
     assert statement["closing_balance"] == f"-{statement['total']}"
+
+
+async def _balance(api: Api) -> str:
+    return str((await api.call("GET", "/api/tenants/t1"))["balance"])
+
+
+async def _issued(api: Api) -> list[dict[str, Any]]:
+    listed = (await api.call("GET", "/api/tenants/t1/statements"))["statements"]
+    return [await api.call("GET", f"/api/statements/{s['id']}") for s in listed]
+
+
+async def test_two_postpaid_months_each_statement_opens_where_the_last_closed(
+    api: Api, ledger: LedgerService, clock: FakeClock
+) -> None:
+    await _postpaid_building(api)
+    dec_1 = NOV_5 + 26 * DAY - 3600  # 2026-12-01 00:00 Berlin: the reading closing November
+    _at(clock, 12, 1, 6)
+    readings = [{"point": POINT, "ts": dec_1, "energy_wh": 100_000}]
+    await api.call("POST", "/api/readings", {"readings": readings}, expect=200)
+    await ledger.tick()
+    (november,) = await _issued(api)
+    assert (november["opening_balance"], november["closing_balance"]) == ("0.00", "-53.55")
+    assert await _balance(api) == "-53.55"
+
+    _at(clock, 12, 10)
+    paid = {"amount": "53.55", "reason": "bank transfer"}
+    await api.call("POST", "/api/tenants/t1/topups", paid, expect=201)
+    readings = [
+        {"point": POINT, "ts": dec_1 + 14 * DAY, "energy_wh": 150_000},
+        {"point": POINT, "ts": dec_1 + 31 * DAY, "energy_wh": 150_000},
+    ]
+    clock.now_us = (dec_1 + 31 * DAY + 7 * 3600) * 1_000_000  # 2027-01-01 06:00 UTC
+    await api.call("POST", "/api/readings", {"readings": readings}, expect=200)
+    await ledger.tick()
+    november, december = sorted(await _issued(api), key=lambda s: str(s["period_start"]))
+    # 50 kWh x 0.30 + 31 days x 0.50 = 30.50 net, 36.30 with tax
+    assert december["total"] == "36.30"
+    assert december["opening_balance"] == november["closing_balance"] == "-53.55"
+    assert [c["amount"] for c in december["credits"]] == ["53.55"]
+    assert december["closing_balance"] == "-36.30"
+    assert await _balance(api) == "-36.30"
+
+
+async def test_a_reading_after_the_statement_is_shown_on_the_next_one(
+    api: Api, ledger: LedgerService, clock: FakeClock
+) -> None:
+    await _postpaid_building(api)
+    _at(clock, 12, 1, 6)
+    await ledger.tick()
+    (november,) = await _issued(api)
+    assert november["closing_balance"] == "-53.55"
+
+    # 100 Wh an hour since Nov 6: 599 of the 624 hours fall in November, after its statement.
+    clock.now_us = (NOV_5 + 27 * DAY) * 1_000_000
+    readings = [{"point": POINT, "ts": NOV_5 + 27 * DAY, "energy_wh": 162_400}]
+    await api.call("POST", "/api/readings", {"readings": readings}, expect=200)
+    assert await _balance(api) == "-75.82"  # 59.9 kWh = 21.38 (Nov) + 2.5 kWh = 0.89 (Dec)
+
+    clock.now_us = (NOV_5 + 57 * DAY + 6 * 3600) * 1_000_000  # 2027-01-01 06:00 UTC
+    await ledger.tick()
+    november, december = sorted(await _issued(api), key=lambda s: str(s["period_start"]))
+    assert december["opening_balance"] == "-53.55"
+    assert december["late_readings"] == [
+        {"label": "late readings for 2026-11-01", "energy_kwh": "59.900", "amount": "21.38"}
+    ]
+    # 2.5 kWh x 0.30 + 31 days x 0.50 = 16.25 net, 19.34 with tax
+    assert december["total"] == "19.34"
+    assert december["closing_balance"] == "-94.27"  # -53.55 - 21.38 - 19.34
+    assert await _balance(api) == "-94.27"
