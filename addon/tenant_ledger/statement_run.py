@@ -40,7 +40,7 @@ from tenant_ledger.standing_run import post_daily_standing, posted_standing
 _LOGGER = logging.getLogger(__name__)
 BILLING_INCOME = "income:billing"
 COMMON_INCOME = "income:common"
-_CREDIT_KINDS = {"top_up": CreditKind.TOP_UP, "adjustment": CreditKind.ADJUSTMENT}
+CREDIT_KINDS = {"top_up": CreditKind.TOP_UP, "adjustment": CreditKind.ADJUSTMENT}
 
 
 def _credits(
@@ -52,15 +52,13 @@ def _credits(
     query = (
         sa.select(journal.c.ts_us, journal.c.kind, journal.c.reason, journal_legs.c.amount_minor)
         .join(journal_legs, journal_legs.c.entry_id == journal.c.id)
-        .where(
-            (journal_legs.c.account == account) & journal.c.kind.in_(list(_CREDIT_KINDS)) & since
-        )
+        .where((journal_legs.c.account == account) & journal.c.kind.in_(list(CREDIT_KINDS)) & since)
         .order_by(journal.c.id)
     )
     return [
         Credit(
             ts=from_us(row.ts_us),
-            kind=_CREDIT_KINDS[row.kind],
+            kind=CREDIT_KINDS[row.kind],
             amount=Money(currency=currency, minor=row.amount_minor),
             description=row.reason,
         )

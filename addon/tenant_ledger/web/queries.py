@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from tenant_ledger.billing import Reading, from_epoch
 from tenant_ledger.db.schema import audit_log, journal, journal_legs, metering_points, readings
 from tenant_ledger.journal import tenant_account
-
-CREDIT_KINDS = ("top_up", "adjustment")
+from tenant_ledger.statement_run import CREDIT_KINDS
 
 
 def readings_around(
@@ -103,7 +102,7 @@ def credits_between(
         .join(journal_legs, journal_legs.c.entry_id == journal.c.id)
         .where(
             (journal_legs.c.account == tenant_account(tenant_id))
-            & journal.c.kind.in_(CREDIT_KINDS)
+            & journal.c.kind.in_(list(CREDIT_KINDS))
             & (journal.c.ts_us >= start_us)
             & (journal.c.ts_us < end_us)
         )
