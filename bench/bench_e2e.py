@@ -106,7 +106,7 @@ async def run(rounds: int) -> list[float]:
                     await _until(lambda: state(hass, "sensor.tenant_101_status") is not None)
                     await _until(lambda: state(hass, "switch.room_101_relay") is not None)
                     await asyncio.sleep(1.0)  # HA subscribes to the breaker's topics
-                    send(breaker, int(time.time()), {"1": 1_000_000})
+                    send(breaker, ledger.now(), {"1": 1_000_000})
                     await _until(lambda: state(hass, "switch.room_101_relay") == "on")
                     return await _rounds(hass, ledger, breaker.channels[0], rounds)
                 finally:

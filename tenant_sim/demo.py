@@ -25,13 +25,14 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from tenant_sim.building import TIMEZONE, Building, hostel
+from tenant_sim.clock import SimClock
 from tenant_sim.history import hourly_readings
 from tenant_sim.homeassistant import HomeAssistantDemo
 from tenant_sim.ingress import IngressStandIn
 from tenant_sim.ledger_api import LedgerApi, LedgerApiError
 from tenant_sim.ledger_process import LedgerProcess, building_args
 from tenant_sim.live import LiveBuilding
-from tenant_sim.month import simulate_month
+from tenant_sim.month import MonthError, month_bounds, simulate_month
 from tenant_sim.mosquitto import MosquittoBroker
 from tenant_sim.net import LOOPBACK, free_port
 from tenant_sim.progress import Progress
@@ -56,7 +57,9 @@ class Options:
     duration: float | None
     interval: float
     simulate_month: bool
-    month: str | None
+    month: tuple[datetime, datetime] | None
+    """The simulated month's bounds (``--simulate-month``), checked before anything starts."""
+    clock: SimClock
 
 
 def parse(argv: Sequence[str]) -> Options:
@@ -90,7 +93,21 @@ def parse(argv: Sequence[str]) -> Options:
         help="run a month at high speed (no Home Assistant) and print the statements",
     )
     parser.add_argument("--month", help="the month to simulate, YYYY-MM (default: last month)")
+    parser.add_argument(
+        "--now",
+        help="pretend the demo starts at this past instant (ISO 8601 with UTC offset, e.g. "
+        "2026-10-20T12:00:00+01:00); the ledger and the simulated meters run from there",
+    )
     args = parser.parse_args(argv)
+    clock = _clock(args.now)
+    if args.month is not None and not args.simulate_month:
+        raise UsageError("--month goes with --simulate-month")
+    month = None
+    if args.simulate_month:
+        try:
+            month = month_bounds(args.month, clock.now())
+        except MonthError as err:
+            raise UsageError(str(err)) from None
     return Options(
         data_dir=args.data_dir.resolve(),
         ha_port=args.ha_port,
@@ -101,8 +118,28 @@ def parse(argv: Sequence[str]) -> Options:
         duration=args.duration,
         interval=args.interval,
         simulate_month=args.simulate_month,
-        month=args.month,
+        month=month,
+        clock=clock,
     )
+
+
+class UsageError(ValueError):
+    """Arguments the demo refuses before starting anything; the message is one line."""
+
+
+def _clock(now: str | None) -> SimClock:
+    if now is None:
+        return SimClock()
+    try:
+        clock = SimClock.at(now)
+    except ValueError:
+        raise UsageError(
+            f"--now {now!r} is not an ISO 8601 instant with a UTC offset, "
+            "e.g. 2026-10-20T12:00:00+01:00"
+        ) from None
+    if clock.time() > time.time():
+        raise UsageError(f"--now {now} is in the future; the demo can only pretend it is earlier")
+    return clock
 
 
 def prepare_data_dir(data_dir: Path) -> None:
@@ -243,6 +280,7 @@ async def _start(
         port=_free_or_fail(options.ledger_port, "--ledger-port", progress),
         mqtt_url=broker.url,
         admin_token=admin_token,
+        clock=options.clock,
         args=building_args(
             landlords=landlords,
             trusted_proxies=[LOOPBACK],  # the ingress stand-in
@@ -253,8 +291,8 @@ async def _start(
     api = await stack.enter_async_context(ledger.api())
     running = Running(broker=broker, ledger=ledger, admin_token=admin_token)
 
-    now = int(time.time())
-    moved_in = month_start(datetime.now(ZoneInfo(TIMEZONE)))
+    now = int(options.clock.time())
+    moved_in = month_start(options.clock.now())
     # From here on a failing part is reported and the rest keeps running.
     await progress.attempt(
         "ledger seeded: 12 rooms, 11 tenants, time-of-use tariff, prepaid and postpaid plans",
@@ -269,7 +307,7 @@ async def _start(
     registers.advance(now)  # where the backfill stopped, had it failed
     registers.step_s = 60
 
-    live = LiveBuilding(building, registers, broker.port)
+    live = LiveBuilding(building, registers, broker.port, clock=options.clock)
     await progress.step(
         f"simulator: {len(building.breakers)} MQTT breakers, Modbus meter "
         f"(6 channels) on 127.0.0.1:{live.modbus.port}, readings every {options.interval:g} s",
@@ -433,13 +471,33 @@ def _print_ready(*, progress: Progress, building: Building, running: Running) ->
     say("Press Ctrl-C to stop everything.")
 
 
+async def run_month(options: Options, building: Building, start: datetime, end: datetime) -> int:
+    """``--simulate-month``, stopped cleanly (ledger and broker too) by Ctrl-C or SIGTERM."""
+    stop = _stop_event()
+    work = asyncio.ensure_future(simulate_month(options.data_dir, building, start=start, end=end))
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({work, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if work.done():
+        return work.result()
+    work.cancel()
+    with suppress(asyncio.CancelledError):
+        await work
+    print("\nStopped.")
+    return 130
+
+
 def main(argv: Sequence[str]) -> int:
-    options = parse(argv)
+    try:
+        options = parse(argv)
+    except UsageError as err:
+        print(f"scripts/demo: {err}", file=sys.stderr)
+        return 2
     building = hostel()
     prepare_data_dir(options.data_dir)
     try:
-        if options.simulate_month:
-            return asyncio.run(simulate_month(options.data_dir, building, month=options.month))
+        if options.month is not None:
+            return asyncio.run(run_month(options, building, *options.month))
         return asyncio.run(run_live(options, building))
     except KeyboardInterrupt:  # Ctrl-C before the demo's own handling took over
         print("\nStopped.")

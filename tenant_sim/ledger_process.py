@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 from tenant_sim.building import CURRENCY, PREFIX, TIMEZONE
+from tenant_sim.clock import SimClock
 from tenant_sim.ledger_api import LedgerApi
 from tenant_sim.net import LOOPBACK, free_port, wait_for_port
 
@@ -51,12 +52,16 @@ class LedgerProcess:
         env: Mapping[str, str] | None = None,
         log_path: Path | None = None,
         launcher: Sequence[str] = SERVE_MODULE,
+        clock: SimClock | None = None,
     ) -> None:
         """``port=None``: a free one. ``mqtt_url=None``: API only (e.g. to read a finished
         simulation's statements). ``args``: more ``serve`` options; ``env``: added to ours.
 
         ``launcher`` replaces ``-m tenant_ledger`` (a test's ``-c`` script that installs hooks
         before calling the ledger's ``main`` with the rest of the command line).
+
+        ``clock``: a started clock makes every start ``serve --now`` its current reading, so
+        the ledger's time runs on across restarts as the simulation's does.
         """
         self.data_dir = data_dir
         self.admin_token = admin_token
@@ -66,6 +71,7 @@ class LedgerProcess:
         self.env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "addon"), **(env or {})}
         self.log_path = data_dir / "ledger.log" if log_path is None else log_path
         self.launcher = tuple(launcher)
+        self.clock = clock
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -100,6 +106,8 @@ class LedgerProcess:
         ]  # fmt: skip
         if self.mqtt_url is not None:
             argv += ["--mqtt-url", self.mqtt_url]
+        if self.clock is not None and not self.clock.is_wall_clock:
+            argv += ["--now", self.clock.now().isoformat()]
         argv += self.args
         # Own session: a Ctrl-C meant for the caller does not reach the ledger, whose stop
         # stays the caller's.

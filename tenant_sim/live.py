@@ -10,7 +10,6 @@ of it, away.
 """
 
 import json
-import time
 from typing import Final
 
 import paho.mqtt.client as mqtt
@@ -26,6 +25,7 @@ from tenant_sim.building import (
     Breaker,
     Building,
 )
+from tenant_sim.clock import SimClock
 from tenant_sim.ledger_api import readings_body
 from tenant_sim.modbus_meters import ChannelValues, SimulatedMeter
 from tenant_sim.modbus_server import SimulatedModbusServer
@@ -38,8 +38,15 @@ READINGS_TOPIC: Final = f"{PREFIX}/readings"
 class LiveBuilding:
     """Breakers, the Modbus meter and the readings bridge, stepped by ``tick()``."""
 
-    def __init__(self, building: Building, registers: BuildingRegisters, mqtt_port: int) -> None:
+    def __init__(
+        self,
+        building: Building,
+        registers: BuildingRegisters,
+        mqtt_port: int,
+        clock: SimClock | None = None,
+    ) -> None:
         """``registers``: the building metered up to now (the history already in the ledger)."""
+        self.clock = clock or SimClock()
         self.building = building
         self.registers = registers
         self.mqtt_port = mqtt_port
@@ -47,7 +54,7 @@ class LiveBuilding:
         """Whether the bridge forwards breaker readings (no Home Assistant does)."""
         self.bridge_modbus = True
         """Whether the bridge forwards the Modbus meter's readings (no Home Assistant does)."""
-        self.breakers = [_breaker(b, registers, mqtt_port) for b in building.breakers]
+        self.breakers = [_breaker(b, registers, mqtt_port, self.clock) for b in building.breakers]
         self.modbus = SimulatedModbusServer([MODBUS_SLAVE_ID])
         profile = load_profiles().profiles[MODBUS_PROFILE]
         self._meter: SimulatedMeter | None = None
@@ -76,7 +83,7 @@ class LiveBuilding:
 
     def tick(self, now: float | None = None) -> list[CircuitReading]:
         """Meter everything up to ``now``; returns the readings the bridge published."""
-        now = time.time() if now is None else now
+        now = self.clock.time() if now is None else now
         forwarded: list[CircuitReading] = []
         for spec, breaker in zip(self.building.breakers, self.breakers, strict=True):
             message = breaker.step(now)
@@ -132,7 +139,9 @@ class LiveBuilding:
         return readings
 
 
-def _breaker(spec: Breaker, registers: BuildingRegisters, mqtt_port: int) -> SimulatedBreaker:
+def _breaker(
+    spec: Breaker, registers: BuildingRegisters, mqtt_port: int, clock: SimClock
+) -> SimulatedBreaker:
     """The simulated device for ``spec``, its register continuing from ``registers``."""
     load = spec.circuit.load
     assert load is not None, "a breaker feeds a room, never the incomer"
@@ -143,6 +152,7 @@ def _breaker(spec: Breaker, registers: BuildingRegisters, mqtt_port: int) -> Sim
         port=mqtt_port,
         prefix=PREFIX,
         model="SIM-BR1",
+        clock=clock.time,
         channels=[
             SimulatedChannel(
                 id="1",

@@ -24,6 +24,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tenant_sim.building import PREFIX, TIMEZONE, Building
+from tenant_sim.clock import SimClock
 from tenant_sim.history import hourly_readings
 from tenant_sim.ledger_api import LedgerApi, readings_body
 from tenant_sim.ledger_process import LedgerProcess, building_args
@@ -34,6 +35,8 @@ from tenant_sim.registers import BuildingRegisters
 from tenant_sim.seed import seed
 
 STORE_TIMEOUT = 300.0
+MIN_YEAR = 2000
+STATEMENTS_DUE_AFTER = timedelta(hours=2)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,34 +47,67 @@ class MonthServices:
 
 
 @asynccontextmanager
-async def month_services(data_dir: Path, progress: Progress) -> AsyncIterator[MonthServices]:
-    """A broker and a fresh ledger on free ports, for one simulated month."""
+async def month_services(
+    data_dir: Path, progress: Progress, ledger_clock: SimClock
+) -> AsyncIterator[MonthServices]:
+    """A broker and a fresh ledger on free ports, for one simulated month; both are stopped
+    on every way out (done, failed, Ctrl-C, SIGTERM)."""
     broker = MosquittoBroker(data_dir / "mosquitto")
-    await progress.step(f"Mosquitto on {broker.url}", asyncio.to_thread(broker.start))
     token = secrets.token_urlsafe(24)
     ledger = LedgerProcess(
-        data_dir / "ledger", mqtt_url=broker.url, admin_token=token, args=building_args()
+        data_dir / "ledger",
+        mqtt_url=broker.url,
+        admin_token=token,
+        args=building_args(),
+        clock=ledger_clock,
     )
     try:
+        await progress.step(f"Mosquitto on {broker.url}", asyncio.to_thread(broker.start))
         await progress.step(f"ledger on {ledger.url}", asyncio.to_thread(ledger.start))
         async with ledger.api() as api:
             yield MonthServices(broker=broker, ledger=ledger, api=api)
     finally:
-        ledger.stop()
-        broker.stop()
+        await asyncio.to_thread(ledger.stop)
+        await asyncio.to_thread(broker.stop)
+
+
+class MonthError(ValueError):
+    """A month that cannot be simulated; the message is one line for the user."""
 
 
 def month_bounds(month: str | None, now: datetime) -> tuple[datetime, datetime]:
-    """Local midnight of the month's 1st and of the next month's 1st (default: last month)."""
+    """Local midnight of the month's 1st and of the next month's 1st (default: last month).
+
+    Only a month that has ended by ``now`` can be simulated: its statements are due.
+    """
     zone = ZoneInfo(TIMEZONE)
+    this_month = now.astimezone(zone).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     if month is None:
-        this_month = now.astimezone(zone).replace(day=1)
         start = (this_month - timedelta(days=1)).replace(day=1)
     else:
-        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=zone)
+        try:
+            start = datetime.strptime(month, "%Y-%m").replace(tzinfo=zone)
+        except ValueError:
+            raise MonthError(
+                f"--month {month!r} is not a month; use YYYY-MM, e.g. 2026-10"
+            ) from None
+        if start.year < MIN_YEAR:
+            raise MonthError(f"--month {month}: simulate a month from {MIN_YEAR} on")
     start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    if start >= this_month:
+        latest = (this_month - timedelta(days=1)).strftime("%Y-%m")
+        raise MonthError(
+            f"--month {start:%Y-%m} has not ended yet (today is {now.astimezone(zone):%Y-%m-%d}"
+            f"); the latest month to simulate is {latest}"
+        )
     end = (start + timedelta(days=32)).replace(day=1)
     return start, end
+
+
+def statements_due_clock(end: datetime) -> SimClock:
+    """The ledger's clock for a simulated month: the next month's 1st at 02:00 local, when
+    that month's statements are due and its last readings (one hour past the end) are in."""
+    return SimClock(end + STATEMENTS_DUE_AFTER)
 
 
 async def run_month(
@@ -116,8 +152,19 @@ def _publish(port: int, messages: Sequence[str]) -> None:
 
 
 async def _wait_stored(api: LedgerApi, expected: int) -> None:
+    """Until the ledger has stored every reading; fails at once if it set some aside."""
     deadline = time.monotonic() + STORE_TIMEOUT
-    while (stored := (await api.counters()).get("readings_stored", 0)) < expected:
+    while True:
+        counters = await api.counters()
+        stored = counters.get("readings_stored", 0)
+        if stored >= expected:
+            return
+        refused = counters.get("readings_quarantined", 0) + counters.get("readings_parked", 0)
+        if refused and stored + refused >= expected:
+            raise RuntimeError(
+                f"the ledger stored {stored} of {expected} readings and set {refused} aside "
+                "(GET /api/readings/quarantine says why)"
+            )
         if time.monotonic() > deadline:
             raise TimeoutError(f"the ledger stored {stored} of {expected} readings")
         await asyncio.sleep(0.5)
@@ -163,13 +210,13 @@ def statement_table(statements: Sequence[dict[str, Any]], building: Building) ->
 
 
 async def simulate_month(
-    data_dir: Path, building: Building, *, month: str | None, out: TextIO = sys.stdout
+    data_dir: Path, building: Building, *, start: datetime, end: datetime, out: TextIO = sys.stdout
 ) -> int:
-    """The ``--simulate-month`` command; 0 when every tenant got its statement."""
+    """The ``--simulate-month`` command for the month from ``start`` to ``end`` (see
+    ``month_bounds``); 0 when every tenant got its statement."""
     progress = Progress(out)
-    start, end = month_bounds(month, datetime.now(ZoneInfo(TIMEZONE)))
     progress.say(f"Simulating {building.name} for {start:%B %Y} ({TIMEZONE}) at high speed")
-    async with month_services(data_dir / "month", progress) as services:
+    async with month_services(data_dir / "month", progress, statements_due_clock(end)) as services:
         statements = await progress.step(
             f"{start:%B} metered hourly, sent over MQTT, statements issued",
             run_month(services, building, start, end),
@@ -181,4 +228,10 @@ async def simulate_month(
             f"\nEvery figure is the ledger's own (GET /api/statements/<id>); the ledger's "
             f"data is in {data_dir / 'month'}."
         )
-    return 0 if len(statements) == len(building.tenants) else 1
+    if len(statements) != len(building.tenants):
+        progress.say(
+            f"Only {len(statements)} of {len(building.tenants)} tenants got a statement; "
+            f"the ledger's log is in {data_dir / 'month' / 'ledger' / 'ledger.log'}."
+        )
+        return 1
+    return 0

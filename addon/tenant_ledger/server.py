@@ -7,6 +7,7 @@ Supervisor, and the ledger announces itself to Home Assistant once it is listeni
 
 import argparse
 import asyncio
+from datetime import datetime
 import logging
 import os
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tenant_ledger import clock as ledger_clock
 from tenant_ledger.app import create_app
 from tenant_ledger.config import LedgerConfig, PlanDefaults
 from tenant_ledger.db.engine import default_url
@@ -95,6 +97,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated addresses whose X-Remote-User headers are believed (ingress)",
     )
     parser.add_argument("--log-level", default=_env("LOG_LEVEL", "info"))
+    parser.add_argument(
+        "--now",
+        type=_instant,
+        default=_env("NOW"),
+        help="start the ledger's clock at this instant (ISO 8601 with UTC offset) instead of "
+        "the wall clock; it then runs at real speed (simulations and tests of past months)",
+    )
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return ledger_clock.parse_instant(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
@@ -174,7 +190,11 @@ async def _serve(args: argparse.Namespace) -> int:
     broker = None if args.mqtt_url is None else BrokerSettings.from_url(args.mqtt_url)
     if broker is None and supervisor is not None:
         broker = await supervisor.mqtt_broker()
-    service = LedgerService(_config(args, broker))
+    clock = ledger_clock.wall_clock_us
+    if args.now is not None:
+        clock = ledger_clock.clock_from(args.now)
+        _LOGGER.warning("the ledger's clock starts at %s, not the wall clock (--now)", args.now)
+    service = LedgerService(_config(args, broker), clock=clock)
     await service.start()
     runner = web.AppRunner(_app(args, service), access_log=None)
     await runner.setup()

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import functools
 import logging
 import secrets
-import time
 from typing import Any
 
 import sqlalchemy as sa
 
+from tenant_ledger.clock import Clock, wall_clock_us
 from tenant_ledger.config import LedgerConfig
 from tenant_ledger.db import engine as db_engine, journal_store
 from tenant_ledger.db.catalog import SITE_ID, Catalog, load_catalog
@@ -43,12 +43,6 @@ ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
 _MAX_BATCH_MESSAGES = 100  # one transaction stays short, so a top-up never waits long
 _RETRY_SECONDS = 1.0
 _BATCH_ATTEMPTS = 3  # then the batch's messages are stored one by one
-
-type Clock = Callable[[], int]
-
-
-def wall_clock_us() -> int:
-    return time.time_ns() // 1000
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 import secrets
 import signal
-import time
+import socket
 import urllib.error
 import urllib.request
 from zoneinfo import ZoneInfo
@@ -24,12 +24,19 @@ from tenant_sim.registers import BuildingRegisters
 from tests.demo.demo_run import DemoRun
 
 BUILDING = hostel()
+# The demo runs "at" a fixed instant (and its ledger with it), so no date here is today's.
+DEMO_NOW = "2026-10-20T12:00:00+01:00"
+AFTER_OCTOBER = "2026-11-15T10:00:00+00:00"
 
 
 @pytest.fixture
 def live_demo(tmp_path: Path, socket_enabled: None) -> Iterator[DemoRun]:
     """The live demo without Home Assistant, readings every second, on free ports."""
-    run = DemoRun(tmp_path, "--no-ha", "--interval", "1", "--mqtt-port", "0", "--ledger-port", "0")
+    run = DemoRun(
+        tmp_path,
+        *("--no-ha", "--interval", "1", "--mqtt-port", "0", "--ledger-port", "0"),
+        *("--now", DEMO_NOW),
+    )
     try:
         run.wait_for("Press Ctrl-C", timeout=90)
         yield run
@@ -53,8 +60,10 @@ async def test_live_demo_seeds_the_hostel_and_meters_it(live_demo: DemoRun) -> N
         assert tenants["t101"]["quota_kwh"] is None
         points = {p["id"] for p in (await ledger_api.call("GET", "/api/points"))["points"]}
         assert points == {c.point_id for c in BUILDING.circuits}
-        # The month so far is in: every tenant has used energy and been charged for it.
+        # The month so far (from 1 October) is in: every tenant has used energy and been
+        # charged for it (t103's and t202's 60 kWh allowances are used up by the 20th).
         for state in tenants.values():
+            assert state["period_start"] == "2026-10-01T00:00:00+01:00"
             assert Decimal(state["period_energy_kwh"]) > 0
             assert Decimal(state["period_cost"]) > 0
         # Prepaid balance = opening payment - what was charged (nothing posted but the two).
@@ -62,12 +71,13 @@ async def test_live_demo_seeds_the_hostel_and_meters_it(live_demo: DemoRun) -> N
         assert Decimal(tenants["t101"]["balance"]) == sum(Decimal(e["amount"]) for e in journal)
         assert any(e["amount"] == "50.00" and e["kind"] == "top_up" for e in journal)
 
-        # Live readings keep arriving from the breakers and the Modbus meter, over MQTT.
+        # Live readings keep arriving from the breakers and the Modbus meter, over MQTT,
+        # stamped by the demo's clock (from DEMO_NOW on).
         stored_at_start = (await ledger_api.counters())["readings_stored"]
+        since = int(datetime.fromisoformat(DEMO_NOW).timestamp())
         await asyncio.sleep(4)
         stored_later = (await ledger_api.counters())["readings_stored"]
         assert stored_later >= stored_at_start + 2 * len(BUILDING.circuits)
-        since = int(time.time()) - 5
         for circuit in (BUILDING.breakers[0].circuit, BUILDING.modbus_channels[-1].circuit):
             recent = await ledger_api.call(
                 "GET", f"/api/readings?point={circuit.point_id}&since={since}"
@@ -100,7 +110,7 @@ def _table_rows(output: str) -> dict[str, list[str]]:
 async def test_simulated_month_prints_the_ledgers_statements(
     tmp_path: Path, socket_enabled: None
 ) -> None:
-    run = DemoRun(tmp_path, "--simulate-month", "--month", "2026-10")
+    run = DemoRun(tmp_path, "--simulate-month", "--month", "2026-10", "--now", AFTER_OCTOBER)
     assert await asyncio.to_thread(run.process.wait, 120) == 0, run.output
     rows = _table_rows(run.output)
 
@@ -144,3 +154,56 @@ async def test_simulated_month_prints_the_ledgers_statements(
         (circuit,) = [c for c in BUILDING.rooms if c.space_id == tenant.space_id]
         used_wh = registers.energy_wh(circuit) - at_start[circuit.point_id]
         assert Decimal(issued[tenant.tenant_id]["energy_kwh"]) * 1000 == used_wh
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--month", "2026-11"), "--month 2026-11 has not ended yet (today is 2026-11-15)"),
+        (("--month", "2026-12"), "the latest month to simulate is 2026-10"),
+        (("--month", "2026-13"), "is not a month; use YYYY-MM"),
+        (("--month", "October"), "is not a month; use YYYY-MM"),
+        (("--month", "1999-12"), "simulate a month from 2000 on"),
+    ],
+)
+def test_simulated_month_refuses_a_month_that_has_not_ended(
+    tmp_path: Path, args: tuple[str, ...], says: str
+) -> None:
+    run = DemoRun(tmp_path, "--simulate-month", *args, "--now", AFTER_OCTOBER)
+    assert run.process.wait(30) == 2
+    (line,) = run.output.splitlines()
+    assert line.startswith("scripts/demo: ")
+    assert says in line
+    assert not (run.data_dir / "month").exists(), "nothing is started for a refused month"
+
+
+@pytest.mark.parametrize(
+    ("now", "says"),
+    [
+        ("2026-10-20 12:00", "is not an ISO 8601 instant with a UTC offset"),
+        ("tomorrow", "is not an ISO 8601 instant with a UTC offset"),
+        ("9999-01-01T00:00:00+00:00", "is in the future"),
+    ],
+)
+def test_demo_refuses_a_bad_now(tmp_path: Path, now: str, says: str) -> None:
+    run = DemoRun(tmp_path, "--now", now, "--no-ha")
+    assert run.process.wait(30) == 2
+    (line,) = run.output.splitlines()
+    assert says in line, line
+
+
+def test_sigterm_during_a_simulated_month_stops_the_ledger_and_broker(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    run = DemoRun(tmp_path, "--simulate-month", "--month", "2026-10", "--now", AFTER_OCTOBER)
+    run.wait_for("ledger on http://", timeout=60)
+    (ledger_line,) = [line for line in run.output.splitlines() if "ledger on http://" in line]
+    ledger_port = int(ledger_line.split("http://127.0.0.1:")[1].split()[0])
+    (broker_line,) = [line for line in run.output.splitlines() if "Mosquitto on mqtt://" in line]
+    broker_port = int(broker_line.split("mqtt://127.0.0.1:")[1].split()[0])
+
+    assert run.stop(signal.SIGTERM) == 130
+
+    for port in (ledger_port, broker_port):
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()

@@ -2,16 +2,18 @@
 with the integration on the real broker, and small waiting helpers (the fixtures built from
 them are in ``conftest.py``; ``bench/bench_e2e.py`` uses the same pieces without pytest).
 
-The ledger runs as ``python -m tenant_ledger serve`` would, in its own process, with two test
-hooks installed before it starts (see ``_LAUNCH``): its clock is the wall clock plus an offset
-read from a file the test writes (``travel()``), and statuses are re-evaluated every
-``TICK_SECONDS`` instead of every minute. ``server.py`` has no flag for either.
+The ledger runs as ``python -m tenant_ledger serve --now E2E_NOW`` would, in its own process,
+so no date in these tests is today's: readings are stamped on the ledger's clock
+(``Ledger.now()``). Two test hooks are installed before it starts (see ``_LAUNCH``): its clock
+moves by an offset read from a file the test writes (``travel()``), and statuses are
+re-evaluated every ``TICK_SECONDS`` instead of every minute. ``server.py`` has no flag for
+either.
 """
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 import shutil
@@ -34,6 +36,7 @@ from custom_components.tenant_metering.const import (
     KIND_MQTT_HUB,
 )
 from tenant_sim.breakers import BreakerFleet, SimulatedBreaker
+from tenant_sim.clock import SimClock
 from tenant_sim.ledger_process import LedgerProcess
 from tenant_sim.mosquitto import MosquittoBroker
 
@@ -45,22 +48,29 @@ FLAT_RATE = Decimal("0.30")
 FLAT_TARIFF = {"currency": "EUR", "timezone": "UTC", "energy": {"type": "flat", "rate": "0.30"}}
 SINCE = "2020-01-01T00:00:00+00:00"
 
+E2E_NOW = datetime(2026, 6, 10, 10, tzinfo=UTC)
+"""Where the ledger's clock starts: mid-month, so a week back is still the same period."""
+
 _LAUNCH = """
-import functools, sys, time
+import functools, sys
 from pathlib import Path
-from tenant_ledger import server, service
+from tenant_ledger import clock, server
 from tenant_ledger.cli import main
 
 offset_file, tick = Path(sys.argv[1]), float(sys.argv[2])
+started_at = clock.clock_from
 
-def clock():
+def offset_us():
     try:
-        offset = int(offset_file.read_text(encoding="utf-8") or 0)
+        return int(offset_file.read_text(encoding="utf-8") or 0) * 1_000_000
     except (FileNotFoundError, ValueError):
-        offset = 0
-    return time.time_ns() // 1000 + offset * 1_000_000
+        return 0
 
-service.LedgerService.__init__.__defaults__ = (clock,)
+def clock_from(start):
+    base = started_at(start)
+    return lambda: base() + offset_us()
+
+clock.clock_from = clock_from
 server.LedgerConfig = functools.partial(server.LedgerConfig, tick_seconds=tick)
 sys.exit(main(sys.argv[3:]))
 """
@@ -71,6 +81,7 @@ class Ledger(LedgerProcess):
 
     def __init__(self, work_dir: Path, broker: MosquittoBroker) -> None:
         self.offset_file = work_dir / "ledger-clock-offset"
+        self.offset_s = 0
         super().__init__(
             work_dir / "ledger",
             admin_token=TOKEN,
@@ -78,10 +89,18 @@ class Ledger(LedgerProcess):
             args=["--timezone", "UTC"],
             log_path=work_dir / "ledger.log",
             launcher=["-c", _LAUNCH, str(self.offset_file), str(TICK_SECONDS)],
+            clock=SimClock(E2E_NOW),
         )
 
+    def now(self) -> int:
+        """The ledger's time, epoch seconds: E2E_NOW + time since the test began + travel."""
+        assert self.clock is not None
+        return int(self.clock.time()) + self.offset_s
+
     def travel(self, seconds: int) -> None:
-        """Move the ledger's clock to wall time + ``seconds`` (takes effect on its next tick)."""
+        """Move the ledger's clock ``seconds`` ahead of where it would be (takes effect on its
+        next tick); ``travel(0)`` comes back."""
+        self.offset_s = seconds
         self.offset_file.write_text(str(seconds), encoding="utf-8")
 
     async def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:

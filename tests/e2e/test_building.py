@@ -43,7 +43,7 @@ async def test_building_end_to_end(
         assert device.model == "SIM-BR"
 
         # State → energy sensor (exact kWh of the integer register).
-        now = int(time.time())
+        now = ledger.now()
         # HA subscribes to the breaker's topics a moment after discovery, and state
         # messages are not retained: keep sending, as a real breaker does every interval.
         deadline = time.monotonic() + 15

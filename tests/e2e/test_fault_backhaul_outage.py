@@ -15,7 +15,6 @@ the real ledger. Compared afterwards:
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
-import time
 from typing import Any
 
 from homeassistant.components.recorder.core import Recorder
@@ -79,7 +78,7 @@ async def test_three_day_outage_replayed_from_backlog_bills_like_no_outage(
     online, outage = fleet.breakers
     points = {"t101": f"mqtt:{online.device_id}:1", "t201": f"mqtt:{outage.device_id}:1"}
     await ledger.building(points)
-    now = int(time.time())
+    now = ledger.now()
     t0 = now - now % 3600 - 4 * 86_400  # 4 days ago, top of the hour: all 3 days are past
     try:
         await hass.async_add_executor_job(fleet.connect)

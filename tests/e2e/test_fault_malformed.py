@@ -10,7 +10,6 @@ from collections.abc import Callable
 import json
 import logging
 import random
-import time
 from typing import Any
 
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF
@@ -199,7 +198,7 @@ async def test_malformed_payloads_and_a_counter_reset_bill_exactly_the_valid_reg
     point = f"mqtt:{breaker.device_id}:1"
     await ledger.building({"t101": point})
     rng = random.Random(9)
-    t0 = int(time.time()) - 3 * 3600
+    t0 = ledger.now() - 3 * 3600
     # Valid registers: +2 kWh, reset to 0 (the interval gets the new 500 Wh), +1 kWh, +0.1 kWh.
     valid = [(t0, 1_000_000), (t0 + 1800, 1_002_000), (t0 + 3600, 500), (t0 + 5400, 1_500)]
     final = (t0 + 7200, 1_600)

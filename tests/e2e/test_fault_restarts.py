@@ -14,7 +14,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 import json
 import threading
-import time
 from typing import Any
 from unittest.mock import patch
 
@@ -111,7 +110,7 @@ async def test_broker_restart_and_ledger_kill_lose_and_double_nothing(
     await ledger.building({"t101": points["1"], "t102": points["2"]})
     # A week ago, ten device seconds per state message: 100 Wh per state is then 36 kW, within
     # the ledger's plausible power per point (one second apart it would be quarantined).
-    base = int(time.time()) - 7 * 86_400
+    base = ledger.now() - 7 * 86_400
 
     def stamp(step: int) -> int:
         return base + SPACING_S * step

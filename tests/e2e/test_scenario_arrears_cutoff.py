@@ -6,7 +6,6 @@ with the integration and one arrears cut-off automation per tenant; simulated br
 
 import asyncio
 from datetime import timedelta
-import time
 
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
@@ -63,7 +62,7 @@ async def test_arrears_cut_off_after_grace_outside_quiet_hours_never_exempt(
         await until(lambda: state(hass, "sensor.tenant_102_status") == "exempt", "exemption")
 
         # 10 kWh each at 0.30 EUR, nothing paid: -3.00 EUR, beyond the credit limit of 0.
-        now = int(time.time())
+        now = ledger.now()
         start = {"1": 1_000_000, "2": 1_000_000, "3": 1_000_000}
         await first_state(hass, breaker, now - 3600, start)
         send(breaker, now - 60, {"1": 1_010_000, "2": 1_010_000, "3": 1_010_000})

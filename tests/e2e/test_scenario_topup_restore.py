@@ -63,7 +63,7 @@ async def test_top_up_restores_the_supply_of_a_disconnected_tenant(
         await until(lambda: state(hass, "sensor.tenant_101_status") == "low", "ledger state")
 
         # 10 kWh at 0.30 EUR with nothing paid: -3.00 EUR, arrears, no grace → cut off.
-        now = int(time.time())
+        now = ledger.now()
         await first_state(hass, breaker, now - 3600, {"1": 1_000_000})
         assert state(hass, "switch.tenant_101_supply") == "on"
         send(breaker, now - 60, {"1": 1_010_000})

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from tenant_sim import ledger_process
+from tenant_sim.clock import SimClock
 from tenant_sim.ledger_process import REPO_ROOT
 from tenant_sim.net import free_port
 
@@ -14,10 +15,17 @@ TOKEN = "process-admin-token"
 
 
 class LedgerProcess(ledger_process.LedgerProcess):
-    """Europe/Berlin, ``extra`` ``serve`` options, its log next to the data directory; its
-    API called synchronously (the tests using it are not async)."""
+    """Europe/Berlin, ``extra`` ``serve`` options, its log next to the data directory, its
+    clock ``clock`` (``serve --now``); its API called synchronously (the tests using it are
+    not async)."""
 
-    def __init__(self, data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *extra: str,
+        env: dict[str, str] | None = None,
+        clock: SimClock | None = None,
+    ) -> None:
         port = free_port()
         super().__init__(
             data_dir,
@@ -26,6 +34,7 @@ class LedgerProcess(ledger_process.LedgerProcess):
             args=["--timezone", "Europe/Berlin", *extra],
             env=env,
             log_path=data_dir.parent / f"ledger-{port}.log",
+            clock=clock,
         )
 
     def call(self, method: str, path: str, body: Any = None, token: str = TOKEN) -> Any:

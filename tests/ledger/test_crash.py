@@ -27,6 +27,7 @@ from tenant_ledger.billing import (
     to_minor,
 )
 from tenant_ledger.db.engine import DATABASE_FILE
+from tenant_sim.clock import SimClock
 from tenant_sim.mosquitto import MosquittoBroker
 
 from .ledger_process import REPO_ROOT, LedgerProcess
@@ -37,6 +38,8 @@ TENANTS = 20
 READINGS_PER_POINT = 1000
 PER_MESSAGE = 50
 START = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp())
+# The ledger's clock: just after the last reading (1,000 minutes after START), same month.
+LEDGER_NOW = datetime(2026, 11, 20, 17, tzinfo=UTC)
 
 
 def _series(seed: int) -> list[tuple[int, int]]:
@@ -72,7 +75,7 @@ def test_sigkill_mid_ingestion_rates_every_reading_exactly_once(
     tmp_path: Path, mosquitto: MosquittoBroker
 ) -> None:
     data_dir = tmp_path / "ledger"
-    ledger = LedgerProcess(data_dir, "--mqtt-url", mosquitto.url)
+    ledger = LedgerProcess(data_dir, "--mqtt-url", mosquitto.url, clock=SimClock(LEDGER_NOW))
     ledger.start()
     tariff = {
         "currency": "EUR",

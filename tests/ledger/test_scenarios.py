@@ -194,3 +194,21 @@ async def test_a_tampered_ledger_suspends_cut_offs(
         )
     finally:
         await second.stop()
+
+
+async def test_arrears_at_the_end_of_a_month_are_cut_off_after_grace_in_the_next(
+    api: Api, ledger: LedgerService, clock: FakeClock
+) -> None:
+    """The month's statement is issued during the grace period; the debt stays due."""
+    await api.building(tenants={"t1": POINT}, plan={"grace_days": 1})
+    nov_30_late = NOV_5 + 25 * DAY + 22 * 3600  # 2026-11-30 23:00 Berlin
+    clock.now_us = (nov_30_late + 1800) * 1_000_000
+    await _read(api, (nov_30_late - 3600, 0), (nov_30_late, 10_000))  # 10 kWh = 3.00
+    assert (await api.call("GET", "/api/tenants/t1"))["status"] == "arrears"
+
+    clock.advance(DAY + 3600)  # 2 December, 00:30: grace over, November's statement due
+    await ledger.tick()
+    await api.call("POST", "/api/statements/run", expect=200)
+    await ledger.tick()
+    state = await api.call("GET", "/api/tenants/t1")
+    assert (state["balance"], state["status"]) == ("-3.00", "disconnect_due")
