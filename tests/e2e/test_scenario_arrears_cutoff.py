@@ -99,6 +99,13 @@ async def test_arrears_cut_off_after_grace_outside_quiet_hours_never_exempt(
         await until(lambda: state(hass, "switch.tenant_103_supply") == "off", "supply 103 off")
         assert relays["102"].relay_on
         assert state(hass, "switch.tenant_102_supply") == "on"
+        # The blueprint reports after the switch confirms: wait for it, then count.
+        await until(
+            lambda: any(
+                call.data["title"] == "Supply cut off: Tenant 103" for call in blueprints.landlord
+            ),
+            "the landlord told of tenant 103's cut-off",
+        )
         titles = [call.data["title"] for call in blueprints.landlord]
         assert titles.count("Supply cut off: Tenant 101") == 1
         assert titles.count("Supply cut off: Tenant 103") == 1
