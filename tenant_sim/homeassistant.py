@@ -334,12 +334,26 @@ class HomeAssistantDemo:
         handler: str | tuple[str, str],
         *steps: dict[str, Any],
         path: str = "/api/config/config_entries/flow",
+        sections: Mapping[str, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """Start a config (or subentry) flow and answer its steps; the created entry."""
+        """Start a config (or subentry) flow and answer its steps; the created entry.
+
+        ``sections`` answers the forms' collapsible sections by name, as HA's frontend
+        sends them: only where the form shown has that section.
+        """
         result: dict[str, Any] = await self._ok("POST", path, {"handler": handler})
-        for answer in steps:
+        for step in steps:
             if result.get("type") not in ("form", "menu"):
                 break
+            shown = {
+                field["name"]
+                for field in result.get("data_schema") or []
+                if field.get("type") == "expandable"
+            }
+            answer = {
+                **{name: values for name, values in (sections or {}).items() if name in shown},
+                **step,
+            }
             result = await self._ok("POST", f"{path}/{result['flow_id']}", answer)
         if result.get("type") != "create_entry":
             detail = result.get("errors") or result.get("reason") or result.get("step_id")
@@ -347,7 +361,14 @@ class HomeAssistantDemo:
         return result
 
     async def _setup_mqtt(self) -> None:
-        await self._flow("mqtt", {"broker": "127.0.0.1", "port": self.mqtt_port})
+        # Current HA releases ask TLS and transport in an "other_settings" section of the
+        # broker form (2025.4's has none): plain TCP, no certificates.
+        plain = {"set_client_cert": False, "set_ca_cert": "off", "transport": "tcp"}
+        await self._flow(
+            "mqtt",
+            {"broker": "127.0.0.1", "port": self.mqtt_port},
+            sections={"other_settings": plain},
+        )
 
     async def _setup_hub(self) -> None:
         await self._flow(DOMAIN, {"next_step_id": "mqtt_hub"}, {"prefix": PREFIX})

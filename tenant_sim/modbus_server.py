@@ -1,21 +1,31 @@
-"""A real pymodbus TCP server on 127.0.0.1 whose registers tests and the demo write."""
+"""A real pymodbus TCP server on 127.0.0.1 whose registers tests and the demo write.
 
-from collections.abc import Iterable, Sequence
+The registers live here, not in pymodbus' data blocks: pymodbus 3.13 copies data blocks into
+its own simulator at start-up, so writes made afterwards would never be served. pymodbus
+reaches them through one server context that speaks both of its datastore interfaces (found
+by feature, not by version):
+
+- up to 3.11 the server looks a per-device context up by id (``context[device_id]``) and asks
+  it ``validate``/``async_getValues``/``async_setValues(function_code, address, …)``;
+- from 3.12 it asks the server context ``async_getValues(device_id, function_code, …)``, and
+  from 3.13 serves a context as it is only when it lists no ``simdevices`` to convert.
+"""
+
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
+import inspect
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
-from pymodbus.datastore import (
-    ModbusSequentialDataBlock,
-    ModbusServerContext,
-    ModbusSlaveContext,
-)
+from pymodbus import constants, exceptions
+from pymodbus.datastore import ModbusServerContext
 from pymodbus.framer import FramerType
 from pymodbus.server import ModbusTcpServer
 
 from tenant_sim.net import LOOPBACK, free_port
 
-REGISTER_SPACE = 65536
+REGISTER_SPACE = 65536  # addresses 0..65535 in every table
 
 
 class Table(StrEnum):
@@ -28,20 +38,136 @@ class Table(StrEnum):
 
 
 _READ_FUNCTION_CODE = {Table.COIL: 1, Table.DISCRETE_INPUT: 2, Table.HOLDING: 3, Table.INPUT: 4}
+_TABLE_OF_FUNCTION_CODE = {
+    1: Table.COIL,
+    5: Table.COIL,
+    15: Table.COIL,
+    2: Table.DISCRETE_INPUT,
+    3: Table.HOLDING,
+    6: Table.HOLDING,
+    16: Table.HOLDING,
+    22: Table.HOLDING,
+    23: Table.HOLDING,
+    4: Table.INPUT,
+}
+_BIT_TABLES = (Table.COIL, Table.DISCRETE_INPUT)
+# pymodbus ≥ 3.10 names the unknown-id error and the server option after devices, not slaves.
+_NO_SUCH_DEVICE: type[Exception] = next(
+    getattr(exceptions, name)
+    for name in ("NoSuchIdException", "NoSuchSlaveException")
+    if hasattr(exceptions, name)
+)
+_IGNORE_MISSING_KEYWORD = next(
+    keyword
+    for keyword in ("ignore_missing_devices", "ignore_missing_slaves")
+    if keyword in inspect.signature(ModbusTcpServer.__init__).parameters
+)
+# What a ≥ 3.12 datastore returns for a request outside the register space.
+_ILLEGAL_ADDRESS: Any = getattr(getattr(constants, "ExcCodes", None), "ILLEGAL_ADDRESS", None)
 
 
-class _CountingSlaveContext(ModbusSlaveContext):
-    """A slave's register space that counts the read requests served from it."""
+class _Device:
+    """One device's four tables (raw 16-bit registers, coils as 0/1), counting read requests.
+
+    Also pymodbus ≤ 3.11's per-device context (``decode``, ``validate``, ``getValues``, …).
+    """
 
     def __init__(self) -> None:
-        super().__init__(
-            **{table.value: ModbusSequentialDataBlock(0, [0] * REGISTER_SPACE) for table in Table}
-        )
+        self.tables = {table: array("H", [0]) * REGISTER_SPACE for table in Table}
         self.reads = 0
 
-    def getValues(self, fc_as_hex: int, address: int, count: int = 1) -> list[int | bool]:  # noqa: N802
-        self.reads += 1
-        return list(super().getValues(fc_as_hex, address, count))
+    @staticmethod
+    def decode(function_code: int) -> str:
+        return _TABLE_OF_FUNCTION_CODE[function_code].value
+
+    @staticmethod
+    def validate(function_code: int, address: int, count: int = 1) -> bool:
+        return function_code in _TABLE_OF_FUNCTION_CODE and 0 <= address <= REGISTER_SPACE - count
+
+    def getValues(  # noqa: N802 (pymodbus' name)
+        self, function_code: int, address: int, count: int = 1
+    ) -> list[int] | list[bool]:
+        table = _TABLE_OF_FUNCTION_CODE[function_code]
+        if function_code in _READ_FUNCTION_CODE.values():
+            self.reads += 1
+        values = self.tables[table][address : address + count]
+        if table in _BIT_TABLES:
+            return [bool(value) for value in values]
+        return list(values)
+
+    def setValues(  # noqa: N802 (pymodbus' name)
+        self, function_code: int, address: int, values: Sequence[int | bool]
+    ) -> None:
+        self.write(_TABLE_OF_FUNCTION_CODE[function_code], address, [int(v) for v in values])
+
+    async def async_getValues(  # noqa: N802 (pymodbus' name)
+        self, function_code: int, address: int, count: int = 1
+    ) -> list[int] | list[bool]:
+        return self.getValues(function_code, address, count)
+
+    async def async_setValues(  # noqa: N802 (pymodbus' name)
+        self, function_code: int, address: int, values: Sequence[int | bool]
+    ) -> None:
+        self.setValues(function_code, address, values)
+
+    def reset(self) -> None:
+        for table in Table:
+            self.tables[table] = array("H", [0]) * REGISTER_SPACE
+
+    def write(self, table: Table, address: int, values: Sequence[int]) -> None:
+        if not 0 <= address <= REGISTER_SPACE - len(values):
+            raise ValueError(f"{table} {address}+{len(values)} is outside 0..{REGISTER_SPACE - 1}")
+        self.tables[table][address : address + len(values)] = array("H", values)
+
+
+class _ServerContext(ModbusServerContext):
+    """Every device of the server, for either of pymodbus' datastore interfaces."""
+
+    def __init__(self, devices: dict[int, _Device]) -> None:
+        # Not ModbusServerContext.__init__: from 3.13 it converts data blocks into pymodbus'
+        # simulator, and this context has none. An empty ``simdevices`` makes 3.13 serve it.
+        self.devices = devices
+        self.single = False
+        self.simdevices: list[object] = []
+
+    def _device(self, device_id: int) -> _Device:
+        if device_id not in self.devices:
+            raise _NO_SUCH_DEVICE(f"device id {device_id} does not exist")
+        return self.devices[device_id]
+
+    # pymodbus ≤ 3.11: a context per device.
+    def __getitem__(self, device_id: int) -> _Device:
+        return self._device(device_id)
+
+    def __contains__(self, device_id: object) -> bool:
+        return device_id in self.devices
+
+    def __iter__(self) -> Iterator[tuple[int, _Device]]:
+        return iter(self.devices.items())
+
+    def slaves(self) -> list[int]:
+        return self.device_ids()
+
+    # pymodbus ≥ 3.12: the server context answers for a device id.
+    def device_ids(self) -> list[int]:
+        return list(self.devices)
+
+    async def async_getValues(  # noqa: N802 (pymodbus' name)
+        self, device_id: int, function_code: int, address: int, count: int = 1
+    ) -> Any:
+        device = self._device(device_id)
+        if not device.validate(function_code, address, count):
+            return _ILLEGAL_ADDRESS
+        return device.getValues(function_code, address, count)
+
+    async def async_setValues(  # noqa: N802 (pymodbus' name)
+        self, device_id: int, function_code: int, address: int, values: Sequence[int | bool]
+    ) -> Any:
+        device = self._device(device_id)
+        if not device.validate(function_code, address, len(values)):
+            return _ILLEGAL_ADDRESS
+        device.setValues(function_code, address, values)
+        return None
 
 
 class SimulatedModbusServer:
@@ -57,7 +183,7 @@ class SimulatedModbusServer:
         self.host = LOOPBACK
         self.framer = framer
         self.port = port or free_port()
-        self._slaves = {slave_id: _CountingSlaveContext() for slave_id in slave_ids}
+        self._slaves = {slave_id: _Device() for slave_id in slave_ids}
         self._server: ModbusTcpServer | None = None
 
     @property
@@ -67,23 +193,20 @@ class SimulatedModbusServer:
 
     def write(self, slave_id: int, table: Table, address: int, values: Sequence[int]) -> None:
         """Set raw 16-bit registers (or 0/1 coils) starting at the 0-based ``address``."""
-        self._slaves[slave_id].setValues(_READ_FUNCTION_CODE[table], address, list(values))
+        self._slaves[slave_id].write(table, address, values)
 
     def read(self, slave_id: int, table: Table, address: int, count: int) -> list[int]:
         """Raw values as a client would read them (not counted as a request)."""
-        # The context stores value N at block index N + 1 (pymodbus' zero-mode offset).
-        slave = self._slaves[slave_id]
-        block = slave.store[slave.decode(_READ_FUNCTION_CODE[table])]
-        return [int(value) for value in block.getValues(address + 1, count)]
+        return list(self._slaves[slave_id].tables[table][address : address + count])
 
     async def start(self) -> None:
-        context = ModbusServerContext(slaves=self._slaves, single=False)
         # A slave id nobody answers for times out, as a dead meter on an RS-485 bus does.
+        ignore_missing: dict[str, Any] = {_IGNORE_MISSING_KEYWORD: True}
         self._server = ModbusTcpServer(
-            context,
+            _ServerContext(self._slaves),
             framer=self.framer,
             address=(self.host, self.port),
-            ignore_missing_slaves=True,
+            **ignore_missing,
         )
         await self._server.serve_forever(background=True)
 

@@ -69,6 +69,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: TenantMeteringConfigEntr
         entry.async_on_unload(gateway.async_stop)
         # Polls once before the platforms: a dead bus is ConfigEntryNotReady, not zeros.
         await gateway.async_start()
+        # Options, meters (subentries, which no reload helper covers) and the connection
+        # change through this listener alone: the gateway's flows only update the entry.
+        # Combining it with a flow reload helper (async_update_reload_and_abort,
+        # OptionsFlowWithReload, unique-id updates) is an error from HA 2026.12.
         entry.async_on_unload(entry.add_update_listener(_async_reload))
         await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
         return True

@@ -26,6 +26,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .compat import async_get_entry_device, async_remove_entry_device
 from .const import (
     DOMAIN,
     GUARD_STORAGE_VERSION,
@@ -258,19 +259,21 @@ class LedgerLink:
 
     @callback
     def _rename_tenant_device(self, tenant: TenantState) -> None:
-        registry = dr.async_get(self.hass)
-        device = registry.async_get_device(identifiers={(DOMAIN, f"tenant_{tenant.tenant_id}")})
+        device = async_get_entry_device(
+            self.hass, self.entry.entry_id, (DOMAIN, f"tenant_{tenant.tenant_id}")
+        )
         if device is not None:
-            registry.async_update_device(device.id, name=tenant.name)
+            dr.async_get(self.hass).async_update_device(device.id, name=tenant.name)
 
     @callback
     def _remove_tenant(self, tenant_id: str) -> None:
         self.tenants.pop(tenant_id, None)
         self.guard.set_pending(tenant_id, False)
-        registry = dr.async_get(self.hass)
-        device = registry.async_get_device(identifiers={(DOMAIN, f"tenant_{tenant_id}")})
+        device = async_get_entry_device(
+            self.hass, self.entry.entry_id, (DOMAIN, f"tenant_{tenant_id}")
+        )
         if device is not None:
-            registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+            async_remove_entry_device(self.hass, self.entry.entry_id, device)
 
     @callback
     def _on_tenant_list(self) -> None:
@@ -302,4 +305,4 @@ class LedgerLink:
                 if domain == DOMAIN and identifier.startswith("tenant_")
             ]
             if tenant_ids and tenant_ids[0] not in listed:
-                registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+                async_remove_entry_device(self.hass, self.entry.entry_id, device)

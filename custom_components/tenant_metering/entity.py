@@ -16,6 +16,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .compat import via_device
 from .const import (
     DOMAIN,
     LEDGER_UNIQUE_ID,
@@ -86,9 +87,7 @@ class BreakerChannelEntity(ChannelEntity):
 
     def __init__(self, hub: MqttHub, key: ChannelEntityKey, description: EntityDescription) -> None:
         self.hub = hub
-        self._set_channel(
-            key, description, hub.breakers[key.device_id].channel_device_info(key.channel_id)
-        )
+        self._set_channel(key, description, hub.channel_device_info(key.device_id, key.channel_id))
 
     @property
     def channel_values(self) -> ChannelValues | None:
@@ -174,8 +173,7 @@ class TenantEntity(Entity):
             name=tenant.name,
             manufacturer="Tenant Metering Ledger",
             model="Tenant",
-            via_device=(DOMAIN, LEDGER_UNIQUE_ID),
-        )
+        ) | via_device(link.hass, link.entry.entry_id, (DOMAIN, LEDGER_UNIQUE_ID))
 
     @property
     def tenant(self) -> "TenantState | None":

@@ -21,6 +21,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
+from .compat import via_device
 from .const import (
     CONF_BAUDRATE,
     CONF_BYTESIZE,
@@ -321,8 +322,7 @@ class ModbusGateway:
             manufacturer=meter.profile.manufacturer,
             model=meter.profile.model,
             serial_number=f"slave {meter.slave_id}",
-            via_device=(DOMAIN, self.uid),
-        )
+        ) | via_device(self.hass, self.entry.entry_id, (DOMAIN, self.uid))
 
     def channel_device_info(self, meter: ModbusMeter, channel_id: str) -> DeviceInfo:
         channel = meter.channel(channel_id)
@@ -331,8 +331,7 @@ class ModbusGateway:
             name=channel.name,
             manufacturer=meter.profile.manufacturer,
             model=ROLE_MODELS.get(channel.role, ROLE_MODELS[ROLE_TENANT]),
-            via_device=(DOMAIN, meter.device_id),
-        )
+        ) | via_device(self.hass, self.entry.entry_id, (DOMAIN, meter.device_id))
 
     def known_device_identifiers(self) -> set[str]:
         """Identifiers of every device this gateway still owns."""

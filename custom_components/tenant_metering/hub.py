@@ -25,6 +25,12 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from . import protocol
 from .backlog import SeenMessages
+from .compat import (
+    async_get_entry_device,
+    async_remove_entry_device,
+    via_device,
+    via_device_kwargs,
+)
 from .const import ACK_TIMEOUT, DOMAIN, signal_device_update, signal_new_channel_entity
 from .protocol import (
     Ack,
@@ -82,13 +88,13 @@ class Breaker:
     unsubscribers: list[CALLBACK_TYPE] = field(default_factory=list)
 
     def channel_device_info(self, channel_id: str) -> DeviceInfo:
+        """The channel's device, without its link to the breaker (``MqttHub`` adds it)."""
         channel = next(c for c in self.config.channels if c.id == channel_id)
         return DeviceInfo(
             identifiers={channel_identifier(self.config.device_id, channel_id)},
             name=channel.name,
             manufacturer=self.config.manufacturer,
             model="Breaker channel",
-            via_device=(DOMAIN, self.config.device_id),
         )
 
 
@@ -191,7 +197,7 @@ class MqttHub:
     @callback
     def _register_devices(self, config: DeviceConfig) -> None:
         registry = dr.async_get(self.hass)
-        registry.async_get_or_create(
+        breaker_device = registry.async_get_or_create(
             config_entry_id=self.entry.entry_id,
             identifiers={(DOMAIN, config.device_id)},
             name=config.name,
@@ -206,7 +212,7 @@ class MqttHub:
                 name=channel.name,
                 manufacturer=config.manufacturer,
                 model="Breaker channel",
-                via_device=(DOMAIN, config.device_id),
+                **via_device_kwargs(breaker_device, (DOMAIN, config.device_id)),
             )
 
     @callback
@@ -243,11 +249,12 @@ class MqttHub:
         breaker.relays.pop(channel_id, None)
         prefix = f"{device_id}_{channel_id}_"
         breaker.entity_keys = {key for key in breaker.entity_keys if not key.startswith(prefix)}
-        registry = dr.async_get(self.hass)
-        device = registry.async_get_device(identifiers={channel_identifier(device_id, channel_id)})
+        device = async_get_entry_device(
+            self.hass, self.entry.entry_id, channel_identifier(device_id, channel_id)
+        )
         if device is not None:
             # Removing the device removes its entities from the entity registry too.
-            registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+            async_remove_entry_device(self.hass, self.entry.entry_id, device)
 
     @callback
     def _remove_relay(self, breaker: Breaker, channel_id: str) -> None:
@@ -264,14 +271,13 @@ class MqttHub:
     @callback
     def _remove_breaker(self, device_id: str) -> None:
         breaker = self.breakers.pop(device_id, None)
-        registry = dr.async_get(self.hass)
         if breaker is not None:
             self._stop_breaker(breaker)
             for channel in breaker.config.channels:
                 self._remove_channel(breaker, channel.id)
-        device = registry.async_get_device(identifiers={(DOMAIN, device_id)})
+        device = async_get_entry_device(self.hass, self.entry.entry_id, (DOMAIN, device_id))
         if device is not None:
-            registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+            async_remove_entry_device(self.hass, self.entry.entry_id, device)
 
     @callback
     def _announce_known_entities(self, breaker: Breaker) -> None:
@@ -505,6 +511,12 @@ class MqttHub:
         async_dispatcher_send(self.hass, signal_device_update(self.entry.entry_id, device_id))
 
     # -- for entities and diagnostics ------------------------------------------------------
+
+    def channel_device_info(self, device_id: str, channel_id: str) -> DeviceInfo:
+        """A breaker channel's device, under its breaker."""
+        return self.breakers[device_id].channel_device_info(channel_id) | via_device(
+            self.hass, self.entry.entry_id, (DOMAIN, device_id)
+        )
 
     def channel_state(self, device_id: str, channel_id: str) -> ChannelState | None:
         breaker = self.breakers.get(device_id)

@@ -33,6 +33,7 @@ from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
 from .adopted import AdoptedPoint
+from .compat import device_config_entry_ids
 from .const import DOMAIN, ROLE_INCOMER, currency_decimals
 from .coordinator import LedgerLink
 from .dashboard import TenantDashboardInfo, async_publish_dashboards
@@ -128,7 +129,7 @@ def _tenant_link(hass: HomeAssistant, device_id: str) -> tuple[LedgerLink, str]:
             translation_key="not_a_tenant",
             translation_placeholders={"device_id": device_id},
         )
-    for entry_id in device.config_entries:
+    for entry_id in device_config_entry_ids(device):
         entry = hass.config_entries.async_get_entry(entry_id)
         if (
             entry is not None

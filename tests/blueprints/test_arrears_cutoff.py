@@ -41,26 +41,30 @@ async def tenant(blueprint_hass: HomeAssistant) -> HomeAssistant:
             }
         },
     )
+    # A switch of the `template:` integration, as in HA 2025.4 and current releases (which
+    # dropped the legacy `switch: platform: template`); the name makes switch.room_101_supply.
     assert await async_setup_component(
         hass,
-        "switch",
+        "template",
         {
-            "switch": {
-                "platform": "template",
-                "switches": {
-                    "room_101_supply": {
-                        "value_template": f"{{{{ is_state('{BREAKER}', 'on') }}}}",
-                        "turn_on": {
-                            "action": "input_boolean.turn_on",
-                            "target": {"entity_id": BREAKER},
-                        },
-                        "turn_off": {
-                            "action": "input_boolean.turn_off",
-                            "target": {"entity_id": BREAKER},
-                        },
-                    }
-                },
-            }
+            "template": [
+                {
+                    "switch": [
+                        {
+                            "name": "Room 101 supply",
+                            "state": f"{{{{ is_state('{BREAKER}', 'on') }}}}",
+                            "turn_on": {
+                                "action": "input_boolean.turn_on",
+                                "target": {"entity_id": BREAKER},
+                            },
+                            "turn_off": {
+                                "action": "input_boolean.turn_off",
+                                "target": {"entity_id": BREAKER},
+                            },
+                        }
+                    ]
+                }
+            ]
         },
     )
     set_status(hass, "arrears")

@@ -1,8 +1,9 @@
 """Tenants' energy sensors land in the energy dashboard's individual devices, once."""
 
+from copy import deepcopy
 from typing import Any
 
-from homeassistant.components.energy.data import async_get_manager
+from homeassistant.components.energy.data import EnergyManager, async_get_manager
 from homeassistant.core import HomeAssistant
 import pytest
 
@@ -51,6 +52,14 @@ def test_ha_2025_4_accepts_an_upstream_device() -> None:
 async def test_rooms_added_under_the_incomer_and_the_landlords_entries_kept(
     hass: HomeAssistant,
 ) -> None:
+    # The landlord's sources as this HA loaded them (newer releases migrate the stored
+    # grid source to their own layout on load); ours must leave them exactly so.
+    loaded = (await async_get_manager(hass)).data
+    assert loaded is not None
+    landlords_sources = deepcopy(loaded["energy_sources"])
+    assert [source["type"] for source in landlords_sources] == ["grid"]
+    assert "sensor.utility_meter_import" in repr(landlords_sources)
+
     added = await async_register_energy_devices(hass, ROOMS, INCOMER)
 
     assert added == [
@@ -60,7 +69,7 @@ async def test_rooms_added_under_the_incomer_and_the_landlords_entries_kept(
     ]
     prefs = (await async_get_manager(hass)).data
     assert prefs is not None
-    assert prefs["energy_sources"] == [GRID]
+    assert prefs["energy_sources"] == landlords_sources
     assert prefs["device_consumption"] == [
         USERS_FRIDGE,
         {"stat_consumption": "sensor.floor_2_db_incomer_energy", "name": "Incomer"},
@@ -91,12 +100,13 @@ async def test_without_prefs_or_incomer(hass: HomeAssistant) -> None:
 
     assert added == ["sensor.floor_2_db_1_energy"]
     prefs = (await async_get_manager(hass)).data
-    assert prefs == {
-        "energy_sources": [],
+    # Everything but our device is HA's default (newer releases add e.g. water devices).
+    assert prefs == EnergyManager.default_preferences() | {
         "device_consumption": [
             {"stat_consumption": "sensor.floor_2_db_1_energy", "name": "Room 201"}
         ],
     }
+    assert EnergyManager.default_preferences()["device_consumption"] == []
 
 
 async def test_without_upstream_support_entries_stay_plain(

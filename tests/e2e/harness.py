@@ -21,7 +21,6 @@ import time
 from typing import Any, Self
 
 from homeassistant.core import HomeAssistant, ServiceCall
-from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
@@ -39,6 +38,7 @@ from tenant_sim.breakers import BreakerFleet, SimulatedBreaker
 from tenant_sim.clock import SimClock
 from tenant_sim.ledger_process import LedgerProcess
 from tenant_sim.mosquitto import MosquittoBroker
+from tests.integration.common import find_device
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-fault-token"
@@ -255,7 +255,7 @@ async def until_async(
 
 
 def tenant_device(hass: HomeAssistant, tenant_id: str) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"tenant_{tenant_id}")})
+    device = find_device(hass, f"tenant_{tenant_id}")
     assert device is not None, f"no device for tenant {tenant_id}"
     return device.id
 

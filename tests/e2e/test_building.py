@@ -10,12 +10,12 @@ import time
 
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 import pytest
 
 from custom_components.tenant_metering.const import DOMAIN
 from tenant_sim.breakers import BreakerFleet
 from tenant_sim.mosquitto import MosquittoBroker
+from tests.integration.common import find_device
 
 from .harness import Ledger, state, until
 
@@ -38,7 +38,7 @@ async def test_building_end_to_end(
         await hass.async_add_executor_job(fleet.connect)
         await until(lambda: hass.states.get("switch.room_101_relay") is not None, "discovery")
         discovery_latency = time.monotonic() - started
-        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, breaker.device_id)})
+        device = find_device(hass, breaker.device_id)
         assert device is not None
         assert device.model == "SIM-BR"
 
@@ -81,7 +81,7 @@ async def test_building_end_to_end(
         # Top-up through the HA service → the tenant's balance entity follows.
         balance_before = state(hass, "sensor.tenant_101_balance")
         assert balance_before is not None
-        tenant_device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "tenant_t101")})
+        tenant_device = find_device(hass, "tenant_t101")
         assert tenant_device is not None
         await hass.services.async_call(
             DOMAIN,

@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.device_registry import DeviceEntry
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
 
+from custom_components.tenant_metering.compat import async_get_entry_device
 from custom_components.tenant_metering.const import (
     CONF_KIND,
     CONF_PREFIX,
@@ -23,6 +25,21 @@ PREFIX = "tenant_metering"
 DEVICE_ID = "a4cf12ab34cd"
 BASE = f"{PREFIX}/{DEVICE_ID}"
 DISCOVERY_TOPIC = f"{PREFIX}/discovery/{DEVICE_ID}/config"
+
+
+def find_device(hass: HomeAssistant, identifier: str) -> DeviceEntry | None:
+    """Our device ``(DOMAIN, identifier)``, in whichever of our config entries has it.
+
+    Through the integration's own lookup: HA 2026 refuses the registry's identifier-only
+    ``async_get_device`` (identifiers are unique per config entry only).
+    """
+    found = {
+        device.id: device
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if (device := async_get_entry_device(hass, entry.entry_id, (DOMAIN, identifier)))
+    }
+    assert len(found) <= 1, f"{identifier} is in several entries: {found}"
+    return next(iter(found.values()), None)
 
 
 def announcement(channels: list[dict[str, Any]] | None = None, **overrides: Any) -> dict[str, Any]:

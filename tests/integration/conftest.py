@@ -1,13 +1,16 @@
 """Home Assistant test-harness plumbing for the integration's tests."""
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from homeassistant.auth.const import GROUP_ID_USER
+from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockUser
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
 from tests.integration.fake_ledger import FakeLedger, running_fake_ledger
 
@@ -24,14 +27,28 @@ async def fake_ledger(socket_enabled: None) -> AsyncIterator[FakeLedger]:
         yield ledger
 
 
+class _ReleaseSnapshotExtension(HomeAssistantSnapshotExtension):  # type: ignore[misc]  # untyped
+    """HA's extension, keeping snapshots per Home Assistant release: snapshots/ha-2025.4/ …
+
+    They serialize HA's own registry entries and states, whose fields change between
+    releases, so each release the suite runs on (scripts/test, scripts/test-newest-ha) has
+    its own recorded set; record a new release's with ``--snapshot-update``.
+    """
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        snapshots = Path(super().dirname(test_location=test_location))
+        return str(snapshots / f"ha-{MAJOR_VERSION}.{MINOR_VERSION}")
+
+
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """Syrupy with HA's extension (registry entries without timestamps, in snapshots/).
+    """Syrupy with HA's extension (registry entries without timestamps), per HA release.
 
     The HA plugin defines the same override, but pytest cannot chain a plugin fixture onto
     another plugin's fixture of the same name; a conftest override works.
     """
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+    return snapshot.use_extension(_ReleaseSnapshotExtension)
 
 
 @pytest.fixture

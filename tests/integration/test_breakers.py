@@ -18,6 +18,7 @@ from .common import (
     FULL_CHANNEL,
     announce,
     announcement,
+    find_device,
     fire,
     setup_hub,
     state,
@@ -43,7 +44,7 @@ async def test_full_breaker_entity_set(
 
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
 
-    breaker = device_registry.async_get_device(identifiers={(DOMAIN, DEVICE_ID)})
+    breaker = find_device(hass, DEVICE_ID)
     assert breaker is not None
     assert (breaker.manufacturer, breaker.model, breaker.sw_version, breaker.name) == (
         "Acme Breakers",
@@ -51,7 +52,7 @@ async def test_full_breaker_entity_set(
         "1.4.2",
         "Floor 2 DB",
     )
-    channel = device_registry.async_get_device(identifiers={(DOMAIN, f"{DEVICE_ID}_1")})
+    channel = find_device(hass, f"{DEVICE_ID}_1")
     assert channel is not None
     assert channel.name == "Room 201"
     assert channel.via_device_id == breaker.id
@@ -135,8 +136,8 @@ async def test_reannouncement_updates_channels_and_empty_config_removes_device(
     )
     assert hass.states.get("sensor.room_202_energy") is None
     assert entity_registry.async_get_entity_id("sensor", DOMAIN, f"{DEVICE_ID}_2_energy") is None
-    assert device_registry.async_get_device(identifiers={(DOMAIN, f"{DEVICE_ID}_2")}) is None
-    renamed = device_registry.async_get_device(identifiers={(DOMAIN, f"{DEVICE_ID}_1")})
+    assert find_device(hass, f"{DEVICE_ID}_2") is None
+    renamed = find_device(hass, f"{DEVICE_ID}_1")
     assert renamed is not None
     assert renamed.name == "Room 201A"
     # Entity ids stay what they were (HA keeps them stable across device renames).
@@ -160,8 +161,8 @@ async def test_reannouncement_updates_channels_and_empty_config_removes_device(
     assert mqtt_mock.async_subscribe.call_count == subscriptions
 
     await announce(hass, "")
-    assert device_registry.async_get_device(identifiers={(DOMAIN, DEVICE_ID)}) is None
-    assert device_registry.async_get_device(identifiers={(DOMAIN, f"{DEVICE_ID}_1")}) is None
+    assert find_device(hass, DEVICE_ID) is None
+    assert find_device(hass, f"{DEVICE_ID}_1") is None
     assert er.async_entries_for_config_entry(entity_registry, entry.entry_id) == []
     assert hass.states.get("sensor.room_201_energy") is None
 

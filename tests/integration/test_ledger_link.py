@@ -31,6 +31,7 @@ from .common import (
     FULL_CHANNEL,
     announce,
     attributes_of,
+    find_device,
     fire,
     ledger_entry,
     published,
@@ -79,8 +80,8 @@ async def test_tenant_devices_hang_off_the_ledger(
     device_registry: dr.DeviceRegistry,
 ) -> None:
     await setup_ledger(hass, fake_ledger)
-    ledger = device_registry.async_get_device(identifiers={(DOMAIN, "ledger")})
-    tenant = device_registry.async_get_device(identifiers={(DOMAIN, "tenant_t101")})
+    ledger = find_device(hass, "ledger")
+    tenant = find_device(hass, "tenant_t101")
     assert ledger is not None
     assert tenant is not None
     assert tenant.via_device_id == ledger.id
@@ -116,7 +117,7 @@ async def test_tenant_state_follows_mqtt(
     fire(hass, "tenant_metering/ledger/tenant/t102/state", "")
     await hass.async_block_till_done()
     assert hass.states.get("sensor.room_102_balance") is None
-    assert device_registry.async_get_device(identifiers={(DOMAIN, "tenant_t102")}) is None
+    assert find_device(hass, "tenant_t102") is None
 
 
 async def test_unknown_status_is_not_guessed(

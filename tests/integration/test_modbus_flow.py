@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from pathlib import Path
-from unittest.mock import MagicMock
+from unittest.mock import MagicMock, patch
 
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT, CONF_SCAN_INTERVAL
@@ -287,6 +287,70 @@ async def test_reconfigure_moves_the_gateway_and_keeps_its_id(
         assert entry.unique_id == GATEWAY_UID
         assert entry.state is ConfigEntryState.LOADED
         await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_every_gateway_change_reloads_it_once_through_its_update_listener(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    modbus_server: SimulatedModbusServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Options, meters and the connection reload the gateway once each, by its listener.
+
+    Current HA releases refuse an update listener combined with the config flows' reload
+    helpers (async_update_reload_and_abort, OptionsFlowWithReload, unique-id updates); the
+    gateway's flows only update its entry, and its listener reloads it.
+    """
+    simulated(modbus_server, "peacefair_pzem016", 1).set_channel("1", values(0))
+    entry = await setup_gateway(
+        hass, modbus_server, [meter_subentry(1, "peacefair_pzem016", "Room 101 meter")]
+    )
+    starts: list[str] = []
+    real_start = ModbusGateway.async_start
+
+    async def counted_start(gateway: ModbusGateway) -> None:
+        starts.append(gateway.entry.entry_id)
+        await real_start(gateway)
+
+    with patch.object(ModbusGateway, "async_start", counted_start):
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_SCAN_INTERVAL: 10}
+        )
+        await hass.async_block_till_done()
+        assert len(starts) == 1
+
+        meter_flow = await hass.config_entries.subentries.async_init(
+            (entry.entry_id, SUBENTRY_METER),
+            context={"source": SOURCE_RECONFIGURE, "subentry_id": "meter_1"},
+        )
+        meter_flow = await hass.config_entries.subentries.async_configure(
+            meter_flow["flow_id"], {CONF_NAME: "Room 101 PZEM"}
+        )
+        await hass.config_entries.subentries.async_configure(
+            meter_flow["flow_id"], {"names": ["Room 101"], "rated_current_a": 20}
+        )
+        await hass.async_block_till_done()
+        assert len(starts) == 2
+
+        async with SimulatedModbusServer([1]) as moved:
+            result = await hass.config_entries.flow.async_init(
+                DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+            )
+            await hass.config_entries.flow.async_configure(
+                result["flow_id"], {CONF_HOST: moved.host, CONF_PORT: moved.port}
+            )
+            await hass.async_block_till_done()
+            assert len(starts) == 3
+
+            assert hass.config_entries.async_remove_subentry(entry, "meter_1")
+            await hass.async_block_till_done()
+            assert len(starts) == 4
+            assert entry.state is ConfigEntryState.LOADED
+            await hass.config_entries.async_unload(entry.entry_id)
+
+    assert starts == [entry.entry_id] * 4
+    assert "update listener" not in caplog.text
 
 
 async def test_broken_user_profile_raises_a_repair_issue(

@@ -19,12 +19,12 @@ import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.tenant_metering.const import DOMAIN
+from custom_components.tenant_metering.compat import device_config_subentries
 from custom_components.tenant_metering.gateway import ModbusGateway
 from custom_components.tenant_metering.modbus import Quantity
 from tenant_sim.modbus_server import SimulatedModbusServer
 
-from .common import published, state_of
+from .common import find_device, published, state_of
 from .modbus_common import (
     GATEWAY_UID,
     fast_bus,
@@ -69,9 +69,9 @@ async def test_entity_set_and_devices(
 
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
 
-    gateway = device_registry.async_get_device(identifiers={(DOMAIN, GATEWAY_UID)})
-    meter = device_registry.async_get_device(identifiers={(DOMAIN, f"{GATEWAY_UID}_2")})
-    channel = device_registry.async_get_device(identifiers={(DOMAIN, f"{GATEWAY_UID}_2_1")})
+    gateway = find_device(hass, GATEWAY_UID)
+    meter = find_device(hass, f"{GATEWAY_UID}_2")
+    channel = find_device(hass, f"{GATEWAY_UID}_2_1")
     assert gateway is not None
     assert meter is not None
     assert channel is not None
@@ -80,8 +80,9 @@ async def test_entity_set_and_devices(
     assert (meter.name, meter.model) == ("Room 102 meter", "Single-phase prepaid meter with relay")
     assert channel.name == "Room 102 meter 1"
     # Meter and channel devices belong to the meter's subentry, the gateway to the entry.
-    assert meter.config_entries_subentries == {entry.entry_id: {"meter_2"}}
-    assert gateway.config_entries_subentries == {entry.entry_id: {None}}
+    assert device_config_subentries(meter) == {entry.entry_id: {"meter_2"}}
+    assert device_config_subentries(channel) == {entry.entry_id: {"meter_2"}}
+    assert device_config_subentries(gateway) == {entry.entry_id: {None}}
     for entity in er.async_entries_for_config_entry(entity_registry, entry.entry_id):
         assert entity.unique_id.startswith((f"{GATEWAY_UID}_1_1_", f"{GATEWAY_UID}_2_1_"))
         assert entity.config_subentry_id in {"meter_1", "meter_2"}

@@ -5,7 +5,6 @@ from unittest.mock import MagicMock, patch
 
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
-from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockUser
@@ -17,13 +16,13 @@ from custom_components.tenant_metering.dashboard import (
 )
 from custom_components.tenant_metering.services import parse_amount
 
-from .common import fire, state_of
+from .common import find_device, fire, state_of
 from .fake_ledger import FakeLedger, tenant_state
 from .test_ledger_link import TENANT_TOPIC, setup_ledger
 
 
 def _tenant_device(hass: HomeAssistant, tenant_id: str = "t101") -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"tenant_{tenant_id}")})
+    device = find_device(hass, f"tenant_{tenant_id}")
     assert device is not None
     return device.id
 

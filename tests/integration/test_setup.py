@@ -7,7 +7,17 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tenant_metering.const import CONF_PREFIX, DOMAIN
 
-from .common import BASE, FULL_CHANNEL, announce, announcement, fire, setup_hub, state, state_of
+from .common import (
+    BASE,
+    FULL_CHANNEL,
+    announce,
+    announcement,
+    find_device,
+    fire,
+    setup_hub,
+    state,
+    state_of,
+)
 
 
 async def test_setup_and_unload(hass: HomeAssistant, mqtt_mock: object) -> None:
@@ -45,5 +55,5 @@ async def test_unloaded_hub_ignores_announcements_and_states(
     await hass.async_block_till_done()
     assert len(er.async_entries_for_config_entry(entity_registry, entry.entry_id)) == entities
     assert len(dr.async_entries_for_config_entry(device_registry, entry.entry_id)) == devices
-    assert device_registry.async_get_device(identifiers={(DOMAIN, "b0b0")}) is None
+    assert find_device(hass, "b0b0") is None
     assert state_of(hass, "sensor.room_201_power") == "unavailable"

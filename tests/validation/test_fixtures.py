@@ -1,11 +1,13 @@
 """The shared fixtures give real servers: a Mosquitto broker and a pymodbus server."""
 
 import asyncio
+from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from pymodbus.client import AsyncModbusTcpClient
 
+from custom_components.tenant_metering.modbus.bus import unit_keyword
 from tenant_sim.modbus_server import SimulatedModbusServer, Table
 from tenant_sim.mosquitto import MosquittoBroker
 
@@ -40,7 +42,8 @@ async def test_modbus_server_serves_written_registers(
     client = AsyncModbusTcpClient(modbus_server.host, port=modbus_server.port)
     await client.connect()
     try:
-        reply = await client.read_input_registers(10, count=2, slave=1)
+        device: dict[str, Any] = {unit_keyword(client.read_input_registers): 1}  # or slave=1
+        reply = await client.read_input_registers(10, count=2, **device)
     finally:
         client.close()
     await asyncio.sleep(0)
