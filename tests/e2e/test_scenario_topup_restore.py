@@ -72,6 +72,8 @@ async def test_top_up_restores_the_supply_of_a_disconnected_tenant(
         await until(lambda: state(hass, "switch.tenant_101_supply") == "off", "supply off")
         assert state(hass, "sensor.tenant_101_status") == "disconnect_due"
         assert state(hass, "switch.room_101_relay") == "off"
+        # The blueprint reports after the switch confirms: wait for it, then compare.
+        await until(lambda: len(blueprints.landlord) >= 2, "the cut-off message")
         assert [call.data["title"] for call in blueprints.landlord] == [
             "Cutting supply: Tenant 101",
             "Supply cut off: Tenant 101",
