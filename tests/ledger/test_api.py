@@ -32,7 +32,8 @@ async def test_openapi_document_lists_every_route(api: Api) -> None:
     for route in ROUTES:
         assert route.method.lower() in document["paths"][route.path], route.path
     topup = document["paths"]["/api/tenants/{tenant_id}/topups"]["post"]
-    schema = topup["requestBody"]["content"]["application/json"]["schema"]
+    reference = topup["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = document["components"]["schemas"][reference.rsplit("/", 1)[1]]
     assert schema["properties"]["amount"]["type"] == "string"
 
 

@@ -10,7 +10,7 @@ from aiohttp import web
 import sqlalchemy as sa
 
 from tenant_ledger import operations as ops
-from tenant_ledger.api.routes import quarantine_item
+from tenant_ledger.api.readings import quarantine_item
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db.schema import quarantined_readings, reading_conflicts
 from tenant_ledger.errors import LedgerError
