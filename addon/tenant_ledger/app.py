@@ -11,7 +11,7 @@ from tenant_ledger.api.auth import bearer_token, find_caller, require_role
 from tenant_ledger.api.contract import decode_body, parse, parse_body, path_parameter
 from tenant_ledger.api.openapi import openapi_document
 from tenant_ledger.api.routes import ROUTES, Call, Route
-from tenant_ledger.errors import LedgerError
+from tenant_ledger.errors import LedgerError, invalid
 from tenant_ledger.service import LedgerService
 
 _LOGGER = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ def _handler(route: Route, service: LedgerService, *, check_answers: bool) -> _N
         body = None
         if route.body is not None:
             body = parse_body(route.body, decode_body(await request.read()), currency)
+        if route.query is None and request.query:
+            raise invalid(f"{route.method} {route.path} takes no query parameters")
         query = None if route.query is None else parse(route.query, dict(request.query), currency)
         call = Call(request=request, service=service, caller=caller, body=body, query=query)
         response = await route.handler(call)

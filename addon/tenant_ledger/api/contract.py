@@ -192,9 +192,9 @@ class Body(Request):
 
 
 class Query(Request):
-    """Query parameters: text converted to the declared types."""
+    """Query parameters: exactly these, their text converted to the declared types."""
 
-    model_config = ConfigDict(extra="ignore", regex_engine="python-re")
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
 
 QueryInt = Annotated[int, Field(ge=0, le=10**18 - 1)]
@@ -351,7 +351,7 @@ def _message(error: Any) -> tuple[str, str]:
     if kind == "missing":
         return "invalid", f"{where} is required"
     if kind == "extra_forbidden":
-        return "invalid", f"unknown field {error['loc'][-1]!r}"
+        return "invalid", f"unknown field {str(error['loc'][-1])[:80]!r}"
     if kind in ("invalid_amount", "invalid"):
         return kind, str(error["msg"])
     if kind in ("invalid_time", "invalid_decimal"):

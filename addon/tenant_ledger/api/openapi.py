@@ -45,7 +45,8 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
     if route.query is not None:
         schema = route.query.model_json_schema(by_alias=True)
         required = set(schema.get("required", ()))
-        for name, field_schema in schema["properties"].items():
+        for name, declared in schema["properties"].items():
+            field_schema = _present(declared)
             description = field_schema.pop("description", None)
             field_schema.pop("title", None)
             parameter = {
@@ -58,6 +59,16 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
                 parameter["description"] = description
             parameters.append(parameter)
     return parameters
+
+
+def _present(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema without the ``null`` of an optional field: a parameter is
+    absent or has a value (``?limit=null`` is the text "null")."""
+    alternatives = [option for option in schema.get("anyOf", ()) if option.get("type") != "null"]
+    if len(alternatives) != 1:
+        return schema
+    rest = {key: value for key, value in schema.items() if key not in ("anyOf", "default")}
+    return alternatives[0] | rest
 
 
 def _operation(route: Route, names: dict[tuple[Any, str], str]) -> dict[str, Any]:

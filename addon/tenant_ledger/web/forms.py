@@ -7,12 +7,14 @@ the messages and re-renders the form with what was typed.
 from datetime import datetime
 from decimal import Decimal
 import re
+import secrets
 from zoneinfo import ZoneInfo
 
 from tenant_ledger.billing.money import AmountError, AmountSign, parse_amount
-from tenant_ledger.billing.timestamps import to_us
+from tenant_ledger.billing.timestamps import FIRST_DAY, LAST_DAY, supported_day, to_us
 
 MAX_TEXT = 500
+_FORM_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
 _REGISTER = re.compile(r"[0-9]+(\.[0-9]{1,3})?", re.ASCII)
 
 
@@ -44,6 +46,20 @@ def amount(field: str, text: str, currency: str, *, positive: bool) -> int:
         raise FormError(field, message) from None
 
 
+def new_form_key() -> str:
+    """A one-time key for a money form (its hidden ``form_key``): posted as the entry's ref, so
+    a double submit, a reload or a back-and-resubmit of the same form posts once."""
+    return secrets.token_urlsafe(16)
+
+
+def form_key(value: str) -> str:
+    if not _FORM_KEY.fullmatch(value):
+        raise FormError(
+            "", "This form has no valid one-time key (the page is outdated). Reload the page."
+        )
+    return value
+
+
 def text(field: str, value: str, *, required: bool = True) -> str:
     if required and not value:
         raise FormError(field, "This is required (it is kept in the audit log).")
@@ -58,6 +74,10 @@ def local_time(field: str, value: str, zone: ZoneInfo) -> int:
         naive = datetime.fromisoformat(value)
     except ValueError:
         raise FormError(field, "Enter a date and time like 2026-11-30T18:00.") from None
+    if not supported_day(naive.date()):
+        raise FormError(
+            field, f"Enter a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}."
+        )
     if naive.tzinfo is not None:
         return to_us(naive)
     return to_us(naive.replace(tzinfo=zone))

@@ -53,6 +53,12 @@ class Identity:
         return self.user.name or self.user.user_id
 
     @property
+    def principal(self) -> str:
+        """Who ingress authenticated, for the audit log beside ``actor``: the HA user id."""
+        assert self.user is not None
+        return f"ha_user:{self.user.user_id}"
+
+    @property
     def is_landlord(self) -> bool:
         return self.role is Role.LANDLORD
 
