@@ -197,9 +197,20 @@ class Query(Request):
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
 
-QueryInt = Annotated[int, Field(ge=0, le=10**18 - 1)]
+def _query_digits(value: object, info: ValidationInfo) -> object:
+    """Only ASCII digits make a query integer (not ``1_000``, ``١٢`` or ``+5``)."""
+    if isinstance(value, str) and re.fullmatch("[0-9]{1,18}", value, re.ASCII) is None:
+        raise PydanticCustomError(
+            "invalid",
+            "{name} must be a whole number of at most 18 ASCII digits",
+            {"name": info.field_name},
+        )
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_query_digits), Field(ge=0, le=10**18 - 1)]
 """A non-negative integer query parameter (at most 18 digits)."""
-Limit = Annotated[int, Field(ge=0, le=10**18 - 1, description="at most this many (max 10000)")]
+Limit = Annotated[QueryInt, Field(description="at most this many (max 10000)")]
 
 
 class Action(Body):

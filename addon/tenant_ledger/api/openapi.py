@@ -64,7 +64,9 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
 def _present(schema: dict[str, Any]) -> dict[str, Any]:
     """A query parameter's schema without the ``null`` of an optional field: a parameter is
     absent or has a value (``?limit=null`` is the text "null")."""
-    alternatives = [option for option in schema.get("anyOf", ()) if option.get("type") != "null"]
+    alternatives: list[dict[str, Any]] = [
+        option for option in schema.get("anyOf", ()) if option.get("type") != "null"
+    ]
     if len(alternatives) != 1:
         return schema
     rest = {key: value for key, value in schema.items() if key not in ("anyOf", "default")}
