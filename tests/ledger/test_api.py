@@ -148,9 +148,23 @@ async def test_top_up_adjustment_and_audit_trail(api: Api) -> None:
 async def test_a_retried_top_up_with_the_same_ref_posts_once(api: Api) -> None:
     await api.building(tenants={"t1": "mqtt:dev:1"})
     body = {"amount": "5.00", "reason": "transfer", "ref": "bank-42"}
-    await api.call("POST", "/api/tenants/t1/topups", body, expect=201)
-    await api.call("POST", "/api/tenants/t1/topups", body, expect=409)
+    first = await api.call("POST", "/api/tenants/t1/topups", body, expect=201)
+    again = await api.call("POST", "/api/tenants/t1/topups", body, expect=409)
+    # The retry names the entry it already made, so a client can treat it as its answer.
+    assert again["error"]["code"] == "already_posted"
+    assert again["error"]["entry_id"] == first["entry_id"]
+    adjustment = {"amount": "-1.00", "reason": "fee", "ref": "bank-42"}
+    await api.call("POST", "/api/tenants/t1/adjustments", adjustment, expect=409)
     assert (await api.call("GET", "/api/tenants/t1"))["balance"] == "5.00"
+
+
+async def test_the_audit_log_records_the_token_beside_the_actor_it_names(api: Api) -> None:
+    await api.building(tenants={"t1": "mqtt:dev:1"})
+    desk = await api.call("POST", "/api/tokens", {"name": "desk", "role": "operator"}, expect=201)
+    body = {"amount": "5.00", "reason": "cash", "actor": "landlord"}
+    await api.call("POST", "/api/tenants/t1/topups", body, token=desk["token"], expect=201)
+    row = (await api.call("GET", "/api/audit"))["audit"][0]
+    assert (row["action"], row["actor"], row["principal"]) == ("top_up", "landlord", "token:desk")
 
 
 async def test_tenant_state_has_the_contract_fields(api: Api) -> None:
