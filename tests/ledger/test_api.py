@@ -190,7 +190,7 @@ async def test_first_start_creates_an_admin_token_in_a_private_file(
     try:
         token_file = config.data_dir / ADMIN_TOKEN_FILE
         assert token_file.stat().st_mode & 0o777 == 0o600
-        async with TestClient(TestServer(create_app(service))) as client:
+        async with TestClient(TestServer(create_app(service, check_answers=True))) as client:
             api = Api(client, token=token_file.read_text(encoding="utf-8").strip())
             assert (await api.call("GET", "/api/tokens", expect=200))["tokens"][0][
                 "role"

@@ -81,7 +81,7 @@ async def any_api(
         overrides["database_url"] = request.getfixturevalue("postgres_url")
     service = LedgerService(make_config(**overrides), clock=clock)
     await service.start()
-    async with TestClient(TestServer(create_app(service))) as client:
+    async with TestClient(TestServer(create_app(service, check_answers=True))) as client:
         api = Api(client)
         await api.building(tenants={"t1": "mqtt:dev:1"})
         yield api

@@ -208,7 +208,7 @@ def _query_digits(value: object, info: ValidationInfo) -> object:
     return value
 
 
-QueryInt = Annotated[int, BeforeValidator(_query_digits), Field(ge=0, le=10**18 - 1)]
+QueryInt = Annotated[int, Field(ge=0, le=10**18 - 1), BeforeValidator(_query_digits)]
 """A non-negative integer query parameter (at most 18 digits)."""
 Limit = Annotated[QueryInt, Field(description="at most this many (max 10000)")]
 

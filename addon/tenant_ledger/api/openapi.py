@@ -86,8 +86,8 @@ def _operation(route: Route, names: dict[tuple[Any, str], str]) -> dict[str, Any
             {"content": content} if content else {}
         )
     parameters = _parameters(route)
-    if route.body is not None or parameters:
-        responses["400"] = _refusal("the request is malformed; see error.message")
+    # Any request can be malformed: a header that is not HTTP is refused before the routes.
+    responses["400"] = _refusal("the request is malformed; see error.message")
     if route.role is not None:
         responses["401"] = _refusal("no valid API token")
         responses["403"] = _refusal("the token's role is too low")

@@ -45,7 +45,7 @@ CAROL = User("u-carol", "carol", "Carol Unlinked")
 
 
 def build_app(ledger: LedgerService, trusted: set[str]) -> web.Application:
-    app = create_app(ledger)
+    app = create_app(ledger, check_answers=True)
     setup_web(app, ledger, landlords={LANDLORD.name}, trusted_proxies=trusted, secret=b"s" * 32)
     return app
 
