@@ -281,8 +281,9 @@ def move_in(
     point_ids: Sequence[str],
     at_us: int,
 ) -> None:
-    """The tenant pays for ``point_ids`` from ``at_us`` on."""
+    """The tenant pays for ``point_ids`` from ``at_us`` on (a point named twice, once)."""
     _require_live(catalog, tenant_id)
+    point_ids = list(dict.fromkeys(point_ids))
     if not point_ids:
         raise invalid("move-in needs at least one metering point")
     for point_id in point_ids:

@@ -197,3 +197,19 @@ async def test_first_start_creates_an_admin_token_in_a_private_file(
             ] == "admin"
     finally:
         await service.stop()
+
+
+async def test_a_point_named_twice_in_a_move_in_is_held_once(api: Api) -> None:
+    await api.building(tenants={"t1": "mqtt:dev:1"})
+    await api.call("POST", "/api/points", {"id": "mqtt:dev:2", "name": "p2"}, expect=201)
+    await api.call("POST", "/api/spaces", {"id": "s2", "name": "Room 2"}, expect=201)
+    body = {"points": ["mqtt:dev:2", "mqtt:dev:2"], "at": "2026-11-05T00:00:00+01:00"}
+    await api.call("POST", "/api/tenants/t1/move-in", body, expect=201)
+    held = [
+        row
+        for row in (await api.call("GET", "/api/assignments"))["assignments"]
+        if row["point_id"] == "mqtt:dev:2"
+    ]
+    assert len(held) == 1
+    empty = await api.call("POST", "/api/tenants/t1/move-in", {"space": "s2"}, expect=409)
+    assert empty["error"]["message"] == "space s2 has no metering points"
