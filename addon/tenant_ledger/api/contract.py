@@ -3,7 +3,9 @@
 Every body, query and path parameter is a pydantic model or type from here; the OpenAPI
 document is generated from the same models (``openapi.py``), so the two cannot drift. A value
 the document allows is one the handlers accept: whatever can still go wrong (an unknown id, a
-state that forbids the change) answers 404 or 409, never 400.
+state that forbids the change) answers 404 or 409, not 400. The exceptions are rules a schema
+cannot state, each named in its operation's summary (a tariff is the billing engine's JSON; a
+report window ends after it starts).
 
 Money travels as decimal strings ("10.00") in the one grammar of ``billing.money``: a JSON
 number for an amount is refused, because a binary float cannot hold 0.1 and the API must not
@@ -15,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -52,7 +54,8 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 POINT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$"
 # Text a person wrote: something besides whitespace, and no NUL (no database stores it).
 TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
-# An ISO 8601 instant with its UTC offset; years 2000-2199 keep every computed date in range.
+# An ISO 8601 instant with its UTC offset, in the years 2000-2199 (billing.timestamps'
+# FIRST_DAY..LAST_DAY): every date the ledger computes from it stays in range.
 TIME_PATTERN = (
     r"^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
     r"(Z|[+-][0-9]{2}:[0-9]{2})$"
@@ -395,6 +398,3 @@ def parse_body[M: Request](model: type[M], document: Any, currency: str) -> M:
     if not isinstance(document, dict):
         raise invalid("the request body must be a JSON object")
     return parse(model, document, currency)
-
-
-Role = Literal["admin", "operator", "read_only"]

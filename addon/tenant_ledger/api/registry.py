@@ -146,7 +146,3 @@ def route(
 
 def json_response(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status)
-
-
-def rows(result: Any) -> list[dict[str, Any]]:
-    return [dict(row._mapping) for row in result]

@@ -40,8 +40,8 @@ class Losses(Reply):
     "/api/reports/losses",
     role="read_only",
     summary=(
-        "Incomer energy against the sum of all other points (?from=&to= ISO 8601 with offset): "
-        "positive losses are cables, unmetered loads or theft"
+        "Incomer energy against the sum of all other points (?from=&to= ISO 8601 with offset, "
+        "to after from): positive losses are cables, unmetered loads or theft"
     ),
     tag="reports",
     query=Window,
