@@ -72,7 +72,10 @@ def _trusted(request: web.Request, trusted_proxies: Collection[str]) -> bool:
 
 
 def _header(request: web.Request, name: str) -> str:
-    return request.headers.get(name, "").strip()[:_MAX_HEADER]
+    """The header's text; one that is not printable text (bytes that are not UTF-8 arrive as
+    lone surrogates, which no database stores) counts as absent."""
+    value = request.headers.get(name, "").strip()[:_MAX_HEADER]
+    return value if value.isprintable() else ""
 
 
 def ha_user(request: web.Request, trusted_proxies: Collection[str]) -> HaUser | None:

@@ -1,6 +1,7 @@
 """Pages and forms a tenant or a careless landlord can reach answer no 5xx, and money forms
 post once however often they are sent."""
 
+import asyncio
 import contextlib
 from datetime import timedelta
 import re
@@ -37,6 +38,20 @@ async def test_a_tenant_cannot_make_a_page_fail_with_far_dates(
     _api, browser = site
     reply = await browser.get(ALICE, path)
     assert reply.status in (200, 404), await reply.text()
+
+
+async def test_ingress_headers_that_are_not_text_name_nobody(site: tuple[Api, Browser]) -> None:
+    """Raw bytes on the socket from the trusted proxy: no identity, the "ask" page, no 500."""
+    _api, browser = site
+    reader, writer = await asyncio.open_connection("127.0.0.1", browser.client.server.port)
+    writer.write(
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Remote-User-Id: \xff\xfe\r\n"
+        b"X-Remote-User-Name: \xe9\r\nConnection: close\r\n\r\n"
+    )
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 403"), answer[:300]
 
 
 @pytest.mark.parametrize(
