@@ -69,6 +69,14 @@ def _check_answer(route: Route, response: web.StreamResponse) -> None:
         raise AssertionError(f"{route.path}: the answer does not match its model: {err}") from err
 
 
+def _query(request: web.Request) -> dict[str, str]:
+    """The query parameters, each given once (a repeated one would be a list, which none is)."""
+    repeated = sorted(name for name in request.query if len(request.query.getall(name)) > 1)
+    if repeated:
+        raise invalid(f"query parameter {repeated[0][:80]!r} is given more than once")
+    return dict(request.query)
+
+
 def _handler(route: Route, service: LedgerService, *, check_answers: bool) -> _Next:
     async def handle(request: web.Request) -> web.StreamResponse:
         caller = None
@@ -80,12 +88,12 @@ def _handler(route: Route, service: LedgerService, *, check_answers: bool) -> _N
         for name, value in request.match_info.items():
             path_parameter(name, value)
         currency = service.catalog.currency
+        if route.query is None and request.query:
+            raise invalid(f"{route.method} {route.path} takes no query parameters")
         body = None
         if route.body is not None:
             body = parse_body(route.body, decode_body(await request.read()), currency)
-        if route.query is None and request.query:
-            raise invalid(f"{route.method} {route.path} takes no query parameters")
-        query = None if route.query is None else parse(route.query, dict(request.query), currency)
+        query = None if route.query is None else parse(route.query, _query(request), currency)
         call = Call(request=request, service=service, caller=caller, body=body, query=query)
         response = await route.handler(call)
         if check_answers:

@@ -161,7 +161,8 @@ async def test_times_out_of_range_are_refused_and_change_nothing(
 @pytest.mark.parametrize(
     "query",
     ["point=x&limit=\uff11\uff10", "point=x&limit=1_000", "point=x&since=\u0663",
-     "point=x&limit=null", "point=x&unknown=1", "point=%ff", "point=x&limit=" + "9" * 30],
+     "point=x&limit=null", "point=x&unknown=1", "point=%ff", "point=x&limit=" + "9" * 30,
+     "point=x&limit=1&limit=2", "point=x&point=y"],
 )  # fmt: skip
 async def test_query_parameters_are_ascii_integers_and_known_names(api: Api, query: str) -> None:
     error = (await api.call("GET", f"/api/readings?{query}", expect=400))["error"]
