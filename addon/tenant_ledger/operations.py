@@ -7,6 +7,7 @@ refuses, before it has written anything.
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 import hashlib
 import json
 import secrets
@@ -34,21 +35,40 @@ from tenant_ledger.db.schema import (
     tenant_status,
     tenants,
 )
-from tenant_ledger.errors import LedgerError, conflict, invalid, not_found
+from tenant_ledger.errors import LedgerError, already_posted, conflict, invalid, not_found
 from tenant_ledger.journal import ADJUSTMENTS, CASH, Entry, Leg, Posting, tenant_account
 
 ROLES = ("admin", "operator", "read_only")
-CALLER_REF_PREFIX = "api:"
-"""Stored before an API caller's idempotency key (the journal's refs are one namespace)."""
+SYSTEM_PRINCIPAL = "ledger"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Action:
-    """Who did it, when and why: recorded with every change."""
+    """Who did it, when and why: recorded with every change.
+
+    ``actor`` is the name the caller gives (a person at the desk, an HA user); ``principal`` is
+    who the ledger authenticated (``token:<name>``, ``ha_user:<id>``), which no caller chooses.
+    """
 
     actor: str
     reason: str
     now_us: int
+    principal: str = SYSTEM_PRINCIPAL
+
+
+class RefSource(StrEnum):
+    """Where an idempotency key came from. The journal's refs are one namespace, so each source
+    has its own prefix and none can collide with the ledger's own (``standing:…``, ``common:…``),
+    which would otherwise block billing."""
+
+    API = "api"
+    """A caller's ``ref`` (the HA actions send their call's context id)."""
+    FORM = "form"
+    """The one-time key of a console money form."""
+
+
+def caller_ref(source: RefSource, key: str) -> str:
+    return f"{source}:{key}"
 
 
 def audit(
@@ -58,6 +78,7 @@ def audit(
         audit_log.insert().values(
             ts_us=action.now_us,
             actor=action.actor,
+            principal=action.principal,
             action=name,
             target=target,
             reason=action.reason,
@@ -260,8 +281,9 @@ def move_in(
     point_ids: Sequence[str],
     at_us: int,
 ) -> None:
-    """The tenant pays for ``point_ids`` from ``at_us`` on."""
+    """The tenant pays for ``point_ids`` from ``at_us`` on (a point named twice, once)."""
     _require_live(catalog, tenant_id)
+    point_ids = list(dict.fromkeys(point_ids))
     if not point_ids:
         raise invalid("move-in needs at least one metering point")
     for point_id in point_ids:
@@ -500,14 +522,10 @@ def _credit(
     _require_live(catalog, tenant_id)
     if amount_minor == 0:
         raise invalid("amount must not be zero")
-    # Callers' references live in their own namespace: never colliding with the system's own
-    # (``standing:…``, ``common:…``), which would otherwise block billing.
-    stored_ref = None if ref is None else f"{CALLER_REF_PREFIX}{ref}"
-    if (
-        stored_ref is not None
-        and connection.execute(sa.select(journal.c.id).where(journal.c.ref == stored_ref)).first()
-    ):
-        raise conflict(f"a posting with reference {ref!r} already exists")
+    if ref is not None:
+        posted = connection.execute(sa.select(journal.c.id).where(journal.c.ref == ref)).scalar()
+        if posted is not None:
+            raise already_posted(ref.partition(":")[2], posted)
     entry = journal_store.append(
         connection,
         Posting(
@@ -516,7 +534,7 @@ def _credit(
             actor=action.actor,
             reason=action.reason,
             tenant_id=tenant_id,
-            ref=stored_ref,
+            ref=ref,
             legs=(
                 Leg(account=tenant_account(tenant_id), amount_minor=amount_minor),
                 Leg(account=counter_account, amount_minor=-amount_minor),
@@ -537,7 +555,11 @@ def top_up(
     amount_minor: int,
     ref: str | None = None,
 ) -> Entry:
-    """Money paid in (cash at the desk, a transfer): always positive."""
+    """Money paid in (cash at the desk, a transfer): always positive.
+
+    ``ref`` (from ``caller_ref``) makes it idempotent: a second posting with it is refused with
+    ``already_posted``, naming the first entry.
+    """
     if amount_minor <= 0:
         raise invalid("a top-up must be positive; use an adjustment to take money off")
     return _credit(

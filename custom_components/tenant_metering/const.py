@@ -67,25 +67,6 @@ TENANT_STATUSES: Final = (
 )
 ARREARS_STATUSES: Final = frozenset({"arrears", "disconnect_due", "disconnected"})
 
-# ISO 4217 currencies whose minor unit is not 1/100; every other currency has 2 decimals.
-_CURRENCY_DECIMALS: Final = {
-    **dict.fromkeys(
-        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
-         "VND", "VUV", "XAF", "XOF", "XPF"),
-        0,
-    ),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-    **dict.fromkeys(("CLF", "UYW"), 4),
-}  # fmt: skip
-DEFAULT_CURRENCY_DECIMALS: Final = 2
-
-
-def currency_decimals(currency: str | None) -> int:
-    """How many decimals an amount in ``currency`` may have (ISO 4217 minor unit)."""
-    if currency is None:
-        return DEFAULT_CURRENCY_DECIMALS
-    return _CURRENCY_DECIMALS.get(currency.upper(), DEFAULT_CURRENCY_DECIMALS)
-
 
 def signal_new_channel_entity(entry_id: str) -> str:
     """Dispatcher signal: a breaker channel sent a field that has no entity yet."""

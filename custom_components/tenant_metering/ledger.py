@@ -32,14 +32,21 @@ class LedgerAuthError(LedgerError):
     """The ledger refused the token."""
 
 
+ALREADY_POSTED: Final = "already_posted"
+"""The ledger's answer to a retried money posting: it names the entry it made the first time."""
+
+
 class LedgerRequestError(LedgerError):
     """The ledger refused the request (4xx with an error body)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, entry_id: int | str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.entry_id = entry_id
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,12 +55,6 @@ class BalanceChange:
 
     entry_id: str
     balance: Decimal
-
-
-def _amount(value: Decimal) -> str:
-    if not value.is_finite():
-        raise ValueError("amount must be a finite number")
-    return format(value, "f")
 
 
 class LedgerClient:
@@ -83,10 +84,12 @@ class LedgerClient:
                     ) from err
                 if response.status >= 400:
                     error = data.get("error", {}) if isinstance(data, dict) else {}
+                    entry_id = error.get("entry_id")
                     raise LedgerRequestError(
                         response.status,
                         str(error.get("code", "error")),
                         str(error.get("message", f"HTTP {response.status}")),
+                        entry_id if isinstance(entry_id, int | str) else None,
                     )
                 return data
         except (aiohttp.ClientError, TimeoutError) as err:
@@ -107,32 +110,46 @@ class LedgerClient:
         return [tenant for tenant in tenants if isinstance(tenant, dict)]
 
     async def _balance_change(
-        self, path: str, amount: Decimal, reason: str, actor: str | None
+        self, tenant_id: str, kind: str, amount: str, reason: str, *, actor: str | None, ref: str
     ) -> BalanceChange:
-        body: dict[str, Any] = {"amount": _amount(amount), "reason": reason}
+        """Post once: ``ref`` makes a retry (ours after a timeout, or the caller's) safe."""
+        tenant_path = f"/api/tenants/{quote(tenant_id, safe='')}"
+        body: dict[str, Any] = {"amount": amount, "reason": reason, "ref": ref}
         if actor:
             body["actor"] = actor
-        data = await self._request("POST", path, body)
+        try:
+            try:
+                data = await self._request("POST", f"{tenant_path}/{kind}", body)
+            except LedgerConnectionError:
+                # The first try may have been posted before the answer was lost: the same ref
+                # again posts nothing twice.
+                data = await self._request("POST", f"{tenant_path}/{kind}", body)
+        except LedgerRequestError as err:
+            if err.code != ALREADY_POSTED or err.entry_id is None:
+                raise
+            # Posted by an earlier try: that entry is the answer, with today's balance.
+            data = {"entry_id": err.entry_id} | {
+                "balance": (await self._request("GET", tenant_path)).get("balance")
+            }
         try:
             balance = _decimal(data, "balance")
             if balance is None:
                 raise ValueError("'balance' is missing")
             return BalanceChange(entry_id=str(data["entry_id"]), balance=balance)
-        except (KeyError, TypeError, ValueError) as err:
-            raise LedgerConnectionError(f"unexpected answer to {path}: {err}") from err
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise LedgerConnectionError(f"unexpected answer to {kind}: {err}") from err
 
     async def top_up(
-        self, tenant_id: str, amount: Decimal, reason: str, actor: str | None
+        self, tenant_id: str, amount: str, reason: str, actor: str | None, *, ref: str
     ) -> BalanceChange:
-        return await self._balance_change(
-            f"/api/tenants/{quote(tenant_id, safe='')}/topups", amount, reason, actor
-        )
+        """Money paid in: ``amount`` is decimal text in the ledger's grammar ("10.00")."""
+        return await self._balance_change(tenant_id, "topups", amount, reason, actor=actor, ref=ref)
 
     async def adjust(
-        self, tenant_id: str, amount: Decimal, reason: str, actor: str | None
+        self, tenant_id: str, amount: str, reason: str, actor: str | None, *, ref: str
     ) -> BalanceChange:
         return await self._balance_change(
-            f"/api/tenants/{quote(tenant_id, safe='')}/adjustments", amount, reason, actor
+            tenant_id, "adjustments", amount, reason, actor=actor, ref=ref
         )
 
     async def set_exemption(

@@ -2,15 +2,23 @@
 
 Amounts are never floats on the way to the ledger. They are text (the UI's text selector),
 or whole numbers; a YAML number with a fraction is already a binary float when it arrives
-(``10.1`` is 10.0999…), so it is refused with a hint to quote it. An amount may not have
-more decimals than the tenant's currency (ISO 4217 minor unit: 2 for EUR, 0 for JPY, 3
-for KWD). Every service is for landlords (HA admins) and automations only.
+(``10.1`` is 10.0999…), so it is refused with a hint to quote it. Text is checked against the
+ledger's money grammar (ASCII digits, at most one point, a leading minus) only to give a
+friendly error early; the ledger alone judges the amount (its currency's decimals included)
+and its refusal is shown as it words it. Every service is for landlords (HA admins) and
+automations only.
+
+Top-ups and adjustments are idempotent: each call sends a reference made of its context id
+and what it asks for, so a call retried after a timeout posts once (the ledger answers the
+retry with the entry it already made).
 """
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import partial
+import hashlib
+import re
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
@@ -34,7 +42,7 @@ import voluptuous as vol
 
 from .adopted import AdoptedPoint
 from .compat import device_config_entry_ids
-from .const import DOMAIN, ROLE_INCOMER, currency_decimals
+from .const import DOMAIN, ROLE_INCOMER
 from .coordinator import LedgerLink
 from .dashboard import TenantDashboardInfo, async_publish_dashboards
 from .energy import EnergyDevice, async_register_energy_devices
@@ -81,25 +89,31 @@ def _invalid_amount(key: str, value: Any, **placeholders: str) -> ServiceValidat
     )
 
 
-def parse_amount(value: Any, currency: str | None = None) -> Decimal:
-    """An exact Decimal from a service's amount field (see the module docstring)."""
+# The ledger's money grammar (addon BILLING.md, "Amounts"): checked here for a friendly error.
+_AMOUNT_TEXT: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
+def parse_amount(value: Any) -> str:
+    """The amount text to send (see the module docstring); a whole number is written out."""
     if isinstance(value, float):
         raise _invalid_amount("amount_not_text", value)
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _invalid_amount("invalid_amount", value)
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise _invalid_amount("invalid_amount", value) from None
-    if not amount.is_finite():
+    text = str(value).strip()  # what a text field adds around it, not part of the amount
+    if _AMOUNT_TEXT.fullmatch(text) is None:
         raise _invalid_amount("invalid_amount", value)
-    decimals = currency_decimals(currency)
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -decimals:
-        raise _invalid_amount(
-            "amount_too_precise", value, currency=currency or "", decimals=str(decimals)
-        )
-    return amount
+    return text
+
+
+def call_ref(call: ServiceCall, service: str, tenant_id: str, amount: str) -> str:
+    """The idempotency key of a balance change: the call's context id and what it asks for.
+
+    A retry of the same call (same context: an automation's retry loop, the integration's own
+    retry after a timeout) posts once; another change in the same script run (another tenant,
+    amount or reason) is not mistaken for it.
+    """
+    asked = "\n".join((service, tenant_id, amount, call.data[ATTR_REASON]))
+    return f"ha:{call.context.id}:{hashlib.sha256(asked.encode()).hexdigest()[:16]}"
 
 
 def _loaded_links(hass: HomeAssistant) -> list[LedgerLink]:
@@ -189,21 +203,21 @@ async def _call_ledger(
 
 async def _balance_change(hass: HomeAssistant, service: str, call: ServiceCall) -> ServiceResponse:
     await async_require_admin(hass, call.context)
-    link, tenant_id = _tenant_link(hass, call.data[ATTR_DEVICE_ID])
-    tenant = link.tenants.get(tenant_id)
-    amount = parse_amount(call.data[ATTR_AMOUNT], tenant.currency if tenant else None)
-    if service == SERVICE_TOP_UP and amount <= 0:
+    _link, tenant_id = _tenant_link(hass, call.data[ATTR_DEVICE_ID])
+    amount = parse_amount(call.data[ATTR_AMOUNT])
+    if service == SERVICE_TOP_UP and Decimal(amount) <= 0:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="amount_not_positive",
-            translation_placeholders={"amount": str(amount)},
+            translation_placeholders={"amount": amount},
         )
+    ref = call_ref(call, service, tenant_id, amount)
 
     async def _action(
         client: LedgerClient, tenant_id: str, call: ServiceCall, actor: str | None
     ) -> Any:
         change = client.top_up if service == SERVICE_TOP_UP else client.adjust
-        return await change(tenant_id, amount, call.data[ATTR_REASON], actor)
+        return await change(tenant_id, amount, call.data[ATTR_REASON], actor, ref=ref)
 
     _, change = await _call_ledger(hass, _action, call)
     return {"entry_id": change.entry_id, "balance": str(change.balance)}

@@ -68,6 +68,7 @@ async def _ws(
 INGRESS = "/api/hassio_ingress/demo"
 _LINK = re.compile(r'(?:href|src|action)="([^"]*)"')
 _CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+_FORM_KEY = re.compile(r'name="form_key" value="([A-Za-z0-9_-]+)"')
 _BALANCE = re.compile(r'data-testid="balance">([-0-9.]+) ')
 
 
@@ -108,10 +109,16 @@ async def _console_and_portal_through_ingress(
                 assert page.status == 200, link
         # A form through the proxy: body, CSRF token and cookie reach the ledger.
         async with session.get(f"{INGRESS}/tenants/t103") as page:
-            token = _CSRF.findall(await page.text())[0]
+            text = await page.text()
+            token, form_key = _CSRF.findall(text)[0], _FORM_KEY.findall(text)[0]
         async with session.post(
             f"{INGRESS}/tenants/t103/topup",
-            data={"csrf_token": token, "amount": "1.00", "reason": "through ingress"},
+            data={
+                "csrf_token": token,
+                "form_key": form_key,
+                "amount": "1.00",
+                "reason": "through ingress",
+            },
         ) as page:
             assert page.url.path == f"{INGRESS}/tenants/t103"
             assert "Top-up recorded." in await page.text()

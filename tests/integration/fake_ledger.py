@@ -41,6 +41,9 @@ class FakeLedger:
         self.requests: list[tuple[str, str, Any]] = []
         self.down = False
         self.fail_status: int | None = None  # answer every API call with this JSON error
+        self.refusal: dict[str, str] | None = None  # answer money postings 400 with this error
+        self.lose_answers = 0  # post, then drop the connection instead of answering (a timeout)
+        self.posted: dict[str, int] = {}  # ref -> entry id, as the ledger keeps refs
         self.server: TestServer | None = None
 
     @property
@@ -72,6 +75,7 @@ class FakeLedger:
         app = web.Application(middlewares=[auth])
         app.router.add_get("/api/health", self._health)
         app.router.add_get("/api/tenants", self._tenants)
+        app.router.add_get("/api/tenants/{id}", self._tenant_state)
         app.router.add_post("/api/tenants/{id}/topups", self._balance)
         app.router.add_post("/api/tenants/{id}/adjustments", self._balance)
         app.router.add_put("/api/tenants/{id}/exemption", self._exemption)
@@ -93,13 +97,27 @@ class FakeLedger:
     async def _tenants(self, _request: web.Request) -> web.Response:
         return web.json_response({"tenants": list(self.tenants.values())})
 
+    async def _tenant_state(self, request: web.Request) -> web.Response:
+        return web.json_response(self._tenant(request))
+
     async def _balance(self, request: web.Request) -> web.Response:
         tenant = self._tenant(request)
         body = await request.json()
+        if self.refusal is not None:
+            return web.json_response({"error": self.refusal}, status=400)
+        ref = body.get("ref")
+        if ref in self.posted:  # the ledger's idempotency: the same ref posts once
+            error = {"code": "already_posted", "message": "posted", "entry_id": self.posted[ref]}
+            return web.json_response({"error": error}, status=409)
         tenant["balance"] = str(Decimal(tenant["balance"]) + Decimal(body["amount"]))
-        return web.json_response(
-            {"entry_id": len(self.requests), "balance": tenant["balance"]}, status=201
-        )
+        entry_id = len(self.requests)
+        if ref is not None:
+            self.posted[ref] = entry_id
+        if self.lose_answers:
+            self.lose_answers -= 1
+            assert request.transport is not None
+            request.transport.close()  # posted, but the caller never hears of it
+        return web.json_response({"entry_id": entry_id, "balance": tenant["balance"]}, status=201)
 
     async def _exemption(self, request: web.Request) -> web.Response:
         tenant = self._tenant(request)

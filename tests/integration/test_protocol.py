@@ -198,11 +198,3 @@ def test_device_ids_outside_the_protocol_are_refused(device_id: str) -> None:
 def test_channel_ids_outside_the_protocol_are_refused(channel_id: str) -> None:
     with pytest.raises(protocol.ProtocolError):
         protocol.parse_discovery(json.dumps(announcement(channels=[{"id": channel_id}])))
-
-
-@pytest.mark.parametrize(
-    ("currency", "decimals"),
-    [("EUR", 2), ("JPY", 0), ("krw", 0), ("KWD", 3), ("BHD", 3), ("XYZ", 2), (None, 2)],
-)
-def test_currency_decimals_follow_iso_4217(currency: str | None, decimals: int) -> None:
-    assert const.currency_decimals(currency) == decimals

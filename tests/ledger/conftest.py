@@ -175,5 +175,5 @@ class Api:
 
 @pytest.fixture
 async def api(ledger: LedgerService, socket_enabled: None) -> AsyncIterator[Api]:
-    async with TestClient(TestServer(create_app(ledger))) as client:
+    async with TestClient(TestServer(create_app(ledger, check_answers=True))) as client:
         yield Api(client)

@@ -32,7 +32,8 @@ async def test_openapi_document_lists_every_route(api: Api) -> None:
     for route in ROUTES:
         assert route.method.lower() in document["paths"][route.path], route.path
     topup = document["paths"]["/api/tenants/{tenant_id}/topups"]["post"]
-    schema = topup["requestBody"]["content"]["application/json"]["schema"]
+    reference = topup["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = document["components"]["schemas"][reference.rsplit("/", 1)[1]]
     assert schema["properties"]["amount"]["type"] == "string"
 
 
@@ -147,9 +148,23 @@ async def test_top_up_adjustment_and_audit_trail(api: Api) -> None:
 async def test_a_retried_top_up_with_the_same_ref_posts_once(api: Api) -> None:
     await api.building(tenants={"t1": "mqtt:dev:1"})
     body = {"amount": "5.00", "reason": "transfer", "ref": "bank-42"}
-    await api.call("POST", "/api/tenants/t1/topups", body, expect=201)
-    await api.call("POST", "/api/tenants/t1/topups", body, expect=409)
+    first = await api.call("POST", "/api/tenants/t1/topups", body, expect=201)
+    again = await api.call("POST", "/api/tenants/t1/topups", body, expect=409)
+    # The retry names the entry it already made, so a client can treat it as its answer.
+    assert again["error"]["code"] == "already_posted"
+    assert again["error"]["entry_id"] == first["entry_id"]
+    adjustment = {"amount": "-1.00", "reason": "fee", "ref": "bank-42"}
+    await api.call("POST", "/api/tenants/t1/adjustments", adjustment, expect=409)
     assert (await api.call("GET", "/api/tenants/t1"))["balance"] == "5.00"
+
+
+async def test_the_audit_log_records_the_token_beside_the_actor_it_names(api: Api) -> None:
+    await api.building(tenants={"t1": "mqtt:dev:1"})
+    desk = await api.call("POST", "/api/tokens", {"name": "desk", "role": "operator"}, expect=201)
+    body = {"amount": "5.00", "reason": "cash", "actor": "landlord"}
+    await api.call("POST", "/api/tenants/t1/topups", body, token=desk["token"], expect=201)
+    row = (await api.call("GET", "/api/audit"))["audit"][0]
+    assert (row["action"], row["actor"], row["principal"]) == ("top_up", "landlord", "token:desk")
 
 
 async def test_tenant_state_has_the_contract_fields(api: Api) -> None:
@@ -175,10 +190,26 @@ async def test_first_start_creates_an_admin_token_in_a_private_file(
     try:
         token_file = config.data_dir / ADMIN_TOKEN_FILE
         assert token_file.stat().st_mode & 0o777 == 0o600
-        async with TestClient(TestServer(create_app(service))) as client:
+        async with TestClient(TestServer(create_app(service, check_answers=True))) as client:
             api = Api(client, token=token_file.read_text(encoding="utf-8").strip())
             assert (await api.call("GET", "/api/tokens", expect=200))["tokens"][0][
                 "role"
             ] == "admin"
     finally:
         await service.stop()
+
+
+async def test_a_point_named_twice_in_a_move_in_is_held_once(api: Api) -> None:
+    await api.building(tenants={"t1": "mqtt:dev:1"})
+    await api.call("POST", "/api/points", {"id": "mqtt:dev:2", "name": "p2"}, expect=201)
+    await api.call("POST", "/api/spaces", {"id": "s2", "name": "Room 2"}, expect=201)
+    body = {"points": ["mqtt:dev:2", "mqtt:dev:2"], "at": "2026-11-05T00:00:00+01:00"}
+    await api.call("POST", "/api/tenants/t1/move-in", body, expect=201)
+    held = [
+        row
+        for row in (await api.call("GET", "/api/assignments"))["assignments"]
+        if row["point_id"] == "mqtt:dev:2"
+    ]
+    assert len(held) == 1
+    empty = await api.call("POST", "/api/tenants/t1/move-in", {"space": "s2"}, expect=409)
+    assert empty["error"]["message"] == "space s2 has no metering points"

@@ -109,7 +109,7 @@ async def test_archived_tenants_stay_unlisted_after_a_restart(
     config = make_config()
     first = LedgerService(config, clock=clock)
     await first.start()
-    async with TestClient(TestServer(create_app(first))) as client:
+    async with TestClient(TestServer(create_app(first, check_answers=True))) as client:
         api = Api(client)
         await _moved_out_tenant(api)
         await api.call("POST", "/api/tenants/t1/move-out", MOVE_OUT, expect=200)
@@ -144,7 +144,7 @@ async def test_archiving_clears_the_retained_state_at_the_broker(
     config = make_config(BrokerSettings(host=mosquitto.host, port=mosquitto.port))
     service = LedgerService(config, clock=clock)
     await service.start()
-    async with TestClient(TestServer(create_app(service))) as client:
+    async with TestClient(TestServer(create_app(service, check_answers=True))) as client:
         api = Api(client)
         await _moved_out_tenant(api)
         await api.call("POST", "/api/tenants/t1/move-out", MOVE_OUT, expect=200)

@@ -31,7 +31,7 @@ async def mqtt_ledger(
     broker = BrokerSettings(host=mosquitto.host, port=mosquitto.port)
     service = LedgerService(make_config(broker), clock=clock)
     await service.start()
-    async with TestClient(TestServer(create_app(service))) as client:
+    async with TestClient(TestServer(create_app(service, check_answers=True))) as client:
         yield service, Api(client)
     await service.stop()
 
@@ -117,7 +117,7 @@ async def test_readings_sent_while_the_ledger_is_down_arrive_after_restart(
     config = make_config(BrokerSettings(host=mosquitto.host, port=mosquitto.port))
     first = LedgerService(config, clock=clock)
     await first.start()
-    async with TestClient(TestServer(create_app(first))) as client:
+    async with TestClient(TestServer(create_app(first, check_answers=True))) as client:
         await Api(client).building(tenants={"t1": POINT})
     await _until(lambda: first.mqtt is not None and first.mqtt._client.is_connected())
     await first.stop()

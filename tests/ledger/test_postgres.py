@@ -25,7 +25,7 @@ async def test_the_ledger_runs_on_postgresql(
     service = LedgerService(make_config(database_url=postgres_url), clock=clock)
     await service.start()
     try:
-        async with TestClient(TestServer(create_app(service))) as client:
+        async with TestClient(TestServer(create_app(service, check_answers=True))) as client:
             api = Api(client)
             await api.building(tenants={"t1": POINT})
             readings = {

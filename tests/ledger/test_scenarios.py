@@ -118,7 +118,7 @@ async def test_a_ledger_whose_journal_was_tampered_with_starts_read_only(
     config = make_config()
     first = LedgerService(config, clock=clock)
     await first.start()
-    async with TestClient(TestServer(create_app(first))) as client:
+    async with TestClient(TestServer(create_app(first, check_answers=True))) as client:
         api = Api(client)
         await api.building(tenants={"t1": POINT})
         await api.call("POST", "/api/tenants/t1/topups", {"amount": "10.00", "reason": "x"})
@@ -132,7 +132,7 @@ async def test_a_ledger_whose_journal_was_tampered_with_starts_read_only(
     second = LedgerService(config, clock=clock)
     await second.start()
     try:
-        async with TestClient(TestServer(create_app(second))) as client:
+        async with TestClient(TestServer(create_app(second, check_answers=True))) as client:
             api = Api(client)
             stats = await api.call("GET", "/api/stats")
             assert stats["read_only"] is True
@@ -168,7 +168,7 @@ async def test_a_tampered_ledger_suspends_cut_offs(
     config = make_config()
     first = LedgerService(config, clock=clock)
     await first.start()
-    async with TestClient(TestServer(create_app(first))) as client:
+    async with TestClient(TestServer(create_app(first, check_answers=True))) as client:
         api = Api(client)
         await api.building(tenants={"t1": POINT}, plan={"grace_days": 1})
         await _read(api, (NOV_5, 0), (NOV_5 + 3600, 10_000))

@@ -21,7 +21,7 @@ from tenant_ledger.db.schema import (
 )
 from tenant_ledger.journal import CASH, Leg, Posting, tenant_account
 
-HEAD = "0007"
+HEAD = "0009"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

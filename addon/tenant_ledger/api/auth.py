@@ -13,18 +13,34 @@ from tenant_ledger.operations import ROLES, hash_token
 _RANK = {role: rank for rank, role in enumerate(reversed(ROLES))}
 
 
+MAX_TOKEN_LENGTH = 512
+
+
 @dataclass(frozen=True, kw_only=True)
 class Caller:
     name: str
     role: str
 
+    @property
+    def principal(self) -> str:
+        """The token's own identity for the audit log (token names are unique, never reused)."""
+        return f"token:{self.name}"
+
 
 def bearer_token(request: web.Request) -> str:
+    """The token of ``Authorization: Bearer <token>``; anything else is a 401.
+
+    aiohttp decodes header bytes as UTF-8 with surrogate escapes, so a header that is not
+    UTF-8 arrives with lone surrogates: it can be no token of ours.
+    """
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise LedgerError(401, "unauthorized", "send Authorization: Bearer <API token>")
-    return token.strip()
+    if len(token) > MAX_TOKEN_LENGTH or not token.isascii() or not token.isprintable():
+        raise LedgerError(401, "unauthorized", "unknown or revoked API token")
+    return token
 
 
 def find_caller(connection: sa.Connection, token: str) -> Caller | None:

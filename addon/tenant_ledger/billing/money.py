@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import Enum
 from fractions import Fraction
+import re
 
 # ISO 4217 minor-unit exponents ("minor unit" column of list one), as "exponent: codes" rows.
 # Funds codes and the four-decimal accounting units (CLF, UYW) are left out: nobody pays an
@@ -53,6 +55,97 @@ def exact(value: ExactAmount) -> Fraction:
     if isinstance(value, Decimal) and not value.is_finite():
         raise ValueError(f"not a finite amount: {value}")
     return Fraction(value)
+
+
+MAX_AMOUNT_MINOR = 10**15
+"""Amounts people type stay below this many minor units (far beyond any bill, inside 64 bits)."""
+MAX_AMOUNT_TEXT = 32
+"""Longest amount text accepted (leading zeros included)."""
+
+_DECIMAL_TEXT = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?", re.ASCII)
+
+
+class AmountSign(Enum):
+    """Which amounts an input takes: the sign and whether zero is meaningful."""
+
+    POSITIVE = "positive"
+    """Money paid in: above zero, no minus."""
+    NONZERO = "nonzero"
+    """A correction: either sign, never zero."""
+    NON_NEGATIVE = "non_negative"
+    """A limit: zero or more, no minus."""
+    ANY = "any"
+    """A threshold: any sign, zero included."""
+
+    @property
+    def signed(self) -> bool:
+        return self in (AmountSign.NONZERO, AmountSign.ANY)
+
+    @property
+    def zero(self) -> bool:
+        return self in (AmountSign.NON_NEGATIVE, AmountSign.ANY)
+
+
+class AmountError(ValueError):
+    """Text that is not an amount in the money grammar; ``code`` is the API's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def parse_amount(text: str, currency: str, sign: AmountSign = AmountSign.ANY) -> int:
+    """The one grammar for amounts people send or type, as integer minor units of ``currency``.
+
+    ASCII digits with at most one decimal point and at most the currency's minor digits after
+    it (``10``, ``10.5``, ``10.50`` in EUR; ``1000`` in JPY), and a leading minus only where
+    ``sign`` allows one. Nothing else: no exponent (``1e2``), grouping (``1_000``, ``1,000``),
+    plus sign, bare point (``.5``, ``5.``), other scripts' digits, spaces, NaN or Infinity.
+    ``amount_pattern`` states the same grammar as a regular expression for the API document.
+    """
+    match = _DECIMAL_TEXT.fullmatch(text) if len(text) <= MAX_AMOUNT_TEXT else None
+    if match is None:
+        raise AmountError(
+            "invalid_amount",
+            f"is not a decimal number: {text[:40]!r} (write ASCII digits with at most one "
+            "point, like 10.00)",
+        )
+    minus, whole, fraction = match.group(1), match.group(2), match.group(3) or ""
+    places = currency_exponent(currency)
+    if len(fraction) > places:
+        raise AmountError("invalid_amount", f"has more decimals than {currency} allows ({places})")
+    magnitude = int(whole + fraction.ljust(places, "0"))
+    if magnitude >= MAX_AMOUNT_MINOR:
+        raise AmountError("invalid_amount", "is implausibly large")
+    minor = -magnitude if minus else magnitude
+    if minor == 0 and not sign.zero:
+        raise AmountError("invalid", "must not be zero")
+    if minus and not sign.signed:
+        message = "must be positive" if sign is AmountSign.POSITIVE else "must not be negative"
+        raise AmountError("invalid", message)
+    return minor
+
+
+def amount_pattern(currency: str, sign: AmountSign) -> str:
+    """``parse_amount``'s grammar for ``currency`` and ``sign`` as an anchored regular expression.
+
+    Written for JSON Schema (ECMA-262) and Python alike: no look-arounds, ASCII classes only.
+    """
+    places = currency_exponent(currency)
+    whole_digits = len(str(MAX_AMOUNT_MINOR - 1)) - places
+    minus = "-?" if sign.signed else ""
+    fraction = rf"(\.[0-9]{{1,{places}}})?" if places else ""
+    if sign.zero:
+        return rf"^{minus}0*[0-9]{{1,{whole_digits}}}{fraction}$"
+    # Not zero: a non-zero whole part, or a zero whole part and a fraction with a non-zero digit.
+    nonzero_whole = rf"0*[1-9][0-9]{{0,{whole_digits - 1}}}{fraction}"
+    if not places:
+        return rf"^{minus}{nonzero_whole}$"
+    nonzero_fraction = "|".join(
+        f"{'0' * zeros}[1-9][0-9]{{0,{places - 1 - zeros}}}" for zeros in range(places)
+    )
+    return rf"^{minus}({nonzero_whole}|0+\.({nonzero_fraction}))$"
 
 
 def round_half_up(value: Fraction) -> int:

@@ -349,6 +349,10 @@ def _string(value: object, path: str) -> str:
     return value
 
 
+MAX_TARIFF_EXPONENT = 12
+"""Tariff numbers (rates, blocks, charges) lie between 1e-12 and 1e12."""
+
+
 def _decimal(value: object, path: str) -> Decimal:
     """A non-negative finite decimal from a string, int or Decimal (never a binary float)."""
     if isinstance(value, float):
@@ -367,6 +371,12 @@ def _decimal(value: object, path: str) -> Decimal:
         raise TariffError(path, f"not a decimal number: {value!r}")
     if number < 0:
         raise TariffError(path, f"must not be negative: {value!r}")
+    if number and not -MAX_TARIFF_EXPONENT <= number.adjusted() < MAX_TARIFF_EXPONENT:
+        # 1e999999 is exact, but every bill priced with it would be a million digits long.
+        raise TariffError(
+            path,
+            f"is out of range (1e-{MAX_TARIFF_EXPONENT} to 1e{MAX_TARIFF_EXPONENT}): {value!r}",
+        )
     return number
 
 

@@ -13,6 +13,15 @@ from zoneinfo import ZoneInfo
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 US_PER_SECOND = 1_000_000
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+"""The calendar a person may name (a move-in, an exemption's end, a page's dates): far enough
+from year 1 and 9999 that every date the ledger computes from it (periods, grace, offsets) is
+a date Python can hold."""
+
+
+def supported_day(day: date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
 
 
 def require_aware(value: datetime, what: str = "timestamp") -> datetime:

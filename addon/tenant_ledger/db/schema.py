@@ -215,6 +215,9 @@ audit_log = sa.Table(
     sa.Column("target", sa.String(200), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("details", sa.Text, nullable=False),
+    # Added by revision 0009: who the ledger authenticated (``token:<name>``,
+    # ``ha_user:<id>``, ``ledger``) beside the ``actor`` name the caller gave; NULL before it.
+    sa.Column("principal", sa.String(200)),
 )
 
 api_tokens = sa.Table(

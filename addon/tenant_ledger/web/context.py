@@ -17,8 +17,9 @@ import jinja2
 from multidict import MultiDictProxy
 
 from tenant_ledger.billing import format_kwh, format_minor
-from tenant_ledger.operations import tenant_of_user
+from tenant_ledger.operations import Action, tenant_of_user
 from tenant_ledger.service import LedgerService
+from tenant_ledger.web import forms
 from tenant_ledger.web.csrf import FIELD, CsrfGuard
 from tenant_ledger.web.identity import HaUser, Identity, Role, ha_user, identify, ingress_prefix
 
@@ -96,6 +97,7 @@ class Web:
             url=page.url,
             csrf_field=FIELD,
             csrf_token=page.csrf_token,
+            new_form_key=forms.new_form_key,
             currency=self.currency,
             money=lambda minor: format_minor(minor, self.currency),
             kwh=format_kwh,
@@ -113,11 +115,20 @@ class Web:
             CsrfGuard.set_cookie(response, new_nonce, prefix)
         return response
 
+    def action(self, page: Page, reason: str) -> Action:
+        """A change by the page's user: the HA user name as actor, the user id as principal."""
+        return Action(
+            actor=page.who.actor,
+            reason=reason,
+            now_us=self.service.clock(),
+            principal=page.who.principal,
+        )
+
     def not_found(self, page: Page) -> web.Response:
         return self.render(page, "not_found.html", 404)
 
-    def refused(self, page: Page, message: str) -> web.Response:
-        return self.render(page, "refused.html", 403, message=message)
+    def refused(self, page: Page, message: str, status: int = 403) -> web.Response:
+        return self.render(page, "refused.html", status, message=message)
 
     async def _identify(self, request: web.Request) -> Identity:
         user = ha_user(request, self.trusted_proxies)
@@ -146,7 +157,10 @@ class Web:
                 new_nonce=nonce if is_new else None,
             )
             if request.method == "POST":
-                page.form = await request.post()
+                form = await _read_form(request)
+                if form is None:
+                    return self.refused(page, UNREADABLE_FORM, status=400)
+                page.form = form
                 problem = self.csrf.problem(request, who.user.user_id, page.field(FIELD))
                 if problem is not None:
                     return self.refused(page, problem)
@@ -159,6 +173,25 @@ class Web:
             return await handler(self, page)
 
         return handle
+
+
+UNREADABLE_FORM = (
+    "This form could not be read: it is not UTF-8 text, or it holds a NUL character. "
+    "Reload the page and try again."
+)
+
+
+async def _read_form(request: web.Request) -> MultiDictProxy[str | bytes | web.FileField] | None:
+    """The posted form, or None when it is not text every page and database can take."""
+    try:
+        form = await request.post()
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if any(isinstance(value, str) and "\x00" in value for value in form.values()):
+        return None
+    if any("\x00" in key for key in form):
+        return None
+    return form
 
 
 def redirect(page: Page, path: str, **query: str) -> web.HTTPSeeOther:

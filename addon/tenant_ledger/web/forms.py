@@ -7,15 +7,15 @@ the messages and re-renders the form with what was typed.
 from datetime import datetime
 from decimal import Decimal
 import re
+import secrets
 from zoneinfo import ZoneInfo
 
-from tenant_ledger.api.fields import amount_minor
-from tenant_ledger.billing.timestamps import to_us
-from tenant_ledger.errors import LedgerError
+from tenant_ledger.billing.money import AmountError, AmountSign, parse_amount
+from tenant_ledger.billing.timestamps import FIRST_DAY, LAST_DAY, supported_day, to_us
 
 MAX_TEXT = 500
-_AMOUNT = re.compile(r"-?\d+(\.\d+)?")
-_REGISTER = re.compile(r"\d+(\.\d{1,3})?")
+_FORM_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
+_REGISTER = re.compile(r"[0-9]+(\.[0-9]{1,3})?", re.ASCII)
 
 
 class FormError(ValueError):
@@ -26,19 +26,38 @@ class FormError(ValueError):
 
 
 def amount(field: str, text: str, currency: str, *, positive: bool) -> int:
-    """A decimal string such as ``10.00`` in ``currency``, as minor units."""
-    cleaned = text.replace(" ", "")
-    if not _AMOUNT.fullmatch(cleaned):
-        raise FormError(field, f"Enter an amount like 10.00 (digits and a point), not {text!r}.")
+    """An amount such as ``10.00`` (or ``10,00``: the decimal comma of many locales) in
+    ``currency``, as minor units, in the money module's one grammar."""
+    # A single comma is the decimal separator where people write it so; with a point as well
+    # (1.000,50) it would be a guess, which the grammar then refuses.
+    decimal_text = text.replace(",", ".") if text.count(",") == 1 and "." not in text else text
+    sign = AmountSign.POSITIVE if positive else AmountSign.NONZERO
     try:
-        minor = amount_minor(field, cleaned, currency)
-    except LedgerError as err:
-        raise FormError(field, f"{err.message}.") from None
-    if minor == 0:
-        raise FormError(field, "The amount must not be zero.")
-    if positive and minor < 0:
-        raise FormError(field, "A top-up must be positive; use an adjustment to take money off.")
-    return minor
+        return parse_amount(decimal_text, currency, sign)
+    except AmountError as err:
+        if err.message == "must not be zero":
+            message = "The amount must not be zero."
+        elif err.message == "must be positive":
+            message = "A top-up must be positive; use an adjustment to take money off."
+        elif err.message.startswith("has more decimals"):
+            message = f"The amount {err.message}."
+        else:
+            message = f"Enter an amount like 10.00 (digits and a point), not {text[:40]!r}."
+        raise FormError(field, message) from None
+
+
+def new_form_key() -> str:
+    """A one-time key for a money form (its hidden ``form_key``): posted as the entry's ref, so
+    a double submit, a reload or a back-and-resubmit of the same form posts once."""
+    return secrets.token_urlsafe(16)
+
+
+def form_key(value: str) -> str:
+    if not _FORM_KEY.fullmatch(value):
+        raise FormError(
+            "", "This form has no valid one-time key (the page is outdated). Reload the page."
+        )
+    return value
 
 
 def text(field: str, value: str, *, required: bool = True) -> str:
@@ -55,6 +74,10 @@ def local_time(field: str, value: str, zone: ZoneInfo) -> int:
         naive = datetime.fromisoformat(value)
     except ValueError:
         raise FormError(field, "Enter a date and time like 2026-11-30T18:00.") from None
+    if not supported_day(naive.date()):
+        raise FormError(
+            field, f"Enter a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}."
+        )
     if naive.tzinfo is not None:
         return to_us(naive)
     return to_us(naive.replace(tzinfo=zone))

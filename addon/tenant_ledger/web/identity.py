@@ -53,6 +53,12 @@ class Identity:
         return self.user.name or self.user.user_id
 
     @property
+    def principal(self) -> str:
+        """Who ingress authenticated, for the audit log beside ``actor``: the HA user id."""
+        assert self.user is not None
+        return f"ha_user:{self.user.user_id}"
+
+    @property
     def is_landlord(self) -> bool:
         return self.role is Role.LANDLORD
 
@@ -66,7 +72,10 @@ def _trusted(request: web.Request, trusted_proxies: Collection[str]) -> bool:
 
 
 def _header(request: web.Request, name: str) -> str:
-    return request.headers.get(name, "").strip()[:_MAX_HEADER]
+    """The header's text; one that is not printable text (bytes that are not UTF-8 arrive as
+    lone surrogates, which no database stores) counts as absent."""
+    value = request.headers.get(name, "").strip()[:_MAX_HEADER]
+    return value if value.isprintable() else ""
 
 
 def ha_user(request: web.Request, trusted_proxies: Collection[str]) -> HaUser | None:

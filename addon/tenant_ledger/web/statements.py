@@ -27,7 +27,7 @@ from tenant_ledger.billing import (
     build_statement,
     format_kwh,
 )
-from tenant_ledger.billing.timestamps import from_us, to_epoch, to_us
+from tenant_ledger.billing.timestamps import from_us, supported_day, to_epoch, to_us
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.schema import statements
 from tenant_ledger.shared_costs import common_shares
@@ -70,6 +70,8 @@ def find_period(catalog: Catalog, tenant_id: str, key: str) -> Period | None:
     try:
         day = date.fromisoformat(key)
     except ValueError:
+        return None
+    if not supported_day(day):
         return None
     zone = catalog.zone
     start, end = billing_period(

@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 import re
+import secrets
 from typing import Any
 
 from aiohttp import web
@@ -36,6 +37,7 @@ class User:
         return headers
 
 
+MONEY_FORMS = ("/topup", "/adjustment")
 LANDLORD = User("u-ana", "ana", "Ana Landlord")
 ALICE = User("u-alice", "alice", "Alice (t1)")
 BOB = User("u-bob", "bob", "Bob (t2)")
@@ -43,7 +45,7 @@ CAROL = User("u-carol", "carol", "Carol Unlinked")
 
 
 def build_app(ledger: LedgerService, trusted: set[str]) -> web.Application:
-    app = create_app(ledger)
+    app = create_app(ledger, check_answers=True)
     setup_web(app, ledger, landlords={LANDLORD.name}, trusted_proxies=trusted, secret=b"s" * 32)
     return app
 
@@ -77,6 +79,9 @@ class Browser:
         if token is None and (token_from or user) is not None:
             token = await self.token(token_from or user)  # type: ignore[arg-type]
         form = dict(data) if token is None else {"csrf_token": token, **data}
+        if path.endswith(MONEY_FORMS):
+            # As the tenant page's hidden field does: a fresh one-time key per form shown.
+            form.setdefault("form_key", secrets.token_urlsafe(16))
         headers = {} if user is None else user.headers()
         return await self.client.post(path, data=form, headers=headers, allow_redirects=False)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from playwright.async_api import (
     Browser as Chromium,
     Page,
+    Route,
     ViewportSize,
     async_playwright,
     expect,
@@ -115,3 +116,39 @@ async def test_landlord_tops_up_and_each_tenant_sees_only_their_own_account(
     assert answer is not None
     assert answer.status == 404
     await shot(bob, "tenant-b-portal")
+
+
+async def test_a_money_form_sent_twice_or_resent_after_a_lost_answer_posts_once(
+    site: tuple[Api, Browser], chromium: Chromium
+) -> None:
+    api, client = site
+    base = str(client.client.make_url("")).rstrip("/")
+    landlord = await open_as(chromium, LANDLORD, DESKTOP)
+    await landlord.goto(f"{base}/tenants/t1")
+    await expect(landlord.get_by_test_id("balance")).to_have_text("-14.40 EUR")
+
+    # A double submit: the browser sends the same form twice before the first answer.
+    await landlord.fill("#topup input[name=amount]", "20,00")  # the decimal comma is fine
+    await landlord.fill("#topup input[name=reason]", "cash at desk")
+    async with landlord.expect_navigation():
+        await landlord.eval_on_selector(
+            "#topup", "form => { form.requestSubmit(); form.requestSubmit(); }"
+        )
+    await expect(landlord.get_by_test_id("balance")).to_have_text("5.60 EUR")
+
+    # The answer is lost on the way back (a proxy times out) after the ledger posted; the
+    # landlord reloads the error page, which sends the same form again.
+    async def lose_the_answer(route: Route) -> None:
+        await route.fetch(max_redirects=0)  # the ledger gets the form and posts
+        await route.fulfill(status=504, body="Gateway Timeout")
+
+    await landlord.route("**/tenants/t1/topup", lose_the_answer, times=1)
+    await landlord.fill("#topup input[name=amount]", "3.00")
+    await landlord.fill("#topup input[name=reason]", "transfer")
+    await landlord.click("#topup button[type=submit]")
+    await expect(landlord.locator("body")).to_contain_text("Gateway Timeout")
+    await landlord.reload()
+    await expect(landlord.locator(".notice")).to_have_text("Top-up recorded.")
+    await expect(landlord.get_by_test_id("balance")).to_have_text("8.60 EUR")
+    journal = (await api.call("GET", "/api/tenants/t1/journal"))["entries"]
+    assert sorted(e["amount"] for e in journal if e["kind"] == "top_up") == ["20.00", "3.00"]

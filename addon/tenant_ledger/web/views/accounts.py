@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from tenant_ledger import operations as ops
 from tenant_ledger.billing import Reading, format_kwh, format_minor
 from tenant_ledger.billing.tenancy import tenant_windows
-from tenant_ledger.billing.timestamps import from_epoch, from_us, to_epoch, to_us
+from tenant_ledger.billing.timestamps import from_epoch, from_us, supported_day, to_epoch, to_us
 from tenant_ledger.db import journal_store
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.journal import tenant_account
@@ -167,10 +167,12 @@ async def chart(web_ui: Web, page: Page) -> web.StreamResponse:
 
 
 def _day(text: str, default: date) -> date:
+    """The day in a page's query, or ``default`` for none, nonsense or a day out of range."""
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         return default
+    return day if supported_day(day) else default
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

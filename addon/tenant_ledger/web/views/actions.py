@@ -21,10 +21,6 @@ from tenant_ledger.web.views.accounts import rerender_with_errors
 type Change = Callable[[sa.Connection, Catalog], Any]
 
 
-def _action(web_ui: Web, page: Page, reason: str) -> ops.Action:
-    return ops.Action(actor=page.who.actor, reason=reason, now_us=web_ui.service.clock())
-
-
 async def _apply(
     web_ui: Web,
     page: Page,
@@ -52,7 +48,10 @@ async def _apply(
             web_ui, page, {f"{form}.{err.field}": err.message}, values
         )
     except LedgerError as err:
-        return await rerender_with_errors(web_ui, page, {f"{form}.": err.message}, values)
+        # The same money form again (double click, reload, back and resubmit): it was posted
+        # once, which is what the landlord wanted, so it answers as that first post did.
+        if err.code != "already_posted":
+            return await rerender_with_errors(web_ui, page, {f"{form}.": err.message}, values)
     raise redirect(page, f"/tenants/{page.tenant_id}", done=form)
 
 
@@ -60,9 +59,12 @@ def _money(operation: Callable[..., Entry], *, positive: bool, form: str) -> Any
     async def handle(web_ui: Web, page: Page) -> web.StreamResponse:
         def build() -> Change:
             minor = forms.amount("amount", page.field("amount"), web_ui.currency, positive=positive)
-            action = _action(web_ui, page, forms.text("reason", page.field("reason")))
+            action = web_ui.action(page, forms.text("reason", page.field("reason")))
+            ref = ops.caller_ref(ops.RefSource.FORM, forms.form_key(page.field("form_key")))
             tenant_id = page.tenant_id
-            return lambda c, cat: operation(c, cat, action, tenant_id=tenant_id, amount_minor=minor)
+            return lambda c, cat: operation(
+                c, cat, action, tenant_id=tenant_id, amount_minor=minor, ref=ref
+            )
 
         return await _apply(web_ui, page, form, build)
 
@@ -78,7 +80,7 @@ async def exemption(web_ui: Web, page: Page) -> web.StreamResponse:
         exempt = page.field("exempt") == "on"
         until = page.field("until")
         until_us = forms.local_time("until", until, web_ui.service.catalog.zone) if until else None
-        action = _action(web_ui, page, forms.text("reason", page.field("reason")))
+        action = web_ui.action(page, forms.text("reason", page.field("reason")))
         tenant_id = page.tenant_id
         return lambda c, cat: ops.set_exemption(
             c, cat, action, tenant_id=tenant_id, exempt=exempt, until_us=until_us
@@ -89,7 +91,7 @@ async def exemption(web_ui: Web, page: Page) -> web.StreamResponse:
 
 async def approve_cutoff(web_ui: Web, page: Page) -> web.StreamResponse:
     def build() -> Change:
-        action = _action(web_ui, page, forms.text("reason", page.field("reason")))
+        action = web_ui.action(page, forms.text("reason", page.field("reason")))
         tenant_id = page.tenant_id
         return lambda c, cat: ops.approve_cutoff(c, cat, action, tenant_id=tenant_id)
 
@@ -101,7 +103,7 @@ async def link_user(web_ui: Web, page: Page) -> web.StreamResponse:
         user_id = forms.text("user_id", page.field("user_id"))
         seen = web_ui.seen.get(user_id)
         label = page.field("label") or (seen.label if seen else user_id)
-        action = _action(web_ui, page, f"HA user {label} is tenant {page.tenant_id}")
+        action = web_ui.action(page, f"HA user {label} is tenant {page.tenant_id}")
         tenant_id = page.tenant_id
         return lambda c, cat: ops.link_user(
             c, cat, action, user_id=user_id, label=label, tenant_id=tenant_id
@@ -118,7 +120,7 @@ async def link_user(web_ui: Web, page: Page) -> web.StreamResponse:
 async def unlink_user(web_ui: Web, page: Page) -> web.StreamResponse:
     def build() -> Change:
         user_id = forms.text("user_id", page.field("user_id"))
-        action = _action(web_ui, page, f"HA user {user_id} no longer sees {page.tenant_id}")
+        action = web_ui.action(page, f"HA user {user_id} no longer sees {page.tenant_id}")
         tenant_id = page.tenant_id
         return lambda c, _cat: ops.unlink_user(c, action, user_id=user_id, tenant_id=tenant_id)
 

@@ -9,8 +9,7 @@ from typing import Any
 from aiohttp import web
 import sqlalchemy as sa
 
-from tenant_ledger import operations as ops
-from tenant_ledger.api.routes import quarantine_item
+from tenant_ledger.api.readings import quarantine_item
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db.schema import quarantined_readings, reading_conflicts
 from tenant_ledger.errors import LedgerError
@@ -68,7 +67,7 @@ async def release(web_ui: Web, page: Page) -> web.StreamResponse:
     reason = page.field("reason")
     try:
         text = forms.text("reason", reason)
-        action = ops.Action(actor=page.who.actor, reason=text, now_us=web_ui.service.clock())
+        action = web_ui.action(page, text)
         await web_ui.service.release_reading(action, int(identifier))
     except forms.FormError as err:
         errors = {f"{form}.{err.field}": err.message}

@@ -185,11 +185,7 @@ async def submit_tariff(web_ui: Web, page: Page) -> web.StreamResponse:
         if not _TARIFF_ID.fullmatch(values["tariff_id"]):
             raise forms.FormError("tariff_id", "Use 1-64 letters, digits, - or _.")
         effective_us = forms.local_time("effective_from", values["effective_from"], catalog.zone)
-        action = ops.Action(
-            actor=page.who.actor,
-            reason=forms.text("reason", values["reason"]),
-            now_us=web_ui.service.clock(),
-        )
+        action = web_ui.action(page, forms.text("reason", values["reason"]))
         await web_ui.service.write(
             lambda c, cat: ops.add_tariff_version(
                 c,

@@ -89,7 +89,7 @@ async def _move(web_ui: Web, page: Page, direction: str) -> web.StreamResponse:
     try:
         ts = forms.local_time("at", page.field("at"), catalog.zone) // 1_000_000
         reason = forms.text("reason", page.field("reason"))
-        action = ops.Action(actor=page.who.actor, reason=reason, now_us=web_ui.service.clock())
+        action = web_ui.action(page, reason)
         if direction == "in":
             chosen = [str(p) for p in (page.form.getall("points", []) if page.form else [])]
             if not chosen:

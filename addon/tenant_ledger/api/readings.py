@@ -1,0 +1,247 @@
+"""Register readings: posted like the MQTT readings topic, listed, turned away, quarantined."""
+
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import Field, ValidationError
+
+from tenant_ledger.api.contract import (
+    MAX_QUERY_INT,
+    Body,
+    Limit,
+    PointId,
+    Query,
+    QueryInt,
+    Reasoned,
+)
+from tenant_ledger.api.models import Reply
+from tenant_ledger.api.registry import Call, capped, json_response, route
+from tenant_ledger.billing.timestamps import from_us
+from tenant_ledger.db import listings
+from tenant_ledger.errors import LedgerError
+from tenant_ledger.readings_in import MAX_POINT_ID, MAX_VALUE, PayloadError, parse_readings
+
+MAX_READINGS = 100_000
+
+
+class ReadingIn(Body):
+    point: Annotated[str, Field(min_length=1, max_length=MAX_POINT_ID, pattern=r"^[^\x00]+$")]
+    ts: Annotated[int, Field(ge=1, le=MAX_VALUE["ts"], description="epoch seconds")]
+    energy_wh: Annotated[int, Field(ge=0, le=MAX_VALUE["energy_wh"])]
+    seq: Annotated[int, Field(ge=0, le=MAX_VALUE["seq"])] | None = None
+
+
+class Readings(Body):
+    """The MQTT readings payload; implausible readings are quarantined, not refused."""
+
+    readings: Annotated[list[ReadingIn], Field(max_length=MAX_READINGS)]
+
+    @classmethod
+    def refused(cls, error: ValidationError) -> LedgerError:
+        """The MQTT payload's error codes (``invalid_ts``, ``not_readings``, …) for the API too."""
+        refusal = super().refused(error)
+        location = error.errors(include_url=False)[0]["loc"]
+        match location:
+            case ("readings", int(), str(field), *_):
+                code = f"invalid_{field}"
+            case ("readings", int()):
+                code = "invalid_reading"
+            case _:
+                code = "not_readings"
+        return LedgerError(400, code, refusal.message)
+
+
+class Ingested(Reply):
+    stored: int
+    duplicates: int
+    conflicts: int
+    quarantined: int
+
+
+class ReadingsQuery(Query):
+    point: PointId
+    since: Annotated[QueryInt, Field(description="epoch seconds")] | None = None
+    until: Annotated[QueryInt, Field(description="epoch seconds")] | None = None
+    limit: Limit | None = None
+
+
+class StoredReading(Reply):
+    ts: int
+    energy_wh: int
+    seq: int | None
+
+
+class StoredReadings(Reply):
+    point: str
+    readings: list[StoredReading]
+
+
+class PointQuery(Query):
+    point: PointId | None = None
+    limit: Limit | None = None
+
+
+class Conflict(Reply):
+    point: str
+    ts: int
+    energy_wh: int
+    kept_energy_wh: int
+    received_at: str
+
+
+class Conflicts(Reply):
+    conflicts: list[Conflict]
+
+
+class QuarantineItem(Reply):
+    id: int
+    point: str
+    ts: int
+    energy_wh: int
+    seq: int | None
+    reason: str
+    detail: str
+    received_at: str
+    released_at: str | None
+    released_by: str | None
+    release_reason: str | None
+
+
+class Quarantine(Reply):
+    quarantined: list[QuarantineItem]
+
+
+class Released(QuarantineItem):
+    stored: int
+    conflicts: int
+
+
+def quarantine_item(row: dict[str, Any]) -> dict[str, Any]:
+    released = row["released_at_us"]
+    return {
+        "id": row["id"],
+        "point": row["point_id"],
+        "ts": row["ts"],
+        "energy_wh": row["energy_wh"],
+        "seq": row["seq"],
+        "reason": row["reason"],
+        "detail": row["detail"],
+        "received_at": from_us(row["received_at_us"]).isoformat(),
+        "released_at": None if released is None else from_us(released).isoformat(),
+        "released_by": row["released_by"],
+        "release_reason": row["release_reason"],
+    }
+
+
+@route(
+    "POST",
+    "/api/readings",
+    role="operator",
+    summary="Store and rate register readings (same body as the MQTT readings topic)",
+    tag="readings",
+    body=Readings,
+    response=Ingested,
+)
+async def post_readings(call: Call) -> web.Response:
+    try:
+        batch = parse_readings(call.body.model_dump())
+    except PayloadError as err:
+        raise LedgerError(400, err.kind, str(err)) from None
+    result = await call.service.ingest(batch)
+    return json_response(
+        {
+            "stored": result.stored,
+            "duplicates": result.duplicates,
+            "conflicts": result.conflicts,
+            "quarantined": len(result.quarantined),
+        }
+    )
+
+
+@route(
+    "GET",
+    "/api/readings",
+    role="read_only",
+    summary="Stored readings of a point (?point=&since=&until= epoch seconds, &limit=)",
+    tag="readings",
+    query=ReadingsQuery,
+    response=StoredReadings,
+)
+async def get_readings(call: Call) -> web.Response:
+    query: ReadingsQuery = call.query
+    since, until = capped(query.since, 0), capped(query.until, MAX_QUERY_INT)
+    limit = call.limit(1000)
+    found = await call.service.read(
+        lambda c, _cat: listings.reading_rows(c, query.point, since, until, limit)
+    )
+    return json_response({"point": query.point, "readings": found})
+
+
+@route(
+    "GET",
+    "/api/readings/conflicts",
+    role="read_only",
+    summary=(
+        "Readings turned away because another register was stored first for that point and "
+        "second, newest first (?point=&limit=)"
+    ),
+    tag="readings",
+    query=PointQuery,
+    response=Conflicts,
+)
+async def get_reading_conflicts(call: Call) -> web.Response:
+    point, limit = call.query.point, call.limit(1000)
+    found = await call.service.read(lambda c, _cat: listings.conflict_rows(c, point, limit))
+    return json_response(
+        {
+            "conflicts": [
+                {
+                    "point": row["point_id"],
+                    "ts": row["ts"],
+                    "energy_wh": row["energy_wh"],
+                    "kept_energy_wh": row["kept_energy_wh"],
+                    "received_at": from_us(row["received_at_us"]).isoformat(),
+                }
+                for row in found
+            ]
+        }
+    )
+
+
+@route(
+    "GET",
+    "/api/readings/quarantine",
+    role="read_only",
+    summary=(
+        "Implausible readings held back from billing (stamped in the future or before 2000, or "
+        "a register rising faster than the point's max_power_w), newest first (?point=&limit=)"
+    ),
+    tag="readings",
+    query=PointQuery,
+    response=Quarantine,
+)
+async def get_quarantine(call: Call) -> web.Response:
+    point, limit = call.query.point, call.limit(1000)
+    found = await call.service.read(lambda c, _cat: listings.quarantine_rows(c, point, limit))
+    return json_response({"quarantined": [quarantine_item(row) for row in found]})
+
+
+@route(
+    "POST",
+    "/api/readings/quarantine/{quarantine_id}/release",
+    role="admin",
+    summary=(
+        "Vouch for a quarantined reading: it is stored and rated like any other reading "
+        "(409 if already released)"
+    ),
+    tag="readings",
+    body=Reasoned,
+    response=Released,
+)
+async def release_quarantined(call: Call) -> web.Response:
+    identifier = int(call.param("quarantine_id"))
+    result = await call.service.release_reading(call.action, identifier)
+    row = await call.service.read(lambda c, _cat: listings.quarantine_row(c, identifier))
+    return json_response(
+        quarantine_item(row) | {"stored": result.stored, "conflicts": result.conflicts}
+    )

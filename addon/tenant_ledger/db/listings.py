@@ -1,0 +1,118 @@
+"""Read-only queries behind the API's lists: plain rows as dicts, newest first where it says so."""
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from tenant_ledger.db.schema import (
+    api_tokens,
+    assignments,
+    audit_log,
+    ha_user_links,
+    metering_points,
+    plans,
+    quarantined_readings,
+    reading_conflicts,
+    readings,
+    spaces,
+    statements,
+    tariff_versions,
+)
+
+type Row = dict[str, Any]
+
+
+def _rows(connection: sa.Connection, query: sa.Select[Any]) -> list[Row]:
+    return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def spaces_rows(connection: sa.Connection) -> list[Row]:
+    return _rows(connection, sa.select(spaces).order_by(spaces.c.id))
+
+
+def point_rows(connection: sa.Connection) -> list[Row]:
+    return _rows(connection, sa.select(metering_points).order_by(metering_points.c.id))
+
+
+def assignment_rows(connection: sa.Connection) -> list[Row]:
+    return _rows(connection, sa.select(assignments).order_by(assignments.c.id))
+
+
+def plan_rows(connection: sa.Connection) -> list[Row]:
+    return _rows(connection, sa.select(plans).order_by(plans.c.id))
+
+
+def tariff_version_rows(connection: sa.Connection) -> list[Row]:
+    return _rows(connection, sa.select(tariff_versions).order_by(tariff_versions.c.id))
+
+
+def ha_user_rows(connection: sa.Connection, tenant_id: str) -> list[Row]:
+    return _rows(
+        connection,
+        sa.select(ha_user_links)
+        .where(ha_user_links.c.tenant_id == tenant_id)
+        .order_by(ha_user_links.c.user_id),
+    )
+
+
+def reading_rows(
+    connection: sa.Connection, point_id: str, since: int, until: int, limit: int
+) -> list[Row]:
+    return _rows(
+        connection,
+        sa.select(readings.c.ts, readings.c.energy_wh, readings.c.seq)
+        .where((readings.c.point_id == point_id) & readings.c.ts.between(since, until))
+        .order_by(readings.c.ts)
+        .limit(limit),
+    )
+
+
+def conflict_rows(connection: sa.Connection, point_id: str | None, limit: int) -> list[Row]:
+    query = sa.select(reading_conflicts).order_by(reading_conflicts.c.id.desc()).limit(limit)
+    if point_id:
+        query = query.where(reading_conflicts.c.point_id == point_id)
+    return _rows(connection, query)
+
+
+def quarantine_rows(connection: sa.Connection, point_id: str | None, limit: int) -> list[Row]:
+    query = sa.select(quarantined_readings).order_by(quarantined_readings.c.id.desc()).limit(limit)
+    if point_id:
+        query = query.where(quarantined_readings.c.point_id == point_id)
+    return _rows(connection, query)
+
+
+def quarantine_row(connection: sa.Connection, quarantine_id: int) -> Row:
+    query = sa.select(quarantined_readings).where(quarantined_readings.c.id == quarantine_id)
+    return _rows(connection, query)[0]
+
+
+def statement_rows(connection: sa.Connection, tenant_id: str) -> list[Row]:
+    return _rows(
+        connection,
+        sa.select(statements.c.id, statements.c.period_start_us, statements.c.total_minor)
+        .where(statements.c.tenant_id == tenant_id)
+        .order_by(statements.c.period_start_us.desc()),
+    )
+
+
+def statement_body(connection: sa.Connection, statement_id: int) -> str | None:
+    query = sa.select(statements.c.body).where(statements.c.id == statement_id)
+    body: str | None = connection.execute(query).scalar()
+    return body
+
+
+def audit_rows(connection: sa.Connection, limit: int) -> list[Row]:
+    return _rows(connection, sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit))
+
+
+def token_rows(connection: sa.Connection) -> list[Row]:
+    return _rows(
+        connection,
+        sa.select(
+            api_tokens.c.id,
+            api_tokens.c.name,
+            api_tokens.c.role,
+            api_tokens.c.created_at_us,
+            api_tokens.c.revoked_at_us,
+        ).order_by(api_tokens.c.id),
+    )
