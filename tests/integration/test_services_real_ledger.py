@@ -11,13 +11,13 @@ from unittest.mock import MagicMock
 
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr
 import pytest
 
 from custom_components.tenant_metering.const import DOMAIN
 from tenant_sim.clock import SimClock
 from tenant_sim.ledger_process import LedgerProcess
 
+from .common import find_device
 from .test_ledger_link import setup_ledger
 
 TOKEN = "secret-token"  # the token of tests.integration.common.ledger_entry
@@ -58,7 +58,7 @@ async def test_a_retried_action_posts_once_on_the_real_ledger(
     hass: HomeAssistant, mqtt_mock: MagicMock, ledger: LedgerProcess
 ) -> None:
     await setup_ledger(hass, ledger)  # type: ignore[arg-type]  # has the url a FakeLedger has
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "tenant_t101")})
+    device = find_device(hass, "tenant_t101")
     assert device is not None
     context = Context()
     data = {"device_id": device.id, "amount": "7.50", "reason": "cash at desk"}
