@@ -24,6 +24,7 @@ from tenant_ledger.db.catalog import SITE_ID, Catalog, load_catalog
 from tenant_ledger.db.readings_store import (
     Quarantined,
     StoreResult,
+    park_message,
     park_readings,
     release_quarantined,
     store_readings,
@@ -34,7 +35,7 @@ from tenant_ledger.journal import Error
 from tenant_ledger.mqtt import Ack, LedgerMqtt
 from tenant_ledger.operations import Action, archive_tenant, create_token, hash_token
 from tenant_ledger.rater import SYSTEM_ACTOR, rate_points
-from tenant_ledger.readings_in import IncomingReading, PayloadError, decode_json, parse_readings
+from tenant_ledger.readings_in import IncomingReading, PayloadError, decode_readings
 from tenant_ledger.statement_run import run_due_statements
 from tenant_ledger.tenant_state import evaluate
 
@@ -211,26 +212,30 @@ class LedgerService:
         def job() -> tuple[T, list[dict[str, Any]]]:
             with self.engine.begin() as connection:
                 result = change(connection, self.catalog)
-                if catalog_changed:
-                    self.catalog = load_catalog(connection)
-                return result, self._evaluate(connection, wanted)
+                catalog = load_catalog(connection) if catalog_changed else self.catalog
+                catalog, states = self._evaluate(connection, catalog, wanted)
+            self.catalog = catalog  # only once the change has committed
+            return result, states
 
         result, states = await self._run(job)
         self._publish(states)
         return result
 
     def _evaluate(
-        self, connection: sa.Connection, tenant_ids: Iterable[str] | None
-    ) -> list[dict[str, Any]]:
-        """Current states of ``tenant_ids`` (None: all) inside the caller's transaction."""
+        self, connection: sa.Connection, catalog: Catalog, tenant_ids: Iterable[str] | None
+    ) -> tuple[Catalog, list[dict[str, Any]]]:
+        """Current states of ``tenant_ids`` (None: all) inside the caller's transaction.
+
+        Also the catalog as it stands afterwards (a spent cut-off approval changes it), for the
+        caller to keep once the transaction has committed: memory never runs ahead of the
+        database.
+        """
         now = self.clock()
-        ids = self.catalog.tenants if tenant_ids is None else tenant_ids
-        views = [
-            evaluate(connection, self.catalog, t, now) for t in ids if t in self.catalog.tenants
-        ]
+        ids = catalog.tenants if tenant_ids is None else tenant_ids
+        views = [evaluate(connection, catalog, t, now) for t in ids if t in catalog.tenants]
         if any(view.approval_spent for view in views):
-            self.catalog = load_catalog(connection)
-        return [view.payload for view in views]
+            catalog = load_catalog(connection)
+        return catalog, [view.payload for view in views]
 
     async def refresh(self, tenant_ids: Iterable[str] | None) -> list[dict[str, Any]]:
         """Re-evaluate (time moves statuses on) and publish what changed."""
@@ -238,7 +243,9 @@ class LedgerService:
 
         def job() -> list[dict[str, Any]]:
             with self.engine.begin() as connection:
-                return self._evaluate(connection, wanted)
+                catalog, states = self._evaluate(connection, self.catalog, wanted)
+            self.catalog = catalog
+            return states
 
         states = await self._run(job)
         self._publish(states)
@@ -303,7 +310,12 @@ class LedgerService:
             batch = [await self._queue.get()]
             while not self._queue.empty() and len(batch) < _MAX_BATCH_MESSAGES:
                 batch.append(self._queue.get_nowait())
-            await self._store_batch(batch)
+            try:
+                await self._store_batch(batch)
+            except Exception:
+                # The consumer outlives any bug: the batch stays unacknowledged (delivered
+                # again after a restart) and the next messages are taken as usual.
+                _LOGGER.exception("handling %d readings messages failed", len(batch))
 
     @property
     def ingest_stalled(self) -> bool:
@@ -329,48 +341,65 @@ class LedgerService:
                 continue
             self._failure_streak = 0
             for delivery, result in zip(batch, results, strict=True):
-                if delivery.ack is not None:
-                    delivery.ack()
-                if delivery.done is not None and not delivery.done.done():
+                self._acknowledge(delivery)
+                # API requests come parsed, so their result is never a PayloadError.
+                if isinstance(result, StoreResult) and delivery.done and not delivery.done.done():
                     delivery.done.set_result(result)
             self._publish(states)
             return
         # One poison message must not block the building: the others go through alone.
         for delivery in batch:
+            assert isinstance(delivery.payload, bytes)  # API requests failed above
             try:
-                results, states = await self._run(functools.partial(self._ingest, [delivery]))
+                _results, states = await self._run(functools.partial(self._ingest, [delivery]))
             except Exception:
-                if self.read_only or not await self._park(delivery):
+                if self.read_only or not await self._park(delivery.payload):
                     continue  # unacknowledged: the broker delivers it again after a restart
             else:
                 self._failure_streak = 0
                 self._publish(states)
-            if delivery.ack is not None:
-                delivery.ack()
+            self._acknowledge(delivery)
 
-    async def _park(self, delivery: _Delivery) -> bool:
-        """Quarantine the readings of a message that cannot be stored (``ingest_error``)."""
-        payload = delivery.payload
-        readings = self._parse(payload) if isinstance(payload, bytes) else payload
-        _LOGGER.error(
-            "a readings message failed %d times; parked its %d readings in the quarantine "
-            "(reason ingest_error, GET /api/readings/quarantine)",
-            _BATCH_ATTEMPTS + 1,
-            len(readings),
-        )
+    def _acknowledge(self, delivery: _Delivery) -> None:
+        """Tell the broker an MQTT message is done with (stored or set aside, and committed)."""
+        if delivery.ack is not None:
+            delivery.ack()
+            self.counters["messages_acknowledged"] += 1
+
+    async def _park(self, payload: bytes) -> bool:
+        """Set aside a message that cannot be stored, so that it is acknowledged.
+
+        Its readings go to the quarantine (``ingest_error``), where a landlord may release
+        them; if even that fails, the message itself is parked as it came.
+        """
         now = self.clock()
 
-        def job() -> None:
+        def job() -> int:
+            try:
+                readings = decode_readings(payload)
+                with self.engine.begin() as connection:
+                    park_readings(connection, readings, now, "ingest_error", "storing it failed")
+            except Exception:
+                _LOGGER.exception("could not quarantine the readings; parking the message")
+            else:
+                return len(readings)
             with self.engine.begin() as connection:
-                park_readings(connection, readings, now, "ingest_error", "storing it failed")
+                park_message(connection, payload, "ingest_error", "storing it failed", now)
+            return 0
 
         try:
-            await self._run(job)
+            parked = await self._run(job)
         except Exception:
             self._failure_streak += 1
-            _LOGGER.exception("could not park the readings either; ingestion is stalled")
+            _LOGGER.exception("could not park the message either; ingestion is stalled")
             return False
-        self.counters["readings_parked"] += len(readings)
+        _LOGGER.error(
+            "a readings message failed %d times; set it aside (%d readings quarantined with "
+            "reason ingest_error, GET /api/readings/quarantine)",
+            _BATCH_ATTEMPTS + 1,
+            parked,
+        )
+        self.counters["readings_parked"] += parked
         return True
 
     def _fail_api_requests(self, batch: list[_Delivery]) -> list[_Delivery]:
@@ -385,34 +414,57 @@ class LedgerService:
                 delivery.done.set_exception(error)
         return [delivery for delivery in batch if delivery.done is None]
 
-    def _parse(self, payload: bytes) -> Sequence[IncomingReading]:
-        try:
-            return parse_readings(decode_json(payload))
-        except PayloadError as err:
-            self.counters[f"malformed_{err.kind}"] += 1
-            if err.kind not in self._logged_kinds:
-                self._logged_kinds.add(err.kind)
-                _LOGGER.warning("dropped a malformed readings message (%s): %s", err.kind, err)
-            return ()
-
-    def _ingest(self, batch: Sequence[_Delivery]) -> tuple[list[StoreResult], list[dict[str, Any]]]:
+    def _ingest(
+        self, batch: Sequence[_Delivery]
+    ) -> tuple[list[StoreResult | PayloadError], list[dict[str, Any]]]:
+        """Store the batch's readings and park its unreadable messages, in one transaction."""
         self._refuse_if_read_only()
         now = self.clock()
-        results = []
+        results: list[StoreResult | PayloadError] = []
         with self.engine.begin() as connection:
             for delivery in batch:
                 payload = delivery.payload
-                readings = self._parse(payload) if isinstance(payload, bytes) else payload
+                if isinstance(payload, bytes):
+                    try:
+                        readings: Sequence[IncomingReading] = decode_readings(payload)
+                    except PayloadError as err:
+                        park_message(connection, payload, err.kind, str(err), now)
+                        results.append(err)
+                        continue
+                else:
+                    readings = payload
                 results.append(store_readings(connection, readings, now, self.catalog.max_power_w))
-            points = {point for result in results for point in result.points}
+            points = {
+                point
+                for result in results
+                if isinstance(result, StoreResult)
+                for point in result.points
+            }
             tenants = rate_points(connection, self.catalog, points, now)
-            states = self._evaluate(connection, tenants)
+            catalog, states = self._evaluate(connection, self.catalog, tenants)
+        self.catalog = catalog
         for result in results:
+            if isinstance(result, PayloadError):
+                self._note_malformed(result)
+                continue
             self.counters["readings_stored"] += result.stored
             self.counters["readings_duplicate"] += result.duplicates
             self.counters["readings_conflicting"] += result.conflicts
             self._note_quarantine(result.quarantined)
         return results, states
+
+    def _note_malformed(self, error: PayloadError) -> None:
+        """Count a parked message; log the first of each kind."""
+        self.counters[f"malformed_{error.kind}"] += 1
+        self.counters["messages_parked"] += 1
+        if error.kind not in self._logged_kinds:
+            self._logged_kinds.add(error.kind)
+            _LOGGER.warning(
+                "parked an unreadable readings message (%s): %s; see GET /api/readings/parked "
+                "(further ones of this kind are counted, not logged)",
+                error.kind,
+                error,
+            )
 
     def _note_quarantine(self, quarantined: Iterable[Quarantined]) -> None:
         """Count quarantined readings; log the first of each point and reason."""

@@ -37,6 +37,7 @@ from tenant_ledger.db.schema import (
     audit_log,
     ha_user_links,
     metering_points,
+    parked_messages,
     plans,
     quarantined_readings,
     reading_conflicts,
@@ -975,6 +976,37 @@ async def release_quarantined(call: Call) -> web.Response:
     query = sa.select(quarantined_readings).where(quarantined_readings.c.id == int(identifier))
     row = await call.service.read(lambda c, _cat: _rows(c.execute(query))[0])
     return _json(quarantine_item(row) | {"stored": result.stored, "conflicts": result.conflicts})
+
+
+def parked_item(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "sha256": row["sha256"],
+        "size_bytes": row["size_bytes"],
+        "reason": row["reason"],
+        "detail": row["detail"],
+        "excerpt": row["excerpt"],
+        "times": row["times"],
+        "first_received_at": from_us(row["first_received_at_us"]).isoformat(),
+        "last_received_at": from_us(row["last_received_at_us"]).isoformat(),
+    }
+
+
+@route(
+    "GET",
+    "/api/readings/parked",
+    role="read_only",
+    summary=(
+        "Readings messages that carried no storable reading (not JSON, too large, a bad "
+        "field), acknowledged and set aside, newest first (?limit=)"
+    ),
+    tag="readings",
+)
+async def get_parked(call: Call) -> web.Response:
+    limit = call.query_int("limit", 1000, MAX_LIMIT)
+    query = sa.select(parked_messages).order_by(parked_messages.c.id.desc()).limit(limit)
+    rows = await call.service.read(lambda c, _cat: _rows(c.execute(query)))
+    return _json({"parked": [parked_item(row) for row in rows]})
 
 
 # -- reports ---------------------------------------------------------------------------------

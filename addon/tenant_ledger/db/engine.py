@@ -53,7 +53,12 @@ def downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(_alembic_config(connection), revision)
 
 
-def insert_ignoring_duplicates(engine: Engine, table: sa.Table) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` in the engine's dialect (both spell it the same)."""
+def dialect_insert(engine: Engine, table: sa.Table) -> Any:
+    """An ``INSERT`` that can say ``ON CONFLICT`` (both dialects spell it the same)."""
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    return dialect.insert(table)
+
+
+def insert_ignoring_duplicates(engine: Engine, table: sa.Table) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` in the engine's dialect."""
+    return dialect_insert(engine, table).on_conflict_do_nothing()

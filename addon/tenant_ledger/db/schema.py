@@ -292,5 +292,24 @@ quarantined_readings = sa.Table(
     sa.UniqueConstraint("point_id", "ts", "energy_wh", name="quarantined_reading_value"),
 )
 
+# Added by revision 0008: a readings message that carries no storable reading (not JSON, too
+# large, the wrong shape, a bad field). It is acknowledged, so the broker never delivers it
+# again, and kept here (once per distinct payload, the newest ``MAX_PARKED_MESSAGES``) for the
+# landlord to see which sender is broken.
+parked_messages = sa.Table(
+    "parked_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("excerpt", sa.Text, nullable=False),
+    sa.Column("first_received_at_us", sa.BigInteger, nullable=False),
+    sa.Column("last_received_at_us", sa.BigInteger, nullable=False),
+    sa.Column("times", sa.BigInteger, nullable=False),
+)
+MAX_PARKED_MESSAGES = 10_000
+
 APPEND_ONLY_TABLES = ("journal", "journal_legs", "audit_log")
 """Tables whose rows the database itself refuses to change or delete (migration triggers)."""
