@@ -17,9 +17,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tenant_ledger import chain_head, integrity
+from tenant_ledger.chain_head import SeriesHead
 from tenant_ledger.clock import Clock, wall_clock_us
 from tenant_ledger.config import LedgerConfig
-from tenant_ledger.db import engine as db_engine, journal_store
+from tenant_ledger.db import engine as db_engine
 from tenant_ledger.db.catalog import SITE_ID, Catalog, load_catalog
 from tenant_ledger.db.readings_store import (
     Quarantined,
@@ -32,6 +34,7 @@ from tenant_ledger.db.readings_store import (
 from tenant_ledger.db.schema import api_tokens, sites
 from tenant_ledger.errors import LedgerError
 from tenant_ledger.journal import Error
+from tenant_ledger.ledger_key import KeyFileError, LedgerKey
 from tenant_ledger.mqtt import Ack, LedgerMqtt
 from tenant_ledger.operations import Action, archive_tenant, create_token, hash_token
 from tenant_ledger.rater import SYSTEM_ACTOR, rate_points
@@ -44,6 +47,7 @@ ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
 _MAX_BATCH_MESSAGES = 100  # one transaction stays short, so a top-up never waits long
 _RETRY_SECONDS = 1.0
 _BATCH_ATTEMPTS = 3  # then the batch's messages are stored one by one
+_CHAIN_PUBLISH_SECONDS = 1.0  # the chain head goes out at most this often (the newest one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,7 @@ class LedgerService:
         self.clock = clock
         self.engine = db_engine.create_engine(config.database_url)
         self.catalog: Catalog
+        self.key: LedgerKey | None = None
         self.read_only = False
         self.integrity_errors: list[Error] = []
         self.counters: Counter[str] = Counter()
@@ -86,6 +91,11 @@ class LedgerService:
         self._logged_quarantine: set[tuple[str, str]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._failure_streak = 0
+        self._chain: dict[str, SeriesHead] = {}
+        """The head of each hashed series as of the last commit (``chain_head``)."""
+        self._chain_published: dict[str, SeriesHead] | None = None
+        self._chain_published_at = float("-inf")
+        self._chain_timer: asyncio.TimerHandle | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -104,6 +114,7 @@ class LedgerService:
             # Archived tenants stay gone even if the broker missed the removal (or was replaced).
             for tenant_id in sorted(self.catalog.archived_tenants):
                 self.mqtt.clear_tenant(tenant_id)
+            self._publish_chain()
         self._tasks = [
             asyncio.create_task(self._ingest_loop(), name="ledger-ingest"),
             asyncio.create_task(self._tick_loop(), name="ledger-tick"),
@@ -114,29 +125,53 @@ class LedgerService:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._chain_timer is not None:
+            self._chain_timer.cancel()
+        self._publish_chain()  # the newest head goes out before the ledger does
         if self.mqtt is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.mqtt.stop)
         self._db.shutdown(wait=True)
         self.engine.dispose()
 
     def _prepare(self) -> None:
-        """Migrate, check the journal, make sure there is a site and an admin token."""
+        """Migrate, open the key, check the records, make sure there is a site and a token."""
         db_engine.upgrade(self.engine)
+        errors: list[Error] = []
+        try:
+            self.key = integrity.open_key(self.config.data_dir, self.engine)
+        except KeyFileError as err:
+            errors.append(Error(entry_id=0, code="key", message=str(err), subject="ledger key"))
+        else:
+            self.engine = db_engine.with_key(self.engine, self.key)
         with self.engine.begin() as connection:
             self._ensure_site(connection)
-            _entries, self.integrity_errors = journal_store.check(connection)
-            _LOGGER.info("journal head (id, sha256): %s", journal_store.head(connection))
-            self.catalog = load_catalog(connection)
+            if self.key is not None:
+                errors += integrity.check(connection, self.key, every_reading=False)[1]
+            heads = chain_head.read(connection)
+            catalog = load_catalog(connection)
             self._ensure_admin_token(connection)
-        if self.integrity_errors:
-            self.read_only = True
-            for error in self.integrity_errors[:20]:
-                _LOGGER.error("journal integrity: %s", error)
-            _LOGGER.error(
-                "THE JOURNAL FAILED VERIFICATION (%d problems): the ledger serves read-only, "
-                "takes no readings and posts nothing until an operator restores the database",
-                len(self.integrity_errors),
-            )
+        self.catalog = catalog
+        self._chain = heads
+        _LOGGER.info(
+            "chain head %s (key %s)",
+            {name: head.id for name, head in heads.items()},
+            None if self.key is None else self.key.fingerprint(),
+        )
+        if errors:
+            self._integrity_failed(errors)
+
+    def _integrity_failed(self, errors: Sequence[Error]) -> None:
+        """Records that are not as the ledger wrote them: serve read-only from now on."""
+        self.read_only = True
+        self.integrity_errors.extend(errors)
+        for error in errors[:20]:
+            _LOGGER.error("integrity: %s", error)
+        _LOGGER.error(
+            "THE LEDGER'S RECORDS FAILED VERIFICATION (%d problems): the ledger serves "
+            "read-only, takes no readings and posts nothing until an operator restores the "
+            "database (python -m tenant_ledger verify names each problem)",
+            len(errors),
+        )
 
     def _ensure_site(self, connection: sa.Connection) -> None:
         site = connection.execute(sa.select(sites).where(sites.c.id == SITE_ID)).first()
@@ -209,15 +244,17 @@ class LedgerService:
         self._refuse_if_read_only()
         wanted = None if affects is None else list(affects)
 
-        def job() -> tuple[T, list[dict[str, Any]]]:
+        def job() -> tuple[T, list[dict[str, Any]], dict[str, SeriesHead]]:
             with self.engine.begin() as connection:
                 result = change(connection, self.catalog)
                 catalog = load_catalog(connection) if catalog_changed else self.catalog
                 catalog, states = self._evaluate(connection, catalog, wanted)
+                heads = chain_head.read(connection)
             self.catalog = catalog  # only once the change has committed
-            return result, states
+            return result, states, heads
 
-        result, states = await self._run(job)
+        result, states, heads = await self._run(job)
+        self._follow_chain(heads)
         self._publish(states)
         return result
 
@@ -241,13 +278,15 @@ class LedgerService:
         """Re-evaluate (time moves statuses on) and publish what changed."""
         wanted = None if tenant_ids is None else list(tenant_ids)
 
-        def job() -> list[dict[str, Any]]:
+        def job() -> tuple[list[dict[str, Any]], dict[str, SeriesHead]]:
             with self.engine.begin() as connection:
                 catalog, states = self._evaluate(connection, self.catalog, wanted)
+                heads = chain_head.read(connection)
             self.catalog = catalog
-            return states
+            return states, heads
 
-        states = await self._run(job)
+        states, heads = await self._run(job)
+        self._follow_chain(heads)
         self._publish(states)
         return states
 
@@ -278,6 +317,39 @@ class LedgerService:
                     _LOGGER.exception("publishing the state of %s failed", state["tenant_id"])
                     continue  # not remembered as published: the next change tries again
             self._published[state["tenant_id"]] = comparable
+
+    def _follow_chain(self, heads: dict[str, SeriesHead]) -> None:
+        """After a commit: the heads only ever move forward; publish them (``chain_head``).
+
+        A series that went back or a row that changed its hash since the last commit means
+        someone else wrote to the database: the ledger stops writing at once.
+        """
+        problems = chain_head.rewound(self._chain, heads)
+        self._chain = heads
+        if problems:
+            self._integrity_failed(
+                [
+                    Error(entry_id=0, code="rewound", message=text, subject="chain")
+                    for text in problems
+                ]
+            )
+        if self.mqtt is not None and self._chain_timer is None and self._loop is not None:
+            wait = self._chain_published_at + _CHAIN_PUBLISH_SECONDS - self._loop.time()
+            self._chain_timer = self._loop.call_later(max(wait, 0.0), self._publish_chain)
+
+    def _publish_chain(self) -> None:
+        """The newest chain head, retained, unless the broker has it already."""
+        self._chain_timer = None
+        if self.mqtt is None or self.key is None or self._chain == self._chain_published:
+            return
+        try:
+            self.mqtt.publish_chain(chain_head.document(self._chain, self.key))
+        except Exception:
+            _LOGGER.exception("publishing the chain head failed")
+            return
+        self._chain_published = self._chain
+        assert self._loop is not None
+        self._chain_published_at = self._loop.time()
 
     # -- readings ------------------------------------------------------------------------------
 
@@ -330,7 +402,7 @@ class LedgerService:
                 self._fail_api_requests(batch)  # MQTT ones stay unacknowledged
                 return
             try:
-                results, states = await self._run(functools.partial(self._ingest, batch))
+                results, states, heads = await self._run(functools.partial(self._ingest, batch))
             except Exception:
                 self._failure_streak += 1
                 _LOGGER.exception("storing %d readings messages failed; retrying", len(batch))
@@ -340,6 +412,7 @@ class LedgerService:
                 await asyncio.sleep(_RETRY_SECONDS)
                 continue
             self._failure_streak = 0
+            self._follow_chain(heads)
             for delivery, result in zip(batch, results, strict=True):
                 self._acknowledge(delivery)
                 # API requests come parsed, so their result is never a PayloadError.
@@ -351,12 +424,15 @@ class LedgerService:
         for delivery in batch:
             assert isinstance(delivery.payload, bytes)  # API requests failed above
             try:
-                _results, states = await self._run(functools.partial(self._ingest, [delivery]))
+                _results, states, heads = await self._run(
+                    functools.partial(self._ingest, [delivery])
+                )
             except Exception:
                 if self.read_only or not await self._park(delivery.payload):
                     continue  # unacknowledged: the broker delivers it again after a restart
             else:
                 self._failure_streak = 0
+                self._follow_chain(heads)
                 self._publish(states)
             self._acknowledge(delivery)
 
@@ -416,7 +492,7 @@ class LedgerService:
 
     def _ingest(
         self, batch: Sequence[_Delivery]
-    ) -> tuple[list[StoreResult | PayloadError], list[dict[str, Any]]]:
+    ) -> tuple[list[StoreResult | PayloadError], list[dict[str, Any]], dict[str, SeriesHead]]:
         """Store the batch's readings and park its unreadable messages, in one transaction."""
         self._refuse_if_read_only()
         now = self.clock()
@@ -442,6 +518,7 @@ class LedgerService:
             }
             tenants = rate_points(connection, self.catalog, points, now)
             catalog, states = self._evaluate(connection, self.catalog, tenants)
+            heads = chain_head.read(connection)
         self.catalog = catalog
         for result in results:
             if isinstance(result, PayloadError):
@@ -451,7 +528,7 @@ class LedgerService:
             self.counters["readings_duplicate"] += result.duplicates
             self.counters["readings_conflicting"] += result.conflicts
             self._note_quarantine(result.quarantined)
-        return results, states
+        return results, states, heads
 
     def _note_malformed(self, error: PayloadError) -> None:
         """Count a parked message; log the first of each kind."""

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from tenant_ledger import ledger_key
 from tenant_ledger.db import engine as db_engine, journal_store
 from tenant_ledger.db.schema import (
     ha_user_links,
@@ -19,9 +20,10 @@ from tenant_ledger.db.schema import (
     quarantined_readings,
     tenants,
 )
-from tenant_ledger.journal import CASH, Leg, Posting, tenant_account
+from tenant_ledger.journal import CASH, GENESIS_HASH, Leg, Posting, chain, tenant_account
 
-HEAD = "0007"
+HEAD = "0008"
+KEY = ledger_key.generate(dict.fromkeys(ledger_key.SERIES, 1), dict.fromkeys(ledger_key.SERIES, 0))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -31,7 +33,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine
         url = db_engine.default_url(tmp_path)
     else:
         url = request.getfixturevalue("postgres_url")
-    engine = db_engine.create_engine(url)
+    engine = db_engine.create_engine(url, key=KEY)
     yield engine
     engine.dispose()
 
@@ -41,8 +43,8 @@ def _revision(engine: sa.Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def _post(engine: sa.Engine, amount: int) -> None:
-    posting = Posting(
+def _top_up(amount: int) -> Posting:
+    return Posting(
         kind="top_up",
         currency="EUR",
         actor="ana",
@@ -53,8 +55,44 @@ def _post(engine: sa.Engine, amount: int) -> None:
             Leg(account=CASH, amount_minor=-amount),
         ),
     )
+
+
+def _post(engine: sa.Engine, amount: int) -> None:
     with engine.begin() as connection:
-        journal_store.append(connection, posting, 1)
+        journal_store.append(connection, _top_up(amount), 1)
+
+
+def _post_as_ledger_0_2(engine: sa.Engine, amount: int) -> None:
+    """What ledger 0.2 wrote, at any revision: the entry, then its legs, a plain hash."""
+    with engine.begin() as connection:
+        tail = journal_store.head(connection)
+        entry_id, previous = (tail[0] + 1, tail[1]) if tail else (1, GENESIS_HASH)
+        entry = chain(entry_id, 1, _top_up(amount), previous)
+        connection.execute(
+            journal.insert().values(
+                id=entry.id,
+                ts_us=1,
+                kind="top_up",
+                tenant_id="t1",
+                currency="EUR",
+                actor="ana",
+                reason="cash",
+                prev_hash=entry.prev_hash,
+                hash=entry.hash,
+            )
+        )
+        connection.execute(
+            journal_legs.insert(),
+            [
+                {
+                    "entry_id": entry.id,
+                    "position": position,
+                    "account": leg.account,
+                    "amount_minor": leg.amount_minor,
+                }
+                for position, leg in enumerate(entry.posting.legs)
+            ],
+        )
 
 
 def test_upgrade_from_empty_builds_exactly_the_declared_schema(engine: sa.Engine) -> None:
@@ -83,6 +121,7 @@ EARLIER = [
     ("0004", "reading_conflicts", None),
     ("0005", "metering_points", "kind"),
     ("0006", "quarantined_readings", None),
+    ("0007", "parked_messages", None),
 ]
 
 
@@ -99,7 +138,7 @@ def test_upgrade_from_an_earlier_revision_keeps_the_journal(
 ) -> None:
     db_engine.upgrade(engine, revision)
     assert not _has(engine, table, column)
-    _post(engine, 1000)
+    _post_as_ledger_0_2(engine, 1000)
     _building(engine)
     db_engine.upgrade(engine)
     assert _revision(engine) == HEAD
@@ -201,9 +240,9 @@ def test_the_database_refuses_to_change_the_journal(
 def test_check_constraints_refuse_zero_legs_and_bad_hashes(engine: sa.Engine) -> None:
     db_engine.upgrade(engine)
     _post(engine, 1000)
-    with pytest.raises(IntegrityError), engine.begin() as connection:
-        connection.execute(
-            journal_legs.insert().values(entry_id=1, position=9, account="x", amount_minor=0)
+    with pytest.raises(IntegrityError, match="leg_amount_nonzero"), engine.begin() as connection:
+        connection.execute(  # a leg of the next entry: only the CHECK can refuse it
+            journal_legs.insert().values(entry_id=2, position=0, account="x", amount_minor=0)
         )
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(

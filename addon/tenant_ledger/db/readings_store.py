@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from tenant_ledger.billing import Reading, from_epoch
 from tenant_ledger.billing.plausibility import Register, Verdict, check_reading
+from tenant_ledger.db import sealed
 from tenant_ledger.db.engine import dialect_insert, insert_ignoring_duplicates
 from tenant_ledger.db.schema import (
     MAX_PARKED_MESSAGES,
@@ -105,12 +106,10 @@ def store_readings(
         }
         for reading in fresh
     ]
-    inserted: set[tuple[str, int]] = set()
-    if rows:
-        statement = insert_ignoring_duplicates(connection.engine, readings).returning(
-            readings.c.point_id, readings.c.ts
-        )
-        inserted = {(row.point_id, row.ts) for row in connection.execute(statement, rows)}
+    # Nothing stored matches them (the timelines hold every stored reading of their span), and
+    # the ledger is the only writer: each is inserted, with its id and keyed hash.
+    sealed.insert(connection, sealed.READINGS, rows)
+    inserted = {(reading.point_id, reading.ts) for reading in fresh}
     kept |= {key: reading.energy_wh for key, reading in unique.items() if key in inserted}
     conflicts = [
         (reading, kept[key])
