@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tenant_ledger.db import journal_store, sealed
-from tenant_ledger.ledger_key import LedgerKey
+from tenant_ledger.ledger_key import SERIES, LedgerKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,37 @@ def document(head: ChainHead, key: LedgerKey) -> dict[str, Any]:
     return {name: {"id": item.id, "hash": item.hash} for name, item in head.items()} | {
         "key": key.fingerprint()
     }
+
+
+def _shown(head: SeriesHead | None) -> str:
+    return "nothing" if head is None else f"{head.id} ({(head.hash or '-')[:12]})"
+
+
+def differences(before: ChainHead, after: ChainHead) -> list[str]:
+    """Each series whose head is not where it was."""
+    return [
+        f"the {name} head changed from {_shown(before[name])} to {_shown(after.get(name))} "
+        "between the ledger's own transactions (someone else wrote to the database)"
+        for name in sorted(before)
+        if after.get(name) != before[name]
+    ]
+
+
+def parse(document: Any) -> tuple[dict[str, SeriesHead], str | None]:
+    """A published head (``document``'s form) and its key fingerprint; ValueError if not one."""
+    if not isinstance(document, dict):
+        raise ValueError("a chain head is a JSON object")
+    heads = {}
+    for name in SERIES:
+        item = document.get(name)
+        if not isinstance(item, dict) or type(item.get("id")) is not int:
+            raise ValueError(f"{name!r} must be an object with an integer id")
+        value = item.get("hash")
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name}.hash must be text")
+        heads[name] = SeriesHead(item["id"], value)
+    key = document.get("key")
+    return heads, key if isinstance(key, str) else None
 
 
 def rewound(seen: ChainHead, now: ChainHead) -> list[str]:

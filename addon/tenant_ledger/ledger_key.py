@@ -83,9 +83,11 @@ def write(path: Path, key: LedgerKey) -> None:
         file.write("\n")
         file.flush()
         os.fsync(file.fileno())
-    # A link fails if the file appeared meanwhile: an existing key is never overwritten.
-    os.link(temporary, path)
-    temporary.unlink()
+    try:
+        # A link fails if the file exists: an existing key is never overwritten.
+        os.link(temporary, path)
+    finally:
+        temporary.unlink()
     directory = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)

@@ -61,6 +61,7 @@ class _Delivery:
 
 _CUTOFF_STATUSES = frozenset({"disconnect_due", "disconnected"})
 READ_ONLY_REASON = "ledger integrity check failed; cut-offs suspended"
+READ_ONLY_MESSAGE = "the ledger's records failed verification; ledger is read-only"
 
 
 def _without_cutoff(state: dict[str, Any]) -> dict[str, Any]:
@@ -244,18 +245,38 @@ class LedgerService:
         self._refuse_if_read_only()
         wanted = None if affects is None else list(affects)
 
-        def job() -> tuple[T, list[dict[str, Any]], dict[str, SeriesHead]]:
-            with self.engine.begin() as connection:
-                result = change(connection, self.catalog)
-                catalog = load_catalog(connection) if catalog_changed else self.catalog
-                catalog, states = self._evaluate(connection, catalog, wanted)
-                heads = chain_head.read(connection)
-            self.catalog = catalog  # only once the change has committed
-            return result, states, heads
+        def work(connection: sa.Connection) -> tuple[tuple[T, list[dict[str, Any]]], Catalog]:
+            result = change(connection, self.catalog)
+            catalog = load_catalog(connection) if catalog_changed else self.catalog
+            catalog, states = self._evaluate(connection, catalog, wanted)
+            return (result, states), catalog
 
-        result, states, heads = await self._run(job)
-        self._follow_chain(heads)
+        result, states = await self._run(functools.partial(self._transaction, work))
+        self._schedule_chain_publish()
         self._publish(states)
+        return result
+
+    def _transaction[T](self, work: Callable[[sa.Connection], tuple[T, Catalog]]) -> T:
+        """One of the ledger's own transactions (on the database thread).
+
+        It must find the hashed series where the last one left them: anything else means
+        someone else wrote to the database, and the ledger stops writing before it builds on
+        that. ``work`` answers its result and the catalog as it stands afterwards; memory takes
+        that catalog and the new heads only once the transaction has committed.
+        """
+        with self.engine.begin() as connection:
+            found = chain_head.read(connection)
+            if found != self._chain:
+                self._integrity_failed(
+                    [
+                        Error(entry_id=0, code="foreign_write", message=text, subject="chain")
+                        for text in chain_head.differences(self._chain, found)
+                    ]
+                )
+                raise LedgerError(503, "read_only", READ_ONLY_MESSAGE)
+            result, catalog = work(connection)
+            heads = chain_head.read(connection)
+        self.catalog, self._chain = catalog, heads
         return result
 
     def _evaluate(
@@ -278,15 +299,12 @@ class LedgerService:
         """Re-evaluate (time moves statuses on) and publish what changed."""
         wanted = None if tenant_ids is None else list(tenant_ids)
 
-        def job() -> tuple[list[dict[str, Any]], dict[str, SeriesHead]]:
-            with self.engine.begin() as connection:
-                catalog, states = self._evaluate(connection, self.catalog, wanted)
-                heads = chain_head.read(connection)
-            self.catalog = catalog
-            return states, heads
+        def work(connection: sa.Connection) -> tuple[list[dict[str, Any]], Catalog]:
+            catalog, states = self._evaluate(connection, self.catalog, wanted)
+            return states, catalog
 
-        states, heads = await self._run(job)
-        self._follow_chain(heads)
+        states = await self._run(functools.partial(self._transaction, work))
+        self._schedule_chain_publish()
         self._publish(states)
         return states
 
@@ -318,21 +336,8 @@ class LedgerService:
                     continue  # not remembered as published: the next change tries again
             self._published[state["tenant_id"]] = comparable
 
-    def _follow_chain(self, heads: dict[str, SeriesHead]) -> None:
-        """After a commit: the heads only ever move forward; publish them (``chain_head``).
-
-        A series that went back or a row that changed its hash since the last commit means
-        someone else wrote to the database: the ledger stops writing at once.
-        """
-        problems = chain_head.rewound(self._chain, heads)
-        self._chain = heads
-        if problems:
-            self._integrity_failed(
-                [
-                    Error(entry_id=0, code="rewound", message=text, subject="chain")
-                    for text in problems
-                ]
-            )
+    def _schedule_chain_publish(self) -> None:
+        """After a commit: the new chain head goes out within ``_CHAIN_PUBLISH_SECONDS``."""
         if self.mqtt is not None and self._chain_timer is None and self._loop is not None:
             wait = self._chain_published_at + _CHAIN_PUBLISH_SECONDS - self._loop.time()
             self._chain_timer = self._loop.call_later(max(wait, 0.0), self._publish_chain)
@@ -366,9 +371,7 @@ class LedgerService:
 
     def _refuse_if_read_only(self) -> None:
         if self.read_only:
-            raise LedgerError(
-                503, "read_only", "the journal failed verification; ledger is read-only"
-            )
+            raise LedgerError(503, "read_only", READ_ONLY_MESSAGE)
 
     async def ingest(self, readings: Sequence[IncomingReading]) -> StoreResult:
         """Store and rate readings from the API, batched with whatever MQTT delivers meanwhile."""
@@ -402,7 +405,7 @@ class LedgerService:
                 self._fail_api_requests(batch)  # MQTT ones stay unacknowledged
                 return
             try:
-                results, states, heads = await self._run(functools.partial(self._ingest, batch))
+                results, states = await self._run(functools.partial(self._ingest, batch))
             except Exception:
                 self._failure_streak += 1
                 _LOGGER.exception("storing %d readings messages failed; retrying", len(batch))
@@ -412,7 +415,7 @@ class LedgerService:
                 await asyncio.sleep(_RETRY_SECONDS)
                 continue
             self._failure_streak = 0
-            self._follow_chain(heads)
+            self._schedule_chain_publish()
             for delivery, result in zip(batch, results, strict=True):
                 self._acknowledge(delivery)
                 # API requests come parsed, so their result is never a PayloadError.
@@ -424,15 +427,13 @@ class LedgerService:
         for delivery in batch:
             assert isinstance(delivery.payload, bytes)  # API requests failed above
             try:
-                _results, states, heads = await self._run(
-                    functools.partial(self._ingest, [delivery])
-                )
+                _results, states = await self._run(functools.partial(self._ingest, [delivery]))
             except Exception:
                 if self.read_only or not await self._park(delivery.payload):
                     continue  # unacknowledged: the broker delivers it again after a restart
             else:
                 self._failure_streak = 0
-                self._follow_chain(heads)
+                self._schedule_chain_publish()
                 self._publish(states)
             self._acknowledge(delivery)
 
@@ -481,7 +482,7 @@ class LedgerService:
     def _fail_api_requests(self, batch: list[_Delivery]) -> list[_Delivery]:
         """API callers get an error now; MQTT messages stay unacknowledged and are retried."""
         error = (
-            LedgerError(503, "read_only", "the journal failed verification; ledger is read-only")
+            LedgerError(503, "read_only", READ_ONLY_MESSAGE)
             if self.read_only
             else LedgerError(503, "storage_failed", "the readings could not be stored")
         )
@@ -492,12 +493,15 @@ class LedgerService:
 
     def _ingest(
         self, batch: Sequence[_Delivery]
-    ) -> tuple[list[StoreResult | PayloadError], list[dict[str, Any]], dict[str, SeriesHead]]:
+    ) -> tuple[list[StoreResult | PayloadError], list[dict[str, Any]]]:
         """Store the batch's readings and park its unreadable messages, in one transaction."""
         self._refuse_if_read_only()
         now = self.clock()
-        results: list[StoreResult | PayloadError] = []
-        with self.engine.begin() as connection:
+
+        def work(
+            connection: sa.Connection,
+        ) -> tuple[tuple[list[StoreResult | PayloadError], list[dict[str, Any]]], Catalog]:
+            results: list[StoreResult | PayloadError] = []
             for delivery in batch:
                 payload = delivery.payload
                 if isinstance(payload, bytes):
@@ -518,8 +522,9 @@ class LedgerService:
             }
             tenants = rate_points(connection, self.catalog, points, now)
             catalog, states = self._evaluate(connection, self.catalog, tenants)
-            heads = chain_head.read(connection)
-        self.catalog = catalog
+            return (results, states), catalog
+
+        results, states = self._transaction(work)
         for result in results:
             if isinstance(result, PayloadError):
                 self._note_malformed(result)
@@ -528,7 +533,7 @@ class LedgerService:
             self.counters["readings_duplicate"] += result.duplicates
             self.counters["readings_conflicting"] += result.conflicts
             self._note_quarantine(result.quarantined)
-        return results, states, heads
+        return results, states
 
     def _note_malformed(self, error: PayloadError) -> None:
         """Count a parked message; log the first of each kind."""

@@ -7,13 +7,16 @@ there is nothing to check or no key to check with.
 """
 
 import argparse
+import json
 import os
 from pathlib import Path
 import sys
 
-from tenant_ledger import integrity, ledger_key
+from tenant_ledger import chain_head, integrity, ledger_key
+from tenant_ledger.chain_head import ChainHead
 from tenant_ledger.db import engine as db_engine
-from tenant_ledger.ledger_key import KeyFileError
+from tenant_ledger.journal import Error
+from tenant_ledger.ledger_key import KeyFileError, LedgerKey
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,10 +32,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="SQLAlchemy URL instead of the SQLite file (e.g. postgresql://…)",
     )
     parser.add_argument(
+        "--seen-head",
+        help="a chain head seen before, as published on {prefix}/ledger/chain (Home Assistant's "
+        "Journal head sensor shows it): the database must not have gone back from it",
+    )
+    parser.add_argument(
         "--key-file",
         type=Path,
         help=f"the ledger key (default: {ledger_key.KEY_FILE} in the data directory)",
     )
+
+
+def _seen_errors(seen: tuple[ChainHead, str | None], now: ChainHead, key: LedgerKey) -> list[Error]:
+    """The database went back from a head seen before, or that head came from another key."""
+    heads, fingerprint = seen
+    problems = chain_head.rewound(heads, now)
+    if fingerprint is not None and fingerprint != key.fingerprint():
+        problems.append(f"the head seen was made with key {fingerprint}, not this one")
+    return [Error(entry_id=0, code="rewound", message=text, subject="chain") for text in problems]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,10 +64,17 @@ def run(args: argparse.Namespace) -> int:
     except KeyFileError as err:
         sys.stdout.write(f"{err}\n")
         return 2
+    try:
+        seen = None if args.seen_head is None else chain_head.parse(json.loads(args.seen_head))
+    except ValueError as err:
+        sys.stdout.write(f"--seen-head: {err}\n")
+        return 2
     engine = db_engine.create_engine(url)
     try:
         with engine.connect() as connection:
             entries, errors = integrity.check(connection, key, every_reading=True)
+            if seen is not None:
+                errors += _seen_errors(seen, chain_head.read(connection), key)
     finally:
         engine.dispose()
     for error in errors:

@@ -45,14 +45,6 @@ STATUS_TOPIC = "tenant_metering/ledger/status"
 NOV_5 = 1_793_836_800  # 2026-11-05 00:00 UTC, before the fake clock's now
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, make_config: Callable[..., LedgerConfig]) -> str:
-    if request.param == "sqlite":
-        return make_config().database_url
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 @dataclass
 class Ledger:
     """A ledger on a real broker, restartable with the same data and client id."""
