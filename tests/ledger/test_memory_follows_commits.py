@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tenant_ledger import operations as ops, service as service_module
+from tenant_ledger import operations as ops, service as service_module, tenant_state
 from tenant_ledger.billing.timestamps import to_us
 from tenant_ledger.db.catalog import Catalog, load_catalog
 from tenant_ledger.service import LedgerService
@@ -89,13 +89,12 @@ async def test_any_failure_after_a_catalog_change_rolls_memory_back_with_the_tra
     api: Api, ledger: LedgerService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await api.building(tenants={"t1": POINT})
-    evaluate = service_module.evaluate
     failing = True
 
     def evaluate_once_failing(*args: Any) -> Any:
         if failing:
             raise RuntimeError("evaluation failed")
-        return evaluate(*args)
+        return tenant_state.evaluate(*args)
 
     monkeypatch.setattr(service_module, "evaluate", evaluate_once_failing)
     failed = await api.call(
