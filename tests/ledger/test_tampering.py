@@ -8,6 +8,7 @@ careful: where a trigger is in the way, it is put back afterwards (SQLite) or by
 session (PostgreSQL), so only the data itself can give the edit away.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 import contextlib
 from dataclasses import dataclass
@@ -20,19 +21,24 @@ from aiohttp.test_utils import TestClient, TestServer
 import pytest
 import sqlalchemy as sa
 
+from custom_components.tenant_metering.chain_watch import parse_chain_head, rewinds
 from tenant_ledger import chain_head, cli, integrity, ledger_key
 from tenant_ledger.app import create_app
 from tenant_ledger.config import LedgerConfig
 from tenant_ledger.db import engine as db_engine, journal_store
 from tenant_ledger.journal import CASH, GENESIS_HASH, Leg, Posting, chain, tenant_account
+from tenant_ledger.mqtt import BrokerSettings
 from tenant_ledger.service import LedgerService
+from tenant_sim.mosquitto import MosquittoBroker
 
 from . import legacy
 from .conftest import Api, FakeClock
+from .mqtt_probe import MqttProbe
 
 P1, P2 = "mqtt:a4cf12ab34cd:1", "mqtt:a4cf12ab34cd:2"
 NOV_5 = 1_793_836_800
 DEC_2_US = 1_796_176_800_000_000  # November's statements are due
+CHAIN_TOPIC = "tenant_metering/ledger/chain"
 
 
 def _readings(point: str, start: int, hours: int, per_hour: int) -> dict[str, Any]:
@@ -451,4 +457,60 @@ async def test_books_of_ledger_0_2_keep_verifying_and_are_keyed_from_the_upgrade
         "entry 4: broken_link: previous hash does not match",
         "reading 5: legacy_rows: 3 readings from before the key, the key file says 4 (rows "
         "were removed or inserted)",
+    ]
+
+
+# -- the chain head, published -----------------------------------------------------------------
+
+
+async def test_the_chain_head_is_published_and_shows_a_truncation_to_home_assistant(
+    mosquitto: MosquittoBroker,
+    make_config: Callable[..., LedgerConfig],
+    database_url: str,
+    clock: FakeClock,
+    socket_enabled: None,
+) -> None:
+    """The real ledger's retained head, read by the integration's own watcher."""
+    config = make_config(
+        BrokerSettings(host=mosquitto.host, port=mosquitto.port), database_url=database_url
+    )
+    books = Books(config, clock, Attacker(database_url))
+    service = await books.open()
+    async with TestClient(TestServer(create_app(service))) as client:
+        api = Api(client)
+        await api.building(tenants={"t1": P1})
+        topup = {"amount": "1.00", "reason": "cash"}
+        await api.call("POST", "/api/tenants/t1/topups", topup, expect=201)
+        # A burst of energy postings (the newest head goes out, at most once a second), none
+        # of them anchored in the audit log.
+        for hour in range(5):
+            reading = _readings(P1, NOV_5 + hour * 3600, 1, 0)
+            reading["readings"][0]["energy_wh"] = hour * 500
+            await api.call("POST", "/api/readings", reading, expect=200)
+    assert service.key is not None
+    newest = service._chain["journal"].id
+    with MqttProbe(mosquitto, subscribe=CHAIN_TOPIC) as probe:
+        raw, _ = await asyncio.to_thread(
+            probe.wait_for, CHAIN_TOPIC, lambda p: json.loads(p)["journal"]["id"] == newest
+        )
+    assert json.loads(raw) == chain_head.document(service._chain, service.key)
+    await service.stop()
+
+    books.attacker.run(
+        f"DELETE FROM journal_legs WHERE entry_id = {newest}",
+        f"DELETE FROM journal WHERE id = {newest}",
+    )
+    second = await books.open()
+    try:
+        assert not second.read_only  # nothing inside the database tells
+        with MqttProbe(mosquitto, subscribe=CHAIN_TOPIC) as late:
+            after, _ = await asyncio.to_thread(
+                late.wait_for, CHAIN_TOPIC, lambda p: json.loads(p)["journal"]["id"] < newest
+            )
+    finally:
+        await second.stop()
+    seen = parse_chain_head(json.loads(raw))
+    assert [str(rewind) for rewind in rewinds(seen, parse_chain_head(json.loads(after)))] == [
+        f"journal: {seen.series['journal']} → {newest - 1} "
+        f"({json.loads(after)['journal']['hash'][:12]})"
     ]
