@@ -267,10 +267,12 @@ class LedgerService:
         with self.engine.begin() as connection:
             found = chain_head.read(connection)
             if found != self._chain:
+                problems = chain_head.differences(self._chain, found)
+                self._chain = found  # reported once; the ledger is read-only from now on
                 self._integrity_failed(
                     [
                         Error(entry_id=0, code="foreign_write", message=text, subject="chain")
-                        for text in chain_head.differences(self._chain, found)
+                        for text in problems
                     ]
                 )
                 raise LedgerError(503, "read_only", READ_ONLY_MESSAGE)
