@@ -1,15 +1,17 @@
 """The journal's entries, their hash chain and the invariants every entry must satisfy.
 
 Pure: no I/O. Entries are immutable; a correction is a new, reversing entry. Each entry's hash
-is sha256 over a canonical JSON form that includes the previous entry's hash, so changing,
-removing or reordering any stored entry breaks the chain from that entry on.
+covers a canonical JSON form that includes the previous entry's hash, so changing, removing or
+reordering any stored entry breaks the chain from that entry on. The hash is HMAC-SHA256 under
+the ledger's key (``ledger_key``), so an entry cannot be forged or re-chained without it;
+entries written before a database was keyed keep their plain SHA-256 (a ``Digest`` decides).
 
 Sign convention: every leg is signed and an entry's legs sum to zero. A tenant's account
 (``tenant:{id}``) counts in the tenant's favour: a top-up is positive, a charge negative, so the
 balance is simply the sum of its legs.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 import hashlib
 import json
@@ -17,6 +19,15 @@ import json
 from tenant_ledger.billing.money import CURRENCY_EXPONENTS
 
 GENESIS_HASH = "0" * 64
+
+type Digest = Callable[[int, bytes], str]
+"""The hash of entry ``id`` over its canonical bytes (``LedgerKey.journal_digest``)."""
+
+
+def plain_digest(_entry_id: int, data: bytes) -> str:
+    """SHA-256, as every entry of an unkeyed journal (ledger 0.2) has it."""
+    return hashlib.sha256(data).hexdigest()
+
 
 CASH = "funds:cash"
 ADJUSTMENTS = "expense:adjustments"
@@ -77,25 +88,29 @@ def canonical(entry_id: int, ts_us: int, posting: Posting, prev_hash: str) -> by
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def chain(entry_id: int, ts_us: int, posting: Posting, prev_hash: str) -> Entry:
+def chain(
+    entry_id: int, ts_us: int, posting: Posting, prev_hash: str, digest: Digest = plain_digest
+) -> Entry:
     """The entry that follows ``prev_hash`` in the chain."""
-    digest = hashlib.sha256(canonical(entry_id, ts_us, posting, prev_hash)).hexdigest()
-    return Entry(id=entry_id, ts_us=ts_us, posting=posting, prev_hash=prev_hash, hash=digest)
+    value = digest(entry_id, canonical(entry_id, ts_us, posting, prev_hash))
+    return Entry(id=entry_id, ts_us=ts_us, posting=posting, prev_hash=prev_hash, hash=value)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Error:
-    """One broken invariant, naming the entry at fault."""
+    """One broken invariant, naming the entry (or reading, statement…) at fault."""
 
     entry_id: int
     code: str
     message: str
+    subject: str = "entry"
 
     def __str__(self) -> str:
-        return f"entry {self.entry_id}: {self.code}: {self.message}"
+        where = f"{self.subject} {self.entry_id}" if self.entry_id else self.subject
+        return f"{where}: {self.code}: {self.message}"
 
 
-def validate_chain(entries: Sequence[Entry]) -> list[Error]:
+def validate_chain(entries: Sequence[Entry], digest: Digest = plain_digest) -> list[Error]:
     """Ids count 1, 2, 3…; each entry links to its predecessor and its hash matches its content."""
     errors: list[Error] = []
     previous = GENESIS_HASH
@@ -108,7 +123,7 @@ def validate_chain(entries: Sequence[Entry]) -> list[Error]:
             errors.append(
                 Error(entry_id=entry.id, code="broken_link", message="previous hash does not match")
             )
-        recomputed = chain(entry.id, entry.ts_us, entry.posting, entry.prev_hash).hash
+        recomputed = chain(entry.id, entry.ts_us, entry.posting, entry.prev_hash, digest).hash
         if recomputed != entry.hash:
             errors.append(
                 Error(
@@ -179,10 +194,11 @@ def validate_single_currency(entries: Iterable[Entry]) -> list[Error]:
     return errors
 
 
-VALIDATORS = (validate_chain, validate_balanced, validate_amounts, validate_single_currency)
+VALIDATORS = (validate_balanced, validate_amounts, validate_single_currency)
 
 
-def validate(entries: Sequence[Entry]) -> list[Error]:
+def validate(entries: Sequence[Entry], digest: Digest = plain_digest) -> list[Error]:
     """Every invariant over the whole journal, errors in entry order."""
-    errors = [error for validator in VALIDATORS for error in validator(entries)]
+    errors = validate_chain(entries, digest)
+    errors += [error for validator in VALIDATORS for error in validator(entries)]
     return sorted(errors, key=lambda error: error.entry_id)

@@ -69,6 +69,7 @@ class LedgerMqtt:
         self._on_readings = on_readings
         self.readings_topic = f"{prefix}/readings"
         self.status_topic = f"{prefix}/ledger/status"
+        self.chain_topic = f"{prefix}/ledger/chain"
         self._client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -111,6 +112,11 @@ class LedgerMqtt:
         self._client.publish(
             f"{self.prefix}/ledger/tenant/{tenant_id}/state", payload, qos=1, retain=True
         )
+
+    def publish_chain(self, head: dict[str, Any]) -> None:
+        """The chain head (``chain_head``), retained (QoS 1): what Home Assistant checks."""
+        payload = json.dumps(head, separators=(",", ":"), sort_keys=True)
+        self._client.publish(self.chain_topic, payload, qos=1, retain=True)
 
     def clear_tenant(self, tenant_id: str) -> None:
         """An empty retained payload: the broker drops the tenant's state (tenant archived)."""

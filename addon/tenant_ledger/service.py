@@ -17,13 +17,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tenant_ledger import chain_head, integrity
+from tenant_ledger.chain_head import SeriesHead
 from tenant_ledger.clock import Clock, wall_clock_us
 from tenant_ledger.config import LedgerConfig
-from tenant_ledger.db import engine as db_engine, journal_store
+from tenant_ledger.db import engine as db_engine
 from tenant_ledger.db.catalog import SITE_ID, Catalog, load_catalog
 from tenant_ledger.db.readings_store import (
     Quarantined,
     StoreResult,
+    park_message,
     park_readings,
     release_quarantined,
     store_readings,
@@ -31,10 +34,11 @@ from tenant_ledger.db.readings_store import (
 from tenant_ledger.db.schema import api_tokens, sites
 from tenant_ledger.errors import LedgerError
 from tenant_ledger.journal import Error
+from tenant_ledger.ledger_key import KeyFileError, LedgerKey
 from tenant_ledger.mqtt import Ack, LedgerMqtt
 from tenant_ledger.operations import Action, archive_tenant, create_token, hash_token
 from tenant_ledger.rater import SYSTEM_ACTOR, rate_points
-from tenant_ledger.readings_in import IncomingReading, PayloadError, decode_json, parse_readings
+from tenant_ledger.readings_in import IncomingReading, PayloadError, decode_readings
 from tenant_ledger.statement_run import run_due_statements
 from tenant_ledger.tenant_state import evaluate
 
@@ -43,6 +47,7 @@ ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
 _MAX_BATCH_MESSAGES = 100  # one transaction stays short, so a top-up never waits long
 _RETRY_SECONDS = 1.0
 _BATCH_ATTEMPTS = 3  # then the batch's messages are stored one by one
+_CHAIN_PUBLISH_SECONDS = 1.0  # the chain head goes out at most this often (the newest one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,7 @@ class _Delivery:
 
 _CUTOFF_STATUSES = frozenset({"disconnect_due", "disconnected"})
 READ_ONLY_REASON = "ledger integrity check failed; cut-offs suspended"
+READ_ONLY_MESSAGE = "the ledger's records failed verification; ledger is read-only"
 
 
 def _without_cutoff(state: dict[str, Any]) -> dict[str, Any]:
@@ -71,6 +77,7 @@ class LedgerService:
         self.clock = clock
         self.engine = db_engine.create_engine(config.database_url)
         self.catalog: Catalog
+        self.key: LedgerKey | None = None
         self.read_only = False
         self.integrity_errors: list[Error] = []
         self.counters: Counter[str] = Counter()
@@ -85,6 +92,11 @@ class LedgerService:
         self._logged_quarantine: set[tuple[str, str]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._failure_streak = 0
+        self._chain: dict[str, SeriesHead] = {}
+        """The head of each hashed series as of the last commit (``chain_head``)."""
+        self._chain_published: dict[str, SeriesHead] | None = None
+        self._chain_published_at = float("-inf")
+        self._chain_timer: asyncio.TimerHandle | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -103,6 +115,7 @@ class LedgerService:
             # Archived tenants stay gone even if the broker missed the removal (or was replaced).
             for tenant_id in sorted(self.catalog.archived_tenants):
                 self.mqtt.clear_tenant(tenant_id)
+            self._publish_chain()
         self._tasks = [
             asyncio.create_task(self._ingest_loop(), name="ledger-ingest"),
             asyncio.create_task(self._tick_loop(), name="ledger-tick"),
@@ -113,29 +126,53 @@ class LedgerService:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._chain_timer is not None:
+            self._chain_timer.cancel()
+        self._publish_chain()  # the newest head goes out before the ledger does
         if self.mqtt is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.mqtt.stop)
         self._db.shutdown(wait=True)
         self.engine.dispose()
 
     def _prepare(self) -> None:
-        """Migrate, check the journal, make sure there is a site and an admin token."""
+        """Migrate, open the key, check the records, make sure there is a site and a token."""
         db_engine.upgrade(self.engine)
+        errors: list[Error] = []
+        try:
+            self.key = integrity.open_key(self.config.data_dir, self.engine)
+        except KeyFileError as err:
+            errors.append(Error(entry_id=0, code="key", message=str(err), subject="ledger key"))
+        else:
+            self.engine = db_engine.with_key(self.engine, self.key)
         with self.engine.begin() as connection:
             self._ensure_site(connection)
-            _entries, self.integrity_errors = journal_store.check(connection)
-            _LOGGER.info("journal head (id, sha256): %s", journal_store.head(connection))
-            self.catalog = load_catalog(connection)
+            if self.key is not None:
+                errors += integrity.check(connection, self.key, every_reading=False)[1]
+            heads = chain_head.read(connection)
+            catalog = load_catalog(connection)
             self._ensure_admin_token(connection)
-        if self.integrity_errors:
-            self.read_only = True
-            for error in self.integrity_errors[:20]:
-                _LOGGER.error("journal integrity: %s", error)
-            _LOGGER.error(
-                "THE JOURNAL FAILED VERIFICATION (%d problems): the ledger serves read-only, "
-                "takes no readings and posts nothing until an operator restores the database",
-                len(self.integrity_errors),
-            )
+        self.catalog = catalog
+        self._chain = heads
+        _LOGGER.info(
+            "chain head %s (key %s)",
+            {name: head.id for name, head in heads.items()},
+            None if self.key is None else self.key.fingerprint(),
+        )
+        if errors:
+            self._integrity_failed(errors)
+
+    def _integrity_failed(self, errors: Sequence[Error]) -> None:
+        """Records that are not as the ledger wrote them: serve read-only from now on."""
+        self.read_only = True
+        self.integrity_errors.extend(errors)
+        for error in errors[:20]:
+            _LOGGER.error("integrity: %s", error)
+        _LOGGER.error(
+            "THE LEDGER'S RECORDS FAILED VERIFICATION (%d problems): the ledger serves "
+            "read-only, takes no readings and posts nothing until an operator restores the "
+            "database (python -m tenant_ledger verify names each problem)",
+            len(errors),
+        )
 
     def _ensure_site(self, connection: sa.Connection) -> None:
         site = connection.execute(sa.select(sites).where(sites.c.id == SITE_ID)).first()
@@ -208,39 +245,68 @@ class LedgerService:
         self._refuse_if_read_only()
         wanted = None if affects is None else list(affects)
 
-        def job() -> tuple[T, list[dict[str, Any]]]:
-            with self.engine.begin() as connection:
-                result = change(connection, self.catalog)
-                if catalog_changed:
-                    self.catalog = load_catalog(connection)
-                return result, self._evaluate(connection, wanted)
+        def work(connection: sa.Connection) -> tuple[tuple[T, list[dict[str, Any]]], Catalog]:
+            result = change(connection, self.catalog)
+            catalog = load_catalog(connection) if catalog_changed else self.catalog
+            catalog, states = self._evaluate(connection, catalog, wanted)
+            return (result, states), catalog
 
-        result, states = await self._run(job)
+        result, states = await self._run(functools.partial(self._transaction, work))
+        self._schedule_chain_publish()
         self._publish(states)
         return result
 
+    def _transaction[T](self, work: Callable[[sa.Connection], tuple[T, Catalog]]) -> T:
+        """One of the ledger's own transactions (on the database thread).
+
+        It must find the hashed series where the last one left them: anything else means
+        someone else wrote to the database, and the ledger stops writing before it builds on
+        that. ``work`` answers its result and the catalog as it stands afterwards; memory takes
+        that catalog and the new heads only once the transaction has committed.
+        """
+        with self.engine.begin() as connection:
+            found = chain_head.read(connection)
+            if found != self._chain:
+                problems = chain_head.differences(self._chain, found)
+                self._chain = found  # reported once; the ledger is read-only from now on
+                self._integrity_failed(
+                    [
+                        Error(entry_id=0, code="foreign_write", message=text, subject="chain")
+                        for text in problems
+                    ]
+                )
+                raise LedgerError(503, "read_only", READ_ONLY_MESSAGE)
+            result, catalog = work(connection)
+            heads = chain_head.read(connection)
+        self.catalog, self._chain = catalog, heads
+        return result
+
     def _evaluate(
-        self, connection: sa.Connection, tenant_ids: Iterable[str] | None
-    ) -> list[dict[str, Any]]:
-        """Current states of ``tenant_ids`` (None: all) inside the caller's transaction."""
+        self, connection: sa.Connection, catalog: Catalog, tenant_ids: Iterable[str] | None
+    ) -> tuple[Catalog, list[dict[str, Any]]]:
+        """Current states of ``tenant_ids`` (None: all) inside the caller's transaction.
+
+        Also the catalog as it stands afterwards (a spent cut-off approval changes it), for the
+        caller to keep once the transaction has committed: memory never runs ahead of the
+        database.
+        """
         now = self.clock()
-        ids = self.catalog.tenants if tenant_ids is None else tenant_ids
-        views = [
-            evaluate(connection, self.catalog, t, now) for t in ids if t in self.catalog.tenants
-        ]
+        ids = catalog.tenants if tenant_ids is None else tenant_ids
+        views = [evaluate(connection, catalog, t, now) for t in ids if t in catalog.tenants]
         if any(view.approval_spent for view in views):
-            self.catalog = load_catalog(connection)
-        return [view.payload for view in views]
+            catalog = load_catalog(connection)
+        return catalog, [view.payload for view in views]
 
     async def refresh(self, tenant_ids: Iterable[str] | None) -> list[dict[str, Any]]:
         """Re-evaluate (time moves statuses on) and publish what changed."""
         wanted = None if tenant_ids is None else list(tenant_ids)
 
-        def job() -> list[dict[str, Any]]:
-            with self.engine.begin() as connection:
-                return self._evaluate(connection, wanted)
+        def work(connection: sa.Connection) -> tuple[list[dict[str, Any]], Catalog]:
+            catalog, states = self._evaluate(connection, self.catalog, wanted)
+            return states, catalog
 
-        states = await self._run(job)
+        states = await self._run(functools.partial(self._transaction, work))
+        self._schedule_chain_publish()
         self._publish(states)
         return states
 
@@ -272,6 +338,26 @@ class LedgerService:
                     continue  # not remembered as published: the next change tries again
             self._published[state["tenant_id"]] = comparable
 
+    def _schedule_chain_publish(self) -> None:
+        """After a commit: the new chain head goes out within ``_CHAIN_PUBLISH_SECONDS``."""
+        if self.mqtt is not None and self._chain_timer is None and self._loop is not None:
+            wait = self._chain_published_at + _CHAIN_PUBLISH_SECONDS - self._loop.time()
+            self._chain_timer = self._loop.call_later(max(wait, 0.0), self._publish_chain)
+
+    def _publish_chain(self) -> None:
+        """The newest chain head, retained, unless the broker has it already."""
+        self._chain_timer = None
+        if self.mqtt is None or self.key is None or self._chain == self._chain_published:
+            return
+        try:
+            self.mqtt.publish_chain(chain_head.document(self._chain, self.key))
+        except Exception:
+            _LOGGER.exception("publishing the chain head failed")
+            return
+        self._chain_published = self._chain
+        assert self._loop is not None
+        self._chain_published_at = self._loop.time()
+
     # -- readings ------------------------------------------------------------------------------
 
     def _from_mqtt(self, payload: bytes, ack: Ack) -> None:
@@ -287,9 +373,7 @@ class LedgerService:
 
     def _refuse_if_read_only(self) -> None:
         if self.read_only:
-            raise LedgerError(
-                503, "read_only", "the journal failed verification; ledger is read-only"
-            )
+            raise LedgerError(503, "read_only", READ_ONLY_MESSAGE)
 
     async def ingest(self, readings: Sequence[IncomingReading]) -> StoreResult:
         """Store and rate readings from the API, batched with whatever MQTT delivers meanwhile."""
@@ -303,7 +387,12 @@ class LedgerService:
             batch = [await self._queue.get()]
             while not self._queue.empty() and len(batch) < _MAX_BATCH_MESSAGES:
                 batch.append(self._queue.get_nowait())
-            await self._store_batch(batch)
+            try:
+                await self._store_batch(batch)
+            except Exception:
+                # The consumer outlives any bug: the batch stays unacknowledged (delivered
+                # again after a restart) and the next messages are taken as usual.
+                _LOGGER.exception("handling %d readings messages failed", len(batch))
 
     @property
     def ingest_stalled(self) -> bool:
@@ -328,55 +417,74 @@ class LedgerService:
                 await asyncio.sleep(_RETRY_SECONDS)
                 continue
             self._failure_streak = 0
+            self._schedule_chain_publish()
             for delivery, result in zip(batch, results, strict=True):
-                if delivery.ack is not None:
-                    delivery.ack()
-                if delivery.done is not None and not delivery.done.done():
+                self._acknowledge(delivery)
+                # API requests come parsed, so their result is never a PayloadError.
+                if isinstance(result, StoreResult) and delivery.done and not delivery.done.done():
                     delivery.done.set_result(result)
             self._publish(states)
             return
         # One poison message must not block the building: the others go through alone.
         for delivery in batch:
+            assert isinstance(delivery.payload, bytes)  # API requests failed above
             try:
-                results, states = await self._run(functools.partial(self._ingest, [delivery]))
+                _results, states = await self._run(functools.partial(self._ingest, [delivery]))
             except Exception:
-                if self.read_only or not await self._park(delivery):
+                if self.read_only or not await self._park(delivery.payload):
                     continue  # unacknowledged: the broker delivers it again after a restart
             else:
                 self._failure_streak = 0
+                self._schedule_chain_publish()
                 self._publish(states)
-            if delivery.ack is not None:
-                delivery.ack()
+            self._acknowledge(delivery)
 
-    async def _park(self, delivery: _Delivery) -> bool:
-        """Quarantine the readings of a message that cannot be stored (``ingest_error``)."""
-        payload = delivery.payload
-        readings = self._parse(payload) if isinstance(payload, bytes) else payload
-        _LOGGER.error(
-            "a readings message failed %d times; parked its %d readings in the quarantine "
-            "(reason ingest_error, GET /api/readings/quarantine)",
-            _BATCH_ATTEMPTS + 1,
-            len(readings),
-        )
+    def _acknowledge(self, delivery: _Delivery) -> None:
+        """Tell the broker an MQTT message is done with (stored or set aside, and committed)."""
+        if delivery.ack is not None:
+            delivery.ack()
+            self.counters["messages_acknowledged"] += 1
+
+    async def _park(self, payload: bytes) -> bool:
+        """Set aside a message that cannot be stored, so that it is acknowledged.
+
+        Its readings go to the quarantine (``ingest_error``), where a landlord may release
+        them; if even that fails, the message itself is parked as it came.
+        """
         now = self.clock()
 
-        def job() -> None:
+        def job() -> int:
+            try:
+                readings = decode_readings(payload)
+                with self.engine.begin() as connection:
+                    park_readings(connection, readings, now, "ingest_error", "storing it failed")
+            except Exception:
+                _LOGGER.exception("could not quarantine the readings; parking the message")
+            else:
+                return len(readings)
             with self.engine.begin() as connection:
-                park_readings(connection, readings, now, "ingest_error", "storing it failed")
+                park_message(connection, payload, "ingest_error", "storing it failed", now)
+            return 0
 
         try:
-            await self._run(job)
+            parked = await self._run(job)
         except Exception:
             self._failure_streak += 1
-            _LOGGER.exception("could not park the readings either; ingestion is stalled")
+            _LOGGER.exception("could not park the message either; ingestion is stalled")
             return False
-        self.counters["readings_parked"] += len(readings)
+        _LOGGER.error(
+            "a readings message failed %d times; set it aside (%d readings quarantined with "
+            "reason ingest_error, GET /api/readings/quarantine)",
+            _BATCH_ATTEMPTS + 1,
+            parked,
+        )
+        self.counters["readings_parked"] += parked
         return True
 
     def _fail_api_requests(self, batch: list[_Delivery]) -> list[_Delivery]:
         """API callers get an error now; MQTT messages stay unacknowledged and are retried."""
         error = (
-            LedgerError(503, "read_only", "the journal failed verification; ledger is read-only")
+            LedgerError(503, "read_only", READ_ONLY_MESSAGE)
             if self.read_only
             else LedgerError(503, "storage_failed", "the readings could not be stored")
         )
@@ -385,34 +493,62 @@ class LedgerService:
                 delivery.done.set_exception(error)
         return [delivery for delivery in batch if delivery.done is None]
 
-    def _parse(self, payload: bytes) -> Sequence[IncomingReading]:
-        try:
-            return parse_readings(decode_json(payload))
-        except PayloadError as err:
-            self.counters[f"malformed_{err.kind}"] += 1
-            if err.kind not in self._logged_kinds:
-                self._logged_kinds.add(err.kind)
-                _LOGGER.warning("dropped a malformed readings message (%s): %s", err.kind, err)
-            return ()
-
-    def _ingest(self, batch: Sequence[_Delivery]) -> tuple[list[StoreResult], list[dict[str, Any]]]:
+    def _ingest(
+        self, batch: Sequence[_Delivery]
+    ) -> tuple[list[StoreResult | PayloadError], list[dict[str, Any]]]:
+        """Store the batch's readings and park its unreadable messages, in one transaction."""
         self._refuse_if_read_only()
         now = self.clock()
-        results = []
-        with self.engine.begin() as connection:
+
+        def work(
+            connection: sa.Connection,
+        ) -> tuple[tuple[list[StoreResult | PayloadError], list[dict[str, Any]]], Catalog]:
+            results: list[StoreResult | PayloadError] = []
             for delivery in batch:
                 payload = delivery.payload
-                readings = self._parse(payload) if isinstance(payload, bytes) else payload
+                if isinstance(payload, bytes):
+                    try:
+                        readings: Sequence[IncomingReading] = decode_readings(payload)
+                    except PayloadError as err:
+                        park_message(connection, payload, err.kind, str(err), now)
+                        results.append(err)
+                        continue
+                else:
+                    readings = payload
                 results.append(store_readings(connection, readings, now, self.catalog.max_power_w))
-            points = {point for result in results for point in result.points}
+            points = {
+                point
+                for result in results
+                if isinstance(result, StoreResult)
+                for point in result.points
+            }
             tenants = rate_points(connection, self.catalog, points, now)
-            states = self._evaluate(connection, tenants)
+            catalog, states = self._evaluate(connection, self.catalog, tenants)
+            return (results, states), catalog
+
+        results, states = self._transaction(work)
         for result in results:
+            if isinstance(result, PayloadError):
+                self._note_malformed(result)
+                continue
             self.counters["readings_stored"] += result.stored
             self.counters["readings_duplicate"] += result.duplicates
             self.counters["readings_conflicting"] += result.conflicts
             self._note_quarantine(result.quarantined)
         return results, states
+
+    def _note_malformed(self, error: PayloadError) -> None:
+        """Count a parked message; log the first of each kind."""
+        self.counters[f"malformed_{error.kind}"] += 1
+        self.counters["messages_parked"] += 1
+        if error.kind not in self._logged_kinds:
+            self._logged_kinds.add(error.kind)
+            _LOGGER.warning(
+                "parked an unreadable readings message (%s): %s; see GET /api/readings/parked "
+                "(further ones of this kind are counted, not logged)",
+                error.kind,
+                error,
+            )
 
     def _note_quarantine(self, quarantined: Iterable[Quarantined]) -> None:
         """Count quarantined readings; log the first of each point and reason."""

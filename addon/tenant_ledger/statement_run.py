@@ -28,7 +28,7 @@ from tenant_ledger.billing import (
     format_minor,
 )
 from tenant_ledger.billing.timestamps import from_us, to_us
-from tenant_ledger.db import journal_store
+from tenant_ledger.db import journal_store, sealed
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.readings_store import readings_near
 from tenant_ledger.db.schema import journal, journal_legs, rating_periods, statements
@@ -261,18 +261,22 @@ def run_due_statements(connection: sa.Connection, catalog: Catalog, now_us: int)
             closing_minor=statement.closing_balance.minor,
             previous=previous,
         )
-        connection.execute(
-            statements.insert().values(
-                tenant_id=tenant_id,
-                period_start_us=start_us,
-                period_end_us=end_us,
-                issued_at_us=now_us,
-                due_at_us=to_us(due),
-                currency=catalog.currency,
-                total_minor=statement.charges.total.minor,
-                body=json.dumps(document),
-                journal_entry_id=entry_id,
-            )
+        sealed.insert(  # with its id and keyed hash (db/sealed.py)
+            connection,
+            sealed.STATEMENTS,
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "period_start_us": start_us,
+                    "period_end_us": end_us,
+                    "issued_at_us": now_us,
+                    "due_at_us": to_us(due),
+                    "currency": catalog.currency,
+                    "total_minor": statement.charges.total.minor,
+                    "body": json.dumps(document),
+                    "journal_entry_id": entry_id,
+                }
+            ],
         )
         issued.append(tenant_id)
     return issued

@@ -84,6 +84,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: TenantMeteringConfigEntr
         )
         link = LedgerLink(hass, entry, client, prefix)
         await link.async_load_guard()
+        await link.async_load_chain()
+        entry.async_on_unload(link.async_save_chain)
         runtime = link
     else:
         runtime = MqttHub(hass, entry, prefix, BacklogImporter(hass, entry))

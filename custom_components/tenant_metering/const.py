@@ -53,7 +53,12 @@ LEDGER_HEALTH_INTERVAL: Final = 60  # seconds between ledger reachability checks
 MANUFACTURER: Final = "Tenant Metering"
 EVENT_COMMAND_FAILED: Final = f"{DOMAIN}_command_failed"  # the breaker_alert blueprint listens
 ISSUE_LEDGER_UNREACHABLE: Final = "ledger_unreachable"
+ISSUE_LEDGER_REWOUND: Final = "ledger_rewound"
+# Fired when the ledger's chain head contradicts one seen before (chain_watch.py).
+EVENT_LEDGER_REWOUND: Final = f"{DOMAIN}_ledger_rewound"
 GUARD_STORAGE_VERSION: Final = 1
+CHAIN_STORAGE_VERSION: Final = 1
+CHAIN_SAVE_DELAY: Final = 10  # seconds: the newest head seen is stored at most this often
 ISSUE_PROFILE_INVALID: Final = "profile_invalid"
 
 TENANT_STATUSES: Final = (
@@ -86,6 +91,11 @@ def signal_new_tenant(entry_id: str) -> str:
 def signal_ledger_availability(entry_id: str) -> str:
     """Dispatcher signal: whether the ledger's tenant state can be trusted changed."""
     return f"{DOMAIN}_{entry_id}_ledger_availability"
+
+
+def signal_ledger_chain(entry_id: str) -> str:
+    """Dispatcher signal: the ledger published a new chain head."""
+    return f"{DOMAIN}_{entry_id}_ledger_chain"
 
 
 def signal_tenant_update(entry_id: str, tenant_id: str) -> str:

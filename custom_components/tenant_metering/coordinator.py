@@ -8,6 +8,10 @@ Fail safe: retained state outlives the ledger, so a stale ``disconnect_due`` mus
 power. Tenant entities are available only while the ledger is trusted (``trusted``): its
 MQTT last will does not say ``offline``, and either it says ``online`` or the last poll
 succeeded. While it is not trusted a repair issue says so.
+
+Tamper evidence: the ledger's chain head (``{prefix}/ledger/chain``) is remembered across
+restarts; one that contradicts it (chain_watch.py) raises a persistent repair issue and fires
+``tenant_metering_ledger_rewound``.
 """
 
 from datetime import timedelta
@@ -26,14 +30,20 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .chain_watch import ChainHead, parse_chain_head, rewinds
 from .compat import async_get_entry_device, async_remove_entry_device
 from .const import (
+    CHAIN_SAVE_DELAY,
+    CHAIN_STORAGE_VERSION,
     DOMAIN,
+    EVENT_LEDGER_REWOUND,
     GUARD_STORAGE_VERSION,
+    ISSUE_LEDGER_REWOUND,
     ISSUE_LEDGER_UNREACHABLE,
     LEDGER_HEALTH_INTERVAL,
     LEDGER_UNIQUE_ID,
     signal_ledger_availability,
+    signal_ledger_chain,
     signal_new_tenant,
     signal_tenant_update,
 )
@@ -105,6 +115,11 @@ class LedgerLink:
         self._guard_store: Store[dict[str, str]] = Store(
             hass, GUARD_STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.cutoffs"
         )
+        # The newest chain head seen (chain_watch.py), kept across restarts.
+        self.chain: ChainHead | None = None
+        self._chain_store: Store[dict[str, Any]] = Store(
+            hass, CHAIN_STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.chain"
+        )
         self.ledger_online: bool | None = None  # the ledger's MQTT last will; None: not heard
         self._trusted: bool | None = None
         self._unsubscribers: list[CALLBACK_TYPE] = []
@@ -126,6 +141,20 @@ class LedgerLink:
         for tenant_id, when in stored.items():
             if (ts := dt_util.parse_datetime(when)) is not None:
                 self.guard.record(ts, tenant_id)
+
+    async def async_load_chain(self) -> None:
+        """Restore the newest chain head seen before a restart or reload."""
+        stored = await self._chain_store.async_load()
+        if stored is not None:
+            try:
+                self.chain = parse_chain_head(stored)
+            except ValueError as err:
+                _LOGGER.warning("Ignoring the stored ledger chain head: %s", err)
+
+    async def async_save_chain(self) -> None:
+        """Store the newest chain head seen now (unload): a reload must not forget it."""
+        if self.chain is not None:
+            await self._chain_store.async_save(self.chain.as_dict())
 
     @callback
     def record_cutoff(self, tenant_id: str) -> None:
@@ -164,6 +193,11 @@ class LedgerLink:
                 self.hass, f"{self.prefix}/ledger/status", self._on_ledger_status, 1
             )
         )
+        self._unsubscribers.append(
+            await mqtt.async_subscribe(
+                self.hass, f"{self.prefix}/ledger/chain", self._on_chain_head, 1
+            )
+        )
         self._unsubscribers.append(self.coordinator.async_add_listener(self._on_tenant_list))
         await self.coordinator.async_refresh()
         self._update_trust()
@@ -180,6 +214,42 @@ class LedgerLink:
     def _on_ledger_status(self, msg: ReceiveMessage) -> None:
         self.ledger_online = msg.payload in ("online", b"online")
         self._update_trust()
+
+    @callback
+    def _on_chain_head(self, msg: ReceiveMessage) -> None:
+        """Compare the ledger's chain head with the newest seen; raise the alarm if it went back.
+
+        The new head is remembered either way, so the alarm is raised once per contradiction
+        (the repair issue stays until the landlord dismisses it).
+        """
+        try:
+            head = parse_chain_head(loads_json(msg.payload))
+        except ValueError as err:
+            # "/" is in no tenant id: a warning of its own.
+            self._warn_once("ledger/chain", "Ignoring a malformed ledger chain head: %s", err)
+            return
+        found = rewinds(self.chain, head)
+        self.chain = head
+        self._chain_store.async_delay_save(head.as_dict, CHAIN_SAVE_DELAY)
+        if found:
+            details = "; ".join(str(rewind) for rewind in found)
+            _LOGGER.error("The ledger's records went back or changed behind its back: %s", details)
+            for rewind in found:
+                self.hass.bus.async_fire(
+                    EVENT_LEDGER_REWOUND,
+                    {"series": rewind.series, "seen": rewind.seen, "now": rewind.now},
+                )
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                ISSUE_LEDGER_REWOUND,
+                is_fixable=False,
+                is_persistent=True,
+                severity=ir.IssueSeverity.CRITICAL,
+                translation_key=ISSUE_LEDGER_REWOUND,
+                translation_placeholders={"details": details},
+            )
+        async_dispatcher_send(self.hass, signal_ledger_chain(self.entry.entry_id))
 
     @callback
     def _update_trust(self) -> None:
@@ -206,9 +276,10 @@ class LedgerLink:
         async_dispatcher_send(self.hass, signal_ledger_availability(self.entry.entry_id))
 
     @callback
-    def _warn_once(self, tenant_id: str, message: str, *args: Any) -> None:
-        level = logging.DEBUG if tenant_id in self._warned else logging.WARNING
-        self._warned.add(tenant_id)
+    def _warn_once(self, subject: str, message: str, *args: Any) -> None:
+        """Warn about a tenant (or the chain head) once, then only at debug level."""
+        level = logging.DEBUG if subject in self._warned else logging.WARNING
+        self._warned.add(subject)
         _LOGGER.log(level, message, *args)
 
     @callback

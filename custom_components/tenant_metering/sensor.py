@@ -4,6 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+import json
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -13,6 +14,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import (
+    EntityCategory,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
@@ -20,13 +22,14 @@ from homeassistant.const import (
     UnitOfPower,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from . import TenantMeteringConfigEntry
 from .backlog import kwh
-from .const import LEDGER_UNIQUE_ID, TENANT_STATUSES
+from .const import LEDGER_UNIQUE_ID, TENANT_STATUSES, signal_ledger_chain
 from .coordinator import LedgerLink, TenantState
 from .entity import (
     BreakerChannelEntity,
@@ -250,8 +253,63 @@ def _modbus_sensors(
     ]
 
 
+class JournalHeadSensor(SensorEntity):
+    """The ledger's chain head as last published: the journal's newest entry id.
+
+    Its attributes carry every series' head; give them to ``verify --seen-head`` to check the
+    database against what Home Assistant saw (docs/ledger-contract.md, "Chain head").
+    """
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    _attr_translation_key = "journal_head"
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+    # The hashes change with every write: kept on the state, not in the recorder's history.
+    _unrecorded_attributes = frozenset(
+        {"journal_hash", "readings_hash", "statements_hash", "key", "seen_head"}
+    )
+
+    def __init__(self, link: LedgerLink) -> None:
+        self.link = link
+        self._attr_unique_id = f"{LEDGER_UNIQUE_ID}_journal_head"
+        self._attr_device_info = link.device_info
+
+    async def async_added_to_hass(self) -> None:
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, signal_ledger_chain(self.link.entry.entry_id), self.async_write_ha_state
+            )
+        )
+
+    @property
+    def available(self) -> bool:
+        return self.link.chain is not None
+
+    @property
+    def native_value(self) -> int | None:
+        chain = self.link.chain
+        return None if chain is None else chain.series["journal"].id
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        chain = self.link.chain
+        if chain is None:
+            return None
+        attributes: dict[str, Any] = {}
+        for name, head in chain.series.items():
+            attributes[f"{name}_id"] = head.id
+            attributes[f"{name}_hash"] = head.hash
+        return attributes | {
+            "key": chain.key,
+            "seen_head": json.dumps(chain.as_dict(), separators=(",", ":")),
+        }
+
+
 def _ledger_sensors(link: LedgerLink) -> list[Entity]:
-    return [CutoffsLastHourSensor(link.guard, LEDGER_UNIQUE_ID, link.device_info)]
+    return [
+        CutoffsLastHourSensor(link.guard, LEDGER_UNIQUE_ID, link.device_info),
+        JournalHeadSensor(link),
+    ]
 
 
 def _tenant_sensors(link: LedgerLink, tenant_id: str) -> list[Entity]:

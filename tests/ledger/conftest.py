@@ -75,6 +75,15 @@ def postgres_url(postgres_server: PostgresServer) -> str:
     return postgres_server.url(name)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, make_config: Callable[..., LedgerConfig]) -> str:
+    """The ledger's database, once SQLite in the data directory, once PostgreSQL."""
+    if request.param == "sqlite":
+        return make_config().database_url
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

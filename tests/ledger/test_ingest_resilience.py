@@ -79,6 +79,7 @@ async def test_ingestion_that_cannot_even_park_reports_stalled(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(service_module, "park_readings", broken)
+    monkeypatch.setattr(service_module, "park_message", broken)
     acked = await _deliver(ledger, _message(POISON, 2000))
     await asyncio.sleep(0.2)
     assert acked == []  # left to the broker

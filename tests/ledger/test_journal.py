@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 
+from tenant_ledger import integrity
 from tenant_ledger.db import engine as db_engine, journal_store
 from tenant_ledger.journal import (
     CASH,
@@ -87,6 +88,7 @@ def _verify(data_dir: Path) -> subprocess.CompletedProcess[str]:
 def _ledger_with_entries(data_dir: Path) -> None:
     engine = db_engine.create_engine(db_engine.default_url(data_dir))
     db_engine.upgrade(engine)
+    engine = db_engine.with_key(engine, integrity.open_key(data_dir, engine))
     with engine.begin() as connection:
         for amount in (100, 250, 75):
             journal_store.append(connection, _posting(amount), 1)

@@ -44,6 +44,7 @@ async def test_the_ledger_runs_on_postgresql(
             issued = await api.call("POST", "/api/statements/run", expect=200)
             assert issued["issued_for"] == ["t1"]
         entries = await service.read(lambda c, _cat: journal_store.load_entries(c))
-        assert validate(entries) == []
+        assert service.key is not None
+        assert validate(entries, service.key.journal_digest) == []
     finally:
         await service.stop()

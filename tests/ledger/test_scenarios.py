@@ -139,6 +139,7 @@ async def test_a_ledger_whose_journal_was_tampered_with_starts_read_only(
             assert stats["integrity_errors"] == [
                 "entry 1: hash_mismatch: content does not match its hash (the entry was changed)",
                 "entry 1: unbalanced: 2 legs summing to 99000 minor units",
+                "database: trigger: trigger journal_legs_no_update on journal_legs is missing",
             ]
             assert (await api.call("GET", "/api/tenants/t1"))["tenant_id"] == "t1"
             refused = await api.call(

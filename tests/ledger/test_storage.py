@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from tenant_ledger import ledger_key
 from tenant_ledger.db import engine as db_engine, journal_store
 from tenant_ledger.db.schema import (
     ha_user_links,
@@ -19,9 +20,12 @@ from tenant_ledger.db.schema import (
     quarantined_readings,
     tenants,
 )
-from tenant_ledger.journal import CASH, Leg, Posting, tenant_account
+from tenant_ledger.journal import tenant_account
+
+from . import legacy
 
 HEAD = "0009"
+KEY = ledger_key.generate(dict.fromkeys(ledger_key.SERIES, 1), dict.fromkeys(ledger_key.SERIES, 0))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -31,7 +35,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine
         url = db_engine.default_url(tmp_path)
     else:
         url = request.getfixturevalue("postgres_url")
-    engine = db_engine.create_engine(url)
+    engine = db_engine.create_engine(url, key=KEY)
     yield engine
     engine.dispose()
 
@@ -42,19 +46,8 @@ def _revision(engine: sa.Engine) -> str | None:
 
 
 def _post(engine: sa.Engine, amount: int) -> None:
-    posting = Posting(
-        kind="top_up",
-        currency="EUR",
-        actor="ana",
-        reason="cash",
-        tenant_id="t1",
-        legs=(
-            Leg(account=tenant_account("t1"), amount_minor=amount),
-            Leg(account=CASH, amount_minor=-amount),
-        ),
-    )
     with engine.begin() as connection:
-        journal_store.append(connection, posting, 1)
+        journal_store.append(connection, legacy.top_up(amount), 1)
 
 
 def test_upgrade_from_empty_builds_exactly_the_declared_schema(engine: sa.Engine) -> None:
@@ -83,6 +76,7 @@ EARLIER = [
     ("0004", "reading_conflicts", None),
     ("0005", "metering_points", "kind"),
     ("0006", "quarantined_readings", None),
+    ("0007", "parked_messages", None),
 ]
 
 
@@ -99,8 +93,8 @@ def test_upgrade_from_an_earlier_revision_keeps_the_journal(
 ) -> None:
     db_engine.upgrade(engine, revision)
     assert not _has(engine, table, column)
-    _post(engine, 1000)
-    _building(engine)
+    legacy.post(engine, 1000)
+    legacy.building(engine)
     db_engine.upgrade(engine)
     assert _revision(engine) == HEAD
     assert _has(engine, table, column)
@@ -119,34 +113,10 @@ def test_upgrade_from_an_earlier_revision_keeps_the_journal(
     )
 
 
-def _building(engine: sa.Engine) -> None:
-    """A tenant and a metering point written with the columns every revision has."""
-    with engine.begin() as connection:
-        connection.exec_driver_sql(
-            "INSERT INTO sites (id, name, timezone, currency, created_at_us) "
-            "VALUES ('main', 'B', 'UTC', 'EUR', 0)"
-        )
-        connection.exec_driver_sql(
-            "INSERT INTO tariffs (id, name, currency) VALUES ('std', 'S', 'EUR')"
-        )
-        connection.exec_driver_sql(
-            "INSERT INTO plans (id, name, kind, tariff_id, low_balance_threshold_minor, "
-            "credit_limit_minor, reconnect_minimum_minor, billing_day, due_days, grace_days) "
-            "VALUES ('main', 'M', 'prepaid', 'std', 0, 0, 0, 1, 0, 0)"
-        )
-        connection.exec_driver_sql(
-            "INSERT INTO tenants (id, site_id, name, plan_id, exempt, cutoff_approved, "
-            "created_at_us) VALUES ('t1', 'main', 'T', 'main', false, false, 0)"
-        )
-        connection.exec_driver_sql(
-            "INSERT INTO metering_points (id, name, created_at_us) VALUES ('p1', 'P', 0)"
-        )
-
-
 def test_the_web_uis_old_link_table_moves_into_the_ledger_schema(engine: sa.Engine) -> None:
     """Links the web UI kept in its own ``web_ha_user_tenants`` survive the upgrade."""
     db_engine.upgrade(engine, "0003")
-    _building(engine)
+    legacy.building(engine)
     with engine.begin() as connection:
         connection.exec_driver_sql(
             "CREATE TABLE web_ha_user_tenants (user_id VARCHAR(64) PRIMARY KEY, "
@@ -172,7 +142,7 @@ def test_the_web_uis_old_link_table_moves_into_the_ledger_schema(engine: sa.Engi
 
 def test_the_database_refuses_an_unknown_point_kind(engine: sa.Engine) -> None:
     db_engine.upgrade(engine)
-    _building(engine)
+    legacy.building(engine)
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(
             metering_points.update().where(metering_points.c.id == "p1").values(kind="meter")
@@ -198,12 +168,70 @@ def test_the_database_refuses_to_change_the_journal(
         connection.execute(statement)
 
 
+def _legs(connection: sa.Connection, entry_id: int, *amounts: int) -> None:
+    for position, amount in enumerate(amounts):
+        connection.execute(
+            journal_legs.insert().values(
+                entry_id=entry_id, position=position, account=f"a{position}", amount_minor=amount
+            )
+        )
+
+
+def _post_raw(engine: sa.Engine, entry_id: int, *amounts: int) -> None:
+    """Legs, then their entry, in one transaction (how the ledger writes)."""
+    with engine.begin() as connection:
+        _legs(connection, entry_id, *amounts)
+        connection.execute(
+            journal.insert().values(
+                id=entry_id,
+                ts_us=1,
+                kind="x",
+                currency="EUR",
+                actor="a",
+                reason="",
+                prev_hash="0" * 64,
+                hash=f"{entry_id:064d}",
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    "amounts", [(100, -99), (100,), ()], ids=["not-zero-sum", "one-leg", "no-legs"]
+)
+def test_the_database_refuses_an_unbalanced_entry_when_it_is_written(
+    engine: sa.Engine, amounts: tuple[int, ...]
+) -> None:
+    """Not only at the next start: the entry itself is refused (legs go in first)."""
+    db_engine.upgrade(engine)
+    with pytest.raises(IntegrityError, match="journal entries must balance"):
+        _post_raw(engine, 1, *amounts)
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(journal)).scalar() == 0
+
+
+def test_the_database_refuses_a_leg_added_to_a_posted_entry_or_legs_without_one(
+    engine: sa.Engine,
+) -> None:
+    db_engine.upgrade(engine)
+    _post_raw(engine, 1, 100, -100)
+    with pytest.raises(IntegrityError, match="already posted"), engine.begin() as connection:
+        _legs(connection, 1, 0, 0, 5)
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        _legs(connection, 2, 100, -100)  # never followed by its entry: refused at the commit
+    with engine.connect() as connection:
+        assert journal_store.balances(connection, ["a0", "a1", "a2"]) == {
+            "a0": 100,
+            "a1": -100,
+            "a2": 0,
+        }
+
+
 def test_check_constraints_refuse_zero_legs_and_bad_hashes(engine: sa.Engine) -> None:
     db_engine.upgrade(engine)
     _post(engine, 1000)
-    with pytest.raises(IntegrityError), engine.begin() as connection:
-        connection.execute(
-            journal_legs.insert().values(entry_id=1, position=9, account="x", amount_minor=0)
+    with pytest.raises(IntegrityError, match="leg_amount_nonzero"), engine.begin() as connection:
+        connection.execute(  # a leg of the next entry: only the CHECK can refuse it
+            journal_legs.insert().values(entry_id=2, position=0, account="x", amount_minor=0)
         )
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(
@@ -234,7 +262,7 @@ def test_check_constraints_refuse_zero_legs_and_bad_hashes(engine: sa.Engine) ->
 
 def test_the_database_refuses_a_maximum_power_of_zero(engine: sa.Engine) -> None:
     db_engine.upgrade(engine)
-    _building(engine)
+    legacy.building(engine)
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(metering_points.update().values(max_power_w=0))
 

@@ -142,6 +142,10 @@ async def test_a_read_only_ledger_keeps_serving_under_the_supervisor(
     await first.start()
     await first.stop()
     database = sqlite3.connect(data_dir / DATABASE_FILE)
+    database.executemany(  # balanced legs, which the database wants first
+        "INSERT INTO journal_legs (entry_id, position, account, amount_minor) VALUES (1, ?, ?, ?)",
+        [(0, "tenant:t1", 100), (1, "funds:cash", -100)],
+    )
     database.execute(  # an entry that does not match its hash
         "INSERT INTO journal (id, ts_us, kind, currency, actor, reason, prev_hash, hash) "
         "VALUES (1, 0, 'top_up', 'EUR', 'x', 'x', ?, ?)",

@@ -40,6 +40,7 @@ from tenant_ledger.billing.money import (
 )
 from tenant_ledger.billing.timestamps import to_us
 from tenant_ledger.errors import LedgerError, invalid, not_found
+from tenant_ledger.readings_in import POINT_ID_PATTERN
 
 MAX_JSON_DEPTH = 32
 """Deepest nesting a request body may have (a tariff needs 4)."""
@@ -51,7 +52,6 @@ CURRENCY_CONTEXT = "currency"
 
 # Ids go into MQTT topics and URLs: no '+', '#', '/' or spaces.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-POINT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$"
 # Text a person wrote: something besides whitespace, and no NUL (no database stores it).
 TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 # An ISO 8601 instant with its UTC offset, in the years 2000-2199 (billing.timestamps'

@@ -19,13 +19,13 @@ from tenant_ledger.api.registry import Call, capped, json_response, route
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db import listings
 from tenant_ledger.errors import LedgerError
-from tenant_ledger.readings_in import MAX_POINT_ID, MAX_VALUE, PayloadError, parse_readings
+from tenant_ledger.readings_in import MAX_VALUE, PayloadError, parse_readings
 
 MAX_READINGS = 100_000
 
 
 class ReadingIn(Body):
-    point: Annotated[str, Field(min_length=1, max_length=MAX_POINT_ID, pattern=r"^[^\x00]+$")]
+    point: PointId
     ts: Annotated[int, Field(ge=1, le=MAX_VALUE["ts"], description="epoch seconds")]
     energy_wh: Annotated[int, Field(ge=0, le=MAX_VALUE["energy_wh"])]
     seq: Annotated[int, Field(ge=0, le=MAX_VALUE["seq"])] | None = None
@@ -109,6 +109,40 @@ class QuarantineItem(Reply):
 
 class Quarantine(Reply):
     quarantined: list[QuarantineItem]
+
+
+class LimitQuery(Query):
+    limit: Limit | None = None
+
+
+class ParkedMessage(Reply):
+    id: int
+    sha256: str
+    size_bytes: int
+    reason: str
+    detail: str
+    excerpt: str
+    times: int
+    first_received_at: str
+    last_received_at: str
+
+
+class Parked(Reply):
+    parked: list[ParkedMessage]
+
+
+def parked_item(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "sha256": row["sha256"],
+        "size_bytes": row["size_bytes"],
+        "reason": row["reason"],
+        "detail": row["detail"],
+        "excerpt": row["excerpt"],
+        "times": row["times"],
+        "first_received_at": from_us(row["first_received_at_us"]).isoformat(),
+        "last_received_at": from_us(row["last_received_at_us"]).isoformat(),
+    }
 
 
 class Released(QuarantineItem):
@@ -245,3 +279,21 @@ async def release_quarantined(call: Call) -> web.Response:
     return json_response(
         quarantine_item(row) | {"stored": result.stored, "conflicts": result.conflicts}
     )
+
+
+@route(
+    "GET",
+    "/api/readings/parked",
+    role="read_only",
+    summary=(
+        "Readings messages that carried no storable reading (not JSON, too large, a bad "
+        "field), acknowledged and set aside, newest first (?limit=)"
+    ),
+    tag="readings",
+    query=LimitQuery,
+    response=Parked,
+)
+async def get_parked(call: Call) -> web.Response:
+    limit = call.limit(1000)
+    found = await call.service.read(lambda c, _cat: listings.parked_rows(c, limit))
+    return json_response({"parked": [parked_item(row) for row in found]})

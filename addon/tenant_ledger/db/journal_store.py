@@ -5,8 +5,10 @@ import json
 
 import sqlalchemy as sa
 
+from tenant_ledger.db.engine import key_of
 from tenant_ledger.db.schema import audit_log, journal, journal_legs
 from tenant_ledger.journal import GENESIS_HASH, Entry, Error, Leg, Posting, chain, validate
+from tenant_ledger.ledger_key import LedgerKey
 
 HEAD_KEY = "journal_head"
 """Where audit rows record the journal's head ([id, hash]) outside the journal itself."""
@@ -16,11 +18,29 @@ def append(connection: sa.Connection, posting: Posting, ts_us: int) -> Entry:
     """Chain ``posting`` after the last entry and insert it (inside the caller's transaction).
 
     The ledger is the journal's only writer and runs every write on one thread, so reading the
-    tail and inserting after it cannot interleave with another append.
+    tail and inserting after it cannot interleave with another append. The entry's hash is keyed
+    (the connection carries the key); its legs go in first, because the database accepts an
+    entry only once its legs balance (db/guards.py).
     """
+    key = key_of(connection)
     tail = head(connection)
     entry_id, prev_hash = (tail[0] + 1, tail[1]) if tail else (1, GENESIS_HASH)
-    entry = chain(entry_id, ts_us, posting, prev_hash)
+    # Never below the keyed part (only a truncated journal would be): a gap says so, where a
+    # plain hash would pass.
+    entry_id = max(entry_id, key.keyed_from["journal"])
+    entry = chain(entry_id, ts_us, posting, prev_hash, key.journal_digest)
+    connection.execute(
+        journal_legs.insert(),
+        [
+            {
+                "entry_id": entry.id,
+                "position": position,
+                "account": leg.account,
+                "amount_minor": leg.amount_minor,
+            }
+            for position, leg in enumerate(posting.legs)
+        ],
+    )
     connection.execute(
         journal.insert().values(
             id=entry.id,
@@ -35,18 +55,6 @@ def append(connection: sa.Connection, posting: Posting, ts_us: int) -> Entry:
             hash=entry.hash,
         )
     )
-    connection.execute(
-        journal_legs.insert(),
-        [
-            {
-                "entry_id": entry.id,
-                "position": position,
-                "account": leg.account,
-                "amount_minor": leg.amount_minor,
-            }
-            for position, leg in enumerate(posting.legs)
-        ],
-    )
     return entry
 
 
@@ -58,11 +66,33 @@ def head(connection: sa.Connection) -> tuple[int, str] | None:
     return None if row is None else (row.id, row.hash)
 
 
-def check(connection: sa.Connection) -> tuple[list[Entry], list[Error]]:
-    """Every entry, and every broken invariant: the chain, the legs' storage, the anchored head."""
+def check(connection: sa.Connection, key: LedgerKey) -> tuple[list[Entry], list[Error]]:
+    """Every entry, and every broken invariant: the keyed chain, the legs' storage, the
+    anchored heads."""
     entries = load_entries(connection)
-    errors = validate(entries) + _leg_errors(connection) + _head_errors(connection, entries)
+    errors = (
+        validate(entries, key.journal_digest)
+        + _leg_errors(connection)
+        + _head_errors(connection, entries)
+        + _keyed_errors(entries, key)
+    )
     return entries, sorted(errors, key=lambda error: error.entry_id)
+
+
+def _keyed_errors(entries: list[Entry], key: LedgerKey) -> list[Error]:
+    """The journal reached at least the entry before the keyed part when the key was made."""
+    keyed_from = key.keyed_from["journal"]
+    last = entries[-1].id if entries else 0
+    if last >= keyed_from - 1:
+        return []
+    return [
+        Error(
+            entry_id=keyed_from - 1,
+            code="truncated",
+            message=f"the journal had {keyed_from - 1} entries when the ledger key was made, "
+            f"it now ends at entry {last} (entries were removed)",
+        )
+    ]
 
 
 def _leg_errors(connection: sa.Connection) -> list[Error]:

@@ -10,6 +10,7 @@ from tenant_ledger.db.schema import (
     audit_log,
     ha_user_links,
     metering_points,
+    parked_messages,
     plans,
     quarantined_readings,
     reading_conflicts,
@@ -79,6 +80,12 @@ def quarantine_rows(connection: sa.Connection, point_id: str | None, limit: int)
     if point_id:
         query = query.where(quarantined_readings.c.point_id == point_id)
     return _rows(connection, query)
+
+
+def parked_rows(connection: sa.Connection, limit: int) -> list[Row]:
+    return _rows(
+        connection, sa.select(parked_messages).order_by(parked_messages.c.id.desc()).limit(limit)
+    )
 
 
 def quarantine_row(connection: sa.Connection, quarantine_id: int) -> Row:

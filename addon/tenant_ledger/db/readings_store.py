@@ -9,11 +9,18 @@ import sqlalchemy as sa
 
 from tenant_ledger.billing import Reading, from_epoch
 from tenant_ledger.billing.plausibility import Register, Verdict, check_reading
-from tenant_ledger.db.engine import insert_ignoring_duplicates
-from tenant_ledger.db.schema import quarantined_readings, reading_conflicts, readings
+from tenant_ledger.db import sealed
+from tenant_ledger.db.engine import dialect_insert, insert_ignoring_duplicates
+from tenant_ledger.db.schema import (
+    MAX_PARKED_MESSAGES,
+    parked_messages,
+    quarantined_readings,
+    reading_conflicts,
+    readings,
+)
 from tenant_ledger.errors import conflict, not_found
 from tenant_ledger.operations import Action, audit
-from tenant_ledger.readings_in import IncomingReading
+from tenant_ledger.readings_in import IncomingReading, excerpt, fingerprint, printable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -99,12 +106,10 @@ def store_readings(
         }
         for reading in fresh
     ]
-    inserted: set[tuple[str, int]] = set()
-    if rows:
-        statement = insert_ignoring_duplicates(connection.engine, readings).returning(
-            readings.c.point_id, readings.c.ts
-        )
-        inserted = {(row.point_id, row.ts) for row in connection.execute(statement, rows)}
+    # Nothing stored matches them (the timelines hold every stored reading of their span), and
+    # the ledger is the only writer: each is inserted, with its id and keyed hash.
+    sealed.insert(connection, sealed.READINGS, rows)
+    inserted = {(reading.point_id, reading.ts) for reading in fresh}
     kept |= {key: reading.energy_wh for key, reading in unique.items() if key in inserted}
     conflicts = [
         (reading, kept[key])
@@ -209,6 +214,43 @@ def park_readings(
 ) -> None:
     """Quarantine readings that could not be stored, for a landlord to release or drop."""
     _insert_quarantine(connection, [(r, reason, detail) for r in batch], received_at_us)
+
+
+def park_message(
+    connection: sa.Connection, raw: bytes, reason: str, detail: str, received_at_us: int
+) -> None:
+    """Keep an unreadable message for the landlord: once per distinct payload, counted.
+
+    Only the newest ``MAX_PARKED_MESSAGES`` distinct ones are kept, so a sender flooding the
+    broker with garbage cannot fill the disk.
+    """
+    statement = dialect_insert(connection.engine, parked_messages).values(
+        sha256=fingerprint(raw),
+        size_bytes=len(raw),
+        reason=reason,
+        detail=printable(detail),
+        excerpt=excerpt(raw),
+        first_received_at_us=received_at_us,
+        last_received_at_us=received_at_us,
+        times=1,
+    )
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[parked_messages.c.sha256],
+            set_={
+                "times": parked_messages.c.times + 1,
+                "last_received_at_us": statement.excluded.last_received_at_us,
+            },
+        )
+    )
+    oldest_kept = (
+        sa.select(parked_messages.c.id)
+        .order_by(parked_messages.c.id.desc())
+        .offset(MAX_PARKED_MESSAGES - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
+    connection.execute(parked_messages.delete().where(parked_messages.c.id < oldest_kept))
 
 
 def _insert_quarantine(

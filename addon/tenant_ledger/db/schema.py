@@ -141,6 +141,8 @@ readings = sa.Table(
     sa.Column("energy_wh", sa.BigInteger, nullable=False),
     sa.Column("seq", sa.BigInteger),
     sa.Column("received_at_us", sa.BigInteger, nullable=False),
+    # Added by revision 0008: the keyed hash (db/sealed.py); NULL only before the key.
+    sa.Column("mac", sa.String(32)),
     sa.UniqueConstraint("point_id", "ts", name="reading_point_ts"),
     sa.CheckConstraint("energy_wh >= 0", name="reading_energy"),
 )
@@ -187,7 +189,14 @@ journal = sa.Table(
 journal_legs = sa.Table(
     "journal_legs",
     metadata,
-    sa.Column("entry_id", sa.BigInteger, sa.ForeignKey("journal.id"), primary_key=True),
+    # Deferred (revision 0008): an entry's legs go in first, then the entry, which the database
+    # refuses unless they balance (db/guards.py).
+    sa.Column(
+        "entry_id",
+        sa.BigInteger,
+        sa.ForeignKey("journal.id", deferrable=True, initially="DEFERRED"),
+        primary_key=True,
+    ),
     sa.Column("position", sa.Integer, primary_key=True),
     sa.Column("account", sa.String(200), nullable=False, index=True),
     sa.Column("amount_minor", sa.BigInteger, nullable=False),
@@ -246,6 +255,8 @@ statements = sa.Table(
     sa.Column("total_minor", sa.BigInteger, nullable=False),
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("journal_entry_id", sa.BigInteger, sa.ForeignKey("journal.id")),
+    # Added by revision 0008: the keyed hash (db/sealed.py); NULL only before the key.
+    sa.Column("mac", sa.String(64)),
     sa.UniqueConstraint("tenant_id", "period_start_us", name="statement_period"),
     sa.CheckConstraint("period_end_us > period_start_us", name="statement_window"),
 )
@@ -295,5 +306,24 @@ quarantined_readings = sa.Table(
     sa.UniqueConstraint("point_id", "ts", "energy_wh", name="quarantined_reading_value"),
 )
 
-APPEND_ONLY_TABLES = ("journal", "journal_legs", "audit_log")
-"""Tables whose rows the database itself refuses to change or delete (migration triggers)."""
+# Added by revision 0008: a readings message that carries no storable reading (not JSON, too
+# large, the wrong shape, a bad field). It is acknowledged, so the broker never delivers it
+# again, and kept here (once per distinct payload, the newest ``MAX_PARKED_MESSAGES``) for the
+# landlord to see which sender is broken.
+parked_messages = sa.Table(
+    "parked_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("excerpt", sa.Text, nullable=False),
+    sa.Column("first_received_at_us", sa.BigInteger, nullable=False),
+    sa.Column("last_received_at_us", sa.BigInteger, nullable=False),
+    sa.Column("times", sa.BigInteger, nullable=False),
+)
+MAX_PARKED_MESSAGES = 10_000
+
+APPEND_ONLY_TABLES = ("journal", "journal_legs", "audit_log", "readings", "statements")
+"""Tables whose rows the database itself refuses to change or delete (db/guards.py)."""

@@ -1,6 +1,8 @@
 """What landlords and tenants see and do: forms, statements, tariffs, moves, audit."""
 
+import asyncio
 from datetime import UTC, datetime
+import functools
 
 from aiohttp.test_utils import TestClient, TestServer
 import pytest
@@ -319,6 +321,33 @@ async def test_the_landlord_sees_reading_issues_and_releases_a_quarantined_readi
     again = await browser.post(LANDLORD, path, {"reason": "twice"})
     assert again.status == 400
     assert "was already released" in await again.text()
+
+
+async def test_the_landlord_sees_unreadable_messages_from_the_broker(
+    site: tuple[Api, Browser], ledger: LedgerService
+) -> None:
+    """A message that carried no reading is listed (once, counted), shown as inert text."""
+    _api, browser = site
+    acknowledged: list[bytes] = []
+    nul_point = b'{"readings":[{"point":"mqtt:dev\\u0000:1","ts":1793836800,"energy_wh":1}]}'
+    script = b"<script>alert(1)</script>\xff"
+    for payload in (nul_point, script, script):
+        ledger._from_mqtt(payload, functools.partial(acknowledged.append, payload))
+    for _ in range(500):
+        if len(acknowledged) == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert acknowledged == [nul_point, script, script]
+    page = await (await browser.get(LANDLORD, "/readings/issues")).text()
+    section = page[page.index('id="parked"') : page.index('id="conflicts"')]
+    assert section.count("data-parked=") == 2
+    assert "invalid point" in section
+    assert "mqtt:dev\\u0000:1" in section
+    assert "invalid json" in section
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;\\xff" in section
+    assert "<script>" not in section
+    assert '<td class="num">2</td>' in section  # the same message twice
+    assert (await browser.get(ALICE, "/readings/issues")).status == 404
 
 
 async def test_a_tenant_who_moved_in_mid_month_sees_only_their_own_readings(

@@ -1,7 +1,9 @@
-"""Reading issues for the landlord: conflicting readings and quarantined (implausible) ones.
+"""Reading issues for the landlord: quarantined (implausible) readings, unreadable messages
+and conflicting readings.
 
 A quarantined reading that was real after all is released here, with a reason, and is then
-ingested like any reading (BILLING.md, "Implausible readings").
+ingested like any reading (BILLING.md, "Implausible readings"). An unreadable message carried
+no reading to release: it shows which sender is broken.
 """
 
 from typing import Any
@@ -9,9 +11,9 @@ from typing import Any
 from aiohttp import web
 import sqlalchemy as sa
 
-from tenant_ledger.api.readings import quarantine_item
+from tenant_ledger.api.readings import parked_item, quarantine_item
 from tenant_ledger.billing.timestamps import from_us
-from tenant_ledger.db.schema import quarantined_readings, reading_conflicts
+from tenant_ledger.db.schema import parked_messages, quarantined_readings, reading_conflicts
 from tenant_ledger.errors import LedgerError
 from tenant_ledger.web import forms
 from tenant_ledger.web.context import Page, Web, redirect
@@ -19,17 +21,17 @@ from tenant_ledger.web.context import Page, Web, redirect
 MAX_ROWS = 200
 
 
-def _issues(connection: sa.Connection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    conflicts = connection.execute(
-        sa.select(reading_conflicts).order_by(reading_conflicts.c.id.desc()).limit(MAX_ROWS)
-    )
-    quarantined = connection.execute(
-        sa.select(quarantined_readings).order_by(quarantined_readings.c.id.desc()).limit(MAX_ROWS)
-    )
-    return (
-        [dict(row._mapping) for row in conflicts],
-        [quarantine_item(dict(row._mapping)) for row in quarantined],
-    )
+def _newest(connection: sa.Connection, table: sa.Table) -> list[dict[str, Any]]:
+    query = sa.select(table).order_by(table.c.id.desc()).limit(MAX_ROWS)
+    return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def _issues(connection: sa.Connection) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "conflicts": _newest(connection, reading_conflicts),
+        "quarantined": [quarantine_item(row) for row in _newest(connection, quarantined_readings)],
+        "parked": _newest(connection, parked_messages),
+    }
 
 
 async def _render(
@@ -40,7 +42,7 @@ async def _render(
     values: dict[str, str] | None = None,
 ) -> web.Response:
     zone = web_ui.service.catalog.zone
-    conflicts, quarantined = await web_ui.service.read(lambda c, _cat: _issues(c))
+    issues = await web_ui.service.read(lambda c, _cat: _issues(c))
 
     def local(epoch_s: int) -> str:
         return f"{from_us(epoch_s * 1_000_000).astimezone(zone):%Y-%m-%d %H:%M:%S}"
@@ -49,11 +51,15 @@ async def _render(
         page,
         "issues.html",
         status,
-        conflicts=[row | {"time": local(row["ts"])} for row in conflicts],
-        quarantined=[item | {"time": local(item["ts"])} for item in quarantined],
+        conflicts=[row | {"time": local(row["ts"])} for row in issues["conflicts"]],
+        quarantined=[item | {"time": local(item["ts"])} for item in issues["quarantined"]],
+        parked=[
+            parked_item(row) | {"time": local(row["last_received_at_us"] // 1_000_000)}
+            for row in issues["parked"]
+        ],
         errors=errors or {},
         values=values or {},
-        truncated=MAX_ROWS in (len(conflicts), len(quarantined)),
+        truncated=any(len(rows) == MAX_ROWS for rows in issues.values()),
     )
 
 

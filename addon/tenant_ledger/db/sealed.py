@@ -1,0 +1,183 @@
+"""Readings and statements carry a keyed hash (``mac``) over their id and content.
+
+The ledger gives their ids itself, one after the other from the key's ``keyed_from`` on, so a
+removed row leaves a gap, an inserted row has no valid hash (only the key makes one) and a
+changed row a wrong one. Removing the newest rows leaves no gap: the published chain head
+(``chain_head``) shows that from outside the database. Rows from before the database was keyed
+have no ``mac``; the key file says how many there were.
+
+No chain is needed between rows (the id is in each hash and the ids must be contiguous), so a
+reading costs one HMAC and 32 characters: a 128-bit tag, plenty against forgery, half the
+space of a full one (readings are most of the database).
+"""
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+import json
+from typing import Any, Final
+
+import sqlalchemy as sa
+
+from tenant_ledger.db.engine import key_of
+from tenant_ledger.db.schema import readings, statements
+from tenant_ledger.journal import Error
+from tenant_ledger.ledger_key import LedgerKey
+
+_STREAM_ROWS: Final = 10_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Series:
+    name: str
+    """As in ``ledger_key.SERIES`` (and the subject of an ``Error``: the name, singular)."""
+    table: sa.Table
+    columns: tuple[str, ...]
+    """What the hash covers, in this order (``id`` first)."""
+    mac_chars: int
+
+    @property
+    def subject(self) -> str:
+        return self.name.removesuffix("s")
+
+    def mac(self, key: LedgerKey, row: Mapping[Any, Any]) -> str:
+        values = [self.name, *(row[column] for column in self.columns)]
+        canonical = json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode()
+        return key.mac(canonical)[: self.mac_chars]
+
+
+READINGS: Final = Series(
+    name="readings",
+    table=readings,
+    columns=("id", "point_id", "ts", "energy_wh", "seq", "received_at_us"),
+    mac_chars=32,
+)
+STATEMENTS: Final = Series(
+    name="statements",
+    table=statements,
+    columns=(
+        "id",
+        "tenant_id",
+        "period_start_us",
+        "period_end_us",
+        "issued_at_us",
+        "due_at_us",
+        "currency",
+        "total_minor",
+        "body",
+        "journal_entry_id",
+    ),
+    mac_chars=64,
+)
+ALL: Final = (READINGS, STATEMENTS)
+
+
+def next_id(connection: sa.Connection, table: sa.Table) -> int:
+    """The id after the newest row (1 for an empty table)."""
+    newest = connection.execute(sa.select(sa.func.max(table.c.id))).scalar()
+    return 1 if newest is None else int(newest) + 1
+
+
+def insert(connection: sa.Connection, series: Series, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (every column but ``id`` and ``mac``) with the next ids and their hashes."""
+    if not rows:
+        return
+    key = key_of(connection)
+    first = max(next_id(connection, series.table), key.keyed_from[series.name])
+    numbered = [dict(row, id=first + offset) for offset, row in enumerate(rows)]
+    for row in numbered:
+        row["mac"] = series.mac(key, row)
+    connection.execute(series.table.insert(), numbered)
+
+
+def head(connection: sa.Connection, series: Series) -> tuple[int, str | None] | None:
+    """The newest row's id and hash (None for an empty table)."""
+    table = series.table
+    row = connection.execute(
+        sa.select(table.c.id, table.c.mac).order_by(table.c.id.desc()).limit(1)
+    ).first()
+    return None if row is None else (row.id, row.mac)
+
+
+def _rows(connection: sa.Connection, series: Series, start: int) -> Iterator[sa.Row[Any]]:
+    table = series.table
+    query = sa.select(table).where(table.c.id >= start).order_by(table.c.id)
+    yield from connection.execute(query.execution_options(yield_per=_STREAM_ROWS))
+
+
+def _legacy_errors(connection: sa.Connection, series: Series, key: LedgerKey) -> list[Error]:
+    table, start = series.table, key.keyed_from[series.name]
+    legacy = connection.execute(
+        sa.select(sa.func.count()).select_from(table).where(table.c.id < start)
+    ).scalar()
+    if legacy == key.legacy_rows[series.name]:
+        return []
+    return [
+        Error(
+            entry_id=start,
+            code="legacy_rows",
+            message=f"{legacy} {series.name} from before the key, the key file says "
+            f"{key.legacy_rows[series.name]} (rows were removed or inserted)",
+            subject=series.subject,
+        )
+    ]
+
+
+def check(connection: sa.Connection, series: Series, key: LedgerKey) -> list[Error]:
+    """Every keyed row: contiguous ids from ``keyed_from``, each with its own hash."""
+    errors = _legacy_errors(connection, series, key)
+    expected = key.keyed_from[series.name]
+    for row in _rows(connection, series, expected):
+        if row.id != expected:
+            errors.append(
+                Error(
+                    entry_id=expected,
+                    code="missing",
+                    message=f"{series.name} {expected} to {row.id - 1} are missing (removed)",
+                    subject=series.subject,
+                )
+            )
+        if row.mac != series.mac(key, row._mapping):
+            errors.append(
+                Error(
+                    entry_id=row.id,
+                    code="hash_mismatch",
+                    message="content does not match its keyed hash (changed, or not written "
+                    "by the ledger)",
+                    subject=series.subject,
+                )
+            )
+        expected = row.id + 1
+    return errors
+
+
+def quick_check(connection: sa.Connection, series: Series, key: LedgerKey) -> list[Error]:
+    """What is cheap at every start: no gap in the keyed ids, and the newest row's hash."""
+    table, start = series.table, key.keyed_from[series.name]
+    count, low, high = connection.execute(
+        sa.select(sa.func.count(), sa.func.min(table.c.id), sa.func.max(table.c.id)).where(
+            table.c.id >= start
+        )
+    ).one()
+    errors = _legacy_errors(connection, series, key)
+    if count and (low != start or high - low + 1 != count):
+        errors.append(
+            Error(
+                entry_id=start,
+                code="missing",
+                message=f"{high - start + 1 - count} {series.name} from {start} on are missing "
+                "(removed); `verify` names them",
+                subject=series.subject,
+            )
+        )
+    if count:
+        newest = connection.execute(sa.select(table).where(table.c.id == high)).one()
+        if newest.mac != series.mac(key, newest._mapping):
+            errors.append(
+                Error(
+                    entry_id=high,
+                    code="hash_mismatch",
+                    message="content does not match its keyed hash",
+                    subject=series.subject,
+                )
+            )
+    return errors
