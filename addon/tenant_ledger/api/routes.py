@@ -26,6 +26,7 @@ from tenant_ledger.api.fields import (
 )
 from tenant_ledger.billing import Quota, format_kwh, format_minor
 from tenant_ledger.billing.plausibility import DEFAULT_MAX_POWER_W
+from tenant_ledger.billing.statement_document import from_json
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db import journal_store
 from tenant_ledger.db.catalog import Catalog, PlanSettings
@@ -51,7 +52,6 @@ from tenant_ledger.readings_in import PayloadError, parse_readings
 from tenant_ledger.service import LedgerService
 from tenant_ledger.shared_costs import losses
 from tenant_ledger.statement_render import to_csv, to_pdf
-from tenant_ledger.statement_run import run_due_statements
 
 MAX_LIMIT = 10_000
 MAX_QUERY_INT = 2**62
@@ -172,6 +172,7 @@ async def health(call: Call) -> web.Response:
             "currency": service.catalog.currency,
             "read_only": service.read_only,
             "ingest": "stalled" if service.ingest_stalled else "ok",
+            "statement_failures": service.statement_failure_report(),
         },
         503 if service.ingest_stalled else 200,
     )
@@ -1064,9 +1065,11 @@ async def get_statement(call: Call) -> web.Response:
         case "json":
             return _json(document)
         case "csv":
-            return web.Response(text=to_csv(document), content_type="text/csv")
+            return web.Response(text=to_csv(from_json(document)), content_type="text/csv")
         case "pdf":
-            return web.Response(body=to_pdf(document), content_type="application/pdf")
+            formats = call.service.formats
+            pdf = to_pdf(from_json(document), formats)
+            return web.Response(body=pdf, content_type="application/pdf")
     raise invalid("format must be json, csv or pdf")
 
 
@@ -1079,10 +1082,13 @@ async def get_statement(call: Call) -> web.Response:
 )
 async def run_statements(call: Call) -> web.Response:
     service = call.service
-    tenants = await service.write(
-        lambda c, cat: run_due_statements(c, cat, service.clock()), affects=None
+    issued = await service.run_statements()
+    return _json(
+        {
+            "issued_for": sorted({period.tenant_id for period in issued}),
+            "failed": service.statement_failure_report(),
+        }
     )
-    return _json({"issued_for": tenants})
 
 
 # -- audit and tokens ------------------------------------------------------------------------

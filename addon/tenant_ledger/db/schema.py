@@ -243,6 +243,12 @@ statements = sa.Table(
     sa.Column("total_minor", sa.BigInteger, nullable=False),
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("journal_entry_id", sa.BigInteger, sa.ForeignKey("journal.id")),
+    # Added by revision 0010: the statement's number and its bookkeeping, out of ``body``.
+    sa.Column("number", sa.String(32), unique=True),
+    sa.Column("opening_minor", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("closing_minor", sa.BigInteger, nullable=False, server_default="0"),
+    # Per issued period (start µs, as text): [minor units, Wh] of energy statements showed.
+    sa.Column("energy_seen", sa.Text, nullable=False, server_default="{}"),
     sa.UniqueConstraint("tenant_id", "period_start_us", name="statement_period"),
     sa.CheckConstraint("period_end_us > period_start_us", name="statement_window"),
 )
