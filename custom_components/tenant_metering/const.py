@@ -53,6 +53,7 @@ LEDGER_HEALTH_INTERVAL: Final = 60  # seconds between ledger reachability checks
 MANUFACTURER: Final = "Tenant Metering"
 EVENT_COMMAND_FAILED: Final = f"{DOMAIN}_command_failed"  # the breaker_alert blueprint listens
 ISSUE_LEDGER_UNREACHABLE: Final = "ledger_unreachable"
+ISSUE_STATEMENTS_FAILED: Final = "statements_failed"
 GUARD_STORAGE_VERSION: Final = 1
 ISSUE_PROFILE_INVALID: Final = "profile_invalid"
 

@@ -41,6 +41,7 @@ class FakeLedger:
         self.requests: list[tuple[str, str, Any]] = []
         self.down = False
         self.fail_status: int | None = None  # answer every API call with this JSON error
+        self.statement_failures: list[dict[str, str]] = []  # as the ledger's health lists them
         self.server: TestServer | None = None
 
     @property
@@ -88,7 +89,9 @@ class FakeLedger:
         return tenant
 
     async def _health(self, _request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "version": "test"})
+        return web.json_response(
+            {"status": "ok", "version": "test", "statement_failures": self.statement_failures}
+        )
 
     async def _tenants(self, _request: web.Request) -> web.Response:
         return web.json_response({"tenants": list(self.tenants.values())})

@@ -16,6 +16,7 @@ import pytest
 
 from tenant_ledger import statement_run
 from tenant_ledger.config import LedgerConfig
+from tenant_ledger.db import schema
 from tenant_ledger.service import LedgerService
 
 from .conftest import Api, FakeClock
@@ -121,7 +122,7 @@ async def test_every_period_missed_while_down_is_issued_on_start_in_order(
     try:
         statements = await restarted.read(
             lambda c, _cat: c.execute(
-                statement_run.statements.select().order_by(statement_run.statements.c.id)
+                schema.statements.select().order_by(schema.statements.c.id)
             ).all()
         )
     finally:

@@ -260,7 +260,7 @@ async def statement(web_ui: Web, page: Page) -> web.StreamResponse:
             [
                 Bar(
                     label=str(day.day.day),
-                    title=web_ui.service.formats.day(day.day),
+                    title=formats.day(day.day),
                     energy_wh=day.energy_wh,
                 )
                 for day in document.usage
@@ -275,7 +275,7 @@ async def statement(web_ui: Web, page: Page) -> web.StreamResponse:
         period=period,
         problem=problem,
         document=None if isinstance(document, str) else document,
-        rows=[] if isinstance(document, str) else statement_table(document, web_ui.service.formats),
+        rows=[] if isinstance(document, str) else statement_table(document, formats),
         chart=chart,
     )
 
