@@ -88,7 +88,7 @@ async def test_statement_as_csv_and_pdf(api: Api, ledger: LedgerService, clock: 
     assert reply.content_type == "text/csv"
     text = await reply.text()
     assert text.splitlines()[0] == "section,item,quantity,unit,unit_price,amount_EUR"
-    assert "charge,energy,100,kWh,0.30,30.00" in text
+    assert "charge,energy,100.000,kWh,0.30,30.00" in text
     assert "total,total charges,100.000,kWh,,53.55" in text
     reply = await api.client.get(f"/api/statements/{statement_id}?format=pdf", headers=headers)
     pdf = await reply.read()
@@ -196,7 +196,7 @@ async def test_a_reading_after_the_statement_is_shown_on_the_next_one(
         {
             "kind": "late",
             "label": "late readings for 2026-11-01",
-            "quantity": "59.9",
+            "quantity": "59.900",
             "unit": "kWh",
             "unit_price": None,
             "amount": "21.38",

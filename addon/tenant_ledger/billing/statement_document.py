@@ -145,12 +145,17 @@ class LateEnergy:
     amount_minor: int
 
 
+def _kwh(energy_wh: int) -> Decimal:
+    """kWh with the three decimals that make it exact Wh."""
+    return (Decimal(energy_wh) / 1000).quantize(Decimal("0.001"))
+
+
 def _charge_row(line: Any, amount_minor: int) -> ChargeRow:
     if isinstance(line, EnergyLine):
         return ChargeRow(
             kind="energy",
             label=line.label,
-            quantity=Decimal(line.energy_wh) / 1000,
+            quantity=_kwh(line.energy_wh),
             unit="kWh",
             unit_price=line.unit_price,
             amount_minor=amount_minor,
@@ -169,7 +174,7 @@ def _charge_row(line: Any, amount_minor: int) -> ChargeRow:
         return ChargeRow(
             kind="shared",
             label=line.label,
-            quantity=Decimal(line.energy_wh) / 1000,
+            quantity=_kwh(line.energy_wh),
             unit="kWh",
             unit_price=None,
             amount_minor=amount_minor,
@@ -202,7 +207,7 @@ def build_document(
         ChargeRow(
             kind="late",
             label=f"late readings for {item.period_first_day.isoformat()}",
-            quantity=Decimal(item.energy_wh) / 1000,
+            quantity=_kwh(item.energy_wh),
             unit="kWh",
             unit_price=None,
             amount_minor=item.amount_minor,

@@ -191,7 +191,7 @@ def test_a_bill_reads_like_a_bill_in_english_and_german() -> None:
 
 def test_csv_has_every_line_in_plain_decimals() -> None:
     text = to_csv(_document(_simple_month()))  # type: ignore[arg-type]
-    assert "charge,energy,100,kWh,0.30,30.00" in text
+    assert "charge,energy,100.000,kWh,0.30,30.00" in text
     assert "charge,standing,30.00,day,0.50,15.00" in text
     assert "tax,VAT 13 %,45.00,,,5.85" in text
     assert "closing,closing balance,,,,-30.85" in text
