@@ -41,6 +41,8 @@ class TableRow:
     unit_price: str = ""
     amount: str = ""
     emphasis: bool = False
+    band: str = ""
+    """The tariff band that priced the line (the web page links it)."""
 
 
 def _charge_row(row: ChargeRow, formats: Formats) -> TableRow:
@@ -64,6 +66,7 @@ def _charge_row(row: ChargeRow, formats: Formats) -> TableRow:
         if row.unit_price is None
         else f"{formats.unit_price(row.unit_price)} / {per}",
         amount=formats.amount(row.amount_minor),
+        band=row.label if row.kind in ("energy", "standing") else "",
     )
 
 

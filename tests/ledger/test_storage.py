@@ -21,7 +21,7 @@ from tenant_ledger.db.schema import (
 )
 from tenant_ledger.journal import CASH, Leg, Posting, tenant_account
 
-HEAD = "0007"
+HEAD = "0010"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -83,6 +83,7 @@ EARLIER = [
     ("0004", "reading_conflicts", None),
     ("0005", "metering_points", "kind"),
     ("0006", "quarantined_readings", None),
+    ("0007", "statements", "closing_minor"),
 ]
 
 

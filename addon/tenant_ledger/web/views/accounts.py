@@ -277,6 +277,8 @@ async def statement(web_ui: Web, page: Page) -> web.StreamResponse:
         document=None if isinstance(document, str) else document,
         rows=[] if isinstance(document, str) else statement_table(document, formats),
         chart=chart,
+        anchor=reading_anchor,
+        to_epoch=to_epoch,
     )
 
 
