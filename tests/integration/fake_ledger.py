@@ -42,6 +42,7 @@ class FakeLedger:
         self.down = False
         self.fail_status: int | None = None  # answer every API call with this JSON error
         self.statement_failures: list[dict[str, str]] = []  # as the ledger's health lists them
+        self.journal_entries = 0  # like the ledger's journal: one id per money posting
         self.server: TestServer | None = None
 
     @property
@@ -100,8 +101,9 @@ class FakeLedger:
         tenant = self._tenant(request)
         body = await request.json()
         tenant["balance"] = str(Decimal(tenant["balance"]) + Decimal(body["amount"]))
+        self.journal_entries += 1
         return web.json_response(
-            {"entry_id": len(self.requests), "balance": tenant["balance"]}, status=201
+            {"entry_id": self.journal_entries, "balance": tenant["balance"]}, status=201
         )
 
     async def _exemption(self, request: web.Request) -> web.Response:
