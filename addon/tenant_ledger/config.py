@@ -28,3 +28,10 @@ class LedgerConfig:
     plan_defaults: PlanDefaults = PlanDefaults()
     tick_seconds: float = 60.0
     """How often statuses are re-evaluated and due statements run."""
+    locale: str = "en"
+    """Language and number/date format of statements, the console and the portal (Babel)."""
+    landlord_name: str = ""
+    landlord_address: str = ""
+    """Who issues the statements, printed at their head."""
+    tax_name: str = "VAT"
+    """What statements call the tariff's tax (``VAT 13 %``)."""

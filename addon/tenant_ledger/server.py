@@ -81,6 +81,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--currency", default=_env("CURRENCY", "EUR"))
     parser.add_argument("--timezone", default=_env("TIMEZONE", "UTC"))
+    parser.add_argument("--locale", default=_env("LOCALE", "en"), help="e.g. en, de, en_GB")
+    parser.add_argument("--landlord-name", default=_env("LANDLORD_NAME", ""))
+    parser.add_argument(
+        "--landlord-address", default=_env("LANDLORD_ADDRESS", ""), help="lines split by ';'"
+    )
+    parser.add_argument("--tax-name", default=_env("TAX_NAME", "VAT"))
     parser.add_argument(
         "--supervisor-url",
         default=_env("SUPERVISOR_URL", DEFAULT_URL),
@@ -141,6 +147,10 @@ def _config(args: argparse.Namespace, broker: BrokerSettings | None) -> LedgerCo
         client_id=args.client_id,
         currency=options.get("currency", args.currency),
         timezone=options.get("timezone", args.timezone),
+        locale=options.get("locale", args.locale),
+        landlord_name=options.get("landlord_name", args.landlord_name),
+        landlord_address=options.get("landlord_address", args.landlord_address),
+        tax_name=options.get("tax_name", args.tax_name),
         admin_token=args.admin_token,
         plan_defaults=PlanDefaults(
             low_balance_threshold=options.get(

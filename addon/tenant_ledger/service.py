@@ -18,6 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from tenant_ledger import chain_head, integrity
+from tenant_ledger.billing.statement_document import Issuer
+from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.chain_head import SeriesHead
 from tenant_ledger.clock import Clock, wall_clock_us
 from tenant_ledger.config import LedgerConfig
@@ -33,13 +35,15 @@ from tenant_ledger.db.readings_store import (
 )
 from tenant_ledger.db.schema import api_tokens, sites
 from tenant_ledger.errors import LedgerError
+from tenant_ledger.i18n import Formats
 from tenant_ledger.journal import Error
 from tenant_ledger.ledger_key import KeyFileError, LedgerKey
 from tenant_ledger.mqtt import Ack, LedgerMqtt
 from tenant_ledger.operations import Action, archive_tenant, create_token, hash_token
 from tenant_ledger.rater import SYSTEM_ACTOR, rate_points
 from tenant_ledger.readings_in import IncomingReading, PayloadError, decode_readings
-from tenant_ledger.statement_run import run_due_statements
+from tenant_ledger.standing_run import post_daily_standing
+from tenant_ledger.statement_run import DuePeriod, Splits, due_periods, issue_statement
 from tenant_ledger.tenant_state import evaluate
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,6 +61,16 @@ class _Delivery:
     payload: bytes | Sequence[IncomingReading]
     ack: Ack | None
     done: "asyncio.Future[StoreResult] | None"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StatementFailure:
+    """A statement the run could not issue, as health and Home Assistant report it."""
+
+    tenant_id: str
+    period_start: str
+    error: str
+    since_us: int
 
 
 _CUTOFF_STATUSES = frozenset({"disconnect_due", "disconnected"})
@@ -97,6 +111,8 @@ class LedgerService:
         self._chain_published: dict[str, SeriesHead] | None = None
         self._chain_published_at = float("-inf")
         self._chain_timer: asyncio.TimerHandle | None = None
+        self.statement_failures: dict[str, StatementFailure] = {}
+        """Statements that could not be issued (by ``DuePeriod.key``): retried every run."""
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -120,6 +136,9 @@ class LedgerService:
             asyncio.create_task(self._ingest_loop(), name="ledger-ingest"),
             asyncio.create_task(self._tick_loop(), name="ledger-tick"),
         ]
+        # Periods that ended while the add-on was down are issued now, not a tick later.
+        if not self.read_only:
+            await self.run_statements()
         await self.refresh(None)
 
     async def stop(self) -> None:
@@ -585,11 +604,81 @@ class LedgerService:
 
     # -- time ------------------------------------------------------------------------------------
 
+    @property
+    def formats(self) -> Formats:
+        """Numbers, money, dates and words in the add-on's locale."""
+        return Formats(self.config.locale, self.catalog.currency)
+
+    @property
+    def issuer(self) -> Issuer:
+        return Issuer(
+            name=self.config.landlord_name,
+            address=self.config.landlord_address,
+            tax_name=self.config.tax_name,
+        )
+
+    async def run_statements(self) -> list[DuePeriod]:
+        """Issue every statement due, each tenant and period in its own transaction.
+
+        A period that fails is logged, listed in ``statement_failures`` (health, HA repair
+        issue) and retried on the next run; the tenant's later periods wait for it (each opens
+        where the previous closed), every other tenant's are issued.
+        """
+        self._refuse_if_read_only()
+        now_us = self.clock()
+        await self.write(lambda c, cat: post_daily_standing(c, cat, now_us), affects=None)
+        due = await self.read(lambda c, cat: due_periods(c, cat, now_us))
+        issued: list[DuePeriod] = []
+        blocked: set[str] = set()
+        splits: Splits = {}
+        for period in due:
+            if period.tenant_id in blocked:
+                continue
+            issue = functools.partial(
+                issue_statement, due=period, issuer=self.issuer, now_us=now_us, splits=splits
+            )
+            try:
+                await self.write(issue, affects=[period.tenant_id])
+            except Exception as err:
+                blocked.add(period.tenant_id)
+                _LOGGER.error(
+                    "statement of %s from %s not issued: %s",
+                    period.tenant_id,
+                    period.start.date(),
+                    err,
+                )
+                _LOGGER.debug("statement failure", exc_info=True)
+                self.statement_failures[period.key] = StatementFailure(
+                    tenant_id=period.tenant_id,
+                    period_start=period.start.date().isoformat(),
+                    error=str(err) or type(err).__name__,
+                    since_us=self.statement_failures[period.key].since_us
+                    if period.key in self.statement_failures
+                    else now_us,
+                )
+                continue
+            self.statement_failures.pop(period.key, None)
+            issued.append(period)
+        return issued
+
+    def statement_failure_report(self) -> list[dict[str, str]]:
+        """The statements not issued, oldest failure first (health answer, HA repair issue)."""
+        return [
+            {
+                "tenant_id": failure.tenant_id,
+                "period_start": failure.period_start,
+                "error": failure.error,
+                "since": from_us(failure.since_us).isoformat(),
+            }
+            for failure in sorted(self.statement_failures.values(), key=lambda f: f.since_us)
+        ]
+
     async def tick(self) -> None:
         """What the passing of time does: statements on billing days, then status changes."""
         if self.read_only:
             return
-        await self.write(lambda c, cat: run_due_statements(c, cat, self.clock()), affects=None)
+        await self.run_statements()
+        await self.refresh(None)
 
     async def _tick_loop(self) -> None:
         while True:

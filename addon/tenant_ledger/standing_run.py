@@ -113,6 +113,20 @@ def post_daily_standing(connection: sa.Connection, catalog: Catalog, now_us: int
     return charged
 
 
+def standing_to_date(catalog: Catalog, tenant_id: str, start: datetime, now: datetime) -> int:
+    """The standing charge with tax from ``start`` to ``now`` (the open period so far)."""
+    schedule = catalog.schedule_of(tenant_id)
+    held = [item for item in catalog.assignments if item.tenant_id == tenant_id]
+    windows = occupancy(held, tenant_id, start=start, end=now) if now > start else ()
+    if schedule is None or not windows:
+        return 0
+    try:
+        rating = rate((), schedule, start=start, end=now, occupied=windows)
+    except ValueError:  # no tariff version in force yet
+        return 0
+    return price(rating.standing_lines, catalog.currency).total.minor
+
+
 def _day_charge(
     catalog: Catalog,
     tenant_id: str,

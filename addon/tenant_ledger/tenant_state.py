@@ -32,6 +32,7 @@ from tenant_ledger.db.schema import (
     tenants,
 )
 from tenant_ledger.journal import tenant_account
+from tenant_ledger.standing_run import standing_to_date
 
 # Once the balance is back where no cut-off is wanted, an earlier cut-off approval is spent.
 _APPROVAL_SPENT = {TenantState.OK, TenantState.LOW, TenantState.EXEMPT}
@@ -134,7 +135,10 @@ def evaluate(
         "plan": plan.kind,
         "period_start": start.isoformat(),
         "period_energy_kwh": format_kwh(energy_wh),
-        "period_cost": format_minor(cost_minor, currency),
+        # Every charge of the period so far: energy and the standing charge to date.
+        "period_cost": format_minor(
+            cost_minor + standing_to_date(catalog, tenant_id, start, now), currency
+        ),
         "quota_kwh": None if quota is None else format_kwh(quota.included_wh),
         "quota_remaining_kwh": None if quota is None else format_kwh(quota.remaining_wh),
         "points": catalog.points_of(tenant_id, now_us),

@@ -56,6 +56,7 @@ ISSUE_LEDGER_UNREACHABLE: Final = "ledger_unreachable"
 ISSUE_LEDGER_REWOUND: Final = "ledger_rewound"
 # Fired when the ledger's chain head contradicts one seen before (chain_watch.py).
 EVENT_LEDGER_REWOUND: Final = f"{DOMAIN}_ledger_rewound"
+ISSUE_STATEMENTS_FAILED: Final = "statements_failed"
 GUARD_STORAGE_VERSION: Final = 1
 CHAIN_STORAGE_VERSION: Final = 1
 CHAIN_SAVE_DELAY: Final = 10  # seconds: the newest head seen is stored at most this often

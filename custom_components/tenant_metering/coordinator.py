@@ -40,6 +40,7 @@ from .const import (
     GUARD_STORAGE_VERSION,
     ISSUE_LEDGER_REWOUND,
     ISSUE_LEDGER_UNREACHABLE,
+    ISSUE_STATEMENTS_FAILED,
     LEDGER_HEALTH_INTERVAL,
     LEDGER_UNIQUE_ID,
     signal_ledger_availability,
@@ -88,6 +89,7 @@ class LedgerCoordinator(DataUpdateCoordinator[list[TenantState]]):
                 translation_key="ledger_unreachable",
                 translation_placeholders={"url": self.client.url, "error": str(err)},
             ) from err
+        await self._report_statement_failures()
         tenants: list[TenantState] = []
         for item in raw:
             try:
@@ -95,6 +97,32 @@ class LedgerCoordinator(DataUpdateCoordinator[list[TenantState]]):
             except ValueError as err:
                 _LOGGER.warning("Ignoring malformed tenant from the ledger: %s", err)
         return tenants
+
+    async def _report_statement_failures(self) -> None:
+        """A repair issue while the ledger reports statements it could not issue."""
+        try:
+            health = await self.client.health()
+        except LedgerError as err:
+            _LOGGER.debug("ledger health not read: %s", err)
+            return
+        failures = health.get("statement_failures") or []
+        if not isinstance(failures, list) or not failures:
+            ir.async_delete_issue(self.hass, DOMAIN, ISSUE_STATEMENTS_FAILED)
+            return
+        listed = "; ".join(
+            f"{item.get('tenant_id')} from {item.get('period_start')}: {item.get('error')}"
+            for item in failures
+            if isinstance(item, dict)
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            ISSUE_STATEMENTS_FAILED,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_STATEMENTS_FAILED,
+            translation_placeholders={"failures": listed},
+        )
 
 
 class LedgerLink:

@@ -228,7 +228,12 @@ class TenantSensor(TenantEntity, SensorEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         tenant = self.tenant
-        if self.entity_description.key != "status" or tenant is None:
+        if tenant is None:
+            return None
+        if self.entity_description.key == "quota_remaining":
+            # The quota-warning blueprint divides by it: the period's whole allowance.
+            return {"quota_kwh": None if tenant.quota_kwh is None else str(tenant.quota_kwh)}
+        if self.entity_description.key != "status":
             return None
         return {
             "reason": tenant.status_reason,

@@ -78,6 +78,15 @@ ensure_postgresql() {
   fi
 }
 
+# Statement PDFs embed these fonts: DejaVu Sans (Latin, Greek, Cyrillic, Arabic, Hebrew) and
+# Droid Sans Fallback (Chinese, Japanese, Korean).
+ensure_fonts() {
+  if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] \
+    || [ ! -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ]; then
+    apt_install fonts-dejavu-core fonts-droid-fallback
+  fi
+}
+
 ensure_chromium() {
   if ! command -v chromium >/dev/null 2>&1; then
     apt_install chromium

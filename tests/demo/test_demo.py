@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tenant_sim.building import TIMEZONE, hostel
+from tenant_sim.clock import SimClock
 from tenant_sim.ledger_api import LedgerApi
 from tenant_sim.ledger_process import LedgerProcess, building_args
 from tenant_sim.registers import BuildingRegisters
@@ -116,8 +117,12 @@ async def test_simulated_month_prints_the_ledgers_statements(
 
     # The printed figures are the ledger's: start it again on its data and ask its API.
     token = secrets.token_urlsafe(24)
+    # On the demo's clock: a ledger on the wall clock would (rightly) issue the months since.
     ledger = LedgerProcess(
-        run.data_dir / "month" / "ledger", admin_token=token, args=building_args()
+        run.data_dir / "month" / "ledger",
+        admin_token=token,
+        args=building_args(),
+        clock=SimClock.at(AFTER_OCTOBER),
     )
     await asyncio.to_thread(ledger.start)
     try:
@@ -141,7 +146,7 @@ async def test_simulated_month_prints_the_ledgers_statements(
             document["tax"],
             document["total"],
         )
-        assert document["period_start"] == "2026-10-01T00:00:00+01:00"
+        assert (document["period_start"], document["period_end"]) == ("2026-10-01", "2026-10-31")
     assert Decimal(rows["all"][-1]) == sum(Decimal(d["total"]) for d in issued.values())
 
     # And the energy is what the simulated meters counted over October, to the Wh.

@@ -44,6 +44,8 @@ class FakeLedger:
         self.refusal: dict[str, str] | None = None  # answer money postings 400 with this error
         self.lose_answers = 0  # post, then drop the connection instead of answering (a timeout)
         self.posted: dict[str, int] = {}  # ref -> entry id, as the ledger keeps refs
+        self.statement_failures: list[dict[str, str]] = []  # as the ledger's health lists them
+        self.journal_entries = 0  # like the ledger's journal: one id per money posting
         self.server: TestServer | None = None
 
     @property
@@ -92,7 +94,9 @@ class FakeLedger:
         return tenant
 
     async def _health(self, _request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "version": "test"})
+        return web.json_response(
+            {"status": "ok", "version": "test", "statement_failures": self.statement_failures}
+        )
 
     async def _tenants(self, _request: web.Request) -> web.Response:
         return web.json_response({"tenants": list(self.tenants.values())})
@@ -110,7 +114,8 @@ class FakeLedger:
             error = {"code": "already_posted", "message": "posted", "entry_id": self.posted[ref]}
             return web.json_response({"error": error}, status=409)
         tenant["balance"] = str(Decimal(tenant["balance"]) + Decimal(body["amount"]))
-        entry_id = len(self.requests)
+        self.journal_entries += 1
+        entry_id = self.journal_entries
         if ref is not None:
             self.posted[ref] = entry_id
         if self.lose_answers:

@@ -24,7 +24,11 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.tenant_metering.const import DOMAIN, ISSUE_LEDGER_UNREACHABLE
+from custom_components.tenant_metering.const import (
+    DOMAIN,
+    ISSUE_LEDGER_UNREACHABLE,
+    ISSUE_STATEMENTS_FAILED,
+)
 
 from .common import (
     BASE,
@@ -112,6 +116,10 @@ async def test_tenant_state_follows_mqtt(
     await hass.async_block_till_done()
     assert state_of(hass, "sensor.room_102_balance") == "12.34"
     assert state_of(hass, "sensor.room_102_quota_remaining") == "unknown"
+    # The quota-warning blueprint reads the allowance from this attribute.
+    quota = hass.states.get("sensor.room_101_quota_remaining")
+    assert quota is not None
+    assert (quota.state, quota.attributes["quota_kwh"]) == ("26.544", "150.000")
 
     # …and one removed disappears with its device.
     fire(hass, "tenant_metering/ledger/tenant/t102/state", "")
@@ -157,6 +165,38 @@ async def test_poll_drops_tenants_the_ledger_deleted(
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get("sensor.room_101_balance") is None
+
+
+async def test_statements_the_ledger_could_not_issue_raise_an_issue_until_issued(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    fake_ledger: FakeLedger,
+    issue_registry: ir.IssueRegistry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_ledger(hass, fake_ledger)
+    fake_ledger.statement_failures = [
+        {
+            "tenant_id": "t101",
+            "period_start": "2026-11-01",
+            "error": "common point pump has no tariff",
+            "since": "2026-12-01T06:00:00+00:00",
+        }
+    ]
+    freezer.tick(timedelta(seconds=61))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    issue = issue_registry.async_get_issue(DOMAIN, ISSUE_STATEMENTS_FAILED)
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "failures": "t101 from 2026-11-01: common point pump has no tariff"
+    }
+
+    fake_ledger.statement_failures = []
+    freezer.tick(timedelta(seconds=61))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_STATEMENTS_FAILED) is None
 
 
 async def test_unreachable_ledger_makes_tenants_unavailable_and_raises_an_issue(

@@ -41,7 +41,7 @@ async def test_top_up_then_balance_entity_follows_the_ledger(
         return_response=True,
         context=Context(user_id=hass_admin_user.id),
     )
-    assert response == {"entry_id": "2", "balance": "22.44"}  # the 2nd request it saw
+    assert response == {"entry_id": "1", "balance": "22.44"}  # the ledger's first posting
     method, path, body = fake_ledger.requests[-1]
     assert (method, path) == ("POST", "/api/tenants/t101/topups")
     assert body.pop("ref").startswith("ha:")

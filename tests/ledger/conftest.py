@@ -3,12 +3,14 @@
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+import io
 from pathlib import Path
 import tempfile
 from typing import Any
 import uuid
 
 from aiohttp.test_utils import TestClient, TestServer
+from pypdf import PdfReader
 import pytest
 import sqlalchemy as sa
 
@@ -29,6 +31,11 @@ FLAT_TARIFF = {
     "timezone": "Europe/Berlin",
     "energy": {"type": "flat", "rate": "0.30"},
 }
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text a reader copies out of ``pdf`` (every page)."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 class FakeClock:

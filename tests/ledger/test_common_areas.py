@@ -78,8 +78,8 @@ async def test_common_corridor_split_by_floor_area(
     for tenant_id in SPACES:
         (listed,) = (await api.call("GET", f"/api/tenants/{tenant_id}/statements"))["statements"]
         document = await api.call("GET", f"/api/statements/{listed['id']}")
-        (shared,) = [line for line in document["lines"] if line.get("shared")]
-        shares[tenant_id] = (shared["label"], shared["energy_kwh"], shared["amount"])
+        (shared,) = [line for line in document["lines"] if line["kind"] == "shared"]
+        shares[tenant_id] = (shared["label"], shared["quantity"], shared["amount"])
         totals[tenant_id] = (document["net"], document["tax"], document["total"])
     assert shares == {
         "t1": ("shared: Corridor lights", "2.408", "0.60"),
@@ -112,7 +112,7 @@ async def test_common_corridor_split_by_floor_area(
     csv = await api.client.get(
         f"/api/statements/{listed['id']}?format=csv", headers=api._headers(None)
     )
-    assert "shared: Corridor lights,6.020 kWh,,1.51" in (await csv.text()).replace("\r", "")
+    assert "charge,shared: Corridor lights,6.020,kWh,,1.51" in (await csv.text()).replace("\r", "")
 
     # Idempotent: the run and the scheduler issue and post nothing twice.
     assert (await api.call("POST", "/api/statements/run"))["issued_for"] == []

@@ -1,6 +1,7 @@
 """Storage: migrations, the schema they build, and what the database itself refuses."""
 
 from collections.abc import Iterator
+import json
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tenant_ledger import ledger_key
+from tenant_ledger.billing.statement_document import from_json, validate_document
 from tenant_ledger.db import engine as db_engine, journal_store
 from tenant_ledger.db.schema import (
     ha_user_links,
@@ -18,13 +20,14 @@ from tenant_ledger.db.schema import (
     metadata,
     metering_points,
     quarantined_readings,
+    statements,
     tenants,
 )
 from tenant_ledger.journal import tenant_account
 
 from . import legacy
 
-HEAD = "0009"
+HEAD = "0010"
 KEY = ledger_key.generate(dict.fromkeys(ledger_key.SERIES, 1), dict.fromkeys(ledger_key.SERIES, 0))
 
 
@@ -76,7 +79,9 @@ EARLIER = [
     ("0004", "reading_conflicts", None),
     ("0005", "metering_points", "kind"),
     ("0006", "quarantined_readings", None),
-    ("0007", "parked_messages", None),
+    ("0007", "statements", "closing_minor"),
+    ("0008", "parked_messages", None),
+    ("0009", "audit_log", "principal"),
 ]
 
 
@@ -281,3 +286,70 @@ def test_a_quarantined_value_is_kept_once(engine: sa.Engine) -> None:
         connection.execute(quarantined_readings.insert().values(**row))
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(quarantined_readings.insert().values(**row))
+
+
+LEGACY_STATEMENT = {
+    "tenant_id": "t1",
+    "tenant_name": "T",
+    "currency": "EUR",
+    "period_start": "2026-11-01T00:00:00+01:00",
+    "period_end": "2026-12-01T00:00:00+01:00",
+    "issued_at": "2026-12-05T07:00:00+00:00",
+    "due_at": "2026-12-01T00:00:00+01:00",
+    "opening_balance": "0.00",
+    "energy_kwh": "100.000",
+    "lines": [
+        {"label": "energy", "amount": "30.00", "energy_kwh": "100.000", "unit_price": "0.30"},
+        {"label": "standing", "amount": "15.00", "days": "30/1", "unit_price": "0.50"},
+    ],
+    "taxes": [{"rate": "0.13", "base": "45.00", "tax": "5.85"}],
+    "net": "45.00",
+    "tax": "5.85",
+    "total": "50.85",
+    "credits": [
+        {"time": "2026-11-10T12:00:00+00:00", "kind": "top_up", "amount": "4.44", "description": ""}
+    ],
+    "closing_balance": "-47.54",
+    "points": [{"point": "p1", "energy_kwh": "100.000", "events": []}],
+    "late_readings": [],
+    "charged_earlier": "0.00",
+    "charged_ahead": "1.13",
+    "books": {
+        "journal_through": 7,
+        "closing_minor": -4754,
+        "ahead_minor": 113,
+        "energy_seen": {"1793487600000000": [3000, 100000]},
+    },
+}
+
+
+def test_statements_issued_before_0008_keep_their_numbers_in_columns_and_the_new_shape(
+    engine: sa.Engine,
+) -> None:
+    """The December example of issue 14: closing -47.54 from 0, 50.85 charged, 1.13 ahead."""
+    db_engine.upgrade(engine, "0007")
+    legacy.building(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO statements (id, tenant_id, period_start_us, period_end_us, "
+                "issued_at_us, due_at_us, currency, total_minor, body) VALUES "
+                "(3, 't1', 1793487600000000, 1796079600000000, 1796454000000000, "
+                "1796079600000000, 'EUR', 5085, :body)"
+            ),
+            {"body": json.dumps(LEGACY_STATEMENT)},
+        )
+    db_engine.upgrade(engine)
+    with engine.connect() as connection:
+        row = connection.execute(sa.select(statements)).one()
+    assert (row.number, row.opening_minor, row.closing_minor) == ("2026-00003", 0, -4754)
+    assert json.loads(row.energy_seen) == {"1793487600000000": [3000, 100000]}
+    body = json.loads(row.body)
+    assert "books" not in body
+    document = from_json(body)
+    # It adds up; its due date stays the one it was issued with (before the issue date).
+    assert validate_document(document) == ["due date is not after the issue date"]
+    assert [(r.label, r.amount_minor) for r in document.late] == [
+        ("charged ahead (next period)", 113),
+        ("charged earlier", 0),
+    ]

@@ -3,10 +3,18 @@
 from typing import Literal
 
 from aiohttp import web
+from pydantic import Field
 
 from tenant_ledger import __version__
 from tenant_ledger.api.models import Reply
 from tenant_ledger.api.registry import Call, Response, json_response, route
+
+
+class StatementFailure(Reply):
+    tenant_id: str
+    period_start: str
+    error: str
+    since: str
 
 
 class Health(Reply):
@@ -15,6 +23,8 @@ class Health(Reply):
     currency: str
     read_only: bool
     ingest: Literal["ok", "stalled"] = "ok"
+    statement_failures: list[StatementFailure] = Field(default_factory=list)
+    """Statements the ledger could not issue (retried every run; the others were issued)."""
 
 
 class Stats(Reply):
@@ -41,6 +51,7 @@ async def health(call: Call) -> web.Response:
             "currency": service.catalog.currency,
             "read_only": service.read_only,
             "ingest": "stalled" if service.ingest_stalled else "ok",
+            "statement_failures": service.statement_failure_report(),
         },
         503 if service.ingest_stalled else 200,
     )

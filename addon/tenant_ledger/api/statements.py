@@ -6,14 +6,15 @@ from typing import Literal
 from aiohttp import web
 
 from tenant_ledger.api.contract import Query
+from tenant_ledger.api.health import StatementFailure
 from tenant_ledger.api.models import JsonObject, Reply
 from tenant_ledger.api.registry import Call, json_response, route
 from tenant_ledger.billing import format_minor
+from tenant_ledger.billing.statement_document import from_json
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db import listings
 from tenant_ledger.errors import not_found
 from tenant_ledger.statement_render import to_csv, to_pdf
-from tenant_ledger.statement_run import run_due_statements
 
 
 class StatementSummary(Reply):
@@ -32,6 +33,8 @@ class Format(Query):
 
 class Issued(Reply):
     issued_for: list[str]
+    failed: list[StatementFailure]
+    """Statements that could not be issued; every other one was."""
 
 
 @route(
@@ -78,9 +81,10 @@ async def get_statement(call: Call) -> web.Response:
     document = {"id": int(identifier), **json.loads(body)}
     match call.query.format:
         case "csv":
-            return web.Response(text=to_csv(document), content_type="text/csv")
+            return web.Response(text=to_csv(from_json(document)), content_type="text/csv")
         case "pdf":
-            return web.Response(body=to_pdf(document), content_type="application/pdf")
+            pdf = to_pdf(from_json(document), call.service.formats)
+            return web.Response(body=pdf, content_type="application/pdf")
     return json_response(document)
 
 
@@ -94,7 +98,10 @@ async def get_statement(call: Call) -> web.Response:
 )
 async def run_statements(call: Call) -> web.Response:
     service = call.service
-    tenants = await service.write(
-        lambda c, cat: run_due_statements(c, cat, service.clock()), affects=None
+    issued = await service.run_statements()
+    return json_response(
+        {
+            "issued_for": sorted({period.tenant_id for period in issued}),
+            "failed": service.statement_failure_report(),
+        }
     )
-    return json_response({"issued_for": tenants})

@@ -86,13 +86,16 @@ def build_statement(
 
     Energy: the tenant's points while assigned to it, rated by ``schedule``. Standing charge:
     the time the tenant held any point. ``allocations``: the tenant's common-area and loss
-    shares. Balance: closing = opening + credits - total (positive = in credit).
+    shares. ``credits``: those since the previous statement, none after ``end``. Balance:
+    closing = opening + credits - total (positive = in credit).
     """
     currency = schedule.currency
-    start_us, end_us = to_us(start), to_us(end)
+    end_us = to_us(end)
     for credit in credits:
-        if not start_us <= to_us(credit.ts) < end_us or credit.amount.currency != currency:
-            raise ValueError(f"credit at {credit.ts} is outside the period or not in {currency}")
+        # Credits since the previous statement: one dated before ``start`` (between two
+        # statements' periods) is still shown, one after ``end`` belongs to the next statement.
+        if to_us(credit.ts) >= end_us or credit.amount.currency != currency:
+            raise ValueError(f"credit at {credit.ts} is after the period or not in {currency}")
     consumptions = consumption(readings, replacements)
     intervals = tenant_intervals(consumptions, assignments, tenant_id, start=start, end=end)
     rating = rate(

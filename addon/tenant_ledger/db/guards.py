@@ -2,7 +2,7 @@
 
 - Append-only: no UPDATE or DELETE (nor TRUNCATE on PostgreSQL) of the journal, its legs, the
   audit log, readings and statements (revision 0001 for the first three, 0008 for the others).
-- Balanced at write time (revision 0008): an entry's legs are inserted first, then the entry,
+- Balanced at write time (revision 0009): an entry's legs are inserted first, then the entry,
   which is refused unless it has at least two legs summing to zero; no leg may be added to an
   entry already posted. The legs' foreign key is deferred to the commit, so a leg without its
   entry cannot be committed either.

@@ -141,7 +141,7 @@ readings = sa.Table(
     sa.Column("energy_wh", sa.BigInteger, nullable=False),
     sa.Column("seq", sa.BigInteger),
     sa.Column("received_at_us", sa.BigInteger, nullable=False),
-    # Added by revision 0008: the keyed hash (db/sealed.py); NULL only before the key.
+    # Added by revision 0009: the keyed hash (db/sealed.py); NULL only before the key.
     sa.Column("mac", sa.String(32)),
     sa.UniqueConstraint("point_id", "ts", name="reading_point_ts"),
     sa.CheckConstraint("energy_wh >= 0", name="reading_energy"),
@@ -189,7 +189,7 @@ journal = sa.Table(
 journal_legs = sa.Table(
     "journal_legs",
     metadata,
-    # Deferred (revision 0008): an entry's legs go in first, then the entry, which the database
+    # Deferred (revision 0009): an entry's legs go in first, then the entry, which the database
     # refuses unless they balance (db/guards.py).
     sa.Column(
         "entry_id",
@@ -224,7 +224,7 @@ audit_log = sa.Table(
     sa.Column("target", sa.String(200), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("details", sa.Text, nullable=False),
-    # Added by revision 0009: who the ledger authenticated (``token:<name>``,
+    # Added by revision 0010: who the ledger authenticated (``token:<name>``,
     # ``ha_user:<id>``, ``ledger``) beside the ``actor`` name the caller gave; NULL before it.
     sa.Column("principal", sa.String(200)),
 )
@@ -255,7 +255,13 @@ statements = sa.Table(
     sa.Column("total_minor", sa.BigInteger, nullable=False),
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("journal_entry_id", sa.BigInteger, sa.ForeignKey("journal.id")),
-    # Added by revision 0008: the keyed hash (db/sealed.py); NULL only before the key.
+    # Added by revision 0008: the statement's number and its bookkeeping, out of ``body``.
+    sa.Column("number", sa.String(32), unique=True),
+    sa.Column("opening_minor", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("closing_minor", sa.BigInteger, nullable=False, server_default="0"),
+    # Per issued period (start µs, as text): [minor units, Wh] of energy statements showed.
+    sa.Column("energy_seen", sa.Text, nullable=False, server_default="{}"),
+    # Added by revision 0009: the keyed hash (db/sealed.py); NULL only before the key.
     sa.Column("mac", sa.String(64)),
     sa.UniqueConstraint("tenant_id", "period_start_us", name="statement_period"),
     sa.CheckConstraint("period_end_us > period_start_us", name="statement_window"),
@@ -306,7 +312,7 @@ quarantined_readings = sa.Table(
     sa.UniqueConstraint("point_id", "ts", "energy_wh", name="quarantined_reading_value"),
 )
 
-# Added by revision 0008: a readings message that carries no storable reading (not JSON, too
+# Added by revision 0009: a readings message that carries no storable reading (not JSON, too
 # large, the wrong shape, a bad field). It is acknowledged, so the broker never delivers it
 # again, and kept here (once per distinct payload, the newest ``MAX_PARKED_MESSAGES``) for the
 # landlord to see which sender is broken.

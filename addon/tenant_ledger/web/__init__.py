@@ -10,6 +10,7 @@ import secrets
 from aiohttp import web
 import jinja2
 
+from tenant_ledger.i18n import translations
 from tenant_ledger.service import LedgerService
 from tenant_ledger.web.context import Access, Handler, Web
 from tenant_ledger.web.csrf import CsrfGuard
@@ -83,6 +84,11 @@ def setup_web(
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    # One language per add-on (its ``locale`` option), as for the statements it issues.
+    templates.install_gettext_translations(  # type: ignore[attr-defined]
+        translations(service.config.locale), newstyle=True
     )
     ui = Web(
         service=service,

@@ -101,6 +101,7 @@ class Web:
             currency=self.currency,
             money=lambda minor: format_minor(minor, self.currency),
             kwh=format_kwh,
+            fmt=self.service.formats,
             **context,
         )
 

@@ -1,46 +1,11 @@
 """Read-only SQL the pages need beyond the service's published states."""
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from tenant_ledger.billing import Reading, from_epoch
-from tenant_ledger.db.schema import audit_log, journal, journal_legs, metering_points, readings
-from tenant_ledger.journal import tenant_account
-from tenant_ledger.statement_run import CREDIT_KINDS
-
-
-def readings_around(
-    connection: sa.Connection, point_ids: Collection[str], start_s: int, end_s: int
-) -> list[Reading]:
-    """Readings in [start_s, end_s] plus the last before and the first after, per point.
-
-    The neighbours are what turn a window's edges into consumption (an interval straddling
-    the edge counts with its time-proportional part).
-    """
-    found: list[Reading] = []
-    for point_id in point_ids:
-        of_point = readings.c.point_id == point_id
-        before = sa.select(sa.func.max(readings.c.ts)).where(of_point & (readings.c.ts < start_s))
-        after = sa.select(sa.func.min(readings.c.ts)).where(of_point & (readings.c.ts > end_s))
-        query = (
-            sa.select(readings.c.ts, readings.c.energy_wh)
-            .where(
-                of_point
-                & (
-                    readings.c.ts.between(start_s, end_s)
-                    | (readings.c.ts == before.scalar_subquery())
-                    | (readings.c.ts == after.scalar_subquery())
-                )
-            )
-            .order_by(readings.c.ts)
-        )
-        found.extend(
-            Reading(point_id=point_id, ts=from_epoch(row.ts), energy_wh=row.energy_wh)
-            for row in connection.execute(query)
-        )
-    return found
+from tenant_ledger.db.schema import audit_log, metering_points, readings
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -69,47 +34,6 @@ def readings_between(
     )
     return [
         StoredReading(point_id=row.point_id, ts=row.ts, energy_wh=row.energy_wh)
-        for row in connection.execute(query)
-    ]
-
-
-def balance_before(connection: sa.Connection, tenant_id: str, before_us: int) -> int:
-    """The tenant's balance (minor units) from every posting before ``before_us``."""
-    query = (
-        sa.select(sa.func.coalesce(sa.func.sum(journal_legs.c.amount_minor), 0))
-        .join(journal, journal.c.id == journal_legs.c.entry_id)
-        .where(
-            (journal_legs.c.account == tenant_account(tenant_id)) & (journal.c.ts_us < before_us)
-        )
-    )
-    return int(connection.execute(query).scalar_one())
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class CreditRow:
-    ts_us: int
-    kind: str
-    amount_minor: int
-    reason: str
-
-
-def credits_between(
-    connection: sa.Connection, tenant_id: str, start_us: int, end_us: int
-) -> list[CreditRow]:
-    """Top-ups and adjustments to the tenant's account in [start_us, end_us)."""
-    query = (
-        sa.select(journal.c.ts_us, journal.c.kind, journal.c.reason, journal_legs.c.amount_minor)
-        .join(journal_legs, journal_legs.c.entry_id == journal.c.id)
-        .where(
-            (journal_legs.c.account == tenant_account(tenant_id))
-            & journal.c.kind.in_(list(CREDIT_KINDS))
-            & (journal.c.ts_us >= start_us)
-            & (journal.c.ts_us < end_us)
-        )
-        .order_by(journal.c.id)
-    )
-    return [
-        CreditRow(ts_us=row.ts_us, kind=row.kind, amount_minor=row.amount_minor, reason=row.reason)
         for row in connection.execute(query)
     ]
 

@@ -1,37 +1,32 @@
-"""Statements rebuilt from stored readings with the billing engine, as HTML rows and CSV.
+"""A tenant's billing periods and their statements: the issued document, or a preview.
 
-Each row keeps the band that priced it, so the page can link a line to the tariff band and to
-the readings of the period: a tenant can redo every number by hand.
+Both come from the statement run's one builder (``statement_run.build_period_document``), so
+the console and the portal show what the tenant is (or will be) billed, never a twin of it.
+``charge_rows`` prices a tariff's lines for the tariff page's worked example.
 """
 
-import csv
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-import io
 import json
-from typing import Any
 
 import sqlalchemy as sa
 
 from tenant_ledger.billing import (
     AllocationLine,
     Charges,
-    Credit,
-    CreditKind,
     EnergyLine,
-    Money,
     StandingLine,
-    Statement,
     billing_period,
-    build_statement,
     format_kwh,
 )
-from tenant_ledger.billing.timestamps import from_us, supported_day, to_epoch, to_us
+from tenant_ledger.billing.statement_document import Issuer, StatementDocument, from_json
+from tenant_ledger.billing.timestamps import from_us, supported_day, to_us
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.schema import statements
 from tenant_ledger.shared_costs import common_shares
-from tenant_ledger.web.queries import balance_before, credits_between, readings_around
+from tenant_ledger.statement_inputs import previous_statement
+from tenant_ledger.statement_run import build_period_document
 
 MAX_PERIODS = 12
 
@@ -82,47 +77,46 @@ def find_period(catalog: Catalog, tenant_id: str, key: str) -> Period | None:
     return Period(start=start, end=end) if start.date() == day else None
 
 
-def load_statement(
-    connection: sa.Connection, catalog: Catalog, tenant_id: str, period: Period
-) -> Statement | str:
-    """The statement, or why there is none (no tariff in force for the period)."""
-    schedule = catalog.schedule_of(tenant_id)
-    if schedule is None:
-        return "the tenant's plan has no tariff"
-    currency, start_us, end_us = catalog.currency, to_us(period.start), to_us(period.end)
-    points = {item.point_id for item in catalog.assignments if item.tenant_id == tenant_id}
-    try:
-        shares = common_shares(connection, catalog, tenant_id, period.start, period.end)
-    except ValueError as err:
-        return str(err)
-    credits = [
-        Credit(
-            ts=from_us(row.ts_us),
-            kind=CreditKind(row.kind),
-            amount=Money(currency=currency, minor=row.amount_minor),
-            description=row.reason,
+def period_document(
+    connection: sa.Connection,
+    catalog: Catalog,
+    tenant_id: str,
+    period: Period,
+    *,
+    issuer: Issuer,
+    now_us: int,
+) -> StatementDocument | str:
+    """The issued statement of ``period``, or a preview of it up to now; or why there is none.
+
+    The preview comes from the statement run's own builder over [start, now): the standing
+    charge to date, the credits so far, opening where the previous statement closed.
+    """
+    row = connection.execute(
+        sa.select(statements.c.body).where(
+            (statements.c.tenant_id == tenant_id)
+            & (statements.c.period_start_us == to_us(period.start))
         )
-        for row in credits_between(connection, tenant_id, start_us, end_us)
-    ]
+    ).first()
+    if row is not None:
+        return from_json(json.loads(row.body))
+    start_us = to_us(period.start)
+    end = min(period.end, from_us(max(now_us, start_us + 1)))
     try:
-        return build_statement(
-            tenant_id=tenant_id,
+        document, _seen = build_period_document(
+            connection,
+            catalog,
+            tenant_id,
             start=period.start,
-            end=period.end,
-            schedule=schedule,
-            readings=readings_around(
-                connection, points, to_epoch(period.start), to_epoch(period.end)
-            ),
-            assignments=catalog.assignments,
-            opening_balance=Money(
-                currency=currency, minor=balance_before(connection, tenant_id, start_us)
-            ),
-            credits=credits,
-            allocations=shares,
-            quota=catalog.plan_of(tenant_id).quota,
+            end=end,
+            previous=previous_statement(connection, tenant_id, start_us),
+            shares=common_shares(connection, catalog, tenant_id, period.start, end),
+            issuer=issuer,
+            now_us=now_us,
+            number=None,
         )
     except ValueError as err:
         return str(err)
+    return document
 
 
 def issued_periods(connection: sa.Connection, catalog: Catalog, tenant_id: str) -> set[str]:
@@ -131,22 +125,6 @@ def issued_periods(connection: sa.Connection, catalog: Catalog, tenant_id: str) 
         sa.select(statements.c.period_start_us).where(statements.c.tenant_id == tenant_id)
     ).scalars()
     return {from_us(start).astimezone(catalog.zone).date().isoformat() for start in starts}
-
-
-def issued_document(
-    connection: sa.Connection, tenant_id: str, period: Period
-) -> dict[str, Any] | None:
-    """The statement issued for the tenant's ``period`` (the API's JSON), if there is one."""
-    row = connection.execute(
-        sa.select(statements.c.id, statements.c.body).where(
-            (statements.c.tenant_id == tenant_id)
-            & (statements.c.period_start_us == to_us(period.start))
-        )
-    ).first()
-    if row is None:
-        return None
-    document: dict[str, Any] = {"id": row.id, **json.loads(row.body)}
-    return document
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -181,31 +159,3 @@ def charge_rows(charges: Charges) -> list[Row]:
             )
         )
     return rows
-
-
-def statement_csv(statement: Statement) -> str:
-    """One line per charge, tax, credit and point reading: the statement as a spreadsheet."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["section", "label", "quantity", "unit_price", "amount", "currency"])
-    currency = statement.currency
-    writer.writerow(
-        ["opening", "opening balance", "", "", str(statement.opening_balance), currency]
-    )
-    for row in charge_rows(statement.charges):
-        writer.writerow(["charge", row.label, row.quantity, row.unit_price, row.amount, currency])
-    for tax in statement.charges.taxes:
-        writer.writerow(["tax", f"tax {tax.rate}", str(tax.base), str(tax.rate), str(tax.tax)])
-    writer.writerow(["total", "total charges", "", "", str(statement.charges.total), currency])
-    for credit in statement.credits:
-        when = credit.ts.isoformat()
-        writer.writerow(["credit", f"{credit.kind} {when}", "", "", str(credit.amount), currency])
-    writer.writerow(
-        ["closing", "closing balance", "", "", str(statement.closing_balance), currency]
-    )
-    for point in statement.points:
-        for name, reading in (("first", point.first_reading), ("last", point.last_reading)):
-            if reading is not None:
-                label = f"{point.point_id} {name} reading {reading.ts.isoformat()}"
-                writer.writerow(["reading", label, f"{reading.energy_wh} Wh", "", "", ""])
-    return out.getvalue()

@@ -10,24 +10,23 @@ import sqlalchemy as sa
 
 from tenant_ledger import operations as ops
 from tenant_ledger.billing import Reading, format_kwh, format_minor
+from tenant_ledger.billing.statement_document import StatementDocument
 from tenant_ledger.billing.tenancy import tenant_windows
 from tenant_ledger.billing.timestamps import from_epoch, from_us, supported_day, to_epoch, to_us
 from tenant_ledger.db import journal_store
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.journal import tenant_account
-from tenant_ledger.statement_render import to_csv, to_pdf
-from tenant_ledger.web.charts import bar_chart
+from tenant_ledger.statement_inputs import readings_around
+from tenant_ledger.statement_render import statement_table, to_csv, to_pdf
+from tenant_ledger.web.charts import Bar, bar_chart
 from tenant_ledger.web.context import Page, Web
-from tenant_ledger.web.queries import StoredReading, readings_around, readings_between
+from tenant_ledger.web.queries import StoredReading, readings_between
 from tenant_ledger.web.statements import (
     Period,
-    charge_rows,
     find_period,
-    issued_document,
     issued_periods,
-    load_statement,
+    period_document,
     periods,
-    statement_csv,
 )
 from tenant_ledger.web.tariff_view import band_rows
 from tenant_ledger.web.usage import Span, buckets, usage_bars
@@ -235,68 +234,76 @@ async def readings(web_ui: Web, page: Page) -> web.StreamResponse:
     )
 
 
-async def _statement_of(
-    web_ui: Web, page: Page
-) -> tuple[Period, Any, dict[str, Any] | None] | None:
-    """The period in the path, its statement rebuilt from the readings, and the issued one."""
-    tenant_id = page.tenant_id
-    period = find_period(web_ui.service.catalog, tenant_id, page.request.match_info["period"])
+async def _document_of(web_ui: Web, page: Page) -> tuple[Period, StatementDocument | str] | None:
+    """The period in the path and its issued statement, or a preview up to now."""
+    service = web_ui.service
+    period = find_period(service.catalog, page.tenant_id, page.request.match_info["period"])
     if period is None:
         return None
-
-    def query(connection: sa.Connection, catalog: Catalog) -> tuple[Any, dict[str, Any] | None]:
-        return (
-            load_statement(connection, catalog, tenant_id, period),
-            issued_document(connection, tenant_id, period),
+    document = await service.read(
+        lambda c, cat: period_document(
+            c, cat, page.tenant_id, period, issuer=service.issuer, now_us=service.clock()
         )
-
-    built, issued = await web_ui.service.read(query)
-    return period, built, issued
+    )
+    return period, document
 
 
 async def statement(web_ui: Web, page: Page) -> web.StreamResponse:
-    found = await _statement_of(web_ui, page)
+    found = await _document_of(web_ui, page)
     if found is None:
         return web_ui.not_found(page)
-    period, built, issued = found
+    period, document = found
     catalog = web_ui.service.catalog
+    problem = document if isinstance(document, str) else None
+    chart = None
+    formats = web_ui.service.formats
+    if not isinstance(document, str) and document.usage:
+        chart = bar_chart(
+            [
+                Bar(
+                    label=str(day.day.day),
+                    title=formats.day(day.day),
+                    energy_wh=day.energy_wh,
+                )
+                for day in document.usage
+            ],
+            "",
+        )
     return web_ui.render(
         page,
         "statement.html",
         tenant_id=page.tenant_id,
-        name=catalog.tenants[page.tenant_id].name,
+        name=catalog.record_of(page.tenant_id).name,
         period=period,
-        issued=issued,
-        problem=built if isinstance(built, str) else None,
-        statement=None if isinstance(built, str) else built,
-        rows=[] if isinstance(built, str) else charge_rows(built.charges),
+        problem=problem,
+        document=None if isinstance(document, str) else document,
+        rows=[] if isinstance(document, str) else statement_table(document, formats),
+        chart=chart,
         anchor=reading_anchor,
         to_epoch=to_epoch,
-        local=lambda moment: f"{moment.astimezone(catalog.zone):%Y-%m-%d %H:%M}",
     )
 
 
 async def statement_download(web_ui: Web, page: Page) -> web.StreamResponse:
-    found = await _statement_of(web_ui, page)
+    """The page's statement (issued or preview) as CSV."""
+    found = await _document_of(web_ui, page)
     if found is None or isinstance(found[1], str):
         return web_ui.not_found(page)
-    period, built, _issued = found
+    period, document = found[0], found[1]
     filename = f"statement-{page.tenant_id}-{period.key}.csv"
-    return _download(statement_csv(built).encode(), "text/csv", filename)
+    return _download(to_csv(document).encode(), "text/csv", filename)
 
 
 async def issued_download(web_ui: Web, page: Page) -> web.StreamResponse:
     """The issued statement as the ledger stored it, in PDF or CSV (404 until issued)."""
-    found = await _statement_of(web_ui, page)
-    if found is None:
+    found = await _document_of(web_ui, page)
+    if found is None or isinstance(found[1], str) or found[1].preview:
         return web_ui.not_found(page)
-    period, _built, document = found
-    if document is None:
-        return web_ui.not_found(page)
+    period, document = found[0], found[1]
     kind = page.request.match_info["format"]
-    filename = f"statement-{page.tenant_id}-{period.key}-issued.{kind}"
+    filename = f"statement-{page.tenant_id}-{period.key}-{document.number}.{kind}"
     if kind == "pdf":
-        return _download(to_pdf(document), "application/pdf", filename)
+        return _download(to_pdf(document, web_ui.service.formats), "application/pdf", filename)
     return _download(to_csv(document).encode(), "text/csv", filename)
 
 

@@ -33,9 +33,9 @@ from tenant_ledger.billing.timestamps import from_us, to_epoch, to_us
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.schema import tariff_versions
 from tenant_ledger.errors import LedgerError
+from tenant_ledger.statement_inputs import readings_around
 from tenant_ledger.web import forms
 from tenant_ledger.web.context import Page, Web, redirect
-from tenant_ledger.web.queries import readings_around
 from tenant_ledger.web.statements import Row, charge_rows
 from tenant_ledger.web.tariff_view import band_rows
 

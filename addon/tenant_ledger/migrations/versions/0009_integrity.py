@@ -10,8 +10,8 @@
 
 The trigger text comes from db/guards.py, which ``verify`` compares the database with.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 from alembic import op
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 from tenant_ledger.db import guards
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
