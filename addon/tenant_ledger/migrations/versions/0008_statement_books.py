@@ -134,28 +134,37 @@ def upgrade() -> None:
         sa.column("issued_at_us", sa.BigInteger()),
         sa.column("currency", sa.String()),
         sa.column("body", sa.Text()),
+        sa.column("total_minor", sa.BigInteger()),
         sa.column("number", sa.String()),
         sa.column("opening_minor", sa.BigInteger()),
         sa.column("closing_minor", sa.BigInteger()),
         sa.column("energy_seen", sa.Text()),
     )
-    rows = connection.execute(sa.select(table.c.id, table.c.issued_at_us, table.c.body)).all()
+    rows = connection.execute(
+        sa.select(
+            table.c.id, table.c.issued_at_us, table.c.currency, table.c.body, table.c.total_minor
+        )
+    ).all()
     for row in rows:
-        old = json.loads(row.body)
-        currency = old["currency"]
-        books = old.get("books") or {}
         year = datetime.fromtimestamp(row.issued_at_us // 1_000_000, UTC).year
         number = f"{year}-{row.id:05d}"
+        old = json.loads(row.body)
+        try:
+            books = old.get("books") or {}
+            values = {
+                "opening_minor": _minor(old["opening_balance"], row.currency),
+                "closing_minor": books.get(
+                    "closing_minor", _minor(old["closing_balance"], row.currency)
+                ),
+                "energy_seen": json.dumps(books.get("energy_seen", {})),
+                "body": json.dumps(legacy_document(old, number)),
+            }
+        except (AttributeError, KeyError, TypeError, ValueError, ArithmeticError):
+            # A document not in the 0.2 shape is kept as it was, never lost: its numbers come
+            # from the columns (a statement moves the balance by its total).
+            values = {"opening_minor": 0, "closing_minor": -row.total_minor}
         connection.execute(
-            table.update()
-            .where(table.c.id == row.id)
-            .values(
-                number=number,
-                opening_minor=_minor(old["opening_balance"], currency),
-                closing_minor=books.get("closing_minor", _minor(old["closing_balance"], currency)),
-                energy_seen=json.dumps(books.get("energy_seen", {})),
-                body=json.dumps(legacy_document(old, number)),
-            )
+            table.update().where(table.c.id == row.id).values(number=number, **values)
         )
     with op.batch_alter_table("statements") as batch:
         batch.create_unique_constraint("statement_number", ["number"])
