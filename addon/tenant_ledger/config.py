@@ -16,6 +16,18 @@ class PlanDefaults:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CutoffPolicy:
+    """When a due cut-off may happen (add-on options); the ledger alone applies it."""
+
+    quiet_hours: str = ""
+    """``HH:MM-HH:MM`` in the site's time zone when no cut-off happens ("": none)."""
+    needs_approval: bool = False
+    """Every cut-off waits for the landlord's approval."""
+    guard_limit: int = 3
+    """Arrears cut-offs within an hour after which every further one needs approval."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class LedgerConfig:
     data_dir: Path
     database_url: str
@@ -26,6 +38,7 @@ class LedgerConfig:
     timezone: str = "UTC"
     admin_token: str | None = None
     plan_defaults: PlanDefaults = PlanDefaults()
+    cutoff: CutoffPolicy = CutoffPolicy()
     tick_seconds: float = 60.0
     """How often statuses are re-evaluated and due statements run."""
     locale: str = "en"

@@ -15,8 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tenant_ledger.billing import TariffError, TenantState, decode_json, parse_tariff
-from tenant_ledger.db import journal_store
+from tenant_ledger.billing import SupplyCause, TariffError, TenantState, decode_json, parse_tariff
+from tenant_ledger.db import journal_store, supply_store
 from tenant_ledger.db.catalog import SITE_ID, Catalog, PlanSettings
 from tenant_ledger.db.schema import (
     ALLOCATION_METHODS,
@@ -621,7 +621,8 @@ def set_exemption(
 def approve_cutoff(
     connection: sa.Connection, catalog: Catalog, action: Action, *, tenant_id: str
 ) -> None:
-    """The landlord agrees that a due cut-off may happen (the blueprint then switches)."""
+    """The landlord agrees that a due cut-off may happen: the ledger then decides ``cut`` (once,
+    outside quiet hours) and Home Assistant switches; the approval is spent by that cut-off."""
     _require_live(catalog, tenant_id)
     status = connection.execute(
         sa.select(tenant_status.c.status).where(tenant_status.c.tenant_id == tenant_id)
@@ -632,6 +633,51 @@ def approve_cutoff(
         tenants.update().where(tenants.c.id == tenant_id).values(cutoff_approved=True)
     )
     audit(connection, action, "approve_cutoff", tenant_id, {"status": status})
+
+
+def report_supply(
+    connection: sa.Connection,
+    catalog: Catalog,
+    action: Action,
+    *,
+    tenant_id: str,
+    off: bool,
+    cause: SupplyCause | None,
+) -> bool:
+    """Record the supply Home Assistant reports for the tenant; False when nothing changed.
+
+    Idempotent: the same state again (a retry, a restart of HA) adds no row. An arrears cut-off
+    spends the tenant's cut-off approval. ``cause`` is required when off and refused when on.
+    """
+    _require_live(catalog, tenant_id)
+    if off and cause is None:
+        raise invalid("a supply reported off needs its cause: arrears, landlord or safety")
+    if not off and cause is not None:
+        raise invalid("a supply reported on has no cause")
+    latest = supply_store.latest(connection, tenant_id)
+    if latest is not None and (latest.off, latest.cause) == (off, cause):
+        return False
+    supply_store.record(
+        connection,
+        tenant_id,
+        at_us=action.now_us,
+        off=off,
+        cause=cause,
+        actor=action.actor,
+        reason=action.reason,
+    )
+    if off and cause is SupplyCause.ARREARS:
+        connection.execute(
+            tenants.update().where(tenants.c.id == tenant_id).values(cutoff_approved=False)
+        )
+    audit(
+        connection,
+        action,
+        "supply",
+        tenant_id,
+        {"supply": "off" if off else "on", "cause": None if cause is None else cause.value},
+    )
+    return True
 
 
 def hash_token(token: str) -> str:

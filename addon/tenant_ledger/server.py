@@ -20,7 +20,8 @@ from aiohttp import web
 
 from tenant_ledger import clock as ledger_clock
 from tenant_ledger.app import create_app
-from tenant_ledger.config import LedgerConfig, PlanDefaults
+from tenant_ledger.billing import QuietHours
+from tenant_ledger.config import CutoffPolicy, LedgerConfig, PlanDefaults
 from tenant_ledger.db.engine import default_url
 from tenant_ledger.mqtt import BrokerSettings
 from tenant_ledger.service import LedgerService
@@ -88,6 +89,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--tax-name", default=_env("TAX_NAME", "VAT"))
     parser.add_argument(
+        "--quiet-hours",
+        type=_quiet_hours,
+        default=_env("QUIET_HOURS", ""),
+        help="HH:MM-HH:MM, site time, when no cut-off happens (default: none; add-on: 20:00-08:00)",
+    )
+    parser.add_argument(
+        "--cutoff-approval",
+        action="store_true",
+        default=_env("CUTOFF_APPROVAL", "") == "true",
+        help="every cut-off waits for the landlord's approval",
+    )
+    parser.add_argument(
+        "--cutoff-guard-limit",
+        type=int,
+        default=int(_env("CUTOFF_GUARD_LIMIT", "3") or 3),
+        help="arrears cut-offs per hour after which every further one needs approval",
+    )
+    parser.add_argument(
         "--supervisor-url",
         default=_env("SUPERVISOR_URL", DEFAULT_URL),
         help="the Supervisor API (used only when SUPERVISOR_TOKEN is set)",
@@ -110,6 +129,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="start the ledger's clock at this instant (ISO 8601 with UTC offset) instead of "
         "the wall clock; it then runs at real speed (simulations and tests of past months)",
     )
+
+
+def _quiet_hours(text: str) -> str:
+    try:
+        QuietHours.parse(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
 
 
 def _instant(text: str) -> datetime:
@@ -158,6 +185,11 @@ def _config(args: argparse.Namespace, broker: BrokerSettings | None) -> LedgerCo
             ),
             reconnect_minimum=options.get("reconnect_minimum", defaults.reconnect_minimum),
             grace_days=options.get("grace_days", defaults.grace_days),
+        ),
+        cutoff=CutoffPolicy(
+            quiet_hours=_quiet_hours(options.get("quiet_hours", args.quiet_hours)),
+            needs_approval=options.get("cutoff_needs_approval", args.cutoff_approval),
+            guard_limit=options.get("cutoff_guard_limit", args.cutoff_guard_limit),
         ),
     )
 

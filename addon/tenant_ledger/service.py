@@ -80,9 +80,11 @@ READ_ONLY_MESSAGE = "the ledger's records failed verification; ledger is read-on
 
 def _without_cutoff(state: dict[str, Any]) -> dict[str, Any]:
     """Fail safe while the journal is untrustworthy: never worse than ``arrears``."""
-    if state["status"] not in _CUTOFF_STATUSES:
+    if state["status"] not in _CUTOFF_STATUSES and state.get("supply_action") != "cut":
         return state
-    return state | {"status": "arrears", "status_reason": READ_ONLY_REASON}
+    if state["status"] not in _CUTOFF_STATUSES:
+        return state | {"supply_action": "none"}
+    return state | {"status": "arrears", "status_reason": READ_ONLY_REASON, "supply_action": "none"}
 
 
 class LedgerService:
@@ -311,7 +313,8 @@ class LedgerService:
         """
         now = self.clock()
         ids = catalog.tenants if tenant_ids is None else tenant_ids
-        views = [evaluate(connection, catalog, t, now) for t in ids if t in catalog.tenants]
+        policy = self.config.cutoff
+        views = [evaluate(connection, catalog, t, now, policy) for t in ids if t in catalog.tenants]
         if any(view.approval_spent for view in views):
             catalog = load_catalog(connection)
         return catalog, [view.payload for view in views]

@@ -13,16 +13,20 @@ import sqlalchemy as sa
 from tenant_ledger.billing import (
     Exemption,
     Money,
+    QuietHours,
     Status,
+    SupplyCause,
     TenantState,
     billing_period,
     format_kwh,
     format_minor,
     quota_state,
+    supply_action,
     tenant_status,
 )
 from tenant_ledger.billing.timestamps import from_us, to_us
-from tenant_ledger.db import journal_store
+from tenant_ledger.config import CutoffPolicy
+from tenant_ledger.db import journal_store, supply_store
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.schema import (
     ha_user_links,
@@ -36,6 +40,8 @@ from tenant_ledger.standing_run import standing_to_date
 
 # Once the balance is back where no cut-off is wanted, an earlier cut-off approval is spent.
 _APPROVAL_SPENT = {TenantState.OK, TenantState.LOW, TenantState.EXEMPT}
+DEFAULT_POLICY = CutoffPolicy()
+_GUARD_WINDOW_US = 3_600_000_000  # the mass-disconnection guard counts cut-offs in one hour
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,9 +75,17 @@ def _oldest_unpaid_due(connection: sa.Connection, tenant_id: str, billed_debt: i
 
 
 def evaluate(
-    connection: sa.Connection, catalog: Catalog, tenant_id: str, now_us: int
+    connection: sa.Connection,
+    catalog: Catalog,
+    tenant_id: str,
+    now_us: int,
+    policy: CutoffPolicy = DEFAULT_POLICY,
 ) -> TenantView:
-    """The tenant's state at ``now_us``, its status persisted."""
+    """The tenant's state at ``now_us``, its status persisted, with the supply decision.
+
+    The ledger owns the cut-off policy (``policy``: quiet hours, approval, the guard's limit);
+    Home Assistant reports the supply (db/supply_store) and carries out ``supply_action``.
+    """
     record = catalog.tenants[tenant_id]
     plan = catalog.plan_of(tenant_id)
     currency, zone, now = catalog.currency, catalog.zone, from_us(now_us)
@@ -106,17 +120,29 @@ def evaluate(
     unpaid_due = None
     if plan.kind == "postpaid":
         unpaid_due = _oldest_unpaid_due(connection, tenant_id, -(balance + cost_minor))
+    supply = supply_store.latest(connection, tenant_id)
+    cutoffs = supply_store.guard_count(connection, now_us - _GUARD_WINDOW_US, tenant_id)
+    guard_tripped = cutoffs >= policy.guard_limit
     status = tenant_status(
         plan=plan.billing_plan(currency),
         balance=Money(currency=currency, minor=balance),
         now=now,
         zone=zone,
-        # The ledger never sees the breaker: it takes an approved cut-off as carried out.
-        supply_disconnected=record.cutoff_approved,
+        # As Home Assistant last reported it; never reported: unknown, so never cut.
+        supply_disconnected=None if supply is None else supply.off,
         previous=previous,
         exemption=exemption,
         quota=quota,
+        quiet_hours=QuietHours.parse(policy.quiet_hours),
         oldest_unpaid_due=None if unpaid_due is None else from_us(unpaid_due),
+        cut_by_hand=None
+        if supply is None or not supply.off or supply.cause is SupplyCause.ARREARS
+        else supply.cause,
+        approval_required=policy.needs_approval or guard_tripped,
+        approved=record.cutoff_approved,
+    )
+    action = supply_action(
+        status, None if supply is None else supply.off, None if supply is None else supply.cause
     )
     _remember(connection, tenant_id, status, previous)
     approval_spent = record.cutoff_approved and status.state in _APPROVAL_SPENT
@@ -143,10 +169,25 @@ def evaluate(
         "quota_remaining_kwh": None if quota is None else format_kwh(quota.remaining_wh),
         "points": catalog.points_of(tenant_id, now_us),
         "cutoff_approved": record.cutoff_approved and not approval_spent,
+        "cutoff_awaiting_approval": status.awaiting_approval,
+        "supply": None if supply is None else _supply_payload(supply),
+        "supply_action": action.value,
+        "cutoff_guard_count": cutoffs,
+        "cutoff_guard_limit": policy.guard_limit,
         "ha_user_ids": _linked_users(connection, tenant_id),
         "updated_at": _iso(now_us),
     }
     return TenantView(payload=payload, approval_spent=approval_spent)
+
+
+def _supply_payload(supply: supply_store.SupplyRecord) -> dict[str, Any]:
+    return {
+        "state": "off" if supply.off else "on",
+        "cause": None if supply.cause is None else supply.cause.value,
+        "since": _iso(supply.at_us),
+        "actor": supply.actor,
+        "reason": supply.reason,
+    }
 
 
 def _linked_users(connection: sa.Connection, tenant_id: str) -> list[str]:

@@ -51,6 +51,10 @@ ACK_TIMEOUT: Final = 5.0  # seconds a breaker has to acknowledge a relay command
 LEDGER_HEALTH_INTERVAL: Final = 60  # seconds between ledger reachability checks
 
 MANUFACTURER: Final = "Tenant Metering"
+# Why a tenant's supply is off, as reported to the ledger (docs/ledger-contract.md).
+CAUSE_ARREARS: Final = "arrears"
+CAUSE_LANDLORD: Final = "landlord"
+CAUSE_SAFETY: Final = "safety"
 EVENT_COMMAND_FAILED: Final = f"{DOMAIN}_command_failed"  # the breaker_alert blueprint listens
 ISSUE_LEDGER_UNREACHABLE: Final = "ledger_unreachable"
 ISSUE_LEDGER_REWOUND: Final = "ledger_rewound"

@@ -137,6 +137,8 @@ class LedgerLink:
         self.prefix = prefix
         self.coordinator = LedgerCoordinator(hass, entry, client)
         self.tenants: dict[str, TenantState] = {}
+        # The tenants' supply switches (switch.py): they carry out the ledger's decisions.
+        self.supply_switches: dict[str, Any] = {}
         # Mass-disconnection guard (guard.py): supply switches record cut-offs here.
         self.guard = CutoffGuard()
         # Cut-offs must survive restarts, or a restart resets the guard's count.

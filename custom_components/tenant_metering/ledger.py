@@ -184,6 +184,20 @@ class LedgerClient:
         )
         return data
 
+    async def report_supply(
+        self, tenant_id: str, *, off: bool, cause: str | None, reason: str, actor: str | None
+    ) -> dict[str, Any]:
+        """Tell the ledger the tenant's supply as HA sees it (the same state again: a no-op)."""
+        body: dict[str, Any] = {"supply": "off" if off else "on", "reason": reason}
+        if cause is not None:
+            body["cause"] = cause
+        if actor:
+            body["actor"] = actor
+        data: dict[str, Any] = await self._request(
+            "POST", f"/api/tenants/{quote(tenant_id, safe='')}/supply", body
+        )
+        return data
+
 
 @dataclass(frozen=True, kw_only=True)
 class TenantState:
@@ -206,6 +220,11 @@ class TenantState:
     cutoff_approved: bool
     updated_at: datetime | None
     ha_user_ids: tuple[str, ...] = ()  # HA users linked to the tenant (personal data)
+    # Supply control (docs/ledger-contract.md): the ledger's decision and what it knows.
+    supply_action: str = "none"  # cut / restore / none; anything else: none
+    supply_off: bool | None = None  # as last reported to the ledger; None: never reported
+    supply_cause: str | None = None  # arrears / landlord / safety when off
+    cutoff_awaiting_approval: bool = False
 
 
 def _decimal(data: dict[str, Any], key: str) -> Decimal | None:
@@ -258,6 +277,11 @@ def parse_tenant_state(data: Any) -> TenantState:
         raise ValueError("'tenant_id' must be a non-empty string")
     points = _strings(data, "points")
     ha_user_ids = _strings(data, "ha_user_ids")
+    supply = data.get("supply")
+    if supply is not None and not isinstance(supply, dict):
+        raise ValueError("'supply' must be an object or null")
+    supply_state = None if supply is None else _optional_text(supply, "state")
+    action = data.get("supply_action")
     return TenantState(
         tenant_id=tenant_id,
         name=_optional_text(data, "name") or tenant_id,
@@ -276,4 +300,9 @@ def parse_tenant_state(data: Any) -> TenantState:
         cutoff_approved=data.get("cutoff_approved") is True,
         updated_at=_datetime(data, "updated_at"),
         ha_user_ids=tuple(ha_user_ids),
+        # Fail safe: only the exact words act; anything else does nothing.
+        supply_action=action if action in ("cut", "restore") else "none",
+        supply_off=None if supply_state not in ("on", "off") else supply_state == "off",
+        supply_cause=None if supply is None else _optional_text(supply, "cause"),
+        cutoff_awaiting_approval=data.get("cutoff_awaiting_approval") is True,
     )

@@ -239,6 +239,11 @@ class TenantSensor(TenantEntity, SensorEntity):
             "reason": tenant.status_reason,
             "since": tenant.status_since.isoformat() if tenant.status_since else None,
             "cutoff_approved": tenant.cutoff_approved,
+            # The ledger's decision the cut-off blueprint carries out (apply_supply_decision).
+            "supply_action": tenant.supply_action,
+            "cutoff_awaiting_approval": tenant.cutoff_awaiting_approval,
+            "supply": None if tenant.supply_off is None else ("off" if tenant.supply_off else "on"),
+            "supply_cause": tenant.supply_cause,
         }
 
 

@@ -61,6 +61,7 @@ SERVICE_TOP_UP: Final = "top_up"
 SERVICE_ADJUST: Final = "adjust"
 SERVICE_SET_EXEMPTION: Final = "set_exemption"
 SERVICE_APPROVE_CUTOFF: Final = "approve_cutoff"
+SERVICE_APPLY_SUPPLY_DECISION: Final = "apply_supply_decision"
 SERVICE_PUBLISH_DASHBOARDS: Final = "publish_dashboards"
 SERVICE_REGISTER_ENERGY_DEVICES: Final = "register_energy_devices"
 
@@ -79,6 +80,7 @@ EXEMPTION_SCHEMA: Final = vol.Schema(
     }
 )
 APPROVAL_SCHEMA: Final = vol.Schema(_TENANT_FIELDS)
+DECISION_SCHEMA: Final = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
 
 
 def _invalid_amount(key: str, value: Any, **placeholders: str) -> ServiceValidationError:
@@ -250,6 +252,24 @@ async def _approve_cutoff(hass: HomeAssistant, call: ServiceCall) -> None:
     await _call_ledger(hass, _action, call)
 
 
+async def _apply_supply_decision(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Carry out the ledger's supply decision for one tenant: cut, restore or nothing.
+
+    The thin executor the cut-off blueprint calls; the policy is the ledger's (switch.py,
+    ``SupplySwitch.async_apply_decision``, says when nothing happens).
+    """
+    await async_require_admin(hass, call.context)
+    link, tenant_id = _tenant_link(hass, call.data[ATTR_DEVICE_ID])
+    switch = link.supply_switches.get(tenant_id)
+    if switch is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="no_relays",
+            translation_placeholders={"tenant": tenant_id},
+        )
+    return {"action": await switch.async_apply_decision()}
+
+
 async def _publish_dashboards(hass: HomeAssistant, call: ServiceCall) -> None:
     """(Re)write the "Tenants" dashboard from the tenants the ledger link knows."""
     links = _loaded_links(hass)
@@ -371,6 +391,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
     async_register_admin_service(
         hass, DOMAIN, SERVICE_APPROVE_CUTOFF, partial(_approve_cutoff, hass), APPROVAL_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_APPLY_SUPPLY_DECISION,
+        partial(_apply_supply_decision, hass),
+        schema=DECISION_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
     )
     async_register_admin_service(
         hass,

@@ -5,6 +5,7 @@ tenant: the relay switch of an ``mqtt:`` or ``modbus:`` channel, or the switch c
 adopted ``ha:`` sensor (``point_switch_entity_id``).
 """
 
+import logging
 from typing import Any
 
 from homeassistant.components.switch import (
@@ -28,7 +29,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 
 from . import TenantMeteringConfigEntry
 from .adopted import AdoptedPoint
-from .const import DOMAIN, EVENT_COMMAND_FAILED
+from .const import CAUSE_ARREARS, CAUSE_LANDLORD, CAUSE_SAFETY, DOMAIN, EVENT_COMMAND_FAILED
 from .coordinator import LedgerLink
 from .entity import (
     BreakerChannelEntity,
@@ -39,12 +40,14 @@ from .entity import (
 )
 from .gateway import ModbusGateway, ModbusMeter
 from .hub import KEY_RELAY, ChannelEntityKey, MqttHub
+from .ledger import LedgerError
 from .modbus import ChannelSpec
 from .permissions import async_require_admin
 from .points import adopted_registry_id, channel_point
 from .protocol import RelayState
 
 PARALLEL_UPDATES = 0
+_LOGGER = logging.getLogger(__name__)
 
 RELAY_SWITCH = SwitchEntityDescription(
     key=KEY_RELAY, translation_key="relay", device_class=SwitchDeviceClass.SWITCH
@@ -128,6 +131,9 @@ class SupplySwitch(TenantEntity, SwitchEntity):
         super().__init__(link, tenant_id, SUPPLY_SWITCH)
         self._relay_entity_ids: tuple[str, ...] = ()
         self._unsubscribe_relays: CALLBACK_TYPE | None = None
+        self._commanding = False  # our own command is switching (its changes are not news)
+        self._syncing = False  # a report of what was seen is on its way
+        self._last_off_cause: str | None = None  # why the integration last cut this supply
 
     def _resolve_relays(self) -> tuple[str, ...]:
         tenant = self.tenant
@@ -153,10 +159,14 @@ class SupplySwitch(TenantEntity, SwitchEntity):
     @callback
     def _on_relay_change(self, _event: Event[EventStateChangedData]) -> None:
         self.async_write_ha_state()
+        self._sync_supply()
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
+        self.link.supply_switches[self.tenant_id] = self
+        self.async_on_remove(lambda: self.link.supply_switches.pop(self.tenant_id, None))
         self._track_relays()
+        self._sync_supply()  # the ledger may not know the supply yet
         self.async_on_remove(self._untrack_relays)
         # Relay switches may be registered (or renamed, removed) after the tenant arrived.
         self.async_on_remove(
@@ -177,6 +187,7 @@ class SupplySwitch(TenantEntity, SwitchEntity):
     def _handle_update(self, *_: Any) -> None:
         self._track_relays()
         self.async_write_ha_state()
+        self._sync_supply()
 
     @callback
     def _on_registry_updated(self, _event: Event[er.EventEntityRegistryUpdatedData]) -> None:
@@ -222,11 +233,102 @@ class SupplySwitch(TenantEntity, SwitchEntity):
             if service == SERVICE_TURN_OFF:
                 self.link.record_cutoff(self.tenant_id)
 
+    async def _command(self, service: str, *, off: bool, cause: str | None, reason: str) -> None:
+        """Switch every relay, then tell the ledger who switched and why."""
+        self._commanding = True
+        try:
+            if off:
+                self._last_off_cause = cause
+            await self._switch_all(service)
+            await self._report(off=off, cause=cause, reason=reason)
+        finally:
+            self._commanding = False
+
     async def async_turn_on(self, **kwargs: Any) -> None:
-        await self._switch_all(SERVICE_TURN_ON)
+        """By hand (the landlord): the ledger records the supply on."""
+        await self._command(
+            SERVICE_TURN_ON, off=False, cause=None, reason="supply switched on in Home Assistant"
+        )
 
     async def async_turn_off(self, **kwargs: Any) -> None:
-        await self._switch_all(SERVICE_TURN_OFF)
+        """By hand (the landlord): the ledger keeps it off whatever the tenant pays."""
+        await self._command(
+            SERVICE_TURN_OFF,
+            off=True,
+            cause=CAUSE_LANDLORD,
+            reason="supply switched off by hand in Home Assistant",
+        )
+
+    async def async_apply_decision(self) -> str:
+        """Carry out the ledger's ``supply_action`` (the cut-off blueprint calls this).
+
+        Fail safe: nothing happens while the ledger is not trusted (offline, unreachable), the
+        tenant is unknown, or the decision is anything but ``cut`` or ``restore``; a cut also
+        needs the status ``disconnect_due`` and a supply that is on now.
+        """
+        tenant = self.tenant
+        if tenant is None or not self.link.trusted:
+            return "none"
+        if tenant.supply_action == "cut" and tenant.status == "disconnect_due" and self.is_on:
+            await self._command(
+                SERVICE_TURN_OFF,
+                off=True,
+                cause=CAUSE_ARREARS,
+                reason=f"cut-off decided by the ledger: {tenant.status_reason or 'arrears'}",
+            )
+            return "cut"
+        if tenant.supply_action == "restore" and tenant.supply_cause == CAUSE_ARREARS:
+            await self._command(
+                SERVICE_TURN_ON,
+                off=False,
+                cause=None,
+                reason=f"restored by the ledger's decision: {tenant.status_reason or 'paid'}",
+            )
+            return "restore"
+        return "none"
+
+    async def _report(self, *, off: bool, cause: str | None, reason: str) -> None:
+        """Tell the ledger; a failure is logged and reported again at the next change."""
+        user = self._context.user_id if self._context is not None else None
+        try:
+            await self.link.client.report_supply(
+                self.tenant_id,
+                off=off,
+                cause=cause,
+                reason=reason,
+                actor=f"ha_user:{user}" if user else "Home Assistant",
+            )
+        except LedgerError as err:
+            _LOGGER.warning("Supply of %s not reported to the ledger: %s", self.tenant_id, err)
+
+    @callback
+    def _sync_supply(self) -> None:
+        """Report a supply the ledger does not know as it is (first seen, changed at the device).
+
+        An off the integration did not command (a tripped breaker, a relay switched at the
+        device) is reported as a safety cut-off: the ledger never restores it by itself.
+        """
+        tenant, seen = self.tenant, self.is_on
+        if (
+            tenant is None
+            or seen is None
+            or self._commanding
+            or self._syncing
+            or not self.link.trusted
+            or tenant.supply_off == (not seen)
+        ):
+            return
+        self._syncing = True
+        cause = None if seen else (self._last_off_cause or CAUSE_SAFETY)
+        reason = f"relays seen {'on' if seen else 'off'} by Home Assistant"
+
+        async def report() -> None:
+            try:
+                await self._report(off=not seen, cause=cause, reason=reason)
+            finally:
+                self._syncing = False
+
+        self.link.entry.async_create_task(self.hass, report())
 
 
 def _channel_switches(hub: MqttHub, key: ChannelEntityKey) -> list[Entity]:

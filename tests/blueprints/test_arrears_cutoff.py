@@ -1,48 +1,70 @@
-"""The arrears cut-off and restore blueprint, driven through its paths with a real switch."""
+"""The arrears cut-off blueprint: the thin executor of the ledger's supply decision.
 
-import asyncio
+The policy (grace, quiet hours, exemption, approval, guard, reconnect minimum) is the ledger's
+and tested there (tests/ledger/test_supply_control.py) and end to end (tests/e2e). Here: the
+blueprint acts on exactly ``cut`` and ``restore``, asks for approval with a notification whose
+Approve button calls ``approve_cutoff``, and tells the landlord what happened. The executor
+action ``tenant_metering.apply_supply_decision`` is stood in for by a service that switches a
+template switch as the integration's would, and answers what it did.
+"""
+
 from typing import Any
 
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import async_mock_service
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
+
+from tests.integration.common import find_device
 
 from .conftest import LoadBlueprint, TravelTo, state_of
 
 STATUS = "sensor.room_101_status"
 BALANCE = "sensor.room_101_balance"
 SUPPLY = "switch.room_101_supply"
-APPROVAL = "input_boolean.room_101_cutoff_approval"
-GUARD = "binary_sensor.tenant_metering_cutoff_guard"
 # The supply switch is a template switch over this boolean, standing in for the breaker.
 BREAKER = "input_boolean.room_101_breaker"
-
+DOMAIN = "tenant_metering"
 BLUEPRINT = "arrears_cutoff.yaml"
 
 
-def set_status(hass: HomeAssistant, status: str) -> None:
+def set_status(hass: HomeAssistant, status: str, **attributes: Any) -> None:
     hass.states.async_set(
-        STATUS, status, {"friendly_name": "Room 101 Status", "reason": "test", "since": "x"}
+        STATUS,
+        status,
+        {
+            "friendly_name": "Room 101 Status",
+            "reason": "balance -12.50 EUR is beyond the credit limit",
+            "since": "x",
+            "supply_action": "none",
+            "cutoff_awaiting_approval": False,
+        }
+        | attributes,
     )
 
 
 @pytest.fixture
 async def tenant(blueprint_hass: HomeAssistant) -> HomeAssistant:
-    """Room 101: in arrears, supply on, guard off, an approval switch that is off."""
+    """Room 101: a tenant device with its status sensor, supply on, no decision yet."""
     hass = blueprint_hass
-    assert await async_setup_component(
-        hass,
-        "input_boolean",
-        {
-            "input_boolean": {
-                "room_101_breaker": {"initial": True},
-                "room_101_cutoff_approval": {"initial": False},
-            }
-        },
+    entry = MockConfigEntry(domain=DOMAIN)
+    entry.add_to_hass(hass)
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "tenant_t101")}, name="Room 101"
     )
-    # A switch of the `template:` integration, as in HA 2025.4 and current releases (which
-    # dropped the legacy `switch: platform: template`); the name makes switch.room_101_supply.
+    er.async_get(hass).async_get_or_create(
+        "sensor",
+        DOMAIN,
+        "tenant_t101_status",
+        suggested_object_id="room_101_status",
+        device_id=device.id,
+        config_entry=entry,
+    )
+    assert await async_setup_component(
+        hass, "input_boolean", {"input_boolean": {"room_101_breaker": {"initial": True}}}
+    )
+    # A switch of the `template:` integration, as in HA 2025.4 and current releases.
     assert await async_setup_component(
         hass,
         "template",
@@ -69,10 +91,31 @@ async def tenant(blueprint_hass: HomeAssistant) -> HomeAssistant:
     )
     set_status(hass, "arrears")
     hass.states.async_set(BALANCE, "-12.50", {"unit_of_measurement": "EUR"})
-    hass.states.async_set(GUARD, "off")
     await hass.async_block_till_done()
     assert state_of(hass, SUPPLY).state == "on"
     return hass
+
+
+@pytest.fixture
+def executor(tenant: HomeAssistant) -> list[ServiceCall]:
+    """``apply_supply_decision`` as the integration's: it carries out the sensor's decision."""
+    calls: list[ServiceCall] = []
+
+    async def apply(call: ServiceCall) -> ServiceResponse:
+        calls.append(call)
+        decision = state_of(tenant, STATUS).attributes["supply_action"]
+        if decision not in ("cut", "restore"):
+            return {"action": "none"}
+        service = "turn_off" if decision == "cut" else "turn_on"
+        await tenant.services.async_call(
+            "switch", service, {"entity_id": SUPPLY}, blocking=True, context=call.context
+        )
+        return {"action": decision}
+
+    tenant.services.async_register(
+        DOMAIN, "apply_supply_decision", apply, supports_response=SupportsResponse.OPTIONAL
+    )
+    return calls
 
 
 def inputs(**overrides: Any) -> dict[str, Any]:
@@ -80,10 +123,7 @@ def inputs(**overrides: Any) -> dict[str, Any]:
         "status_sensor": STATUS,
         "balance_sensor": BALANCE,
         "supply_switch": SUPPLY,
-        "quiet_start": "20:00:00",
-        "quiet_end": "08:00:00",
         "notify_service": "notify.landlord",
-        "guard_sensor": GUARD,
     }
     return base | overrides
 
@@ -92,44 +132,52 @@ def titles(calls: list[ServiceCall]) -> list[str]:
     return [call.data["title"] for call in calls]
 
 
-async def change_status(hass: HomeAssistant, status: str) -> None:
-    set_status(hass, status)
-    await hass.async_block_till_done()
-
-
 def supply(hass: HomeAssistant) -> str:
     return state_of(hass, SUPPLY).state
 
 
-async def test_grace_elapsed_cuts_off_with_notice_before_and_after(
+def tenant_device(hass: HomeAssistant) -> str:
+    device = find_device(hass, "tenant_t101")
+    assert device is not None
+    return device.id
+
+
+async def test_the_ledgers_cut_is_carried_out_with_notice_before_and_after(
     tenant: HomeAssistant,
+    executor: list[ServiceCall],
     landlord: list[ServiceCall],
     tenant_phone: list[ServiceCall],
     load_blueprint: LoadBlueprint,
 ) -> None:
     await load_blueprint(BLUEPRINT, inputs(tenant_notify_service="notify.room_101"))
 
-    await change_status(tenant, "disconnect_due")
+    set_status(tenant, "disconnect_due", supply_action="cut")
+    await tenant.async_block_till_done()
 
     assert supply(tenant) == "off"
-    assert titles(landlord) == ["Cutting supply: Room 101", "Supply cut off: Room 101"]
+    assert [call.data["device_id"] for call in executor] == [tenant_device(tenant)]
+    assert titles(landlord) == ["Supply cut off: Room 101"]
     assert "-12.50 EUR" in landlord[0].data["message"]
     assert titles(tenant_phone) == ["Your electricity supply is being cut off"]
 
 
-async def test_restore_after_top_up(
+async def test_the_ledgers_restore_is_carried_out(
     tenant: HomeAssistant,
+    executor: list[ServiceCall],
     landlord: list[ServiceCall],
     tenant_phone: list[ServiceCall],
     load_blueprint: LoadBlueprint,
 ) -> None:
     await load_blueprint(BLUEPRINT, inputs(tenant_notify_service="notify.room_101"))
-    await change_status(tenant, "disconnect_due")
-    await change_status(tenant, "disconnected")
+    set_status(tenant, "disconnect_due", supply_action="cut")
+    await tenant.async_block_till_done()
+    set_status(tenant, "disconnected")
+    await tenant.async_block_till_done()
     assert supply(tenant) == "off"
 
     tenant.states.async_set(BALANCE, "20.00", {"unit_of_measurement": "EUR"})
-    await change_status(tenant, "ok")
+    set_status(tenant, "ok", supply_action="restore")
+    await tenant.async_block_till_done()
 
     assert supply(tenant) == "on"
     assert titles(landlord)[-1] == "Supply restored: Room 101"
@@ -137,228 +185,94 @@ async def test_restore_after_top_up(
     assert titles(tenant_phone)[-1] == "Your electricity supply is back on"
 
 
-@pytest.mark.parametrize("status", ["low", "exempt"])
-async def test_restore_on_low_or_exempt(
+@pytest.mark.parametrize(
+    ("status", "decision"),
+    [
+        ("disconnect_due", "none"),  # the ledger's decision is the only trigger
+        ("disconnected", "none"),  # cut by hand: no restore however much is paid
+        ("ok", "unknown"),
+        ("unavailable", None),
+        ("arrears", "CUT"),  # only the exact words act
+    ],
+)
+async def test_nothing_but_an_exact_decision_switches(
     tenant: HomeAssistant,
-    landlord: list[ServiceCall],
-    load_blueprint: LoadBlueprint,
-    status: str,
-) -> None:
-    await load_blueprint(BLUEPRINT, inputs())
-    await change_status(tenant, "disconnect_due")
-    assert supply(tenant) == "off"
-
-    await change_status(tenant, status)
-
-    assert supply(tenant) == "on"
-
-
-async def test_no_cut_off_in_quiet_hours_but_at_their_end(
-    tenant: HomeAssistant,
-    landlord: list[ServiceCall],
-    load_blueprint: LoadBlueprint,
-    travel_to: TravelTo,
-) -> None:
-    await load_blueprint(BLUEPRINT, inputs())
-    await travel_to("2026-11-23T23:30:00+00:00")
-
-    await change_status(tenant, "disconnect_due")
-    await travel_to("2026-11-24T07:59:00+00:00")
-    assert supply(tenant) == "on"
-    assert landlord == []
-
-    await travel_to("2026-11-24T08:00:00+00:00")
-
-    assert supply(tenant) == "off"
-    assert titles(landlord) == ["Cutting supply: Room 101", "Supply cut off: Room 101"]
-
-
-async def test_start_equal_to_end_means_no_quiet_hours(
-    tenant: HomeAssistant,
-    landlord: list[ServiceCall],
-    load_blueprint: LoadBlueprint,
-    travel_to: TravelTo,
-) -> None:
-    # HA's time condition with after == before is true all day; the blueprint must read
-    # "start = end" as "no quiet hours", as its description says, and cut at any hour.
-    await load_blueprint(BLUEPRINT, inputs(quiet_start="22:00:00", quiet_end="22:00:00"))
-    await travel_to("2026-11-23T23:30:00+00:00")
-
-    await change_status(tenant, "disconnect_due")
-
-    assert supply(tenant) == "off"
-    assert titles(landlord) == ["Cutting supply: Room 101", "Supply cut off: Room 101"]
-
-
-async def test_quiet_hours_end_does_nothing_for_a_tenant_that_topped_up(
-    tenant: HomeAssistant,
-    landlord: list[ServiceCall],
-    load_blueprint: LoadBlueprint,
-    travel_to: TravelTo,
-) -> None:
-    await load_blueprint(BLUEPRINT, inputs())
-    await travel_to("2026-11-23T23:30:00+00:00")
-    await change_status(tenant, "disconnect_due")
-    await change_status(tenant, "ok")
-
-    await travel_to("2026-11-24T08:00:00+00:00")
-
-    assert supply(tenant) == "on"
-    assert landlord == []
-
-
-@pytest.mark.parametrize("status", ["exempt", "unknown", "unavailable", "arrears"])
-async def test_statuses_that_never_cut_power(
-    tenant: HomeAssistant,
+    executor: list[ServiceCall],
     landlord: list[ServiceCall],
     load_blueprint: LoadBlueprint,
     travel_to: TravelTo,
     status: str,
+    decision: str | None,
 ) -> None:
     await load_blueprint(BLUEPRINT, inputs())
-    await travel_to("2026-11-23T23:30:00+00:00")
-    await change_status(tenant, status)
-
-    await travel_to("2026-11-24T08:00:00+00:00")
-
+    set_status(tenant, status, supply_action=decision)
+    await tenant.async_block_till_done()
+    await travel_to("2026-11-23 12:05:00+00:00")  # the five-minute check
     assert supply(tenant) == "on"
+    assert executor == []
     assert landlord == []
 
 
-async def test_approval_given_with_the_approval_switch(
+async def test_a_decision_missed_while_not_loaded_is_carried_out_at_the_next_check(
     tenant: HomeAssistant,
+    executor: list[ServiceCall],
+    landlord: list[ServiceCall],
+    load_blueprint: LoadBlueprint,
+    travel_to: TravelTo,
+) -> None:
+    set_status(tenant, "disconnect_due", supply_action="cut")
+    await load_blueprint(BLUEPRINT, inputs())
+    assert supply(tenant) == "on"
+    await travel_to("2026-11-23 12:05:00+00:00")
+    assert supply(tenant) == "off"
+    assert titles(landlord) == ["Supply cut off: Room 101"]
+
+
+async def test_approval_is_asked_and_the_approve_button_approves_in_the_ledger(
+    tenant: HomeAssistant,
+    executor: list[ServiceCall],
     landlord: list[ServiceCall],
     load_blueprint: LoadBlueprint,
 ) -> None:
-    await load_blueprint(BLUEPRINT, inputs(require_approval=True, approval_switch=APPROVAL))
+    approvals = async_mock_service(tenant, DOMAIN, "approve_cutoff")
+    await load_blueprint(BLUEPRINT, inputs())
 
-    await change_status(tenant, "disconnect_due")
-    assert supply(tenant) == "on"
+    set_status(tenant, "arrears", cutoff_awaiting_approval=True)
+    await tenant.async_block_till_done()
     assert titles(landlord) == ["Cut-off needs approval: Room 101"]
     actions = landlord[0].data["data"]["actions"]
-    assert [action["action"] for action in actions] == [
+    assert [a["action"] for a in actions] == [
         f"TENANT_METERING_APPROVE_{STATUS}",
         f"TENANT_METERING_REFUSE_{STATUS}",
     ]
-    assert APPROVAL in landlord[0].data["message"]
-
-    await tenant.services.async_call("input_boolean", "turn_on", {"entity_id": APPROVAL})
-    await tenant.async_block_till_done()
-
-    assert supply(tenant) == "off"
-    # One approval, one cut-off: the switch is consumed.
-    assert state_of(tenant, APPROVAL).state == "off"
-    assert titles(landlord)[1:] == ["Cutting supply: Room 101", "Supply cut off: Room 101"]
-
-
-async def test_approval_refused_keeps_supply_on(
-    tenant: HomeAssistant,
-    landlord: list[ServiceCall],
-    load_blueprint: LoadBlueprint,
-    travel_to: TravelTo,
-) -> None:
-    await load_blueprint(BLUEPRINT, inputs(require_approval=True, approval_switch=APPROVAL))
-    await change_status(tenant, "disconnect_due")
-
-    tenant.bus.async_fire(
-        "mobile_app_notification_action", {"action": f"TENANT_METERING_REFUSE_{STATUS}"}
-    )
-    await tenant.async_block_till_done()
-    await travel_to("2026-11-23T19:00:00+00:00")
-
-    assert supply(tenant) == "on"
-    assert state_of(tenant, APPROVAL).state == "off"
-    assert titles(landlord) == [
-        "Cut-off needs approval: Room 101",
-        "Cut-off refused: Room 101",
-    ]
-
-
-async def test_approval_from_the_phone_notification(
-    tenant: HomeAssistant,
-    landlord: list[ServiceCall],
-    load_blueprint: LoadBlueprint,
-) -> None:
-    await load_blueprint(BLUEPRINT, inputs(require_approval=True))
-    await change_status(tenant, "disconnect_due")
-    assert supply(tenant) == "on"
-
-    tenant.bus.async_fire(
-        "mobile_app_notification_action", {"action": "TENANT_METERING_APPROVE_sensor.other"}
-    )
-    await tenant.async_block_till_done()
     assert supply(tenant) == "on"
 
     tenant.bus.async_fire(
         "mobile_app_notification_action", {"action": f"TENANT_METERING_APPROVE_{STATUS}"}
     )
     await tenant.async_block_till_done()
+    assert [call.data["device_id"] for call in approvals] == [tenant_device(tenant)]
+    assert supply(tenant) == "on"  # the ledger decides the cut once approved
 
-    assert supply(tenant) == "off"
-
-
-async def test_approval_in_quiet_hours_waits_for_their_end(
-    tenant: HomeAssistant,
-    landlord: list[ServiceCall],
-    load_blueprint: LoadBlueprint,
-    travel_to: TravelTo,
-) -> None:
-    await load_blueprint(BLUEPRINT, inputs(require_approval=True, approval_switch=APPROVAL))
-    await change_status(tenant, "disconnect_due")
-    await travel_to("2026-11-23T22:00:00+00:00")
-
-    await tenant.services.async_call("input_boolean", "turn_on", {"entity_id": APPROVAL})
+    set_status(tenant, "disconnect_due", supply_action="cut")
     await tenant.async_block_till_done()
-    assert supply(tenant) == "on"
-    assert titles(landlord)[-1] == "Cut-off postponed: Room 101"
-
-    await travel_to("2026-11-24T08:00:00+00:00")
-
     assert supply(tenant) == "off"
-    assert state_of(tenant, APPROVAL).state == "off"
 
 
-@pytest.mark.parametrize("guard_state", ["on", "unavailable", None])
-async def test_tripped_or_missing_guard_waits_for_approval(
+async def test_a_refused_cut_off_keeps_the_supply_on(
     tenant: HomeAssistant,
+    executor: list[ServiceCall],
     landlord: list[ServiceCall],
     load_blueprint: LoadBlueprint,
-    guard_state: str | None,
 ) -> None:
-    if guard_state is None:
-        tenant.states.async_remove(GUARD)
-    else:
-        tenant.states.async_set(GUARD, guard_state)
-    await load_blueprint(BLUEPRINT, inputs(approval_switch=APPROVAL))
-
-    await change_status(tenant, "disconnect_due")
-
-    assert supply(tenant) == "on"
-    assert titles(landlord) == ["Cut-off needs approval: Room 101"]
-    assert "cut-off guard is on" in landlord[0].data["message"]
-
-    await tenant.services.async_call("input_boolean", "turn_on", {"entity_id": APPROVAL})
+    approvals = async_mock_service(tenant, DOMAIN, "approve_cutoff")
+    await load_blueprint(BLUEPRINT, inputs())
+    set_status(tenant, "arrears", cutoff_awaiting_approval=True)
     await tenant.async_block_till_done()
-
-    assert supply(tenant) == "off"
-
-
-async def test_breaker_that_does_not_switch_is_reported(
-    tenant: HomeAssistant,
-    landlord: list[ServiceCall],
-    load_blueprint: LoadBlueprint,
-    travel_to: TravelTo,
-) -> None:
-    # A supply entity that ignores commands, like a breaker that never acknowledges.
-    tenant.states.async_set("switch.stuck_supply", "on")
-    async_mock_service(tenant, "switch", "turn_off")
-    await load_blueprint(BLUEPRINT, inputs(supply_switch="switch.stuck_supply"))
-
-    set_status(tenant, "disconnect_due")
-    # The run now waits (one minute) for the switch to report off; no block_till_done here.
-    for _ in range(20):
-        await asyncio.sleep(0)
-    await travel_to("2026-11-23T12:01:01+00:00")
-
-    assert titles(landlord) == ["Cutting supply: Room 101", "Supply NOT cut off: Room 101"]
-    assert "check the breaker" in landlord[-1].data["message"]
+    tenant.bus.async_fire(
+        "mobile_app_notification_action", {"action": f"TENANT_METERING_REFUSE_{STATUS}"}
+    )
+    await tenant.async_block_till_done()
+    assert approvals == []
+    assert titles(landlord)[-1] == "Cut-off refused: Room 101"
+    assert supply(tenant) == "on"

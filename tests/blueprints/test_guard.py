@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockEntityPlatform
 
@@ -128,38 +128,3 @@ async def test_entities_follow_the_guard_and_release_after_an_hour(
 
     assert state_of(hass, GUARD_BINARY_SENSOR_ENTITY_ID).state == "off"
     assert state_of(hass, CUTOFFS_SENSOR_ENTITY_ID).state == "0"
-
-
-async def test_cut_off_blueprint_honours_the_real_guard(
-    blueprint_hass: HomeAssistant,
-    landlord: list[ServiceCall],
-    load_blueprint,
-    add_guard_entities,
-) -> None:
-    """Two tenants were cut off in the last hour; with a limit of 2 a third waits."""
-    hass = blueprint_hass
-    guard = CutoffGuard(limit=2)
-    await add_guard_entities(guard)
-    guard.record(datetime(2026, 11, 23, 11, 30, tzinfo=UTC), "t102")
-    guard.record(datetime(2026, 11, 23, 11, 40, tzinfo=UTC), "t103")
-    hass.states.async_set("switch.room_101_supply", "on")
-    hass.states.async_set("sensor.room_101_status", "arrears")
-    await load_blueprint(
-        "arrears_cutoff.yaml",
-        {
-            "status_sensor": "sensor.room_101_status",
-            "balance_sensor": "sensor.room_101_balance",
-            "supply_switch": "switch.room_101_supply",
-            "notify_service": "notify.landlord",
-        },
-    )
-
-    # The integration marks the tenant pending before the status sensor changes.
-    guard.set_pending("t101", True)
-    hass.states.async_set("sensor.room_101_status", "disconnect_due")
-    await hass.async_block_till_done()
-
-    assert [call.data["title"] for call in landlord] == [
-        "Cut-off needs approval: sensor.room_101_status"
-    ]
-    assert state_of(hass, "switch.room_101_supply").state == "on"

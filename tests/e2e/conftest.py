@@ -19,9 +19,15 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path, mosquitto: MosquittoBroker) -> Iterator[Ledger]:
+def ledger_args() -> list[str]:
+    """More ``serve`` options for the ledger (a test module overrides this fixture)."""
+    return []
+
+
+@pytest.fixture
+def ledger(tmp_path: Path, mosquitto: MosquittoBroker, ledger_args: list[str]) -> Iterator[Ledger]:
     """A started ledger subprocess on the test broker, stopped after the test."""
-    service = Ledger(tmp_path, mosquitto)
+    service = Ledger(tmp_path, mosquitto, *ledger_args)
     try:
         service.start()
         yield service

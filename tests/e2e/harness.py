@@ -79,14 +79,15 @@ sys.exit(main(sys.argv[3:]))
 class Ledger(LedgerProcess):
     """The ledger service in a subprocess whose clock the test moves, plus API helpers."""
 
-    def __init__(self, work_dir: Path, broker: MosquittoBroker) -> None:
+    def __init__(self, work_dir: Path, broker: MosquittoBroker, *extra: str) -> None:
+        """``extra``: more ``serve`` options (the cut-off policy: ``--quiet-hours`` ...)."""
         self.offset_file = work_dir / "ledger-clock-offset"
         self.offset_s = 0
         super().__init__(
             work_dir / "ledger",
             admin_token=TOKEN,
             mqtt_url=broker.url,
-            args=["--timezone", "UTC"],
+            args=["--timezone", "UTC", *extra],
             log_path=work_dir / "ledger.log",
             launcher=["-c", _LAUNCH, str(self.offset_file), str(TICK_SECONDS)],
             clock=SimClock(E2E_NOW),

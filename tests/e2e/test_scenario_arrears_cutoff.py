@@ -1,24 +1,25 @@
-"""Arrears → cut-off after the grace period, not in quiet hours, never for an exempt tenant.
+"""Arrears → cut-off after the grace period, not in quiet hours, never for an exempt tenant,
+and the mass-disconnection guard: the ledger decides, HA's blueprint carries it out.
 
-Real broker, real ledger subprocess (its clock moved by the test: harness.Ledger.travel), HA
-with the integration and one arrears cut-off automation per tenant; simulated breaker.
+Real broker, real ledger subprocess (its clock moved by the test: harness.Ledger.travel; its
+quiet hours and guard set by ``serve`` options), HA with the integration and one arrears
+cut-off automation per tenant; simulated breaker.
 """
 
 import asyncio
 from datetime import timedelta
 
 from homeassistant.core import HomeAssistant
-from homeassistant.util import dt as dt_util
 import pytest
 
 from tenant_sim.mosquitto import MosquittoBroker
 
 from .harness import (
+    E2E_NOW,
     Blueprints,
     Ledger,
     first_state,
     quiet_fleet,
-    quiet_hours,
     send,
     state,
     tenant_device,
@@ -28,10 +29,18 @@ from .harness import (
 pytestmark = pytest.mark.slow
 
 DAY = 86_400
-QUIET_LEFT = timedelta(seconds=12)  # tenant 103's quiet hours end this long after loading
+# The ledger's quiet hours (UTC, its zone here): from an hour before the grace period ends
+# until 30 minutes after it, so a cut-off due at the end of the grace waits for their end.
+_DUE = E2E_NOW + timedelta(days=1)
+QUIET = f"{(_DUE - timedelta(hours=1)):%H:%M}-{(_DUE + timedelta(minutes=30)):%H:%M}"
 
 
-async def test_arrears_cut_off_after_grace_outside_quiet_hours_never_exempt(
+@pytest.fixture
+def ledger_args() -> list[str]:
+    return ["--quiet-hours", QUIET, "--cutoff-guard-limit", "1"]
+
+
+async def test_arrears_cut_off_after_grace_outside_quiet_hours_never_exempt_guarded(
     hass: HomeAssistant,
     mosquitto: MosquittoBroker,
     ledger: Ledger,
@@ -45,11 +54,7 @@ async def test_arrears_cut_off_after_grace_outside_quiet_hours_never_exempt(
         {f"t{n}": f"mqtt:{breaker.device_id}:{index + 1}" for index, n in enumerate(relays)},
         grace_days=1,
     )
-    elsewhere = quiet_hours(timedelta(hours=2), timedelta(hours=3))
-    quiet_end = dt_util.now() + QUIET_LEFT
-    await blueprints.arrears_cutoff(
-        {"101": elsewhere, "102": elsewhere, "103": quiet_hours(-timedelta(hours=1), QUIET_LEFT)}
-    )
+    await blueprints.arrears_cutoff({number: {} for number in relays})
     try:
         await hass.async_add_executor_job(fleet.connect)
         await until(lambda: state(hass, "sensor.tenant_103_status") == "low", "ledger states")
@@ -70,11 +75,13 @@ async def test_arrears_cut_off_after_grace_outside_quiet_hours_never_exempt(
             lambda: all(state(hass, f"sensor.tenant_{n}_balance") == "-3.00" for n in relays),
             "bills",
         )
-        assert state(hass, "sensor.tenant_101_status") == "arrears"
-        assert state(hass, "sensor.tenant_102_status") == "exempt"
-        assert state(hass, "sensor.tenant_103_status") == "arrears"
-        tenant = await ledger.call("GET", "/api/tenants/t101")
-        assert "cut-off not before" in tenant["status_reason"]
+        # HA told the ledger every supply it sees (on), so a cut-off can be decided at all.
+        for number in relays:
+            tenant = await ledger.call("GET", f"/api/tenants/t{number}")
+            assert tenant["supply"]["state"] == "on"
+        assert (
+            "cut-off not before" in (await ledger.call("GET", "/api/tenants/t101"))["status_reason"]
+        )
 
         # Half-way through the grace period nothing changes.
         ledger.travel(DAY // 2)
@@ -82,33 +89,58 @@ async def test_arrears_cut_off_after_grace_outside_quiet_hours_never_exempt(
         assert (await ledger.call("GET", "/api/tenants/t101"))["status"] == "arrears"
         assert all(channel.relay_on for channel in relays.values())
 
-        # Grace over: 101 is cut off; 103 is due but in quiet hours; 102 is exempt.
+        # Grace over, but quiet hours: nobody is cut.
         ledger.travel(DAY + 60)
-        await until(lambda: state(hass, "sensor.tenant_103_status") == "disconnect_due", "due")
-        await until(lambda: not relays["101"].relay_on, "tenant 101 cut off")
-        await until(lambda: state(hass, "switch.tenant_101_supply") == "off", "supply 101 off")
-        assert dt_util.now() < quiet_end, "too slow: tenant 103's quiet hours already ended"
-        assert relays["103"].relay_on
-        assert state(hass, "switch.tenant_103_supply") == "on"
-        assert state(hass, "sensor.tenant_101_status") == "disconnect_due"
-        assert state(hass, "sensor.tenant_102_status") == "exempt"
-        assert relays["102"].relay_on
-
-        # Quiet hours end: tenant 103, still due, is cut off then; 102 keeps its supply.
-        await until(lambda: not relays["103"].relay_on, "tenant 103 cut off", limit_s=25)
-        await until(lambda: state(hass, "switch.tenant_103_supply") == "off", "supply 103 off")
-        assert relays["102"].relay_on
-        assert state(hass, "switch.tenant_102_supply") == "on"
-        # The blueprint reports after the switch confirms: wait for it, then count.
         await until(
-            lambda: any(
-                call.data["title"] == "Supply cut off: Tenant 103" for call in blueprints.landlord
+            lambda: "quiet hours" in str(hass.states.get("sensor.tenant_101_status")),
+            "quiet hours in the ledger's reason",
+        )
+        await asyncio.sleep(5 * 0.3)
+        assert all(channel.relay_on for channel in relays.values())
+
+        # Quiet hours over: one tenant is cut; the guard (limit 1) holds the other; 102 exempt.
+        ledger.travel(DAY + 45 * 60)
+        await until(
+            lambda: sum(not relays[n].relay_on for n in ("101", "103")) == 1, "one cut-off", 20
+        )
+        cut, held = ("101", "103") if not relays["101"].relay_on else ("103", "101")
+        await until(lambda: state(hass, f"switch.tenant_{cut}_supply") == "off", "supply off")
+        await until(
+            lambda: state(hass, f"sensor.tenant_{cut}_status") == "disconnected", "disconnected"
+        )
+        record = await ledger.call("GET", f"/api/tenants/t{cut}")
+        assert (record["supply"]["state"], record["supply"]["cause"]) == ("off", "arrears")
+        waiting = await ledger.call("GET", f"/api/tenants/t{held}")
+        assert (waiting["status"], waiting["cutoff_awaiting_approval"]) == ("arrears", True)
+        assert relays[held].relay_on
+        assert relays["102"].relay_on
+        assert state(hass, "sensor.tenant_102_status") == "exempt"
+        await until(
+            lambda: (
+                f"Cut-off needs approval: Tenant {held}"
+                in [c.data["title"] for c in blueprints.landlord]
             ),
-            "the landlord told of tenant 103's cut-off",
+            "the approval request",
+        )
+
+        # The landlord approves (the notification's button calls this action): cut.
+        await hass.services.async_call(
+            "tenant_metering",
+            "approve_cutoff",
+            {"device_id": tenant_device(hass, f"t{held}"), "reason": "checked the meter"},
+            blocking=True,
+        )
+        await until(lambda: not relays[held].relay_on, "the approved cut-off")
+        await until(
+            lambda: (
+                f"Supply cut off: Tenant {held}" in [c.data["title"] for c in blueprints.landlord]
+            ),
+            "the landlord told",
         )
         titles = [call.data["title"] for call in blueprints.landlord]
-        assert titles.count("Supply cut off: Tenant 101") == 1
-        assert titles.count("Supply cut off: Tenant 103") == 1
+        assert titles.count(f"Supply cut off: Tenant {cut}") == 1
+        assert titles.count(f"Supply cut off: Tenant {held}") == 1
         assert not any("Tenant 102" in title for title in titles)
+        assert relays["102"].relay_on
     finally:
         await hass.async_add_executor_job(fleet.close)

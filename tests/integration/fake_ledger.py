@@ -28,6 +28,11 @@ def tenant_state(tenant_id: str = "t101", **overrides: Any) -> dict[str, Any]:
         "quota_remaining_kwh": "26.544",
         "points": ["mqtt:a4cf12ab34cd:1"],
         "cutoff_approved": False,
+        "cutoff_awaiting_approval": False,
+        "supply": None,
+        "supply_action": "none",
+        "cutoff_guard_count": 0,
+        "cutoff_guard_limit": 3,
         "updated_at": "2026-11-22T06:00:05+00:00",
         **overrides,
     }
@@ -82,6 +87,7 @@ class FakeLedger:
         app.router.add_post("/api/tenants/{id}/adjustments", self._balance)
         app.router.add_put("/api/tenants/{id}/exemption", self._exemption)
         app.router.add_post("/api/tenants/{id}/cutoff-approvals", self._approval)
+        app.router.add_post("/api/tenants/{id}/supply", self._supply)
         return app
 
     def _tenant(self, request: web.Request) -> dict[str, Any]:
@@ -132,8 +138,30 @@ class FakeLedger:
 
     async def _approval(self, request: web.Request) -> web.Response:
         tenant = self._tenant(request)
+        if tenant["status"] not in ("arrears", "disconnect_due"):  # as the ledger: 409
+            error = {"code": "conflict", "message": f"no cut-off is due ({tenant['status']})"}
+            return web.json_response({"error": error}, status=409)
         tenant["cutoff_approved"] = True
         return web.json_response(tenant, status=201)
+
+    async def _supply(self, request: web.Request) -> web.Response:
+        """As the ledger records a report; the decision itself is the test's to set."""
+        tenant = self._tenant(request)
+        body = await request.json()
+        off, cause = body["supply"] == "off", body.get("cause")
+        if off != (cause is not None):
+            error = {"code": "invalid", "message": "cause is required when off, refused when on"}
+            return web.json_response({"error": error}, status=400)
+        tenant["supply"] = {
+            "state": body["supply"],
+            "cause": cause,
+            "since": "2026-11-22T06:00:00+00:00",
+            "actor": body.get("actor", "token"),
+            "reason": body["reason"],
+        }
+        if cause == "arrears":
+            tenant["cutoff_approved"] = False
+        return web.json_response(tenant)
 
 
 @asynccontextmanager

@@ -33,6 +33,7 @@ from custom_components.tenant_metering.const import (
 from .common import (
     BASE,
     FULL_CHANNEL,
+    PREFIX,
     announce,
     attributes_of,
     find_device,
@@ -358,6 +359,122 @@ async def test_supply_switch_fans_out_to_the_tenants_relays(
     fire(hass, f"{BASE}/state", state(2, 2, {"1": FULL_CHANNEL}))
     await hass.async_block_till_done()
     assert state_of(hass, "switch.room_101_supply") == "on"
+
+    # The ledger heard each change of the supply: first seen on, cut by hand, on at the device.
+    reports = [body for method, path, body in fake_ledger.requests if path.endswith("/supply")]
+    assert [(r["supply"], r.get("cause")) for r in reports] == [
+        ("on", None),
+        ("off", "landlord"),
+        ("on", None),
+    ]
+
+
+async def _supply_tenant(hass: HomeAssistant, fake_ledger: FakeLedger, **fields: object) -> None:
+    fake_ledger.tenants["t101"] |= {"points": ["mqtt:a4cf12ab34cd:1"], **fields}
+    await setup_hub(hass)
+    await announce(hass)
+    fire(hass, f"{BASE}/state", state(1, 1, {"1": FULL_CHANNEL}))
+    await hass.async_block_till_done()
+    await setup_ledger(hass, fake_ledger)
+    await hass.async_block_till_done()
+
+
+async def _apply(hass: HomeAssistant, mqtt_mock: MagicMock, relay: str | None) -> object:
+    """Call the executor; ``relay``: the command it must send (acknowledged here)."""
+    before = len(await _commands(mqtt_mock))
+    device = find_device(hass, "tenant_t101")
+    assert device is not None
+    call = hass.async_create_task(
+        hass.services.async_call(
+            DOMAIN,
+            "apply_supply_decision",
+            {"device_id": device.id},
+            blocking=True,
+            return_response=True,
+        )
+    )
+    if relay is None:
+        response = await call
+        assert len(await _commands(mqtt_mock)) == before  # nothing switched
+        return response
+    if relay is not None:
+        command = (await published(mqtt_mock, f"{BASE}/command", count=before + 1))[-1]
+        assert command["relay"] == relay
+        fire(hass, f"{BASE}/ack", {"id": command["id"], "ok": True, "relay": relay})
+    return await call
+
+
+async def _commands(mqtt_mock: MagicMock) -> list[object]:
+    return [c for c in mqtt_mock.async_publish.call_args_list if c.args[0] == f"{BASE}/command"]
+
+
+async def test_the_executor_cuts_only_what_the_ledger_decided_and_reports_the_cause(
+    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
+) -> None:
+    await _supply_tenant(hass, fake_ledger)
+    # No decision: nothing is switched.
+    assert await _apply(hass, mqtt_mock, None) == {"action": "none"}
+    # The ledger decides the cut-off.
+    fire(
+        hass,
+        TENANT_TOPIC,
+        fake_ledger.tenants["t101"]
+        | {"status": "disconnect_due", "supply_action": "cut", "balance": "-3.00"},
+    )
+    await hass.async_block_till_done()
+    assert attributes_of(hass, "sensor.room_101_status")["supply_action"] == "cut"
+    assert await _apply(hass, mqtt_mock, "off") == {"action": "cut"}
+    await hass.async_block_till_done()
+    assert state_of(hass, "switch.room_101_supply") == "off"
+    reports = [body for _m, path, body in fake_ledger.requests if path.endswith("/supply")]
+    assert (reports[-1]["supply"], reports[-1]["cause"]) == ("off", "arrears")
+    assert reports[-1]["reason"].startswith("cut-off decided by the ledger")
+
+    # Paid: the ledger decides the restore of its own cut-off.
+    fire(
+        hass,
+        TENANT_TOPIC,
+        fake_ledger.tenants["t101"]
+        | {"status": "ok", "supply_action": "restore", "balance": "12.00"},
+    )
+    await hass.async_block_till_done()
+    assert await _apply(hass, mqtt_mock, "on") == {"action": "restore"}
+    await hass.async_block_till_done()
+    assert state_of(hass, "switch.room_101_supply") == "on"
+
+
+async def test_the_executor_never_cuts_while_the_ledger_is_offline(
+    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
+) -> None:
+    await _supply_tenant(hass, fake_ledger, status="disconnect_due", supply_action="cut")
+    fire(hass, f"{PREFIX}/ledger/status", "offline")
+    await hass.async_block_till_done()
+    assert await _apply(hass, mqtt_mock, None) == {"action": "none"}
+    assert state_of(hass, "switch.room_201_relay") == "on"
+
+
+async def test_a_restore_never_undoes_a_cut_that_was_not_for_arrears(
+    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
+) -> None:
+    """A ledger that says restore for a landlord's cut (a bug, a forged state) is not obeyed."""
+    await _supply_tenant(hass, fake_ledger)
+    fire(
+        hass,
+        TENANT_TOPIC,
+        fake_ledger.tenants["t101"]
+        | {
+            "supply_action": "restore",
+            "supply": {
+                "state": "off",
+                "cause": "landlord",
+                "since": "2026-11-22T06:00:00+00:00",
+                "actor": "x",
+                "reason": "x",
+            },
+        },
+    )
+    await hass.async_block_till_done()
+    assert await _apply(hass, mqtt_mock, None) == {"action": "none"}
 
 
 async def test_supply_switch_without_relays_is_unavailable(

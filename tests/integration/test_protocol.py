@@ -114,8 +114,8 @@ async def test_services_yaml_describes_every_service(
     assert await async_setup_component(hass, DOMAIN, {})
     descriptions = (await async_get_all_descriptions(hass))[DOMAIN]
     assert set(descriptions) == {
-        "top_up", "adjust", "set_exemption", "approve_cutoff", "publish_dashboards",
-        "register_energy_devices",
+        "top_up", "adjust", "set_exemption", "approve_cutoff", "apply_supply_decision",
+        "publish_dashboards", "register_energy_devices",
     }  # fmt: skip
     assert set(descriptions["top_up"]["fields"]) == {"device_id", "amount", "reason"}
 

@@ -89,9 +89,12 @@ async def test_set_exemption_and_approve_cutoff(
         "/api/tenants/t101/exemption",
         {"exempt": True, "reason": "medical", "until": "2026-12-01T00:00:00+00:00"},
     )
-    await hass.services.async_call(
-        DOMAIN, "approve_cutoff", {"device_id": device_id, "reason": "3 reminders"}, blocking=True
-    )
+    approval = {"device_id": device_id, "reason": "3 reminders"}
+    # As the ledger: nothing to approve for an exempt tenant.
+    with pytest.raises(ServiceValidationError, match="no cut-off is due"):
+        await hass.services.async_call(DOMAIN, "approve_cutoff", approval, blocking=True)
+    fake_ledger.tenants["t101"]["status"] = "arrears"
+    await hass.services.async_call(DOMAIN, "approve_cutoff", approval, blocking=True)
     assert fake_ledger.requests[-1] == (
         "POST",
         "/api/tenants/t101/cutoff-approvals",

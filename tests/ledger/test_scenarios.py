@@ -26,33 +26,6 @@ async def _read(api: Api, *pairs: tuple[int, int], point: str = POINT) -> None:
     await api.call("POST", "/api/readings", body, expect=200)
 
 
-async def test_top_up_while_disconnected(api: Api, ledger: LedgerService, clock: FakeClock) -> None:
-    """Arrears, grace, approved cut-off; too small a top-up keeps the supply off."""
-    plan = {"low_balance_threshold": "5.00", "reconnect_minimum": "10.00", "grace_days": 1}
-    await api.building(tenants={"t1": POINT}, plan=plan)
-    await _read(api, (NOV_5, 0), (NOV_5 + 3600, 10_000))  # 10 kWh = 3.00
-    state = await api.call("GET", "/api/tenants/t1")
-    assert (state["balance"], state["status"]) == ("-3.00", "arrears")
-
-    clock.advance(2 * DAY)
-    await ledger.tick()
-    assert (await api.call("GET", "/api/tenants/t1"))["status"] == "disconnect_due"
-    approved = await api.call(
-        "POST", "/api/tenants/t1/cutoff-approvals", {"reason": "3 reminders"}, expect=201
-    )
-    assert (approved["status"], approved["cutoff_approved"]) == ("disconnected", True)
-
-    small = await api.call(
-        "POST", "/api/tenants/t1/topups", {"amount": "5.00", "reason": "cash"}, expect=201
-    )
-    assert (small["balance"], small["state"]["status"]) == ("2.00", "disconnected")
-    enough = await api.call(
-        "POST", "/api/tenants/t1/topups", {"amount": "10.00", "reason": "cash"}, expect=201
-    )
-    assert (enough["balance"], enough["state"]["status"]) == ("12.00", "ok")
-    assert enough["state"]["cutoff_approved"] is False
-
-
 async def test_tenant_moves_out_mid_month(api: Api) -> None:
     """The interval across the move-out is shared in proportion to time."""
     await api.building(tenants={"t1": POINT})

@@ -27,7 +27,7 @@ from tenant_ledger.journal import tenant_account
 
 from . import legacy
 
-HEAD = "0010"
+HEAD = "0011"
 KEY = ledger_key.generate(dict.fromkeys(ledger_key.SERIES, 1), dict.fromkeys(ledger_key.SERIES, 0))
 
 
@@ -82,6 +82,7 @@ EARLIER = [
     ("0007", "statements", "closing_minor"),
     ("0008", "parked_messages", None),
     ("0009", "audit_log", "principal"),
+    ("0010", "supply_reports", None),
 ]
 
 

@@ -22,6 +22,14 @@ class Error(Reply):
     error: ErrorDetail
 
 
+class Supply(Reply):
+    state: Literal["on", "off"]
+    cause: Literal["arrears", "landlord", "safety"] | None
+    since: str
+    actor: str
+    reason: str
+
+
 class TenantState(Reply):
     """A tenant as published (also retained over MQTT); see docs/ledger-contract.md."""
 
@@ -40,6 +48,16 @@ class TenantState(Reply):
     quota_remaining_kwh: str | None
     points: list[str]
     cutoff_approved: bool
+    cutoff_awaiting_approval: bool
+    """A cut-off is due but waits for the landlord's approval (setting or guard)."""
+    supply: Supply | None
+    """The supply as Home Assistant last reported it; null: never reported (never cut)."""
+    supply_action: Literal["cut", "restore", "none"]
+    """What Home Assistant's executor does now (the ledger's decision)."""
+    cutoff_guard_count: int
+    """The mass-disconnection guard's count: other tenants cut off for arrears in the last hour
+    or due for cut-off now; at ``cutoff_guard_limit`` every further cut-off needs approval."""
+    cutoff_guard_limit: int
     ha_user_ids: list[str]
     updated_at: str
 

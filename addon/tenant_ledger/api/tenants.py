@@ -1,11 +1,14 @@
 """Tenants: create, read, archive, change plan, exemption, cut-off approval, linked HA users."""
 
+from typing import Literal
+
 from aiohttp import web
 
 from tenant_ledger import operations as ops
 from tenant_ledger.api.contract import Action, Id, Name, Reasoned, Time, UserId
 from tenant_ledger.api.models import Reply, TenantState
 from tenant_ledger.api.registry import Call, json_response, route
+from tenant_ledger.billing import SupplyCause
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db import listings
 
@@ -33,6 +36,13 @@ class PlanChange(Reasoned):
 class Exemption(Reasoned):
     exempt: bool
     until: Time | None = None
+
+
+class SupplyReport(Reasoned):
+    """The tenant's supply as Home Assistant sees it now, and who cut it and why when off."""
+
+    supply: Literal["on", "off"]
+    cause: Literal["arrears", "landlord", "safety"] | None = None
 
 
 class HaUser(Reply):
@@ -182,6 +192,31 @@ async def approve_cutoff(call: Call) -> web.Response:
         catalog_changed=True,
     )
     return call.state(tenant_id, 201)
+
+
+@route(
+    "POST",
+    "/api/tenants/{tenant_id}/supply",
+    role="operator",
+    summary="Report the tenant's supply (Home Assistant, after switching or seeing a change); "
+    "the same state again changes nothing",
+    tag="status",
+    body=SupplyReport,
+    response=TenantState,
+)
+async def report_supply(call: Call) -> web.Response:
+    tenant_id, action = call.tenant(), call.action
+    report: SupplyReport = call.body
+    cause = None if report.cause is None else SupplyCause(report.cause)
+    await call.service.write(
+        lambda c, cat: ops.report_supply(
+            c, cat, action, tenant_id=tenant_id, off=report.supply == "off", cause=cause
+        ),
+        # An arrears cut-off counts for the guard, which every tenant's decision depends on.
+        affects=None if cause is SupplyCause.ARREARS else [tenant_id],
+        catalog_changed=True,
+    )
+    return call.state(tenant_id)
 
 
 @route(

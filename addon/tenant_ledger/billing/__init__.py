@@ -58,7 +58,10 @@ from tenant_ledger.billing.status import (
     Exemption,
     QuietHours,
     Status,
+    SupplyAction,
+    SupplyCause,
     TenantState,
+    supply_action,
     tenant_status,
 )
 from tenant_ledger.billing.tariffs import (
@@ -121,6 +124,8 @@ __all__ = [
     "StandingLine",
     "Statement",
     "Status",
+    "SupplyAction",
+    "SupplyCause",
     "Tariff",
     "TariffError",
     "TariffSchedule",
@@ -151,6 +156,7 @@ __all__ = [
     "rate",
     "require_aware",
     "round_half_up",
+    "supply_action",
     "tenant_intervals",
     "tenant_status",
     "tenant_windows",

@@ -29,6 +29,25 @@ class TenantState(StrEnum):
     QUOTA_EXHAUSTED = "quota_exhausted"
 
 
+class SupplyCause(StrEnum):
+    """Why a tenant's supply is off, as Home Assistant reported it."""
+
+    ARREARS = "arrears"
+    """Cut by the ledger's decision (``disconnect_due``), carried out by Home Assistant."""
+    LANDLORD = "landlord"
+    """Switched off by hand: only the landlord switches it back on."""
+    SAFETY = "safety"
+    """A breaker tripped or was cut for safety: only the landlord switches it back on."""
+
+
+class SupplyAction(StrEnum):
+    """What Home Assistant's executor should do with the tenant's supply now."""
+
+    CUT = "cut"
+    RESTORE = "restore"
+    NONE = "none"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Status:
     """State with a human reason, when it began, and when the arrears began (if in arrears)."""
@@ -37,6 +56,8 @@ class Status:
     reason: str
     since: datetime
     arrears_since: datetime | None = None
+    awaiting_approval: bool = False
+    """A cut-off is due but waits for the landlord's approval (``approved``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +74,22 @@ class QuietHours:
 
     start: time
     end: time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours | None:
+        """``HH:MM-HH:MM`` (e.g. ``20:00-08:00``); "" or equal ends: no quiet hours."""
+        if not text.strip():
+            return None
+        parts = text.strip().split("-")
+        try:
+            if len(parts) != 2:
+                raise ValueError(text)
+            start, end = (time.fromisoformat(part.strip()) for part in parts)
+        except ValueError:
+            raise ValueError(f"quiet hours must be HH:MM-HH:MM, not {text!r}") from None
+        if start.tzinfo is not None or end.tzinfo is not None:
+            raise ValueError(f"quiet hours are local times without an offset, not {text!r}")
+        return None if start == end else cls(start=start, end=end)
 
     def contains(self, local: time) -> bool:
         if self.start <= self.end:
@@ -84,6 +121,9 @@ def tenant_status(
     quota: QuotaState | None = None,
     quiet_hours: QuietHours | None = None,
     oldest_unpaid_due: datetime | None = None,
+    cut_by_hand: SupplyCause | None = None,
+    approval_required: bool = False,
+    approved: bool = False,
 ) -> Status:
     """The tenant's status at ``now``.
 
@@ -91,14 +131,37 @@ def tenant_status(
     tenant's local time zone (quiet hours, postpaid dates). ``supply_disconnected``: whether the
     supply is off right now (None: unknown). ``oldest_unpaid_due``: postpaid, the due date of the
     oldest statement not fully paid. ``previous`` carries ``since`` and ``arrears_since`` forward.
+    ``cut_by_hand``: the supply is off because the landlord or a safety cut switched it off (not
+    an arrears cut-off): it stays ``disconnected`` whatever the balance. ``approval_required``:
+    a due cut-off waits for ``approved`` (the landlord's setting, or the mass-disconnection
+    guard tripped).
     """
     require_aware(now, "now")
 
-    def status(state: TenantState, reason: str, arrears_since: datetime | None = None) -> Status:
+    def status(
+        state: TenantState,
+        reason: str,
+        arrears_since: datetime | None = None,
+        *,
+        awaiting_approval: bool = False,
+    ) -> Status:
         unchanged = previous is not None and previous.state is state
         since = previous.since if previous is not None and unchanged else now
-        return Status(state=state, reason=reason, since=since, arrears_since=arrears_since)
+        return Status(
+            state=state,
+            reason=reason,
+            since=since,
+            arrears_since=arrears_since,
+            awaiting_approval=awaiting_approval,
+        )
 
+    if supply_disconnected and cut_by_hand is not None:
+        who = "for safety" if cut_by_hand is SupplyCause.SAFETY else "by the landlord"
+        return status(
+            TenantState.DISCONNECTED,
+            f"supply switched off {who}; only the landlord switches it on again",
+            None if previous is None else previous.arrears_since,
+        )
     if exemption is not None and (exemption.until is None or now < exemption.until):
         return status(TenantState.EXEMPT, f"exempt from cut-off: {exemption.reason}")
     position = _position(
@@ -130,6 +193,13 @@ def tenant_status(
         return status(TenantState.DISCONNECTED, exhausted, position.arrears_since)
     if position.cut_off_from is not None:
         wait = _cut_off_wait(position.cut_off_from, now, zone, supply_disconnected, quiet_hours)
+        if wait is None and approval_required and not approved:
+            return status(
+                TenantState.ARREARS,
+                f"{position.reason}; cut-off awaits the landlord's approval",
+                position.arrears_since,
+                awaiting_approval=True,
+            )
         if wait is None:
             return status(TenantState.DISCONNECT_DUE, position.reason, position.arrears_since)
         if exhausted:
@@ -138,6 +208,22 @@ def tenant_status(
     if exhausted:
         return status(TenantState.QUOTA_EXHAUSTED, exhausted)
     return status(position.state, position.reason)
+
+
+def supply_action(
+    status: Status, supply_off: bool | None, cause: SupplyCause | None
+) -> SupplyAction:
+    """What the executor does now: cut a due supply that is on, restore an arrears cut-off.
+
+    Fails safe: an unknown supply state is never cut, and a supply switched off by hand or for
+    safety is never restored here (the status keeps it ``disconnected``).
+    """
+    if status.state is TenantState.DISCONNECT_DUE and supply_off is False:
+        return SupplyAction.CUT
+    restorable = (TenantState.OK, TenantState.LOW, TenantState.EXEMPT)
+    if supply_off and cause is SupplyCause.ARREARS and status.state in restorable:
+        return SupplyAction.RESTORE
+    return SupplyAction.NONE
 
 
 def _cut_off_wait(

@@ -331,5 +331,33 @@ parked_messages = sa.Table(
 )
 MAX_PARKED_MESSAGES = 10_000
 
-APPEND_ONLY_TABLES = ("journal", "journal_legs", "audit_log", "readings", "statements")
+# Added by revision 0011: the tenant's supply as Home Assistant reported it, newest row last.
+supply_reports = sa.Table(
+    "supply_reports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("at_us", sa.BigInteger, nullable=False),
+    sa.Column("supply", sa.String(3), nullable=False),
+    # arrears / landlord / safety when off; NULL when on.
+    sa.Column("cause", sa.String(16)),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.CheckConstraint("supply IN ('on', 'off')", name="ck_supply_reports_supply"),
+    sa.CheckConstraint(
+        "(supply = 'on' AND cause IS NULL) OR "
+        "(supply = 'off' AND cause IN ('arrears', 'landlord', 'safety'))",
+        name="ck_supply_reports_cause",
+    ),
+    sa.Index("ix_supply_reports_tenant", "tenant_id", "id"),
+)
+
+APPEND_ONLY_TABLES = (
+    "journal",
+    "journal_legs",
+    "audit_log",
+    "readings",
+    "statements",
+    "supply_reports",
+)
 """Tables whose rows the database itself refuses to change or delete (db/guards.py)."""
