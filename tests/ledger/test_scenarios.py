@@ -145,6 +145,8 @@ async def test_a_tampered_ledger_suspends_cut_offs(
     async with TestClient(TestServer(create_app(first, check_answers=True))) as client:
         api = Api(client)
         await api.building(tenants={"t1": POINT}, plan={"grace_days": 1})
+        # Home Assistant reported the supply on: without it the ledger never decides a cut-off.
+        await api.call("POST", "/api/tenants/t1/supply", {"supply": "on", "reason": "seen"})
         await _read(api, (NOV_5, 0), (NOV_5 + 3600, 10_000))
         clock.advance(2 * DAY)
         await first.tick()
@@ -175,6 +177,8 @@ async def test_arrears_at_the_end_of_a_month_are_cut_off_after_grace_in_the_next
 ) -> None:
     """The month's statement is issued during the grace period; the debt stays due."""
     await api.building(tenants={"t1": POINT}, plan={"grace_days": 1})
+    # Home Assistant reported the supply on: without it the ledger never decides a cut-off.
+    await api.call("POST", "/api/tenants/t1/supply", {"supply": "on", "reason": "seen"})
     nov_30_late = NOV_5 + 25 * DAY + 22 * 3600  # 2026-11-30 23:00 Berlin
     clock.now_us = (nov_30_late + 1800) * 1_000_000
     await _read(api, (nov_30_late - 3600, 0), (nov_30_late, 10_000))  # 10 kWh = 3.00

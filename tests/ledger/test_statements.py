@@ -46,6 +46,8 @@ async def test_postpaid_month_is_billed_on_the_billing_day_and_falls_due(
     api: Api, ledger: LedgerService, clock: FakeClock
 ) -> None:
     await _postpaid_building(api)
+    # Home Assistant reported the supply on: without it the ledger never decides a cut-off.
+    await api.call("POST", "/api/tenants/t1/supply", {"supply": "on", "reason": "seen"})
     await ledger.tick()
     assert (await api.call("GET", "/api/tenants/t1/statements"))["statements"] == []
 
