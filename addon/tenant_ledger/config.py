@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+from tenant_ledger.billing.status import QuietHours
 from tenant_ledger.mqtt import BrokerSettings
 
 
@@ -19,8 +20,8 @@ class PlanDefaults:
 class CutoffPolicy:
     """When a due cut-off may happen (add-on options); the ledger alone applies it."""
 
-    quiet_hours: str = ""
-    """``HH:MM-HH:MM`` in the site's time zone when no cut-off happens ("": none)."""
+    quiet_hours: QuietHours | None = None
+    """Site-time hours when no cut-off happens (None: none); parsed once, at start."""
     needs_approval: bool = False
     """Every cut-off waits for the landlord's approval."""
     guard_limit: int = 3

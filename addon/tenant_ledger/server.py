@@ -131,12 +131,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _quiet_hours(text: str) -> str:
+def _quiet_hours(text: str) -> QuietHours | None:
     try:
-        QuietHours.parse(text)
+        return QuietHours.parse(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
-    return text
 
 
 def _instant(text: str) -> datetime:
@@ -187,7 +186,9 @@ def _config(args: argparse.Namespace, broker: BrokerSettings | None) -> LedgerCo
             grace_days=options.get("grace_days", defaults.grace_days),
         ),
         cutoff=CutoffPolicy(
-            quiet_hours=_quiet_hours(options.get("quiet_hours", args.quiet_hours)),
+            quiet_hours=_quiet_hours(options["quiet_hours"])
+            if "quiet_hours" in options
+            else args.quiet_hours,
             needs_approval=options.get("cutoff_needs_approval", args.cutoff_approval),
             guard_limit=options.get("cutoff_guard_limit", args.cutoff_guard_limit),
         ),

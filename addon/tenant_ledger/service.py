@@ -80,11 +80,11 @@ READ_ONLY_MESSAGE = "the ledger's records failed verification; ledger is read-on
 
 def _without_cutoff(state: dict[str, Any]) -> dict[str, Any]:
     """Fail safe while the journal is untrustworthy: never worse than ``arrears``."""
-    if state["status"] not in _CUTOFF_STATUSES and state.get("supply_action") != "cut":
-        return state
-    if state["status"] not in _CUTOFF_STATUSES:
-        return state | {"supply_action": "none"}
-    return state | {"status": "arrears", "status_reason": READ_ONLY_REASON, "supply_action": "none"}
+    if state["status"] in _CUTOFF_STATUSES:
+        state = state | {"status": "arrears", "status_reason": READ_ONLY_REASON}
+    if state.get("supply_action") == "cut":
+        state = state | {"supply_action": "none"}
+    return state
 
 
 class LedgerService:

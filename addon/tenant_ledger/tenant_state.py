@@ -5,7 +5,7 @@ the database and remembers the result, because ``status_since`` and ``arrears_si
 over from one evaluation to the next.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,9 +13,7 @@ import sqlalchemy as sa
 from tenant_ledger.billing import (
     Exemption,
     Money,
-    QuietHours,
     Status,
-    SupplyCause,
     TenantState,
     billing_period,
     format_kwh,
@@ -133,11 +131,9 @@ def evaluate(
         previous=previous,
         exemption=exemption,
         quota=quota,
-        quiet_hours=QuietHours.parse(policy.quiet_hours),
+        quiet_hours=policy.quiet_hours,
         oldest_unpaid_due=None if unpaid_due is None else from_us(unpaid_due),
-        cut_by_hand=None
-        if supply is None or not supply.off or supply.cause is SupplyCause.ARREARS
-        else supply.cause,
+        supply_cause=None if supply is None else supply.cause,
         approval_required=policy.needs_approval or guard_tripped,
         approved=record.cutoff_approved,
     )
@@ -203,7 +199,8 @@ def _linked_users(connection: sa.Connection, tenant_id: str) -> list[str]:
 def _remember(
     connection: sa.Connection, tenant_id: str, status: Status, previous: Status | None
 ) -> None:
-    if status == previous:
+    # What is stored: whether a cut-off awaits approval is derived again at every evaluation.
+    if replace(status, awaiting_approval=False) == previous:
         return
     values = {
         "status": status.state.value,

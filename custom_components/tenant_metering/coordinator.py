@@ -16,7 +16,7 @@ restarts; one that contradicts it (chain_watch.py) raises a persistent repair is
 
 from datetime import timedelta
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components import mqtt
 from homeassistant.components.mqtt import ReceiveMessage
@@ -57,6 +57,9 @@ from .ledger import (
     loads_json,
     parse_tenant_state,
 )
+
+if TYPE_CHECKING:
+    from .switch import SupplySwitch
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -138,7 +141,7 @@ class LedgerLink:
         self.coordinator = LedgerCoordinator(hass, entry, client)
         self.tenants: dict[str, TenantState] = {}
         # The tenants' supply switches (switch.py): they carry out the ledger's decisions.
-        self.supply_switches: dict[str, Any] = {}
+        self.supply_switches: dict[str, SupplySwitch] = {}
         # Mass-disconnection guard (guard.py): supply switches record cut-offs here.
         self.guard = CutoffGuard()
         # Cut-offs must survive restarts, or a restart resets the guard's count.

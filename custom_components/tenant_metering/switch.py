@@ -164,7 +164,7 @@ class SupplySwitch(TenantEntity, SwitchEntity):
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
         self.link.supply_switches[self.tenant_id] = self
-        self.async_on_remove(lambda: self.link.supply_switches.pop(self.tenant_id, None))
+        self.async_on_remove(self._unregister)
         self._track_relays()
         self._sync_supply()  # the ledger may not know the supply yet
         self.async_on_remove(self._untrack_relays)
@@ -176,6 +176,11 @@ class SupplySwitch(TenantEntity, SwitchEntity):
                 event_filter=_entity_id_may_change,
             )
         )
+
+    @callback
+    def _unregister(self) -> None:
+        if self.link.supply_switches.get(self.tenant_id) is self:
+            del self.link.supply_switches[self.tenant_id]
 
     @callback
     def _untrack_relays(self) -> None:

@@ -3,13 +3,19 @@
 Through the API with the service's clock moved by the test (2026-11-10 13:00 Berlin at start).
 """
 
+import argparse
 from collections.abc import AsyncIterator, Callable
+from datetime import time
+import json
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 import pytest
 
+from tenant_ledger import server
 from tenant_ledger.app import create_app
+from tenant_ledger.billing import QuietHours
 from tenant_ledger.config import CutoffPolicy, LedgerConfig
 from tenant_ledger.service import LedgerService
 
@@ -146,7 +152,9 @@ async def test_a_landlords_cut_stays_off_after_a_top_up(
         assert (await _report(api, "t1", "on"))["status"] == "ok"
 
 
-@pytest.mark.parametrize("policy", [CutoffPolicy(quiet_hours="12:00-14:00")], ids=["quiet-12-14"])
+@pytest.mark.parametrize(
+    "policy", [CutoffPolicy(quiet_hours=QuietHours.parse("12:00-14:00"))], ids=["quiet-12-14"]
+)
 async def test_no_cut_in_quiet_hours_then_cut_when_they_end(
     supply_api: tuple[Api, LedgerService], clock: FakeClock
 ) -> None:
@@ -254,3 +262,35 @@ async def test_bad_supply_reports_are_refused_and_change_nothing(
     )
     state = await api.call("GET", "/api/tenants/t1")
     assert state["supply"]["state"] == "on"
+
+
+def _serve_args(*extra: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    server.add_arguments(parser)
+    return parser.parse_args(["--data-dir", "/nonexistent", *extra])
+
+
+def test_the_policy_comes_from_flags_or_the_add_on_options_parsed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flags = _serve_args("--quiet-hours", "22:00-07:00", "--cutoff-guard-limit", "5")
+    policy = server._config(flags, None).cutoff
+    assert policy == CutoffPolicy(
+        quiet_hours=QuietHours(start=time(22), end=time(7)), guard_limit=5
+    )
+    assert server._config(_serve_args(), None).cutoff == CutoffPolicy()  # no quiet hours
+    # Inside the Supervisor the add-on options win.
+    options = {"quiet_hours": "20:00-08:00", "cutoff_needs_approval": True, "cutoff_guard_limit": 2}
+    (tmp_path / "options.json").write_text(json.dumps(options), encoding="utf-8")
+    monkeypatch.setenv("SUPERVISOR_TOKEN", "x")
+    inside = server._config(_serve_args("--data-dir", str(tmp_path)), None).cutoff
+    assert inside == CutoffPolicy(
+        quiet_hours=QuietHours(start=time(20), end=time(8)), needs_approval=True, guard_limit=2
+    )
+
+
+@pytest.mark.parametrize("text", ["22:00", "25:00-07:00", "22:00-07:00-08:00", "22:00+01:00-07:00"])
+def test_bad_quiet_hours_are_refused_at_start(text: str) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        _serve_args("--quiet-hours", text)
+    assert exit_info.value.code == 2

@@ -212,9 +212,10 @@ async def report_supply(call: Call) -> web.Response:
         lambda c, cat: ops.report_supply(
             c, cat, action, tenant_id=tenant_id, off=report.supply == "off", cause=cause
         ),
-        # An arrears cut-off counts for the guard, which every tenant's decision depends on.
+        # An arrears cut-off counts for the guard, which every tenant's decision depends on, and
+        # spends the tenant's approval (a catalog field); other reports change neither.
         affects=None if cause is SupplyCause.ARREARS else [tenant_id],
-        catalog_changed=True,
+        catalog_changed=cause is SupplyCause.ARREARS,
     )
     return call.state(tenant_id)
 

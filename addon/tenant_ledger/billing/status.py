@@ -121,7 +121,7 @@ def tenant_status(
     quota: QuotaState | None = None,
     quiet_hours: QuietHours | None = None,
     oldest_unpaid_due: datetime | None = None,
-    cut_by_hand: SupplyCause | None = None,
+    supply_cause: SupplyCause | None = None,
     approval_required: bool = False,
     approved: bool = False,
 ) -> Status:
@@ -131,10 +131,10 @@ def tenant_status(
     tenant's local time zone (quiet hours, postpaid dates). ``supply_disconnected``: whether the
     supply is off right now (None: unknown). ``oldest_unpaid_due``: postpaid, the due date of the
     oldest statement not fully paid. ``previous`` carries ``since`` and ``arrears_since`` forward.
-    ``cut_by_hand``: the supply is off because the landlord or a safety cut switched it off (not
-    an arrears cut-off): it stays ``disconnected`` whatever the balance. ``approval_required``:
-    a due cut-off waits for ``approved`` (the landlord's setting, or the mass-disconnection
-    guard tripped).
+    ``supply_cause``: why a disconnected supply is off; switched off by the landlord or for
+    safety (not an arrears cut-off), it stays ``disconnected`` whatever the balance.
+    ``approval_required``: a due cut-off waits for ``approved`` (the landlord's setting, or the
+    mass-disconnection guard tripped).
     """
     require_aware(now, "now")
 
@@ -155,8 +155,8 @@ def tenant_status(
             awaiting_approval=awaiting_approval,
         )
 
-    if supply_disconnected and cut_by_hand is not None:
-        who = "for safety" if cut_by_hand is SupplyCause.SAFETY else "by the landlord"
+    if supply_disconnected and supply_cause in (SupplyCause.LANDLORD, SupplyCause.SAFETY):
+        who = "for safety" if supply_cause is SupplyCause.SAFETY else "by the landlord"
         return status(
             TenantState.DISCONNECTED,
             f"supply switched off {who}; only the landlord switches it on again",
