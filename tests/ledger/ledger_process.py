@@ -43,3 +43,14 @@ class LedgerProcess(ledger_process.LedgerProcess):
                 return await api.call(method, path, body)
 
         return asyncio.run(once())
+
+
+def add_prepaid_tenant(process: LedgerProcess, tariff: dict[str, Any]) -> None:
+    """Tariff ``std`` (``tariff``), prepaid plan ``p`` and tenant ``t1``, through the API."""
+    process.call(
+        "POST",
+        "/api/tariffs/std/versions",
+        {"tariff": tariff, "effective_from": "2026-01-01T00:00:00+01:00", "reason": "x"},
+    )
+    process.call("POST", "/api/plans", {"id": "p", "name": "P", "kind": "prepaid", "tariff": "std"})
+    process.call("POST", "/api/tenants", {"id": "t1", "name": "Room 1", "plan": "p"})

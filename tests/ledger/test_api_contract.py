@@ -24,7 +24,7 @@ from tenant_ledger.api.routes import ROUTES
 from tenant_sim.clock import SimClock
 
 from .conftest import FLAT_TARIFF
-from .ledger_process import TOKEN, LedgerProcess
+from .ledger_process import TOKEN, LedgerProcess, add_prepaid_tenant
 
 NOW = "2026-11-10T12:00:00+00:00"
 EXAMPLES = {GenerationMode.POSITIVE: 25, GenerationMode.NEGATIVE: 10}
@@ -52,13 +52,7 @@ def ledger(tmp_path: Path, socket_enabled: None) -> Iterator[LedgerProcess]:
     data_dir = tmp_path / "ledger"
     process = LedgerProcess(data_dir, clock=SimClock.at(NOW))
     process.start()
-    process.call(
-        "POST",
-        "/api/tariffs/std/versions",
-        {"tariff": FLAT_TARIFF, "effective_from": "2026-01-01T00:00:00+01:00", "reason": "x"},
-    )
-    process.call("POST", "/api/plans", {"id": "p", "name": "P", "kind": "prepaid", "tariff": "std"})
-    process.call("POST", "/api/tenants", {"id": "t1", "name": "Room 1", "plan": "p"})
+    add_prepaid_tenant(process, FLAT_TARIFF)
     process.call("POST", "/api/points", {"id": "mqtt:dev:1", "name": "Room 1"})
     process.call("POST", "/api/tenants/t1/move-in", {"points": ["mqtt:dev:1"]})
     yield process

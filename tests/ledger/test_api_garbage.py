@@ -22,7 +22,7 @@ from tenant_ledger.api.routes import ROUTES
 from tenant_sim.clock import SimClock
 
 from .conftest import FLAT_TARIFF
-from .ledger_process import TOKEN, LedgerProcess
+from .ledger_process import TOKEN, LedgerProcess, add_prepaid_tenant
 
 EXAMPLES = 15
 _PARAMETER = re.compile(r"{\w+}")
@@ -81,13 +81,7 @@ AUTHORIZATION = st.one_of(
 def ledger(tmp_path: Path, socket_enabled: None) -> Iterator[LedgerProcess]:
     process = LedgerProcess(tmp_path / "ledger", clock=SimClock.at("2026-11-10T12:00:00+00:00"))
     process.start()
-    process.call(
-        "POST",
-        "/api/tariffs/std/versions",
-        {"tariff": FLAT_TARIFF, "effective_from": "2026-01-01T00:00:00+01:00", "reason": "x"},
-    )
-    process.call("POST", "/api/plans", {"id": "p", "name": "P", "kind": "prepaid", "tariff": "std"})
-    process.call("POST", "/api/tenants", {"id": "t1", "name": "Room 1", "plan": "p"})
+    add_prepaid_tenant(process, FLAT_TARIFF)
     yield process
     process.stop()
 
