@@ -1,9 +1,10 @@
-"""Mass-disconnection guard: too many cut-offs in a short time need a human.
+"""Mass-disconnection guard, as Home Assistant sees it: the cut-offs it carried out.
 
 A tariff typo or a ledger bug can put every tenant into `disconnect_due` at once. The guard
-counts the tenants who lost power (cut-offs done) or are about to (status
-`disconnect_due`, pending) within a sliding window; when that is more than the limit it
-trips, and the cut-off blueprint then waits for the landlord's approval.
+that decides is the ledger's (`cutoff_guard_count` / `cutoff_guard_limit` in the tenant
+state: beyond the limit the ledger holds further cut-offs for approval). This one counts the
+tenants who lost power here or are about to (status `disconnect_due`) within a sliding window
+and shows it on the ledger device, for the dashboard; no automation acts on it any more.
 
 `CutoffGuard` is pure (no HA, time passed in). The integration owns one per ledger and
 tells it about cut-offs and statuses; the two entities below show it and refresh
