@@ -44,7 +44,7 @@ from tenant_ledger.rater import SYSTEM_ACTOR, rate_points
 from tenant_ledger.readings_in import IncomingReading, PayloadError, decode_readings
 from tenant_ledger.standing_run import post_daily_standing
 from tenant_ledger.statement_run import DuePeriod, Splits, due_periods, issue_statement
-from tenant_ledger.tenant_state import evaluate
+from tenant_ledger.tenant_state import evaluate, record
 
 _LOGGER = logging.getLogger(__name__)
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
@@ -305,7 +305,8 @@ class LedgerService:
     def _evaluate(
         self, connection: sa.Connection, catalog: Catalog, tenant_ids: Iterable[str] | None
     ) -> tuple[Catalog, list[dict[str, Any]]]:
-        """Current states of ``tenant_ids`` (None: all) inside the caller's transaction.
+        """Current states of ``tenant_ids`` (None: all) inside the caller's transaction, and
+        what judging them changed (a status, a spent cut-off approval) recorded.
 
         Also the catalog as it stands afterwards (a spent cut-off approval changes it), for the
         caller to keep once the transaction has committed: memory never runs ahead of the
@@ -314,7 +315,12 @@ class LedgerService:
         now = self.clock()
         ids = catalog.tenants if tenant_ids is None else tenant_ids
         policy = self.config.cutoff
-        views = [evaluate(connection, catalog, t, now, policy) for t in ids if t in catalog.tenants]
+        views = []
+        for tenant_id in (t for t in ids if t in catalog.tenants):
+            # Recorded before the next tenant is judged: the guard counts the cut-offs decided.
+            view = evaluate(connection, catalog, tenant_id, now, policy)
+            record(connection, view)
+            views.append(view)
         if any(view.approval_spent for view in views):
             catalog = load_catalog(connection)
         return catalog, [view.payload for view in views]

@@ -1,8 +1,9 @@
 """A tenant's published state (docs/ledger-contract.md): balance, status, period figures.
 
-The status itself is the billing engine's ``tenant_status``; this module gathers its inputs from
-the database and remembers the result, because ``status_since`` and ``arrears_since`` carry
-over from one evaluation to the next.
+The status itself is the billing engine's ``tenant_status``. ``evaluate`` reads the tenant's
+facts (db/status_store) and judges them without writing; what the judgement changes (the status,
+which carries ``status_since`` and ``arrears_since`` over to the next evaluation, and a spent
+cut-off approval) is written by ``record``, explicitly, by the caller.
 """
 
 from dataclasses import dataclass, replace
@@ -24,16 +25,9 @@ from tenant_ledger.billing import (
 )
 from tenant_ledger.billing.timestamps import from_us, to_us
 from tenant_ledger.config import CutoffPolicy
-from tenant_ledger.db import journal_store, supply_store
+from tenant_ledger.db import status_store, supply_store
 from tenant_ledger.db.catalog import Catalog
-from tenant_ledger.db.schema import (
-    ha_user_links,
-    rating_periods,
-    statements,
-    tenant_status as status_table,
-    tenants,
-)
-from tenant_ledger.journal import tenant_account
+from tenant_ledger.db.status_store import BilledStatement, Facts
 from tenant_ledger.standing_run import standing_to_date
 
 # Once the balance is back where no cut-off is wanted, an earlier cut-off approval is spent.
@@ -44,29 +38,29 @@ _GUARD_WINDOW_US = 3_600_000_000  # the mass-disconnection guard counts cut-offs
 
 @dataclass(frozen=True, kw_only=True)
 class TenantView:
+    tenant_id: str
     payload: dict[str, Any]
+    status: Status
+    status_changed: bool
+    """The status differs from the one stored (or none was): ``record`` stores it."""
+    first_status: bool
     approval_spent: bool
-    """The tenant's cut-off approval was cleared: the caller must reload the catalog."""
+    """The tenant's cut-off approval is spent: ``record`` clears it; reload the catalog."""
 
 
 def _iso(micros: int) -> str:
     return from_us(micros).isoformat()
 
 
-def _oldest_unpaid_due(connection: sa.Connection, tenant_id: str, billed_debt: int) -> int | None:
+def _oldest_unpaid_due(statements: list[BilledStatement], billed_debt: int) -> int | None:
     """Due time of the oldest statement not covered by payments (newest statements paid last)."""
     if billed_debt <= 0:
         return None
     covered = 0
-    query = (
-        sa.select(statements.c.total_minor, statements.c.due_at_us)
-        .where(statements.c.tenant_id == tenant_id)
-        .order_by(statements.c.period_start_us.desc())
-    )
     due: int | None = None
-    for row in connection.execute(query):
-        covered += row.total_minor
-        due = row.due_at_us
+    for statement in statements:
+        covered += statement.total_minor
+        due = statement.due_at_us
         if covered >= billed_debt:
             break
     return due
@@ -79,48 +73,48 @@ def evaluate(
     now_us: int,
     policy: CutoffPolicy = DEFAULT_POLICY,
 ) -> TenantView:
-    """The tenant's state at ``now_us``, its status persisted, with the supply decision.
+    """The tenant's state at ``now_us`` with the supply decision; reads only (see ``record``).
 
     The ledger owns the cut-off policy (``policy``: quiet hours, approval, the guard's limit);
     Home Assistant reports the supply (db/supply_store) and carries out ``supply_action``.
     """
+    plan = catalog.plan_of(tenant_id)
+    start, _end = billing_period(plan.billing_day, from_us(now_us), catalog.zone)
+    facts = status_store.facts(
+        connection,
+        tenant_id,
+        period_start_us=to_us(start),
+        guard_since_us=now_us - _GUARD_WINDOW_US,
+        postpaid=plan.kind == "postpaid",
+    )
+    return judge(facts, catalog, tenant_id, now_us, policy)
+
+
+def record(connection: sa.Connection, view: TenantView) -> None:
+    """Write what ``view``'s judgement changed: the status, a spent cut-off approval."""
+    if view.status_changed:
+        status_store.remember(connection, view.tenant_id, view.status, known=not view.first_status)
+    if view.approval_spent:
+        status_store.set_cutoff_approved(connection, view.tenant_id, False)
+
+
+def judge(
+    facts: Facts, catalog: Catalog, tenant_id: str, now_us: int, policy: CutoffPolicy
+) -> TenantView:
+    """The tenant's state from its stored ``facts``: a pure function of its arguments."""
     record = catalog.tenants[tenant_id]
     plan = catalog.plan_of(tenant_id)
     currency, zone, now = catalog.currency, catalog.zone, from_us(now_us)
-    account = tenant_account(tenant_id)
-    balance = journal_store.balances(connection, [account])[account]
+    balance, previous, supply = facts.balance_minor, facts.previous, facts.supply
     start, _end = billing_period(plan.billing_day, now, zone)
-    period = connection.execute(
-        sa.select(rating_periods).where(
-            (rating_periods.c.tenant_id == tenant_id)
-            & (rating_periods.c.period_start_us == to_us(start))
-        )
-    ).first()
-    energy_wh, cost_minor = (0, 0) if period is None else (period.energy_wh, period.posted_minor)
-    stored = connection.execute(
-        sa.select(status_table).where(status_table.c.tenant_id == tenant_id)
-    ).first()
-    previous = None
-    if stored is not None:
-        previous = Status(
-            state=TenantState(stored.status),
-            reason=stored.reason,
-            since=from_us(stored.since_us),
-            arrears_since=None
-            if stored.arrears_since_us is None
-            else from_us(stored.arrears_since_us),
-        )
+    energy_wh, cost_minor = facts.period_energy_wh, facts.period_posted_minor
     exemption = None
     if record.exempt:
         until = None if record.exempt_until_us is None else from_us(record.exempt_until_us)
         exemption = Exemption(reason=record.exempt_reason, until=until)
     quota = None if plan.quota is None else quota_state(plan.quota, energy_wh)
-    unpaid_due = None
-    if plan.kind == "postpaid":
-        unpaid_due = _oldest_unpaid_due(connection, tenant_id, -(balance + cost_minor))
-    supply = supply_store.latest(connection, tenant_id)
-    cutoffs = supply_store.guard_count(connection, now_us - _GUARD_WINDOW_US, tenant_id)
-    guard_tripped = cutoffs >= policy.guard_limit
+    unpaid_due = _oldest_unpaid_due(facts.statements_newest_first, -(balance + cost_minor))
+    guard_tripped = facts.guard_count >= policy.guard_limit
     status = tenant_status(
         plan=plan.billing_plan(currency),
         balance=Money(currency=currency, minor=balance),
@@ -140,12 +134,7 @@ def evaluate(
     action = supply_action(
         status, None if supply is None else supply.off, None if supply is None else supply.cause
     )
-    _remember(connection, tenant_id, status, previous)
     approval_spent = record.cutoff_approved and status.state in _APPROVAL_SPENT
-    if approval_spent:
-        connection.execute(
-            tenants.update().where(tenants.c.id == tenant_id).values(cutoff_approved=False)
-        )
     payload = {
         "tenant_id": tenant_id,
         "name": record.name,
@@ -168,12 +157,20 @@ def evaluate(
         "cutoff_awaiting_approval": status.awaiting_approval,
         "supply": None if supply is None else _supply_payload(supply),
         "supply_action": action.value,
-        "cutoff_guard_count": cutoffs,
+        "cutoff_guard_count": facts.guard_count,
         "cutoff_guard_limit": policy.guard_limit,
-        "ha_user_ids": _linked_users(connection, tenant_id),
+        "ha_user_ids": facts.linked_users,
         "updated_at": _iso(now_us),
     }
-    return TenantView(payload=payload, approval_spent=approval_spent)
+    return TenantView(
+        tenant_id=tenant_id,
+        payload=payload,
+        status=status,
+        # What is stored: whether a cut-off awaits approval is derived again at every evaluation.
+        status_changed=replace(status, awaiting_approval=False) != previous,
+        first_status=previous is None,
+        approval_spent=approval_spent,
+    )
 
 
 def _supply_payload(supply: supply_store.SupplyRecord) -> dict[str, Any]:
@@ -184,33 +181,3 @@ def _supply_payload(supply: supply_store.SupplyRecord) -> dict[str, Any]:
         "actor": supply.actor,
         "reason": supply.reason,
     }
-
-
-def _linked_users(connection: sa.Connection, tenant_id: str) -> list[str]:
-    """The Home Assistant users linked to the tenant (its private dashboard view), sorted."""
-    query = (
-        sa.select(ha_user_links.c.user_id)
-        .where(ha_user_links.c.tenant_id == tenant_id)
-        .order_by(ha_user_links.c.user_id)
-    )
-    return list(connection.execute(query).scalars())
-
-
-def _remember(
-    connection: sa.Connection, tenant_id: str, status: Status, previous: Status | None
-) -> None:
-    # What is stored: whether a cut-off awaits approval is derived again at every evaluation.
-    if replace(status, awaiting_approval=False) == previous:
-        return
-    values = {
-        "status": status.state.value,
-        "reason": status.reason,
-        "since_us": to_us(status.since),
-        "arrears_since_us": None if status.arrears_since is None else to_us(status.arrears_since),
-    }
-    if previous is None:
-        connection.execute(status_table.insert().values(tenant_id=tenant_id, **values))
-    else:
-        connection.execute(
-            status_table.update().where(status_table.c.tenant_id == tenant_id).values(**values)
-        )
