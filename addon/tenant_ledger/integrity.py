@@ -11,11 +11,8 @@ from sqlalchemy.engine import Engine
 
 from tenant_ledger import ledger_key
 from tenant_ledger.db import guards, journal_store, sealed
-from tenant_ledger.db.schema import journal, readings, statements
 from tenant_ledger.journal import Error
 from tenant_ledger.ledger_key import KEY_FILE, LedgerKey
-
-_TABLES = {"journal": journal, "readings": readings, "statements": statements}
 
 
 def key_path(data_dir: Path) -> Path:
@@ -28,11 +25,7 @@ def open_key(data_dir: Path, engine: Engine) -> LedgerKey:
     if path.exists():
         return ledger_key.load(path)
     with engine.connect() as connection:
-        next_ids = {name: sealed.next_id(connection, table) for name, table in _TABLES.items()}
-        counts = {
-            name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-            for name, table in _TABLES.items()
-        }
+        next_ids, counts = sealed.positions(connection)
     key = ledger_key.generate(next_ids, counts)
     ledger_key.write(path, key)
     return key

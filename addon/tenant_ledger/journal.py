@@ -13,8 +13,10 @@ balance is simply the sum of its legs.
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 import hashlib
 import json
+from typing import Final
 
 from tenant_ledger.billing.money import CURRENCY_EXPONENTS
 
@@ -29,14 +31,48 @@ def plain_digest(_entry_id: int, data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class PostingKind(StrEnum):
+    """What an entry records; the journal refuses any other kind (``validate_kinds``)."""
+
+    ENERGY = "energy"
+    """Rated energy of a point (rater)."""
+    STANDING = "standing"
+    """A plan's standing charge for a stretch of days (standing_run)."""
+    STATEMENT = "statement"
+    """A statement's settlement of what rating and standing charges did not post yet."""
+    COMMON_AREA = "common_area"
+    """A tenant's share of the common loads (statement_run, shared_costs)."""
+    TOP_UP = "top_up"
+    """Money paid in."""
+    ADJUSTMENT = "adjustment"
+    """A correction of either sign."""
+
+
+# The chart of accounts: every account a leg may name, besides one account per tenant.
 CASH = "funds:cash"
 ADJUSTMENTS = "expense:adjustments"
 ENERGY_INCOME = "income:energy"
 STANDING_INCOME = "income:standing"
+BILLING_INCOME = "income:billing"
+COMMON_INCOME = "income:common"
+ACCOUNTS: Final = {
+    CASH: "money paid in by tenants",
+    ADJUSTMENTS: "corrections the landlord granted or charged",
+    ENERGY_INCOME: "rated energy",
+    STANDING_INCOME: "standing charges",
+    BILLING_INCOME: "statement settlements (rounding, charges posted at billing)",
+    COMMON_INCOME: "the tenants' shares of the common loads",
+}
+TENANT_PREFIX: Final = "tenant:"
+"""A tenant's account (``tenant:{id}``); its sum is the tenant's balance."""
 
 
 def tenant_account(tenant_id: str) -> str:
-    return f"tenant:{tenant_id}"
+    return f"{TENANT_PREFIX}{tenant_id}"
+
+
+def known_account(account: str) -> bool:
+    return account in ACCOUNTS or (account.startswith(TENANT_PREFIX) and account != TENANT_PREFIX)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -54,6 +90,8 @@ class Posting:
     """
 
     kind: str
+    """A ``PostingKind`` (``db/journal_store.append`` refuses any other); read back, whatever is
+    stored, which ``validate_kinds`` judges."""
     currency: str
     actor: str
     reason: str
@@ -194,7 +232,28 @@ def validate_single_currency(entries: Iterable[Entry]) -> list[Error]:
     return errors
 
 
-VALIDATORS = (validate_balanced, validate_amounts, validate_single_currency)
+def validate_kinds(entries: Iterable[Entry]) -> list[Error]:
+    """Each entry is of a known kind and names only accounts of the chart (or a tenant's)."""
+    kinds = set(PostingKind)
+    errors: list[Error] = []
+    for entry in entries:
+        if entry.posting.kind not in kinds:
+            errors.append(
+                Error(
+                    entry_id=entry.id,
+                    code="kind",
+                    message=f"unknown posting kind {entry.posting.kind!r}",
+                )
+            )
+        errors.extend(
+            Error(entry_id=entry.id, code="account", message=f"unknown account {leg.account!r}")
+            for leg in entry.posting.legs
+            if isinstance(leg.account, str) and leg.account and not known_account(leg.account)
+        )
+    return errors
+
+
+VALIDATORS = (validate_balanced, validate_amounts, validate_single_currency, validate_kinds)
 
 
 def validate(entries: Sequence[Entry], digest: Digest = plain_digest) -> list[Error]:

@@ -37,10 +37,10 @@ from tenant_ledger.billing import (
     rate,
 )
 from tenant_ledger.billing.timestamps import from_us, to_us
-from tenant_ledger.db import journal_store
+from tenant_ledger.db import journal_store, rating_store
 from tenant_ledger.db.catalog import Catalog
-from tenant_ledger.db.schema import rating_cursors, rating_periods, readings
-from tenant_ledger.journal import ENERGY_INCOME, Leg, Posting, tenant_account
+from tenant_ledger.db.rating_store import RatedPeriod
+from tenant_ledger.journal import ENERGY_INCOME, Leg, Posting, PostingKind, tenant_account
 
 _LOGGER = logging.getLogger(__name__)
 SYSTEM_ACTOR = "ledger"
@@ -79,13 +79,8 @@ def rate_points(
 
 def _new_intervals(connection: sa.Connection, point_id: str) -> tuple[Interval, ...]:
     """Intervals from the cursor to the newest reading; advances the cursor."""
-    cursor = connection.execute(
-        sa.select(rating_cursors).where(rating_cursors.c.point_id == point_id)
-    ).first()
-    query = sa.select(readings.c.ts, readings.c.energy_wh).where(readings.c.point_id == point_id)
-    if cursor is not None:
-        query = query.where(readings.c.ts > cursor.ts)
-    rows = list(connection.execute(query.order_by(readings.c.ts)))
+    cursor = rating_store.cursor(connection, point_id)
+    rows = rating_store.readings_after(connection, point_id, None if cursor is None else cursor.ts)
     if not rows:
         return ()
     timeline = [
@@ -102,14 +97,7 @@ def _new_intervals(connection: sa.Connection, point_id: str) -> tuple[Interval, 
                 event.value_wh,
                 event.ts.isoformat(),
             )
-    last = rows[-1]
-    values = {"ts": last.ts, "energy_wh": last.energy_wh}
-    if cursor is None:
-        connection.execute(rating_cursors.insert().values(point_id=point_id, **values))
-    else:
-        connection.execute(
-            rating_cursors.update().where(rating_cursors.c.point_id == point_id).values(**values)
-        )
+    rating_store.move_cursor(connection, point_id, rows[-1], existed=cursor is not None)
     return point.intervals
 
 
@@ -184,35 +172,27 @@ def _post_energy(
     quota = catalog.plan_of(tenant_id).quota
     total_minor = total_wh = 0
     for period, period_parts in _by_period(catalog, tenant_id, _in_force(schedule, parts)).items():
-        key = (rating_periods.c.tenant_id == tenant_id) & (
-            rating_periods.c.period_start_us == period.start_us
-        )
-        row = connection.execute(sa.select(rating_periods).where(key)).first()
+        row = rating_store.rated_period(connection, tenant_id, period.start_us)
         prior_wh = 0 if row is None else row.energy_wh
-        carry = Fraction(0) if row is None else Fraction(row.carry)
+        carry = Fraction(0) if row is None else row.carry
         cost = marginal_cost(schedule, quota, period, prior_wh, period_parts)
         minor, accumulator = PostingAccumulator(currency=catalog.currency, carry=carry).post(cost)
         energy_wh = sum(part.energy_wh for part in period_parts)
-        values = {
-            "energy_wh": prior_wh + energy_wh,
-            "posted_minor": (0 if row is None else row.posted_minor) + minor,
-            "carry": str(accumulator.carry),
-        }
-        if row is None:
-            connection.execute(
-                rating_periods.insert().values(
-                    tenant_id=tenant_id, period_start_us=period.start_us, **values
-                )
-            )
-        else:
-            connection.execute(rating_periods.update().where(key).values(**values))
+        rated = RatedPeriod(
+            energy_wh=prior_wh + energy_wh,
+            posted_minor=(0 if row is None else row.posted_minor) + minor,
+            carry=accumulator.carry,
+        )
+        rating_store.save_period(
+            connection, tenant_id, period.start_us, rated, existed=row is not None
+        )
         total_minor += minor
         total_wh += energy_wh
     if total_minor:
         journal_store.append(
             connection,
             Posting(
-                kind="energy",
+                kind=PostingKind.ENERGY,
                 currency=catalog.currency,
                 actor=SYSTEM_ACTOR,
                 reason=f"{total_wh} Wh",

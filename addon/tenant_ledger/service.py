@@ -23,8 +23,8 @@ from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.chain_head import SeriesHead
 from tenant_ledger.clock import Clock, wall_clock_us
 from tenant_ledger.config import LedgerConfig
-from tenant_ledger.db import engine as db_engine
-from tenant_ledger.db.catalog import SITE_ID, Catalog, load_catalog
+from tenant_ledger.db import access_store, catalog as catalog_store, engine as db_engine
+from tenant_ledger.db.catalog import Catalog, load_catalog
 from tenant_ledger.db.readings_store import (
     Quarantined,
     StoreResult,
@@ -33,7 +33,6 @@ from tenant_ledger.db.readings_store import (
     release_quarantined,
     store_readings,
 )
-from tenant_ledger.db.schema import api_tokens, sites
 from tenant_ledger.errors import LedgerError
 from tenant_ledger.i18n import Formats
 from tenant_ledger.journal import Error
@@ -196,16 +195,13 @@ class LedgerService:
         )
 
     def _ensure_site(self, connection: sa.Connection) -> None:
-        site = connection.execute(sa.select(sites).where(sites.c.id == SITE_ID)).first()
+        site = catalog_store.site(connection)
         if site is None:
-            connection.execute(
-                sites.insert().values(
-                    id=SITE_ID,
-                    name="Building",
-                    timezone=self.config.timezone,
-                    currency=self.config.currency,
-                    created_at_us=self.clock(),
-                )
+            catalog_store.create_site(
+                connection,
+                timezone=self.config.timezone,
+                currency=self.config.currency,
+                at_us=self.clock(),
             )
             return
         if site.currency != self.config.currency:
@@ -216,23 +212,18 @@ class LedgerService:
             )
         if site.timezone != self.config.timezone:
             _LOGGER.info("time zone changed from %s to %s", site.timezone, self.config.timezone)
-            connection.execute(
-                sites.update().where(sites.c.id == SITE_ID).values(timezone=self.config.timezone)
-            )
+            catalog_store.set_timezone(connection, self.config.timezone)
 
     def _ensure_admin_token(self, connection: sa.Connection) -> None:
         """Register ``--admin-token``, or create one on first start and say where it is."""
         action = Action(actor=SYSTEM_ACTOR, reason="first start", now_us=self.clock())
         token = self.config.admin_token
         if token is not None:
-            known = connection.execute(
-                sa.select(api_tokens.c.id).where(api_tokens.c.token_hash == hash_token(token))
-            ).first()
-            if known is None:
+            if not access_store.token_known(connection, token, active_only=False):
                 name = f"admin-{hash_token(token)[:8]}"
                 create_token(connection, action, name=name, role="admin", token=token)
             return
-        if connection.execute(sa.select(api_tokens.c.id).limit(1)).first() is not None:
+        if access_store.any_token(connection):
             return
         token = create_token(
             connection, action, name="admin", role="admin", token=secrets.token_urlsafe(32)

@@ -14,16 +14,15 @@ import logging
 
 import sqlalchemy as sa
 
-from tenant_ledger.billing import billing_period, occupancy, price, rate
+from tenant_ledger.billing import PlanKind, billing_period, occupancy, price, rate
 from tenant_ledger.billing.timestamps import from_us
-from tenant_ledger.db import journal_store
+from tenant_ledger.db import journal_store, statement_inputs
 from tenant_ledger.db.catalog import Catalog
-from tenant_ledger.db.schema import journal, journal_legs, statements
-from tenant_ledger.journal import STANDING_INCOME, Leg, Posting, tenant_account
+from tenant_ledger.journal import STANDING_INCOME, Leg, Posting, PostingKind, tenant_account
 from tenant_ledger.rater import SYSTEM_ACTOR
 
 _LOGGER = logging.getLogger(__name__)
-STANDING_KIND = "standing"
+STANDING_KIND = PostingKind.STANDING
 
 
 def _ref_prefix(tenant_id: str) -> str:
@@ -32,14 +31,8 @@ def _ref_prefix(tenant_id: str) -> str:
 
 def _posted_days(connection: sa.Connection, tenant_id: str) -> set[str]:
     prefix = _ref_prefix(tenant_id)
-    refs = connection.execute(
-        sa.select(journal.c.ref).where(
-            (journal.c.kind == STANDING_KIND)
-            & (journal.c.tenant_id == tenant_id)
-            & journal.c.ref.startswith(prefix, autoescape=True)
-        )
-    ).scalars()
-    return {ref.removeprefix(prefix) for ref in refs if ref is not None}
+    refs = journal_store.refs_with_prefix(connection, STANDING_KIND, tenant_id, prefix)
+    return {ref.removeprefix(prefix) for ref in refs}
 
 
 def posted_standing(
@@ -47,20 +40,10 @@ def posted_standing(
 ) -> int:
     """Minor units of daily standing charges posted for the days in [first_day, end_day)."""
     prefix = _ref_prefix(tenant_id)
-    query = (
-        sa.select(journal.c.ref, journal_legs.c.amount_minor)
-        .join(journal_legs, journal_legs.c.entry_id == journal.c.id)
-        .where(
-            (journal.c.kind == STANDING_KIND)
-            & (journal.c.tenant_id == tenant_id)
-            & (journal_legs.c.account == tenant_account(tenant_id))
-        )
-    )
     return -sum(
-        int(row.amount_minor)
-        for row in connection.execute(query)
-        if row.ref is not None
-        and first_day.isoformat() <= row.ref.removeprefix(prefix) < end_day.isoformat()
+        amount
+        for ref, amount in journal_store.tenant_legs_by_ref(connection, STANDING_KIND, tenant_id)
+        if first_day.isoformat() <= ref.removeprefix(prefix) < end_day.isoformat()
     )
 
 
@@ -74,7 +57,7 @@ def post_daily_standing(connection: sa.Connection, catalog: Catalog, now_us: int
         held = [item for item in catalog.assignments if item.tenant_id == tenant_id]
         plan = catalog.plan_of(tenant_id)
         if (
-            plan.kind != "prepaid"
+            plan.kind is not PlanKind.PREPAID
             or schedule is None
             or not held
             or not any(v.tariff.standing_charge_per_day for v in schedule.versions)
@@ -85,11 +68,7 @@ def post_daily_standing(connection: sa.Connection, catalog: Catalog, now_us: int
         previous, _current = billing_period(plan.billing_day, current - timedelta(days=1), zone)
         first = min(item.start for item in held).astimezone(zone).date()
         day = max(first, previous.astimezone(zone).date())
-        settled_until = connection.execute(
-            sa.select(sa.func.max(statements.c.period_end_us)).where(
-                statements.c.tenant_id == tenant_id
-            )
-        ).scalar()
+        settled_until = statement_inputs.settled_until(connection, tenant_id)
         if settled_until is not None:
             day = max(day, from_us(settled_until).astimezone(zone).date())
         posted = _posted_days(connection, tenant_id)

@@ -17,11 +17,19 @@ from functools import cache
 import io
 import os
 from pathlib import Path
+from typing import assert_never
 
 from fpdf import FPDF
 
 from tenant_ledger.billing import format_kwh, format_minor
-from tenant_ledger.billing.statement_document import ChargeRow, MeterReading, StatementDocument
+from tenant_ledger.billing.rating import FLAT_BAND
+from tenant_ledger.billing.statement_document import (
+    ChargeKind,
+    ChargeRow,
+    MeterReading,
+    StatementDocument,
+)
+from tenant_ledger.billing.statements import CreditKind
 from tenant_ledger.i18n import Formats
 
 FONT_FILES = {
@@ -47,12 +55,15 @@ class TableRow:
 
 def _charge_row(row: ChargeRow, formats: Formats) -> TableRow:
     _ = formats.gettext
-    if row.kind == "standing":
-        label = _("Standing charge")
-    elif row.kind == "energy":
-        label = _("Energy") if row.label == "energy" else f"{_('Energy')} ({row.label})"
-    else:
-        label = row.label
+    match row.kind:
+        case ChargeKind.STANDING:
+            label = _("Standing charge")
+        case ChargeKind.ENERGY:
+            label = _("Energy") if row.label == FLAT_BAND else f"{_('Energy')} ({row.label})"
+        case ChargeKind.SHARED | ChargeKind.LATE:
+            label = row.label
+        case _:
+            assert_never(row.kind)
     per = _("day") if row.unit == "day" else "kWh"
     quantity = (
         f"{formats.number(row.quantity, 2)} {_('days')}"
@@ -66,7 +77,7 @@ def _charge_row(row: ChargeRow, formats: Formats) -> TableRow:
         if row.unit_price is None
         else f"{formats.unit_price(row.unit_price)} / {per}",
         amount=formats.amount(row.amount_minor),
-        band=row.label if row.kind in ("energy", "standing") else "",
+        band=row.label if row.kind in (ChargeKind.ENERGY, ChargeKind.STANDING) else "",
     )
 
 
@@ -100,10 +111,9 @@ def statement_table(document: StatementDocument, formats: Formats) -> list[Table
         )
         for row in document.late
     ]
-    kinds = {"top_up": _("Top-up"), "adjustment": _("Adjustment")}
     rows += [
         TableRow(
-            label=f"{kinds.get(credit.kind, credit.kind)} {formats.day(credit.day)}"
+            label=f"{_credit_label(credit.kind, formats)} {formats.day(credit.day)}"
             + (f" · {credit.description}" if credit.description else ""),
             amount=formats.amount(credit.amount_minor),
         )
@@ -338,3 +348,14 @@ def _reading_text(reading: MeterReading | None, formats: Formats) -> str:
     if reading is None:
         return "—"
     return f"{formats.kwh(reading.energy_wh)} ({formats.day(reading.at.date())})"
+
+
+def _credit_label(kind: CreditKind, formats: Formats) -> str:
+    _ = formats.gettext
+    match kind:
+        case CreditKind.TOP_UP:
+            return _("Top-up")
+        case CreditKind.ADJUSTMENT:
+            return _("Adjustment")
+        case _:
+            assert_never(kind)

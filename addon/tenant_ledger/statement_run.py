@@ -38,11 +38,7 @@ from tenant_ledger.billing.statement_document import (
 from tenant_ledger.billing.timestamps import from_us, to_us
 from tenant_ledger.db import journal_store, sealed
 from tenant_ledger.db.catalog import Catalog
-from tenant_ledger.journal import Leg, Posting, tenant_account
-from tenant_ledger.rater import SYSTEM_ACTOR
-from tenant_ledger.shared_costs import common_split
-from tenant_ledger.standing_run import posted_standing
-from tenant_ledger.statement_inputs import (
+from tenant_ledger.db.statement_inputs import (
     PreviousStatement,
     account_balance,
     balance_before,
@@ -53,10 +49,19 @@ from tenant_ledger.statement_inputs import (
     period_readings,
     previous_statement,
 )
+from tenant_ledger.journal import (
+    BILLING_INCOME,
+    COMMON_INCOME,
+    Leg,
+    Posting,
+    PostingKind,
+    tenant_account,
+)
+from tenant_ledger.rater import SYSTEM_ACTOR
+from tenant_ledger.shared_costs import common_split
+from tenant_ledger.standing_run import posted_standing
 
 _LOGGER = logging.getLogger(__name__)
-BILLING_INCOME = "income:billing"
-COMMON_INCOME = "income:common"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -275,7 +280,7 @@ def _settle(
     return journal_store.append(
         connection,
         Posting(
-            kind="statement",
+            kind=PostingKind.STATEMENT,
             currency=catalog.currency,
             actor=SYSTEM_ACTOR,
             reason=f"statement {document.number} from {start.date()}: standing charge, "
@@ -306,7 +311,7 @@ def _post_shares(
     journal_store.append(
         connection,
         Posting(
-            kind="common_area",
+            kind=PostingKind.COMMON_AREA,
             currency=catalog.currency,
             actor=SYSTEM_ACTOR,
             reason=f"common areas from {start.date()}: "

@@ -16,9 +16,9 @@ from typing import Any
 import aiohttp
 import sqlalchemy as sa
 
-from tenant_ledger.db.schema import api_tokens
+from tenant_ledger.db import access_store
 from tenant_ledger.mqtt import BrokerSettings
-from tenant_ledger.operations import Action, create_token, hash_token
+from tenant_ledger.operations import Action, create_token
 
 _LOGGER = logging.getLogger(__name__)
 DEFAULT_URL = "http://supervisor"
@@ -79,20 +79,10 @@ def home_assistant_token(connection: sa.Connection, data_dir: Path, now_us: int)
     path = data_dir / HA_TOKEN_FILE
     if path.exists():
         token = path.read_text(encoding="utf-8").strip()
-        active = connection.execute(
-            sa.select(api_tokens.c.id).where(
-                (api_tokens.c.token_hash == hash_token(token))
-                & api_tokens.c.revoked_at_us.is_(None)
-            )
-        ).first()
-        if active is not None:
+        if access_store.token_known(connection, token, active_only=True):
             return token
     action = Action(actor="supervisor", reason="token for Home Assistant discovery", now_us=now_us)
-    connection.execute(
-        api_tokens.update()
-        .where(api_tokens.c.name.startswith(HA_TOKEN_NAME) & api_tokens.c.revoked_at_us.is_(None))
-        .values(revoked_at_us=now_us)
-    )
+    access_store.revoke_tokens_named_like(connection, HA_TOKEN_NAME, now_us)
     name = f"{HA_TOKEN_NAME}-{now_us}"
     token = create_token(
         connection, action, name=name, role="operator", token=secrets.token_urlsafe(32)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from tenant_ledger.billing import (
     Exemption,
     Money,
+    PlanKind,
     Status,
     TenantState,
     billing_period,
@@ -85,7 +86,7 @@ def evaluate(
         tenant_id,
         period_start_us=to_us(start),
         guard_since_us=now_us - _GUARD_WINDOW_US,
-        postpaid=plan.kind == "postpaid",
+        postpaid=plan.kind is PlanKind.POSTPAID,
     )
     return judge(facts, catalog, tenant_id, now_us, policy)
 

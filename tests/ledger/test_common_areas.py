@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tenant_ledger.db import journal_store
+from tenant_ledger.journal import COMMON_INCOME
 from tenant_ledger.service import LedgerService
-from tenant_ledger.statement_run import COMMON_INCOME
 
 from .conftest import FLAT_TARIFF, Api, FakeClock
 

@@ -10,6 +10,7 @@ import sys
 
 from tenant_ledger import integrity
 from tenant_ledger.db import engine as db_engine, journal_store
+from tenant_ledger.db.audit import Action, audit
 from tenant_ledger.journal import (
     CASH,
     GENESIS_HASH,
@@ -22,7 +23,6 @@ from tenant_ledger.journal import (
     validate_balanced,
     validate_chain,
 )
-from tenant_ledger.operations import Action, audit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

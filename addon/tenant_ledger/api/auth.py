@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from aiohttp import web
 import sqlalchemy as sa
 
-from tenant_ledger.db.schema import api_tokens
+from tenant_ledger.db import access_store
 from tenant_ledger.errors import LedgerError
-from tenant_ledger.operations import ROLES, hash_token
+from tenant_ledger.operations import ROLES
 
 # Higher roles may do everything lower ones may: admin > operator > read_only.
 _RANK = {role: rank for rank, role in enumerate(reversed(ROLES))}
@@ -44,12 +44,8 @@ def bearer_token(request: web.Request) -> str:
 
 
 def find_caller(connection: sa.Connection, token: str) -> Caller | None:
-    row = connection.execute(
-        sa.select(api_tokens.c.name, api_tokens.c.role).where(
-            (api_tokens.c.token_hash == hash_token(token)) & api_tokens.c.revoked_at_us.is_(None)
-        )
-    ).first()
-    return None if row is None else Caller(name=row.name, role=row.role)
+    found = access_store.active_token(connection, token)
+    return None if found is None else Caller(name=found[0], role=found[1])
 
 
 def require_role(caller: Caller | None, role: str) -> Caller:

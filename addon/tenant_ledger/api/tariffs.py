@@ -20,7 +20,7 @@ from tenant_ledger.api.contract import (
 )
 from tenant_ledger.api.models import Created, Reply
 from tenant_ledger.api.registry import Call, json_response, route
-from tenant_ledger.billing import Quota
+from tenant_ledger.billing import PlanKind, Quota
 from tenant_ledger.billing.money import to_minor
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db import listings
@@ -174,7 +174,7 @@ async def create_plan(call: Call) -> web.Response:
     plan = PlanSettings(
         id=body.id,
         name=body.name,
-        kind=body.kind,
+        kind=PlanKind(body.kind),
         tariff_id=body.tariff,
         low_balance_minor=amount(body.low_balance_threshold, defaults.low_balance_threshold),
         credit_limit_minor=amount(body.credit_limit, "0"),

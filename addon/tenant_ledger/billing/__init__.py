@@ -11,6 +11,7 @@ from tenant_ledger.billing.allocation import (
     AllocationMethod,
     LossReport,
     Occupant,
+    PointKind,
     allocate,
     allocation_weights,
     largest_remainder,
@@ -33,7 +34,7 @@ from tenant_ledger.billing.money import (
     round_half_up,
     to_minor,
 )
-from tenant_ledger.billing.plans import Plan, PostpaidPlan, PrepaidPlan, billing_period
+from tenant_ledger.billing.plans import Plan, PlanKind, PostpaidPlan, PrepaidPlan, billing_period
 from tenant_ledger.billing.quota import Quota, QuotaState, quota_state
 from tenant_ledger.billing.rating import EnergyLine, Rating, StandingLine, rate
 from tenant_ledger.billing.readings import (
@@ -110,7 +111,9 @@ __all__ = [
     "Money",
     "Occupant",
     "Plan",
+    "PlanKind",
     "PointConsumption",
+    "PointKind",
     "PointSummary",
     "PostingAccumulator",
     "PostpaidPlan",

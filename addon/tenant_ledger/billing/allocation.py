@@ -17,6 +17,17 @@ from fractions import Fraction
 from tenant_ledger.billing.money import Money, round_half_up
 
 
+class PointKind(StrEnum):
+    """What a metering point measures."""
+
+    TENANT = "tenant"
+    """A tenant's supply: assigned to tenants, who pay for it."""
+    COMMON = "common"
+    """A shared load (corridor, pump, lift): priced and shared by an ``AllocationMethod``."""
+    INCOMER = "incomer"
+    """The building's supply meter, compared with the sum of the other points for losses."""
+
+
 class AllocationMethod(StrEnum):
     EQUAL = "equal"
     """Equal shares, each scaled by how long the tenant was in during the period."""

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from tenant_ledger.billing.money import Money
 from tenant_ledger.billing.timestamps import from_us, local_date, to_us, wall_to_us
+
+
+class PlanKind(StrEnum):
+    PREPAID = "prepaid"
+    POSTPAID = "postpaid"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,15 +12,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from typing import assert_never
 
 from tenant_ledger.billing.quota import INCLUDED_BAND, OVERAGE_BAND, Quota
 from tenant_ledger.billing.readings import Interval
-from tenant_ledger.billing.tariffs import FlatEnergy, TariffSchedule, Tier, TouEnergy
+from tenant_ledger.billing.tariffs import (
+    FlatEnergy,
+    TariffSchedule,
+    Tier,
+    TieredEnergy,
+    TouEnergy,
+)
 from tenant_ledger.billing.timestamps import local_days, merge_windows, to_us
 from tenant_ledger.billing.tou import band_segments
 
 FLAT_BAND = "energy"
+"""The band of a flat tariff's energy (statement lines and tariff pages name bands)."""
 STANDING_LABEL = "standing"
+
+
+def tier_band(number: int) -> str:
+    """The band of a tiered tariff's ``number``-th tier (from 1)."""
+    return f"tier{number}"
+
+
 _WH_PER_KWH = 1000
 
 type Window = tuple[datetime, datetime]
@@ -136,7 +151,7 @@ class _Meter:
             room = energy_wh if tier.up_to_wh is None else tier.up_to_wh - self._tiered_wh
             take = min(energy_wh, max(0, room))
             if take:
-                self.totals[self.line(f"tier{number}", tier.rate, segment.tax_rate)] += take
+                self.totals[self.line(tier_band(number), tier.rate, segment.tax_rate)] += take
                 self._tiered_wh += take
                 energy_wh -= take
             if not energy_wh:
@@ -149,28 +164,33 @@ def _segments(
     segments: list[_Segment] = []
     for begin, finish, tariff in schedule.ranges(start_us, end_us):
         energy, tax = tariff.energy, tariff.tax_rate
-        if isinstance(energy, TouEnergy):
-            segments.extend(
-                _Segment(
-                    start_us=seg_start,
-                    end_us=seg_end,
-                    tax_rate=tax,
-                    line=meter.line(band, energy.band_rates[band], tax),
-                    tiers=(),
+        match energy:
+            case TouEnergy():
+                segments.extend(
+                    _Segment(
+                        start_us=seg_start,
+                        end_us=seg_end,
+                        tax_rate=tax,
+                        line=meter.line(band, energy.band_rates[band], tax),
+                        tiers=(),
+                    )
+                    for seg_start, seg_end, band in band_segments(
+                        energy, tariff.timezone, begin, finish
+                    )
                 )
-                for seg_start, seg_end, band in band_segments(
-                    energy, tariff.timezone, begin, finish
+            case FlatEnergy():
+                line = meter.line(FLAT_BAND, energy.rate, tax)
+                segments.append(
+                    _Segment(start_us=begin, end_us=finish, tax_rate=tax, line=line, tiers=())
                 )
-            )
-        elif isinstance(energy, FlatEnergy):
-            line = meter.line(FLAT_BAND, energy.rate, tax)
-            segments.append(
-                _Segment(start_us=begin, end_us=finish, tax_rate=tax, line=line, tiers=())
-            )
-        else:
-            segments.append(
-                _Segment(start_us=begin, end_us=finish, tax_rate=tax, line=None, tiers=energy.tiers)
-            )
+            case TieredEnergy():
+                segments.append(
+                    _Segment(
+                        start_us=begin, end_us=finish, tax_rate=tax, line=None, tiers=energy.tiers
+                    )
+                )
+            case _:
+                assert_never(energy)
     return segments
 
 

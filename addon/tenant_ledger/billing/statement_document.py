@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,18 +26,28 @@ from tenant_ledger.billing.allocation import AllocationLine
 from tenant_ledger.billing.money import format_minor, round_half_up, to_minor
 from tenant_ledger.billing.rating import EnergyLine, StandingLine
 from tenant_ledger.billing.readings import Interval, format_kwh
-from tenant_ledger.billing.statements import Statement
+from tenant_ledger.billing.statements import CreditKind, Statement
 from tenant_ledger.billing.timestamps import to_us
 
 SCHEMA = 2
 """Version of the stored and served document (1: the free-form JSON before 0.3.0)."""
 
 
+class ChargeKind(StrEnum):
+    ENERGY = "energy"
+    """Energy priced in one band (``label``: the band)."""
+    STANDING = "standing"
+    SHARED = "shared"
+    """A share of a common load."""
+    LATE = "late"
+    """Energy of readings that arrived after their period's statement."""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ChargeRow:
     """One priced line: energy in a band, the standing charge, a shared cost or late energy."""
 
-    kind: str  # "energy" | "standing" | "shared" | "late"
+    kind: ChargeKind
     label: str
     quantity: Decimal  # kWh, or days
     unit: str  # "kWh" | "day"
@@ -59,7 +70,7 @@ class TaxRow:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CreditRow:
     day: date
-    kind: str  # "top_up" | "adjustment"
+    kind: CreditKind
     description: str
     amount_minor: int
 
@@ -153,7 +164,7 @@ def _kwh(energy_wh: int) -> Decimal:
 def _charge_row(line: Any, amount_minor: int) -> ChargeRow:
     if isinstance(line, EnergyLine):
         return ChargeRow(
-            kind="energy",
+            kind=ChargeKind.ENERGY,
             label=line.label,
             quantity=_kwh(line.energy_wh),
             unit="kWh",
@@ -163,7 +174,7 @@ def _charge_row(line: Any, amount_minor: int) -> ChargeRow:
     if isinstance(line, StandingLine):
         days = Decimal(line.days.numerator) / Decimal(line.days.denominator)
         return ChargeRow(
-            kind="standing",
+            kind=ChargeKind.STANDING,
             label=line.label,
             quantity=days.quantize(Decimal("0.01")),
             unit="day",
@@ -172,7 +183,7 @@ def _charge_row(line: Any, amount_minor: int) -> ChargeRow:
         )
     if isinstance(line, AllocationLine):
         return ChargeRow(
-            kind="shared",
+            kind=ChargeKind.SHARED,
             label=line.label,
             quantity=_kwh(line.energy_wh),
             unit="kWh",
@@ -205,7 +216,7 @@ def build_document(
     charges = statement.charges
     late_rows = tuple(
         ChargeRow(
-            kind="late",
+            kind=ChargeKind.LATE,
             label=f"late readings for {item.period_first_day.isoformat()}",
             quantity=_kwh(item.energy_wh),
             unit="kWh",
@@ -217,7 +228,7 @@ def build_document(
     credits = tuple(
         CreditRow(
             day=credit.ts.astimezone(zone).date(),
-            kind=credit.kind.value,
+            kind=credit.kind,
             description=credit.description,
             amount_minor=credit.amount.minor,
         )
@@ -414,7 +425,7 @@ def to_json(document: StatementDocument) -> dict[str, Any]:
 def _row_of(data: dict[str, Any], currency: str) -> ChargeRow:
     price = data["unit_price"]
     return ChargeRow(
-        kind=data["kind"],
+        kind=ChargeKind(data["kind"]),
         label=data["label"],
         quantity=Decimal(data["quantity"]),
         unit=data["unit"],
@@ -468,7 +479,7 @@ def from_json(data: dict[str, Any]) -> StatementDocument:
         credits=tuple(
             CreditRow(
                 day=date.fromisoformat(credit["date"]),
-                kind=credit["kind"],
+                kind=CreditKind(credit["kind"]),
                 description=credit["description"],
                 amount_minor=minor(credit["amount"]),
             )

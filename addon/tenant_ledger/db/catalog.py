@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from typing import assert_never
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from tenant_ledger.billing import (
     Assignment,
     Money,
     Plan,
+    PlanKind,
     PostpaidPlan,
     PrepaidPlan,
     Quota,
@@ -43,7 +45,7 @@ SITE_ID = "main"
 class PlanSettings:
     id: str
     name: str
-    kind: str
+    kind: PlanKind
     tariff_id: str
     low_balance_minor: int
     credit_limit_minor: int
@@ -54,16 +56,22 @@ class PlanSettings:
     quota: Quota | None
 
     def billing_plan(self, currency: str) -> Plan:
-        if self.kind == "postpaid":
-            return PostpaidPlan(
-                billing_day=self.billing_day, due_days=self.due_days, grace_days=self.grace_days
-            )
-        return PrepaidPlan(
-            low_balance=Money(currency=currency, minor=self.low_balance_minor),
-            credit_limit=Money(currency=currency, minor=self.credit_limit_minor),
-            reconnect_minimum=Money(currency=currency, minor=self.reconnect_minimum_minor),
-            grace=timedelta(days=self.grace_days),
-        )
+        match self.kind:
+            case PlanKind.POSTPAID:
+                return PostpaidPlan(
+                    billing_day=self.billing_day,
+                    due_days=self.due_days,
+                    grace_days=self.grace_days,
+                )
+            case PlanKind.PREPAID:
+                return PrepaidPlan(
+                    low_balance=Money(currency=currency, minor=self.low_balance_minor),
+                    credit_limit=Money(currency=currency, minor=self.credit_limit_minor),
+                    reconnect_minimum=Money(currency=currency, minor=self.reconnect_minimum_minor),
+                    grace=timedelta(days=self.grace_days),
+                )
+            case _:
+                assert_never(self.kind)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -196,7 +204,7 @@ def load_catalog(connection: sa.Connection) -> Catalog:
             row.id: PlanSettings(
                 id=row.id,
                 name=row.name,
-                kind=row.kind,
+                kind=PlanKind(row.kind),
                 tariff_id=row.tariff_id,
                 low_balance_minor=row.low_balance_threshold_minor,
                 credit_limit_minor=row.credit_limit_minor,
@@ -225,3 +233,27 @@ def load_catalog(connection: sa.Connection) -> Catalog:
             for row in connection.execute(sa.select(spaces.c.id, spaces.c.area_m2))
         },
     )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Site:
+    timezone: str
+    currency: str
+
+
+def site(connection: sa.Connection) -> Site | None:
+    """The building's settings; None before the ledger's first start."""
+    row = connection.execute(sa.select(sites).where(sites.c.id == SITE_ID)).first()
+    return None if row is None else Site(timezone=row.timezone, currency=row.currency)
+
+
+def create_site(connection: sa.Connection, *, timezone: str, currency: str, at_us: int) -> None:
+    connection.execute(
+        sites.insert().values(
+            id=SITE_ID, name="Building", timezone=timezone, currency=currency, created_at_us=at_us
+        )
+    )
+
+
+def set_timezone(connection: sa.Connection, timezone: str) -> None:
+    connection.execute(sites.update().where(sites.c.id == SITE_ID).values(timezone=timezone))

@@ -7,7 +7,17 @@ import sqlalchemy as sa
 
 from tenant_ledger.db.engine import key_of
 from tenant_ledger.db.schema import audit_log, journal, journal_legs
-from tenant_ledger.journal import GENESIS_HASH, Entry, Error, Leg, Posting, chain, validate
+from tenant_ledger.journal import (
+    GENESIS_HASH,
+    Entry,
+    Error,
+    Leg,
+    Posting,
+    chain,
+    tenant_account,
+    validate,
+    validate_kinds,
+)
 from tenant_ledger.ledger_key import LedgerKey
 
 HEAD_KEY = "journal_head"
@@ -29,6 +39,8 @@ def append(connection: sa.Connection, posting: Posting, ts_us: int) -> Entry:
     # plain hash would pass.
     entry_id = max(entry_id, key.keyed_from["journal"])
     entry = chain(entry_id, ts_us, posting, prev_hash, key.journal_digest)
+    if errors := validate_kinds([entry]):
+        raise ValueError(f"refused to post: {errors[0].message}")
     connection.execute(
         journal_legs.insert(),
         [
@@ -220,3 +232,38 @@ def tenant_entries(
         .limit(limit)
     )
     return list(connection.execute(query))
+
+
+def entry_with_ref(connection: sa.Connection, ref: str) -> int | None:
+    """The id of the entry posted under idempotency key ``ref``, if one was."""
+    return connection.execute(sa.select(journal.c.id).where(journal.c.ref == ref)).scalar()
+
+
+def refs_with_prefix(
+    connection: sa.Connection, kind: str, tenant_id: str, prefix: str
+) -> list[str]:
+    """The refs of the tenant's entries of ``kind`` that start with ``prefix``."""
+    query = sa.select(journal.c.ref).where(
+        (journal.c.kind == kind)
+        & (journal.c.tenant_id == tenant_id)
+        & journal.c.ref.startswith(prefix, autoescape=True)
+    )
+    return [ref for ref in connection.execute(query).scalars() if ref is not None]
+
+
+def tenant_legs_by_ref(
+    connection: sa.Connection, kind: str, tenant_id: str
+) -> list[tuple[str, int]]:
+    """(ref, amount) of the tenant account's legs in the tenant's entries of ``kind``."""
+    query = (
+        sa.select(journal.c.ref, journal_legs.c.amount_minor)
+        .join(journal_legs, journal_legs.c.entry_id == journal.c.id)
+        .where(
+            (journal.c.kind == kind)
+            & (journal.c.tenant_id == tenant_id)
+            & (journal_legs.c.account == tenant_account(tenant_id))
+        )
+    )
+    return [
+        (row.ref, int(row.amount_minor)) for row in connection.execute(query) if row.ref is not None
+    ]

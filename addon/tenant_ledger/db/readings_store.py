@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from tenant_ledger.billing import Reading, from_epoch
 from tenant_ledger.billing.plausibility import Register, Verdict, check_reading
 from tenant_ledger.db import sealed
+from tenant_ledger.db.audit import Action, audit
 from tenant_ledger.db.engine import dialect_insert, insert_ignoring_duplicates
 from tenant_ledger.db.schema import (
     MAX_PARKED_MESSAGES,
@@ -19,7 +20,6 @@ from tenant_ledger.db.schema import (
     readings,
 )
 from tenant_ledger.errors import conflict, not_found
-from tenant_ledger.operations import Action, audit
 from tenant_ledger.readings_in import IncomingReading, excerpt, fingerprint, printable
 
 _LOGGER = logging.getLogger(__name__)

@@ -7,12 +7,13 @@ seconds as devices send them, money integer minor units, energy integer Wh. Deci
 
 import sqlalchemy as sa
 
+from tenant_ledger.billing.allocation import AllocationMethod, PointKind
+from tenant_ledger.billing.plans import PlanKind
+
 metadata = sa.MetaData()
 
-POINT_KINDS = ("tenant", "common", "incomer")
-"""``tenant``: assigned to tenants; ``common``: shared (corridor, pump, lift); ``incomer``: the
-building's supply meter, compared with the sum of the other points for losses."""
-ALLOCATION_METHODS = ("equal", "floor_area", "consumption")
+POINT_KINDS = tuple(kind.value for kind in PointKind)
+ALLOCATION_METHODS = tuple(method.value for method in AllocationMethod)
 
 sites = sa.Table(
     "sites",
@@ -58,7 +59,7 @@ plans = sa.Table(
     sa.Column("grace_days", sa.Integer, nullable=False),
     sa.Column("quota_kwh", sa.String(32)),
     sa.Column("quota_overage_rate", sa.String(32)),
-    sa.CheckConstraint("kind IN ('prepaid', 'postpaid')", name="plan_kind"),
+    sa.CheckConstraint(f"kind IN {tuple(kind.value for kind in PlanKind)!r}", name="plan_kind"),
     sa.CheckConstraint("credit_limit_minor >= 0", name="plan_credit_limit"),
     sa.CheckConstraint("billing_day BETWEEN 1 AND 28", name="plan_billing_day"),
     sa.CheckConstraint("due_days >= 0 AND grace_days >= 0", name="plan_days"),

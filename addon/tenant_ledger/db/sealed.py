@@ -19,7 +19,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from tenant_ledger.db.engine import key_of
-from tenant_ledger.db.schema import readings, statements
+from tenant_ledger.db.schema import journal, readings, statements
 from tenant_ledger.journal import Error
 from tenant_ledger.ledger_key import LedgerKey
 
@@ -185,3 +185,16 @@ def quick_check(connection: sa.Connection, series: Series, key: LedgerKey) -> li
                 )
             )
     return errors
+
+
+_KEYED_TABLES: Final = {"journal": journal, "readings": readings, "statements": statements}
+
+
+def positions(connection: sa.Connection) -> tuple[dict[str, int], dict[str, int]]:
+    """Per keyed table (journal, readings, statements): the next id and the rows it holds."""
+    next_ids = {name: next_id(connection, table) for name, table in _KEYED_TABLES.items()}
+    counts = {
+        name: int(connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+        for name, table in _KEYED_TABLES.items()
+    }
+    return next_ids, counts

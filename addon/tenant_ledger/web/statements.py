@@ -23,9 +23,8 @@ from tenant_ledger.billing import (
 from tenant_ledger.billing.statement_document import Issuer, StatementDocument, from_json
 from tenant_ledger.billing.timestamps import from_us, supported_day, to_us
 from tenant_ledger.db.catalog import Catalog
-from tenant_ledger.db.schema import statements
+from tenant_ledger.db.statement_inputs import issued_starts, previous_statement, statement_body
 from tenant_ledger.shared_costs import common_shares
-from tenant_ledger.statement_inputs import previous_statement
 from tenant_ledger.statement_run import build_period_document
 
 MAX_PERIODS = 12
@@ -91,14 +90,9 @@ def period_document(
     The preview comes from the statement run's own builder over [start, now): the standing
     charge to date, the credits so far, opening where the previous statement closed.
     """
-    row = connection.execute(
-        sa.select(statements.c.body).where(
-            (statements.c.tenant_id == tenant_id)
-            & (statements.c.period_start_us == to_us(period.start))
-        )
-    ).first()
-    if row is not None:
-        return from_json(json.loads(row.body))
+    body = statement_body(connection, tenant_id, to_us(period.start))
+    if body is not None:
+        return from_json(json.loads(body))
     start_us = to_us(period.start)
     end = min(period.end, from_us(max(now_us, start_us + 1)))
     try:
@@ -121,9 +115,7 @@ def period_document(
 
 def issued_periods(connection: sa.Connection, catalog: Catalog, tenant_id: str) -> set[str]:
     """Keys (local start dates) of the tenant's periods with an issued, stored statement."""
-    starts = connection.execute(
-        sa.select(statements.c.period_start_us).where(statements.c.tenant_id == tenant_id)
-    ).scalars()
+    starts = issued_starts(connection, tenant_id)
     return {from_us(start).astimezone(catalog.zone).date().isoformat() for start in starts}
 
 

@@ -1,12 +1,12 @@
 """A tariff as rows a person reads: one per band, with the id statement lines link to."""
 
 from dataclasses import dataclass
+from typing import assert_never
 
 from tenant_ledger.billing import FlatEnergy, Quota, Tariff, TieredEnergy, format_kwh
-from tenant_ledger.billing.tariffs import WEEKDAYS
-
-_FLAT_BAND = "energy"
-_STANDING_BAND = "standing"
+from tenant_ledger.billing.quota import INCLUDED_BAND, OVERAGE_BAND
+from tenant_ledger.billing.rating import FLAT_BAND, STANDING_LABEL, tier_band
+from tenant_ledger.billing.tariffs import WEEKDAYS, EnergyPrice, TouEnergy
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -22,50 +22,58 @@ def _hhmm(minute: int) -> str:
 
 def band_rows(tariff: Tariff, quota: Quota | None) -> list[BandRow]:
     """The bands statements name (``energy``, ``tier1``…, TOU band names, ``standing``)."""
-    energy = tariff.energy
-    rows: list[BandRow] = []
-    if isinstance(energy, FlatEnergy):
-        rows.append(BandRow(band=_FLAT_BAND, applies="every kWh", price=f"{energy.rate} / kWh"))
-    elif isinstance(energy, TieredEnergy):
-        lower = 0
-        for index, tier in enumerate(energy.tiers, start=1):
-            upper = "" if tier.up_to_wh is None else f" to {format_kwh(tier.up_to_wh)}"
-            rows.append(
-                BandRow(
-                    band=f"tier{index}",
-                    applies=f"kWh of the period from {format_kwh(lower)}{upper}",
-                    price=f"{tier.rate} / kWh",
-                )
-            )
-            lower = tier.up_to_wh or lower
-    else:
-        for band, rate in energy.band_rates.items():
-            windows = [
-                f"{','.join(WEEKDAYS[d] for d in sorted(w.weekdays))} "
-                f"{_hhmm(w.start_minute)}-{_hhmm(w.end_minute)}"
-                for w in energy.windows
-                if w.band == band
-            ]
-            if band == energy.default_band:
-                windows.append("all other times")
-            rows.append(BandRow(band=band, applies="; ".join(windows), price=f"{rate} / kWh"))
+    rows = _energy_rows(tariff.energy)
     if quota is not None:
         included = f"first {format_kwh(quota.included_wh)} kWh of the period"
-        rows.insert(0, BandRow(band="included", applies=included, price="included in the plan"))
+        rows.insert(0, BandRow(band=INCLUDED_BAND, applies=included, price="included in the plan"))
         if quota.overage_rate is not None:
             rows.insert(
                 1,
                 BandRow(
-                    band="overage",
+                    band=OVERAGE_BAND,
                     applies="kWh beyond the allowance",
                     price=f"{quota.overage_rate} / kWh",
                 ),
             )
     rows.append(
         BandRow(
-            band=_STANDING_BAND,
+            band=STANDING_LABEL,
             applies="each day a space is held",
             price=f"{tariff.standing_charge_per_day} / day",
         )
     )
     return rows
+
+
+def _energy_rows(energy: EnergyPrice) -> list[BandRow]:
+    match energy:
+        case FlatEnergy():
+            return [BandRow(band=FLAT_BAND, applies="every kWh", price=f"{energy.rate} / kWh")]
+        case TieredEnergy():
+            rows, lower = [], 0
+            for index, tier in enumerate(energy.tiers, start=1):
+                upper = "" if tier.up_to_wh is None else f" to {format_kwh(tier.up_to_wh)}"
+                rows.append(
+                    BandRow(
+                        band=tier_band(index),
+                        applies=f"kWh of the period from {format_kwh(lower)}{upper}",
+                        price=f"{tier.rate} / kWh",
+                    )
+                )
+                lower = tier.up_to_wh or lower
+            return rows
+        case TouEnergy():
+            rows = []
+            for band, rate in energy.band_rates.items():
+                windows = [
+                    f"{','.join(WEEKDAYS[d] for d in sorted(w.weekdays))} "
+                    f"{_hhmm(w.start_minute)}-{_hhmm(w.end_minute)}"
+                    for w in energy.windows
+                    if w.band == band
+                ]
+                if band == energy.default_band:
+                    windows.append("all other times")
+                rows.append(BandRow(band=band, applies="; ".join(windows), price=f"{rate} / kWh"))
+            return rows
+        case _:
+            assert_never(energy)

@@ -15,12 +15,12 @@ from tenant_ledger.billing.tenancy import tenant_windows
 from tenant_ledger.billing.timestamps import from_epoch, from_us, supported_day, to_epoch, to_us
 from tenant_ledger.db import journal_store
 from tenant_ledger.db.catalog import Catalog
+from tenant_ledger.db.queries import StoredReading, readings_between
+from tenant_ledger.db.statement_inputs import readings_around
 from tenant_ledger.journal import tenant_account
-from tenant_ledger.statement_inputs import readings_around
 from tenant_ledger.statement_render import statement_table, to_csv, to_pdf
 from tenant_ledger.web.charts import Bar, bar_chart
 from tenant_ledger.web.context import Page, Web
-from tenant_ledger.web.queries import StoredReading, readings_between
 from tenant_ledger.web.statements import (
     Period,
     find_period,

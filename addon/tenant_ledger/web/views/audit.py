@@ -5,8 +5,8 @@ from datetime import date, datetime, time, timedelta
 from aiohttp import web
 
 from tenant_ledger.billing.timestamps import from_us, to_us
+from tenant_ledger.db.queries import AuditFilter, audit_choices, audit_rows
 from tenant_ledger.web.context import Page, Web
-from tenant_ledger.web.queries import AuditFilter, audit_choices, audit_rows
 
 MAX_ROWS = 500
 

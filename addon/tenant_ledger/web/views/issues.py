@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from tenant_ledger.api.readings import parked_item, quarantine_item
 from tenant_ledger.billing.timestamps import from_us
-from tenant_ledger.db.schema import parked_messages, quarantined_readings, reading_conflicts
+from tenant_ledger.db import listings
 from tenant_ledger.errors import LedgerError
 from tenant_ledger.web import forms
 from tenant_ledger.web.context import Page, Web, redirect
@@ -21,16 +21,12 @@ from tenant_ledger.web.context import Page, Web, redirect
 MAX_ROWS = 200
 
 
-def _newest(connection: sa.Connection, table: sa.Table) -> list[dict[str, Any]]:
-    query = sa.select(table).order_by(table.c.id.desc()).limit(MAX_ROWS)
-    return [dict(row._mapping) for row in connection.execute(query)]
-
-
 def _issues(connection: sa.Connection) -> dict[str, list[dict[str, Any]]]:
+    quarantined = listings.quarantine_rows(connection, None, MAX_ROWS)
     return {
-        "conflicts": _newest(connection, reading_conflicts),
-        "quarantined": [quarantine_item(row) for row in _newest(connection, quarantined_readings)],
-        "parked": _newest(connection, parked_messages),
+        "conflicts": listings.conflict_rows(connection, None, MAX_ROWS),
+        "quarantined": [quarantine_item(row) for row in quarantined],
+        "parked": listings.parked_rows(connection, MAX_ROWS),
     }
 
 

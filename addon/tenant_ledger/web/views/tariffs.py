@@ -12,7 +12,6 @@ import re
 from typing import Any
 
 from aiohttp import web
-import sqlalchemy as sa
 
 from tenant_ledger import operations as ops
 from tenant_ledger.billing import (
@@ -30,10 +29,10 @@ from tenant_ledger.billing import (
     tenant_intervals,
 )
 from tenant_ledger.billing.timestamps import from_us, to_epoch, to_us
+from tenant_ledger.db import tariffs_store
 from tenant_ledger.db.catalog import Catalog
-from tenant_ledger.db.schema import tariff_versions
+from tenant_ledger.db.statement_inputs import readings_around
 from tenant_ledger.errors import LedgerError
-from tenant_ledger.statement_inputs import readings_around
 from tenant_ledger.web import forms
 from tenant_ledger.web.context import Page, Web, redirect
 from tenant_ledger.web.statements import Row, charge_rows
@@ -112,13 +111,7 @@ async def _preview(web_ui: Web, tariff: Tariff, tenant_id: str) -> Preview:
 async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) -> web.Response:
     catalog = web_ui.service.catalog
 
-    def latest_bodies(connection: sa.Connection, _catalog: Catalog) -> dict[str, str]:
-        query = sa.select(tariff_versions.c.tariff_id, tariff_versions.c.body).order_by(
-            tariff_versions.c.effective_from_us
-        )
-        return {row.tariff_id: row.body for row in connection.execute(query)}
-
-    bodies = await web_ui.service.read(latest_bodies)
+    bodies = await web_ui.service.read(lambda c, _catalog: tariffs_store.latest_bodies(c))
     editing = page.query("edit")
     values = {
         "tariff_id": editing,

@@ -12,11 +12,11 @@ from aiohttp import web
 from tenant_ledger import operations as ops
 from tenant_ledger.billing import format_kwh
 from tenant_ledger.billing.timestamps import from_us
+from tenant_ledger.db.queries import point_rows
 from tenant_ledger.errors import LedgerError
 from tenant_ledger.readings_in import IncomingReading
 from tenant_ledger.web import forms
 from tenant_ledger.web.context import Page, Web, redirect
-from tenant_ledger.web.queries import point_rows
 
 
 def _holders(web_ui: Web, now_us: int) -> dict[str, str]:

@@ -172,3 +172,19 @@ def next_statement_number(connection: sa.Connection, issued: datetime) -> str:
     of issue makes numbers readable on paper.
     """
     return f"{issued.year}-{sealed.next_id(connection, statements):05d}"
+
+
+def settled_until(connection: sa.Connection, tenant_id: str) -> int | None:
+    """End (epoch µs) of the tenant's newest issued statement, if any."""
+    query = sa.select(sa.func.max(statements.c.period_end_us)).where(
+        statements.c.tenant_id == tenant_id
+    )
+    return connection.execute(query).scalar()
+
+
+def statement_body(connection: sa.Connection, tenant_id: str, start_us: int) -> str | None:
+    """The stored document (JSON) of the tenant's statement of the period from ``start_us``."""
+    query = sa.select(statements.c.body).where(
+        (statements.c.tenant_id == tenant_id) & (statements.c.period_start_us == start_us)
+    )
+    return connection.execute(query).scalar()
