@@ -8,20 +8,25 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
+
 from tenant_ledger import integrity
 from tenant_ledger.db import engine as db_engine, journal_store
 from tenant_ledger.db.audit import Action, audit
 from tenant_ledger.journal import (
+    ACCOUNTS,
     CASH,
     GENESIS_HASH,
     Entry,
     Leg,
     Posting,
+    PostingKind,
     chain,
     tenant_account,
     validate,
     validate_balanced,
     validate_chain,
+    validate_kinds,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -201,3 +206,46 @@ def test_verify_reports_a_gap_in_leg_positions(tmp_path: Path) -> None:
     result = _verify(tmp_path)
     assert result.returncode == 1
     assert "entry 1: leg_positions" in result.stdout
+
+
+def test_every_posting_kind_and_account_of_the_chart_is_accepted() -> None:
+    entries = [
+        chain(1, 1, dataclasses.replace(_posting(5), kind=kind), GENESIS_HASH)
+        for kind in PostingKind
+    ]
+    legs = tuple(Leg(account=account, amount_minor=1) for account in ACCOUNTS)
+    entries.append(chain(2, 2, dataclasses.replace(_posting(5), legs=legs), GENESIS_HASH))
+    assert validate_kinds(entries) == []
+
+
+def test_an_unknown_kind_or_account_is_reported_by_the_verifier() -> None:
+    strange = dataclasses.replace(
+        _posting(100),
+        kind="gift",
+        legs=(
+            Leg(account=tenant_account("t1"), amount_minor=100),
+            Leg(account="funds:offshore", amount_minor=-100),
+        ),
+    )
+    errors = validate_kinds([chain(7, 1, strange, GENESIS_HASH)])
+    assert [(e.entry_id, e.code, e.message) for e in errors] == [
+        (7, "kind", "unknown posting kind 'gift'"),
+        (7, "account", "unknown account 'funds:offshore'"),
+    ]
+    bare_prefix = dataclasses.replace(
+        _posting(1),
+        legs=(Leg(account="tenant:", amount_minor=1), Leg(account=CASH, amount_minor=-1)),
+    )
+    assert [e.code for e in validate_kinds([chain(8, 1, bare_prefix, GENESIS_HASH)])] == ["account"]
+
+
+def test_the_journal_store_refuses_an_unknown_kind_and_writes_nothing(tmp_path: Path) -> None:
+    _ledger_with_entries(tmp_path)
+    engine = db_engine.create_engine(db_engine.default_url(tmp_path))
+    engine = db_engine.with_key(engine, integrity.open_key(tmp_path, engine))
+    with engine.begin() as connection:
+        before = journal_store.head(connection)
+        with pytest.raises(ValueError, match="unknown posting kind 'gift'"):
+            journal_store.append(connection, dataclasses.replace(_posting(5), kind="gift"), 2)
+        assert journal_store.head(connection) == before
+    engine.dispose()

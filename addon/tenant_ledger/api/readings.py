@@ -1,6 +1,6 @@
 """Register readings: posted like the MQTT readings topic, listed, turned away, quarantined."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aiohttp import web
 from pydantic import Field, ValidationError
@@ -131,40 +131,9 @@ class Parked(Reply):
     parked: list[ParkedMessage]
 
 
-def parked_item(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "sha256": row["sha256"],
-        "size_bytes": row["size_bytes"],
-        "reason": row["reason"],
-        "detail": row["detail"],
-        "excerpt": row["excerpt"],
-        "times": row["times"],
-        "first_received_at": from_us(row["first_received_at_us"]).isoformat(),
-        "last_received_at": from_us(row["last_received_at_us"]).isoformat(),
-    }
-
-
 class Released(QuarantineItem):
     stored: int
     conflicts: int
-
-
-def quarantine_item(row: dict[str, Any]) -> dict[str, Any]:
-    released = row["released_at_us"]
-    return {
-        "id": row["id"],
-        "point": row["point_id"],
-        "ts": row["ts"],
-        "energy_wh": row["energy_wh"],
-        "seq": row["seq"],
-        "reason": row["reason"],
-        "detail": row["detail"],
-        "received_at": from_us(row["received_at_us"]).isoformat(),
-        "released_at": None if released is None else from_us(released).isoformat(),
-        "released_by": row["released_by"],
-        "release_reason": row["release_reason"],
-    }
 
 
 @route(
@@ -256,8 +225,8 @@ async def get_reading_conflicts(call: Call) -> web.Response:
 )
 async def get_quarantine(call: Call) -> web.Response:
     point, limit = call.query.point, call.limit(1000)
-    found = await call.service.read(lambda c, _cat: listings.quarantine_rows(c, point, limit))
-    return json_response({"quarantined": [quarantine_item(row) for row in found]})
+    found = await call.service.read(lambda c, _cat: listings.quarantined(c, point, limit))
+    return json_response({"quarantined": found})
 
 
 @route(
@@ -275,10 +244,8 @@ async def get_quarantine(call: Call) -> web.Response:
 async def release_quarantined(call: Call) -> web.Response:
     identifier = int(call.param("quarantine_id"))
     result = await call.service.release_reading(call.action, identifier)
-    row = await call.service.read(lambda c, _cat: listings.quarantine_row(c, identifier))
-    return json_response(
-        quarantine_item(row) | {"stored": result.stored, "conflicts": result.conflicts}
-    )
+    row = await call.service.read(lambda c, _cat: listings.quarantined_one(c, identifier))
+    return json_response(row | {"stored": result.stored, "conflicts": result.conflicts})
 
 
 @route(
@@ -295,5 +262,5 @@ async def release_quarantined(call: Call) -> web.Response:
 )
 async def get_parked(call: Call) -> web.Response:
     limit = call.limit(1000)
-    found = await call.service.read(lambda c, _cat: listings.parked_rows(c, limit))
-    return json_response({"parked": [parked_item(row) for row in found]})
+    found = await call.service.read(lambda c, _cat: listings.parked(c, limit))
+    return json_response({"parked": found})

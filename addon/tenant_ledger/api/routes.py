@@ -15,7 +15,6 @@ from tenant_ledger.api import (  # noqa: F401  (each module registers its routes
     tenancy,
     tenants,
 )
-from tenant_ledger.api.readings import quarantine_item
 from tenant_ledger.api.registry import ROUTES, Call, Route
 
-__all__ = ["ROUTES", "Call", "Route", "quarantine_item"]
+__all__ = ["ROUTES", "Call", "Route"]

@@ -4,6 +4,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db.schema import (
     api_tokens,
     assignments,
@@ -75,22 +76,23 @@ def conflict_rows(connection: sa.Connection, point_id: str | None, limit: int) -
     return _rows(connection, query)
 
 
-def quarantine_rows(connection: sa.Connection, point_id: str | None, limit: int) -> list[Row]:
+def quarantined(connection: sa.Connection, point_id: str | None, limit: int) -> list[Row]:
+    """Quarantined readings newest first (of ``point_id`` when given), as the API shows them."""
     query = sa.select(quarantined_readings).order_by(quarantined_readings.c.id.desc()).limit(limit)
     if point_id:
         query = query.where(quarantined_readings.c.point_id == point_id)
-    return _rows(connection, query)
+    return [_quarantine_item(row) for row in _rows(connection, query)]
 
 
-def parked_rows(connection: sa.Connection, limit: int) -> list[Row]:
-    return _rows(
-        connection, sa.select(parked_messages).order_by(parked_messages.c.id.desc()).limit(limit)
-    )
+def parked(connection: sa.Connection, limit: int) -> list[Row]:
+    """Unreadable messages newest first, as the API shows them."""
+    query = sa.select(parked_messages).order_by(parked_messages.c.id.desc()).limit(limit)
+    return [_parked_item(row) for row in _rows(connection, query)]
 
 
-def quarantine_row(connection: sa.Connection, quarantine_id: int) -> Row:
+def quarantined_one(connection: sa.Connection, quarantine_id: int) -> Row:
     query = sa.select(quarantined_readings).where(quarantined_readings.c.id == quarantine_id)
-    return _rows(connection, query)[0]
+    return _quarantine_item(_rows(connection, query)[0])
 
 
 def statement_rows(connection: sa.Connection, tenant_id: str) -> list[Row]:
@@ -123,3 +125,34 @@ def token_rows(connection: sa.Connection) -> list[Row]:
             api_tokens.c.revoked_at_us,
         ).order_by(api_tokens.c.id),
     )
+
+
+def _parked_item(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "sha256": row["sha256"],
+        "size_bytes": row["size_bytes"],
+        "reason": row["reason"],
+        "detail": row["detail"],
+        "excerpt": row["excerpt"],
+        "times": row["times"],
+        "first_received_at": from_us(row["first_received_at_us"]).isoformat(),
+        "last_received_at": from_us(row["last_received_at_us"]).isoformat(),
+    }
+
+
+def _quarantine_item(row: dict[str, Any]) -> dict[str, Any]:
+    released = row["released_at_us"]
+    return {
+        "id": row["id"],
+        "point": row["point_id"],
+        "ts": row["ts"],
+        "energy_wh": row["energy_wh"],
+        "seq": row["seq"],
+        "reason": row["reason"],
+        "detail": row["detail"],
+        "received_at": from_us(row["received_at_us"]).isoformat(),
+        "released_at": None if released is None else from_us(released).isoformat(),
+        "released_by": row["released_by"],
+        "release_reason": row["release_reason"],
+    }

@@ -6,12 +6,12 @@ ingested like any reading (BILLING.md, "Implausible readings"). An unreadable me
 no reading to release: it shows which sender is broken.
 """
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 import sqlalchemy as sa
 
-from tenant_ledger.api.readings import parked_item, quarantine_item
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db import listings
 from tenant_ledger.errors import LedgerError
@@ -22,11 +22,10 @@ MAX_ROWS = 200
 
 
 def _issues(connection: sa.Connection) -> dict[str, list[dict[str, Any]]]:
-    quarantined = listings.quarantine_rows(connection, None, MAX_ROWS)
     return {
         "conflicts": listings.conflict_rows(connection, None, MAX_ROWS),
-        "quarantined": [quarantine_item(row) for row in quarantined],
-        "parked": listings.parked_rows(connection, MAX_ROWS),
+        "quarantined": listings.quarantined(connection, None, MAX_ROWS),
+        "parked": listings.parked(connection, MAX_ROWS),
     }
 
 
@@ -40,17 +39,20 @@ async def _render(
     zone = web_ui.service.catalog.zone
     issues = await web_ui.service.read(lambda c, _cat: _issues(c))
 
-    def local(epoch_s: int) -> str:
-        return f"{from_us(epoch_s * 1_000_000).astimezone(zone):%Y-%m-%d %H:%M:%S}"
+    def local(moment: datetime) -> str:
+        return f"{moment.astimezone(zone):%Y-%m-%d %H:%M:%S}"
+
+    def local_s(epoch_s: int) -> str:
+        return local(from_us(epoch_s * 1_000_000))
 
     return web_ui.render(
         page,
         "issues.html",
         status,
-        conflicts=[row | {"time": local(row["ts"])} for row in issues["conflicts"]],
-        quarantined=[item | {"time": local(item["ts"])} for item in issues["quarantined"]],
+        conflicts=[row | {"time": local_s(row["ts"])} for row in issues["conflicts"]],
+        quarantined=[item | {"time": local_s(item["ts"])} for item in issues["quarantined"]],
         parked=[
-            parked_item(row) | {"time": local(row["last_received_at_us"] // 1_000_000)}
+            row | {"time": local(datetime.fromisoformat(row["last_received_at"]))}
             for row in issues["parked"]
         ],
         errors=errors or {},
