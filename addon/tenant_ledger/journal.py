@@ -63,6 +63,7 @@ ACCOUNTS: Final = {
     BILLING_INCOME: "statement settlements (rounding, charges posted at billing)",
     COMMON_INCOME: "the tenants' shares of the common loads",
 }
+_KINDS: Final = frozenset(PostingKind)
 TENANT_PREFIX: Final = "tenant:"
 """A tenant's account (``tenant:{id}``); its sum is the tenant's balance."""
 
@@ -234,22 +235,20 @@ def validate_single_currency(entries: Iterable[Entry]) -> list[Error]:
 
 def validate_kinds(entries: Iterable[Entry]) -> list[Error]:
     """Each entry is of a known kind and names only accounts of the chart (or a tenant's)."""
-    kinds = set(PostingKind)
     errors: list[Error] = []
     for entry in entries:
-        if entry.posting.kind not in kinds:
-            errors.append(
-                Error(
-                    entry_id=entry.id,
-                    code="kind",
-                    message=f"unknown posting kind {entry.posting.kind!r}",
-                )
-            )
-        errors.extend(
-            Error(entry_id=entry.id, code="account", message=f"unknown account {leg.account!r}")
+        problems = (
+            [] if entry.posting.kind in _KINDS else [("kind", "posting kind", entry.posting.kind)]
+        )
+        problems += [
+            ("account", "account", leg.account)
             for leg in entry.posting.legs
             if isinstance(leg.account, str) and leg.account and not known_account(leg.account)
-        )
+        ]
+        errors += [
+            Error(entry_id=entry.id, code=code, message=f"unknown {what} {value!r}")
+            for code, what, value in problems
+        ]
     return errors
 
 

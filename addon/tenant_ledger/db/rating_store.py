@@ -5,13 +5,8 @@ from fractions import Fraction
 
 import sqlalchemy as sa
 
+from tenant_ledger.billing.plausibility import Register
 from tenant_ledger.db.schema import rating_cursors, rating_periods, readings
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Register:
-    ts: int
-    energy_wh: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

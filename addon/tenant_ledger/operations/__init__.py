@@ -8,7 +8,7 @@ from tenant_ledger.db.access_store import hash_token, tenant_of_user, users_of_t
 from tenant_ledger.db.audit import SYSTEM_PRINCIPAL, Action, audit
 from tenant_ledger.operations.access import create_token, link_user, revoke_token, unlink_user
 from tenant_ledger.operations.common import ROLES, RefSource, caller_ref
-from tenant_ledger.operations.payments import adjust, top_up
+from tenant_ledger.operations.payments import adjust, credit, top_up
 from tenant_ledger.operations.premises import (
     PointUse,
     create_point,
@@ -45,6 +45,7 @@ __all__ = [
     "create_space",
     "create_tenant",
     "create_token",
+    "credit",
     "hash_token",
     "link_user",
     "move_in",

@@ -1,5 +1,8 @@
 """Money in and corrections: each a balanced journal entry, idempotent under its ``ref``."""
 
+from functools import partial
+from typing import Final
+
 import sqlalchemy as sa
 
 from tenant_ledger.db import journal_store
@@ -17,8 +20,11 @@ from tenant_ledger.journal import (
 )
 from tenant_ledger.operations.common import require_live
 
+_COUNTER_ACCOUNT: Final = {PostingKind.TOP_UP: CASH, PostingKind.ADJUSTMENT: ADJUSTMENTS}
+"""Where the money of each kind of credit comes from (the entry's other leg)."""
 
-def _credit(
+
+def credit(
     connection: sa.Connection,
     catalog: Catalog,
     action: Action,
@@ -26,81 +32,38 @@ def _credit(
     kind: PostingKind,
     tenant_id: str,
     amount_minor: int,
-    counter_account: str,
-    ref: str | None,
-) -> Entry:
-    require_live(catalog, tenant_id)
-    if amount_minor == 0:
-        raise invalid("amount must not be zero")
-    if ref is not None:
-        posted = journal_store.entry_with_ref(connection, ref)
-        if posted is not None:
-            raise already_posted(ref.partition(":")[2], posted)
-    entry = journal_store.append(
-        connection,
-        Posting(
-            kind=kind,
-            currency=catalog.currency,
-            actor=action.actor,
-            reason=action.reason,
-            tenant_id=tenant_id,
-            ref=ref,
-            legs=(
-                Leg(account=tenant_account(tenant_id), amount_minor=amount_minor),
-                Leg(account=counter_account, amount_minor=-amount_minor),
-            ),
-        ),
-        action.now_us,
-    )
-    audit(connection, action, kind, tenant_id, {"amount_minor": amount_minor, "entry_id": entry.id})
-    return entry
-
-
-def top_up(
-    connection: sa.Connection,
-    catalog: Catalog,
-    action: Action,
-    *,
-    tenant_id: str,
-    amount_minor: int,
     ref: str | None = None,
 ) -> Entry:
-    """Money paid in (cash at the desk, a transfer): always positive.
+    """Post money to the tenant's account: a top-up (money paid in, always positive) or an
+    adjustment (a correction of either sign: goodwill credit, a fee, a mistaken top-up undone).
 
     ``ref`` (from ``caller_ref``) makes it idempotent: a second posting with it is refused with
     ``already_posted``, naming the first entry.
     """
-    if amount_minor <= 0:
+    if kind is PostingKind.TOP_UP and amount_minor <= 0:
         raise invalid("a top-up must be positive; use an adjustment to take money off")
-    return _credit(
-        connection,
-        catalog,
-        action,
-        kind=PostingKind.TOP_UP,
-        tenant_id=tenant_id,
-        amount_minor=amount_minor,
-        counter_account=CASH,
-        ref=ref,
+    require_live(catalog, tenant_id)
+    if amount_minor == 0:
+        raise invalid("amount must not be zero")
+    if ref is not None and (posted := journal_store.entry_with_ref(connection, ref)) is not None:
+        raise already_posted(ref.partition(":")[2], posted)
+    legs = (
+        Leg(account=tenant_account(tenant_id), amount_minor=amount_minor),
+        Leg(account=_COUNTER_ACCOUNT[kind], amount_minor=-amount_minor),
     )
+    posting = Posting(
+        kind=kind,
+        currency=catalog.currency,
+        actor=action.actor,
+        reason=action.reason,
+        tenant_id=tenant_id,
+        ref=ref,
+        legs=legs,
+    )
+    entry = journal_store.append(connection, posting, action.now_us)
+    audit(connection, action, kind, tenant_id, {"amount_minor": amount_minor, "entry_id": entry.id})
+    return entry
 
 
-def adjust(
-    connection: sa.Connection,
-    catalog: Catalog,
-    action: Action,
-    *,
-    tenant_id: str,
-    amount_minor: int,
-    ref: str | None = None,
-) -> Entry:
-    """A correction of either sign (goodwill credit, a fee, reversing a mistaken top-up)."""
-    return _credit(
-        connection,
-        catalog,
-        action,
-        kind=PostingKind.ADJUSTMENT,
-        tenant_id=tenant_id,
-        amount_minor=amount_minor,
-        counter_account=ADJUSTMENTS,
-        ref=ref,
-    )
+top_up = partial(credit, kind=PostingKind.TOP_UP)
+adjust = partial(credit, kind=PostingKind.ADJUSTMENT)
