@@ -17,9 +17,12 @@ from tenant_ledger.billing import Credit, CreditKind, Money, Reading, from_epoch
 from tenant_ledger.billing.timestamps import from_us, to_epoch, to_us
 from tenant_ledger.db import sealed
 from tenant_ledger.db.schema import journal, journal_legs, rating_periods, readings, statements
-from tenant_ledger.journal import tenant_account
+from tenant_ledger.journal import PostingKind, tenant_account
 
-CREDIT_KINDS = {"top_up": CreditKind.TOP_UP, "adjustment": CreditKind.ADJUSTMENT}
+CREDIT_KINDS = {
+    PostingKind.TOP_UP.value: CreditKind.TOP_UP,
+    PostingKind.ADJUSTMENT.value: CreditKind.ADJUSTMENT,
+}
 """Journal kinds that are money into (or adjustments of) a tenant's account."""
 
 
