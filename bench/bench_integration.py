@@ -51,7 +51,7 @@ from custom_components.tenant_metering.const import (  # noqa: E402
     DOMAIN,
     KIND_MQTT_HUB,
 )
-from custom_components.tenant_metering.hub import MqttHub  # noqa: E402
+from custom_components.tenant_metering.sources.mqtt.hub import MqttHub  # noqa: E402
 from tenant_sim.breakers import BreakerFleet  # noqa: E402
 from tenant_sim.mosquitto import MosquittoBroker  # noqa: E402
 

@@ -68,18 +68,23 @@ from .const import (
     KIND_LEDGER,
     KIND_MODBUS_GATEWAY,
     KIND_MQTT_HUB,
-    LEDGER_UNIQUE_ID,
     MIN_SCAN_INTERVAL,
     ROLE_COMMON,
     ROLE_INCOMER,
     ROLE_TENANT,
     SUBENTRY_METER,
 )
-from .gateway import channel_setups, default_rated_current, gateway_config
-from .ledger import LedgerAuthError, LedgerClient, LedgerError
-from .modbus import ModbusBus, Profile, Transport
-from .profiles import async_load_catalog
-from .protocol import ProtocolError, discovery_device_id, discovery_prefix, parse_discovery
+from .identifiers import LEDGER_UNIQUE_ID, adopted_entry_unique_id, hub_entry_unique_id
+from .ledger_link.client import LedgerAuthError, LedgerClient, LedgerError
+from .sources.modbus.core import ModbusBus, Profile, Transport
+from .sources.modbus.gateway import channel_setups, default_rated_current, gateway_config
+from .sources.modbus.profiles import async_load_catalog
+from .sources.mqtt.protocol import (
+    ProtocolError,
+    discovery_device_id,
+    discovery_prefix,
+    parse_discovery,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -263,7 +268,7 @@ class TenantMeteringConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def _create_hub(self, prefix: str) -> ConfigFlowResult:
-        await self.async_set_unique_id(f"mqtt_{prefix}")
+        await self.async_set_unique_id(hub_entry_unique_id(prefix))
         self._abort_if_unique_id_configured()
         return self.async_create_entry(
             title=HUB_TITLE, data={CONF_KIND: KIND_MQTT_HUB, CONF_PREFIX: prefix}
@@ -284,7 +289,7 @@ class TenantMeteringConfigFlow(ConfigFlow, domain=DOMAIN):
                 "Ignoring discovery on %s: device_id does not match", discovery_info.topic
             )
             return self.async_abort(reason="invalid_discovery_info")
-        await self.async_set_unique_id(f"mqtt_{prefix}")
+        await self.async_set_unique_id(hub_entry_unique_id(prefix))
         self._abort_if_unique_id_configured()
         self._prefix = prefix
         self._device_name = device.name
@@ -574,7 +579,7 @@ class TenantMeteringConfigFlow(ConfigFlow, domain=DOMAIN):
             if sensor is None:
                 errors[CONF_SENSOR] = "not_registered"
             else:
-                await self.async_set_unique_id(f"ha_{sensor.id}")
+                await self.async_set_unique_id(adopted_entry_unique_id(sensor.id))
                 self._abort_if_unique_id_configured()
                 state = self.hass.states.get(sensor.entity_id)
                 name = (user_input.get(CONF_NAME) or "").strip() or (

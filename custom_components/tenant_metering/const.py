@@ -1,6 +1,6 @@
 """Constants shared by the Tenant Metering integration."""
 
-from typing import Final
+from typing import Final, Literal
 
 DOMAIN: Final = "tenant_metering"
 DEFAULT_PREFIX: Final = "tenant_metering"
@@ -16,7 +16,9 @@ KIND_MQTT_HUB: Final = "mqtt_hub"
 KIND_LEDGER: Final = "ledger"
 KIND_MODBUS_GATEWAY: Final = "modbus_gateway"
 KIND_ADOPTED: Final = "adopted"
-LEDGER_UNIQUE_ID: Final = "ledger"
+
+# A relay as a device confirms it or a command asks for it (MQTT breakers, Modbus meters).
+type RelayState = Literal["on", "off"]
 SUBENTRY_METER: Final = "meter"
 
 # Modbus gateway entry data / options, meter subentry data.

@@ -1,112 +1,77 @@
-"""The MQTT breaker hub: discovery, device registry, state, availability, commands, backlog.
+"""The MQTT breaker hub: discovery, the breakers' state and availability, their backlogs.
 
 One hub per topic prefix (one config entry). It subscribes to
 ``{prefix}/discovery/+/config`` itself, so breakers announced after setup join the same
 entry without new config flows. Entities are created lazily: the hub announces a
 ``(device, channel, key)`` through a dispatcher signal the first time a field shows up.
+What a breaker is lives in ``breaker.py``, its devices in ``devices.py``, relay commands in
+``commands.py`` and backlogs' statistics in ``statistics.py``.
 """
 
-import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Final
-import uuid
+from typing import Any, Final, Self
 
 from homeassistant.components import mqtt
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import protocol
-from .backlog import SeenMessages
-from .compat import (
-    async_get_entry_device,
-    async_remove_entry_device,
-    via_device,
-    via_device_kwargs,
-)
-from .const import ACK_TIMEOUT, DOMAIN, signal_device_update, signal_new_channel_entity
-from .protocol import (
-    Ack,
-    ChannelState,
-    DeviceConfig,
-    ProtocolError,
+from ...compat import via_device
+from ...const import (
+    CONF_PREFIX,
+    DEFAULT_PREFIX,
+    DOMAIN,
     RelayState,
-    StateMessage,
+    signal_device_update,
+    signal_new_channel_entity,
 )
-from .readings import ReadingPublisher
-
-if TYPE_CHECKING:
-    from .statistics import BacklogImporter
+from ...energy import EnergyDevice, channel_energy_sensors
+from ...identifiers import (
+    KEY_ENERGY,
+    KEY_RELAY,
+    ChannelEntityKey,
+    channel_device_id,
+    channel_unique_id,
+    channel_unique_id_head,
+    device_identifier,
+    mqtt_point_id,
+)
+from ...readings import PointReading, ReadingPublisher
+from . import commands, devices, protocol
+from .breaker import Breaker
+from .entities import channel_entities
+from .protocol import ChannelState, DeviceConfig, ProtocolError
+from .statistics import BacklogImporter
 
 _LOGGER = logging.getLogger(__name__)
 
-# Entity keys per channel; which platform owns a key is up to the platforms.
-KEY_ENERGY = "energy"
-KEY_RELAY = "relay"
 MEASUREMENT_KEYS = protocol.MEASUREMENT_FIELDS
+# (ts, seq, registers per channel id) of one state message.
+type DeviceReadings = tuple[int, int | None, Mapping[str, ChannelState]]
 # A state message stamped further ahead than this is a wrong device clock, not a reading.
 MAX_CLOCK_AHEAD: Final = 86400
 
 
-@dataclass(frozen=True, kw_only=True)
-class ChannelEntityKey:
-    """Identifies one channel entity; also its unique id."""
-
-    device_id: str
-    channel_id: str
-    key: str
-
-    @property
-    def unique_id(self) -> str:
-        return f"{self.device_id}_{self.channel_id}_{self.key}"
-
-
-def channel_identifier(device_id: str, channel_id: str) -> tuple[str, str]:
-    return (DOMAIN, f"{device_id}_{channel_id}")
-
-
-@dataclass(kw_only=True)
-class Breaker:
-    """What the hub knows about one announced breaker."""
-
-    config: DeviceConfig
-    online: bool | None = None
-    states: dict[str, ChannelState] = field(default_factory=dict)
-    relays: dict[str, RelayState] = field(default_factory=dict)  # as the device confirmed
-    last_ts: int | None = None
-    last_seq: int | None = None
-    entity_keys: set[str] = field(default_factory=set)  # unique ids announced so far
-    pending: dict[str, asyncio.Future[Ack]] = field(default_factory=dict)
-    seen: SeenMessages = field(default_factory=SeenMessages)
-    unsubscribers: list[CALLBACK_TYPE] = field(default_factory=list)
-
-    def channel_device_info(self, channel_id: str) -> DeviceInfo:
-        """The channel's device, without its link to the breaker (``MqttHub`` adds it)."""
-        channel = next(c for c in self.config.channels if c.id == channel_id)
-        return DeviceInfo(
-            identifiers={channel_identifier(self.config.device_id, channel_id)},
-            name=channel.name,
-            manufacturer=self.config.manufacturer,
-            model="Breaker channel",
-        )
-
-
 class MqttHub:
-    """Runtime of the ``mqtt_hub`` config entry."""
+    """Runtime of the ``mqtt_hub`` config entry (a ``SourceRuntime``)."""
+
+    platforms: tuple[Platform, ...] = (Platform.SENSOR, Platform.SWITCH)
 
     def __init__(
         self,
         hass: HomeAssistant,
         entry: ConfigEntry[Any],
         prefix: str,
-        importer: "BacklogImporter",
+        importer: BacklogImporter,
     ) -> None:
         self.hass = hass
         self.entry = entry
@@ -117,7 +82,15 @@ class MqttHub:
         self._discovery_unsubscribe: CALLBACK_TYPE | None = None
         self._warned: set[tuple[str, str]] = set()
 
+    @classmethod
+    async def async_create(cls, hass: HomeAssistant, entry: ConfigEntry[Any]) -> Self:
+        prefix = entry.data.get(CONF_PREFIX, DEFAULT_PREFIX)
+        return cls(hass, entry, prefix, BacklogImporter(hass, entry))
+
     # -- lifecycle -------------------------------------------------------------------------
+
+    async def async_prepare(self) -> None:
+        """Nothing to prepare: breakers make themselves known once the hub listens."""
 
     async def async_start(self) -> None:
         self._discovery_unsubscribe = await mqtt.async_subscribe(
@@ -141,18 +114,7 @@ class MqttHub:
         for unsubscribe in breaker.unsubscribers:
             unsubscribe()
         breaker.unsubscribers.clear()
-        # Commands in flight fail like any unconfirmed command (the caller and the
-        # command-failed event learn about it), never as a bare cancellation.
-        for future in breaker.pending.values():
-            if not future.done():
-                future.set_exception(
-                    HomeAssistantError(
-                        translation_domain=DOMAIN,
-                        translation_key="device_removed",
-                        translation_placeholders={"name": breaker.config.name},
-                    )
-                )
-        breaker.pending.clear()
+        commands.fail_pending(breaker)
 
     # -- malformed payloads ----------------------------------------------------------------
 
@@ -195,31 +157,10 @@ class MqttHub:
             self._update_breaker(breaker, config)
 
     @callback
-    def _register_devices(self, config: DeviceConfig) -> None:
-        registry = dr.async_get(self.hass)
-        breaker_device = registry.async_get_or_create(
-            config_entry_id=self.entry.entry_id,
-            identifiers={(DOMAIN, config.device_id)},
-            name=config.name,
-            manufacturer=config.manufacturer,
-            model=config.model,
-            sw_version=config.sw_version,
-        )
-        for channel in config.channels:
-            registry.async_get_or_create(
-                config_entry_id=self.entry.entry_id,
-                identifiers={channel_identifier(config.device_id, channel.id)},
-                name=channel.name,
-                manufacturer=config.manufacturer,
-                model="Breaker channel",
-                **via_device_kwargs(breaker_device, (DOMAIN, config.device_id)),
-            )
-
-    @callback
     def _add_breaker(self, config: DeviceConfig) -> None:
         breaker = Breaker(config=config)
         self.breakers[config.device_id] = breaker
-        self._register_devices(config)
+        devices.async_register_breaker(self.hass, self.entry.entry_id, config)
         self._subscribe(breaker)
         self._announce_known_entities(breaker)
 
@@ -227,7 +168,7 @@ class MqttHub:
     def _update_breaker(self, breaker: Breaker, config: DeviceConfig) -> None:
         old = breaker.config
         breaker.config = config
-        self._register_devices(config)
+        devices.async_register_breaker(self.hass, self.entry.entry_id, config)
         for channel_id in old.channel_ids() - config.channel_ids():
             self._remove_channel(breaker, channel_id)
         relays = {channel.id for channel in config.channels if channel.relay}
@@ -247,14 +188,9 @@ class MqttHub:
         device_id = breaker.config.device_id
         breaker.states.pop(channel_id, None)
         breaker.relays.pop(channel_id, None)
-        prefix = f"{device_id}_{channel_id}_"
-        breaker.entity_keys = {key for key in breaker.entity_keys if not key.startswith(prefix)}
-        device = async_get_entry_device(
-            self.hass, self.entry.entry_id, channel_identifier(device_id, channel_id)
-        )
-        if device is not None:
-            # Removing the device removes its entities from the entity registry too.
-            async_remove_entry_device(self.hass, self.entry.entry_id, device)
+        head = channel_unique_id_head(device_id, channel_id)
+        breaker.entity_keys = {key for key in breaker.entity_keys if not key.startswith(head)}
+        devices.async_remove_channel(self.hass, self.entry.entry_id, device_id, channel_id)
 
     @callback
     def _remove_relay(self, breaker: Breaker, channel_id: str) -> None:
@@ -264,9 +200,7 @@ class MqttHub:
         )
         breaker.relays.pop(channel_id, None)
         breaker.entity_keys.discard(key.unique_id)
-        registry = er.async_get(self.hass)
-        if entity_id := registry.async_get_entity_id("switch", DOMAIN, key.unique_id):
-            registry.async_remove(entity_id)
+        devices.async_remove_switch(self.hass, key.unique_id)
 
     @callback
     def _remove_breaker(self, device_id: str) -> None:
@@ -275,9 +209,7 @@ class MqttHub:
             self._stop_breaker(breaker)
             for channel in breaker.config.channels:
                 self._remove_channel(breaker, channel.id)
-        device = async_get_entry_device(self.hass, self.entry.entry_id, (DOMAIN, device_id))
-        if device is not None:
-            async_remove_entry_device(self.hass, self.entry.entry_id, device)
+        devices.async_remove_device(self.hass, self.entry.entry_id, device_identifier(device_id))
 
     @callback
     def _announce_known_entities(self, breaker: Breaker) -> None:
@@ -292,7 +224,7 @@ class MqttHub:
         entity_registry = er.async_get(self.hass)
         for entry in er.async_entries_for_config_entry(entity_registry, self.entry.entry_id):
             for channel_id in channel_ids:
-                head = f"{config.device_id}_{channel_id}_"
+                head = channel_unique_id_head(config.device_id, channel_id)
                 if entry.unique_id.startswith(head):
                     key = entry.unique_id[len(head) :]
                     if key in (KEY_ENERGY, *MEASUREMENT_KEYS):
@@ -368,12 +300,6 @@ class MqttHub:
         )
 
     @callback
-    def _known_channels(self, breaker: Breaker, message: StateMessage) -> dict[str, ChannelState]:
-        """The message's channels that the announcement lists; others are ignored."""
-        announced = breaker.config.channel_ids()
-        return {cid: state for cid, state in message.channels.items() if cid in announced}
-
-    @callback
     def _on_state(self, breaker: Breaker, msg: ReceiveMessage) -> None:
         device_id = breaker.config.device_id
         try:
@@ -390,9 +316,9 @@ class MqttHub:
             return
         if not breaker.seen.add(message.ts, message.seq):
             return
-        channels = self._known_channels(breaker, message)
-        self.publisher.publish(device_id, [(message.ts, message.seq, channels)])
-        if not self._is_newer(breaker, message):
+        channels = breaker.known_channels(message)
+        self._publish(device_id, [(message.ts, message.seq, channels)])
+        if not breaker.is_newer(message):
             return  # late delivery: forwarded to the ledger, but not newer than what we show
         breaker.last_ts = message.ts
         breaker.last_seq = message.seq
@@ -405,20 +331,13 @@ class MqttHub:
             self._announce_fields(breaker, channel_id, state)
         async_dispatcher_send(self.hass, signal_device_update(self.entry.entry_id, device_id))
 
-    @staticmethod
-    def _is_newer(breaker: Breaker, message: StateMessage) -> bool:
-        """Newer than what is shown: by ``seq`` when both have one, else by ``ts``."""
-        if message.seq is not None and breaker.last_seq is not None:
-            return message.seq > breaker.last_seq
-        return breaker.last_ts is None or message.ts >= breaker.last_ts
-
     @callback
     def _announce_fields(self, breaker: Breaker, channel_id: str, state: ChannelState) -> None:
         device_id = breaker.config.device_id
         keys = [KEY_ENERGY]
         keys.extend(key for key in MEASUREMENT_KEYS if getattr(state, key) is not None)
         for key in keys:
-            if f"{device_id}_{channel_id}_{key}" not in breaker.entity_keys:
+            if channel_unique_id(device_id, channel_id, key) not in breaker.entity_keys:
                 self._announce(
                     breaker, ChannelEntityKey(device_id=device_id, channel_id=channel_id, key=key)
                 )
@@ -435,8 +354,8 @@ class MqttHub:
         if not fresh:
             return
         registers: dict[str, list[tuple[int, int]]] = {}
-        batch = [(m.ts, m.seq, self._known_channels(breaker, m)) for m in fresh]
-        self.publisher.publish(device_id, batch)
+        batch = [(m.ts, m.seq, breaker.known_channels(m)) for m in fresh]
+        self._publish(device_id, batch)
         for ts, _, channels in batch:
             for channel_id, state in channels.items():
                 registers.setdefault(channel_id, []).append((ts, state.energy_wh))
@@ -451,24 +370,32 @@ class MqttHub:
             )
 
     @callback
+    def _publish(self, device_id: str, messages: Iterable[DeviceReadings]) -> None:
+        """Send the registers of one state message, or of a whole backlog, as one batch."""
+        self.publisher.publish_points(
+            PointReading(
+                point=mqtt_point_id(device_id, channel_id),
+                ts=ts,
+                energy_wh=state.energy_wh,
+                seq=seq,
+            )
+            for ts, seq, channels in messages
+            for channel_id, state in channels.items()
+        )
+
+    @callback
     def _on_ack(self, breaker: Breaker, msg: ReceiveMessage) -> None:
         try:
             ack = protocol.parse_ack(msg.payload)
         except ProtocolError as err:
             self._malformed(breaker.config.device_id, "ack", err)
             return
-        future = breaker.pending.pop(ack.id, None)
-        if future is not None and not future.done():
-            future.set_result(ack)
+        commands.resolve(breaker, ack)
 
     # -- commands --------------------------------------------------------------------------
 
     async def async_set_relay(self, device_id: str, channel_id: str, relay: RelayState) -> None:
-        """Send a relay command and wait for the breaker to confirm it.
-
-        The channel's relay state changes only from what the device confirms (the ack here,
-        or its next state message), so a lost command never shows a state that isn't true.
-        """
+        """Switch a channel's relay; shown once the breaker confirmed it (``commands.py``)."""
         breaker = self.breakers.get(device_id)
         if breaker is None:
             raise HomeAssistantError(
@@ -476,38 +403,9 @@ class MqttHub:
                 translation_key="device_unknown",
                 translation_placeholders={"device_id": device_id},
             )
-        command_id = str(uuid.uuid4())
-        future: asyncio.Future[Ack] = self.hass.loop.create_future()
-        breaker.pending[command_id] = future
-        channel_name = next(
-            (c.name for c in breaker.config.channels if c.id == channel_id), channel_id
+        breaker.relays[channel_id] = await commands.async_send_relay(
+            self.hass, breaker, channel_id, relay
         )
-        placeholders = {"name": breaker.config.name, "channel": channel_name, "relay": relay}
-        try:
-            await mqtt.async_publish(
-                self.hass,
-                f"{breaker.config.base_topic}/command",
-                protocol.command_payload(command_id, channel_id, relay),
-                1,
-                False,
-            )
-            async with asyncio.timeout(ACK_TIMEOUT):
-                ack = await future
-        except TimeoutError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="command_timeout",
-                translation_placeholders={**placeholders, "timeout": f"{ACK_TIMEOUT:g}"},
-            ) from err
-        finally:
-            breaker.pending.pop(command_id, None)
-        if not ack.ok:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="command_rejected",
-                translation_placeholders={**placeholders, "error": ack.error or "unknown"},
-            )
-        breaker.relays[channel_id] = ack.relay or relay
         async_dispatcher_send(self.hass, signal_device_update(self.entry.entry_id, device_id))
 
     # -- for entities and diagnostics ------------------------------------------------------
@@ -515,7 +413,7 @@ class MqttHub:
     def channel_device_info(self, device_id: str, channel_id: str) -> DeviceInfo:
         """A breaker channel's device, under its breaker."""
         return self.breakers[device_id].channel_device_info(channel_id) | via_device(
-            self.hass, self.entry.entry_id, (DOMAIN, device_id)
+            self.hass, self.entry.entry_id, device_identifier(device_id)
         )
 
     def channel_state(self, device_id: str, channel_id: str) -> ChannelState | None:
@@ -529,3 +427,52 @@ class MqttHub:
     def available(self, device_id: str) -> bool:
         breaker = self.breakers.get(device_id)
         return breaker is not None and breaker.online is not False
+
+    # -- SourceRuntime ---------------------------------------------------------------------
+
+    def async_add_platform_entities(
+        self, platform: Platform, async_add_entities: AddConfigEntryEntitiesCallback
+    ) -> None:
+        """Add the platform's entity of each channel field as the hub announces it."""
+
+        @callback
+        def _add_channel_entities(key: ChannelEntityKey) -> None:
+            if entities := channel_entities(self, key, platform):
+                async_add_entities(entities)
+
+        self.entry.async_on_unload(
+            async_dispatcher_connect(
+                self.hass, signal_new_channel_entity(self.entry.entry_id), _add_channel_entities
+            )
+        )
+
+    def known_device_identifiers(self) -> set[str]:
+        return set(self.breakers) | {
+            channel_device_id(device_id, channel.id)
+            for device_id, breaker in self.breakers.items()
+            for channel in breaker.config.channels
+        }
+
+    def diagnostics(self) -> dict[str, Any]:
+        return {
+            "breakers": {
+                device_id: {
+                    "config": asdict(breaker.config),
+                    "online": breaker.online,
+                    "last_ts": breaker.last_ts,
+                    "last_seq": breaker.last_seq,
+                    "states": {cid: asdict(state) for cid, state in breaker.states.items()},
+                    "relays": breaker.relays,
+                    "entities": sorted(breaker.entity_keys),
+                    "pending_commands": len(breaker.pending),
+                }
+                for device_id, breaker in self.breakers.items()
+            }
+        }
+
+    def energy_devices(self) -> list[EnergyDevice]:
+        """Every channel's energy sensor; breakers name no upstream meter."""
+        return [
+            EnergyDevice(stat_consumption=entity.entity_id)
+            for entity in channel_energy_sensors(self.hass, self.entry.entry_id)
+        ]
