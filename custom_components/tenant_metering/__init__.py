@@ -3,7 +3,8 @@
 Four kinds of config entries share this domain, told apart by ``entry.data["kind"]``:
 the MQTT breaker hub (one per topic prefix), the link to the ledger add-on, Modbus gateways
 (their meters are config subentries) and adopted HA energy sensors (one entry each). Each
-kind has a runtime class (``RUNTIMES``); everything else talks to it as a ``SourceRuntime``.
+kind has a runtime class (``RUNTIMES``, checked complete by a test); everything else talks
+to it as a ``SourceRuntime`` (runtime.py).
 """
 
 from typing import Final
@@ -14,16 +15,9 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .const import (
-    CONF_KIND,
-    DOMAIN,
-    KIND_ADOPTED,
-    KIND_LEDGER,
-    KIND_MODBUS_GATEWAY,
-    KIND_MQTT_HUB,
-)
+from .const import CONF_KIND, DOMAIN, EntryKind
 from .ledger_link.link import LedgerLink
-from .runtime import EntryKind, SourceRuntime, TenantMeteringConfigEntry
+from .runtime import SourceRuntime, TenantMeteringConfigEntry
 from .services import async_setup_services
 from .sources.adopted.point import AdoptedPoint
 from .sources.modbus.gateway import ModbusGateway
@@ -32,10 +26,10 @@ from .sources.mqtt.hub import MqttHub
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 RUNTIMES: Final[dict[EntryKind, type[SourceRuntime]]] = {
-    KIND_MQTT_HUB: MqttHub,
-    KIND_LEDGER: LedgerLink,
-    KIND_MODBUS_GATEWAY: ModbusGateway,
-    KIND_ADOPTED: AdoptedPoint,
+    EntryKind.MQTT_HUB: MqttHub,
+    EntryKind.LEDGER: LedgerLink,
+    EntryKind.MODBUS_GATEWAY: ModbusGateway,
+    EntryKind.ADOPTED: AdoptedPoint,
 }
 
 
@@ -50,7 +44,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: TenantMeteringConfigEntr
     # Every kind publishes readings to the ledger (or reads tenant state) over MQTT.
     if not await mqtt.async_wait_for_mqtt_client(hass):
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_not_ready")
-    runtime_class = RUNTIMES[entry.data.get(CONF_KIND, KIND_MQTT_HUB)]
+    runtime_class = RUNTIMES[EntryKind(entry.data.get(CONF_KIND, EntryKind.MQTT_HUB))]
     runtime = await runtime_class.async_create(hass, entry)
     entry.runtime_data = runtime
     # Registered first, so a start that fails half-way leaves nothing behind.

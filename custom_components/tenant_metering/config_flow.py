@@ -8,7 +8,7 @@ subentries of their gateway (``sources/modbus/flow.py``, with the gateway's opti
 
 from collections.abc import Mapping
 import logging
-from typing import Any
+from typing import Any, assert_never
 
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -52,6 +52,7 @@ from .const import (
     KIND_MODBUS_GATEWAY,
     KIND_MQTT_HUB,
     SUBENTRY_METER,
+    EntryKind,
 )
 from .identifiers import LEDGER_UNIQUE_ID, adopted_entry_unique_id, hub_entry_unique_id
 from .ledger_link.client import LedgerAuthError, LedgerClient, LedgerError
@@ -280,16 +281,24 @@ class TenantMeteringConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change the ledger's URL or token (or a gateway's connection, an adopted sensor's
         name and switch)."""
         entry = self._get_reconfigure_entry()
-        kind = entry.data.get(CONF_KIND)
-        if kind == KIND_MODBUS_GATEWAY:
-            self._transport = Transport(entry.data[CONF_TRANSPORT])
-            if self._transport is Transport.SERIAL:
-                return await self.async_step_reconfigure_serial()
-            return await self.async_step_reconfigure_network()
-        if kind == KIND_ADOPTED:
-            return await self.async_step_reconfigure_adopted()
-        if kind != KIND_LEDGER:
-            return self.async_abort(reason="reconfigure_not_supported")
+        match EntryKind(entry.data.get(CONF_KIND, EntryKind.MQTT_HUB)):
+            case EntryKind.MODBUS_GATEWAY:
+                self._transport = Transport(entry.data[CONF_TRANSPORT])
+                if self._transport is Transport.SERIAL:
+                    return await self.async_step_reconfigure_serial()
+                return await self.async_step_reconfigure_network()
+            case EntryKind.ADOPTED:
+                return await self.async_step_reconfigure_adopted()
+            case EntryKind.MQTT_HUB:
+                return self.async_abort(reason="reconfigure_not_supported")
+            case EntryKind.LEDGER:
+                return await self._reconfigure_ledger(entry, user_input)
+            case unknown:
+                assert_never(unknown)
+
+    async def _reconfigure_ledger(
+        self, entry: ConfigEntry, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
             url, token = user_input[CONF_URL], user_input[CONF_TOKEN]

@@ -7,7 +7,7 @@ dashboard only talk to this protocol.
 """
 
 from collections.abc import Coroutine
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Protocol, Self
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import Platform
@@ -16,8 +16,6 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .energy import EnergyDevice
-
-type EntryKind = Literal["mqtt_hub", "ledger", "modbus_gateway", "adopted"]
 
 
 class SourceRuntime(Protocol):
