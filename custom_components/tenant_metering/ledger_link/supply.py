@@ -6,7 +6,7 @@ adopted ``ha:`` sensor (``point_switch_entity_id``).
 """
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, assert_never
 
 from homeassistant.components.switch import (
     SwitchDeviceClass,
@@ -30,7 +30,7 @@ from ..identifiers import KEY_RELAY, adopted_registry_id, channel_key_of_point
 from ..permissions import async_require_admin
 from ..runtime import loaded_runtimes
 from ..sources.adopted.point import AdoptedPoint
-from .client import LedgerError
+from .client import LedgerError, SupplyAction
 from .entities import TenantEntity
 
 if TYPE_CHECKING:
@@ -201,7 +201,7 @@ class SupplySwitch(TenantEntity, SwitchEntity):
             reason="supply switched off by hand in Home Assistant",
         )
 
-    async def async_apply_decision(self) -> str:
+    async def async_apply_decision(self) -> SupplyAction:
         """Carry out the ledger's ``supply_action`` (the cut-off blueprint calls this).
 
         Fail safe: nothing happens while the ledger is not trusted (offline, unreachable), the
@@ -211,23 +211,30 @@ class SupplySwitch(TenantEntity, SwitchEntity):
         tenant = self.tenant
         if tenant is None or not self.link.trusted:
             return "none"
-        if tenant.supply_action == "cut" and tenant.status == "disconnect_due" and self.is_on:
-            await self._command(
-                SERVICE_TURN_OFF,
-                off=True,
-                cause=CAUSE_ARREARS,
-                reason=f"cut-off decided by the ledger: {tenant.status_reason or 'arrears'}",
-            )
-            return "cut"
-        if tenant.supply_action == "restore" and tenant.supply_cause == CAUSE_ARREARS:
-            await self._command(
-                SERVICE_TURN_ON,
-                off=False,
-                cause=None,
-                reason=f"restored by the ledger's decision: {tenant.status_reason or 'paid'}",
-            )
-            return "restore"
-        return "none"
+        match tenant.supply_action:
+            case "cut":
+                if tenant.status != "disconnect_due" or not self.is_on:
+                    return "none"
+                await self._command(
+                    SERVICE_TURN_OFF,
+                    off=True,
+                    cause=CAUSE_ARREARS,
+                    reason=f"cut-off decided by the ledger: {tenant.status_reason or 'arrears'}",
+                )
+            case "restore":
+                if tenant.supply_cause != CAUSE_ARREARS:
+                    return "none"
+                await self._command(
+                    SERVICE_TURN_ON,
+                    off=False,
+                    cause=None,
+                    reason=f"restored by the ledger's decision: {tenant.status_reason or 'paid'}",
+                )
+            case "none":
+                pass
+            case unknown:
+                assert_never(unknown)
+        return tenant.supply_action
 
     async def _report(self, *, off: bool, cause: str | None, reason: str) -> None:
         """Tell the ledger; a failure is logged and reported again at the next change."""
