@@ -6,7 +6,7 @@ runtime class; setup, unload, platforms, diagnostics, device removal and the ene
 dashboard only talk to this protocol.
 """
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, Self
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
@@ -73,3 +73,22 @@ def loaded_runtimes[RuntimeT](hass: HomeAssistant, runtime_class: type[RuntimeT]
         for entry in hass.config_entries.async_entries(DOMAIN)
         if entry.state is ConfigEntryState.LOADED and isinstance(entry.runtime_data, runtime_class)
     ]
+
+
+type PlatformSetup = Callable[
+    [HomeAssistant, TenantMeteringConfigEntry, AddConfigEntryEntitiesCallback],
+    Coroutine[Any, Any, None],
+]
+
+
+def platform_setup(platform: Platform) -> PlatformSetup:
+    """A platform module's ``async_setup_entry``: the entry's runtime adds its entities."""
+
+    async def async_setup_entry(
+        hass: HomeAssistant,
+        entry: TenantMeteringConfigEntry,
+        async_add_entities: AddConfigEntryEntitiesCallback,
+    ) -> None:
+        entry.runtime_data.async_add_platform_entities(platform, async_add_entities)
+
+    return async_setup_entry
