@@ -15,16 +15,16 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from custom_components.tenant_metering.const import (
-    DOMAIN,
-    EVENT_LEDGER_REWOUND,
-    ISSUE_LEDGER_REWOUND,
-)
-from custom_components.tenant_metering.ledger_link.chain_watch import (
+from custom_components.tenant_metering.chain_watch import (
     ChainHead,
     SeriesHead,
     parse_chain_head,
     rewinds,
+)
+from custom_components.tenant_metering.const import (
+    DOMAIN,
+    EVENT_LEDGER_REWOUND,
+    ISSUE_LEDGER_REWOUND,
 )
 
 from .common import attributes_of, fire, state_of

@@ -36,6 +36,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from ..chain_watch import ChainHead, parse_chain_head, rewinds
 from ..compat import async_get_entry_device, async_remove_entry_device
 from ..const import (
     CHAIN_SAVE_DELAY,
@@ -58,7 +59,6 @@ from ..const import (
 )
 from ..energy import EnergyDevice
 from ..identifiers import LEDGER_IDENTIFIER, LEDGER_UNIQUE_ID, tenant_id_of, tenant_identifier
-from .chain_watch import ChainHead, parse_chain_head, rewinds
 from .client import (
     LedgerAuthError,
     LedgerClient,
