@@ -16,7 +16,8 @@ What it measures, honestly:
   simulator's and paho's threads and the recorder (not loaded). Messages are sent in bursts,
   not at 10 s intervals, so the per-message cost is measured; the load at a 10 s interval
   is that cost times messages per second.
-* handler only — ``MqttHub._on_state`` called directly with pre-built messages: our share.
+* handler only — the hub's ``BreakerTopics._on_state`` called directly with pre-built
+  messages: our share.
 
 Usage: .venv/bin/python bench/bench_integration.py [--breakers 50] [--channels 10]
 """
@@ -51,7 +52,7 @@ from custom_components.tenant_metering.const import (  # noqa: E402
     DOMAIN,
     KIND_MQTT_HUB,
 )
-from custom_components.tenant_metering.hub import MqttHub  # noqa: E402
+from custom_components.tenant_metering.sources.mqtt.hub import MqttHub  # noqa: E402
 from tenant_sim.breakers import BreakerFleet  # noqa: E402
 from tenant_sim.mosquitto import MosquittoBroker  # noqa: E402
 
@@ -144,7 +145,7 @@ def _handler_only(hub: MqttHub, fleet: BreakerFleet, count: int) -> float:
         )
     start = time.thread_time()
     for message in messages:
-        hub._on_state(known, message)
+        hub._topics._on_state(known, message)
     return (time.thread_time() - start) / count
 
 

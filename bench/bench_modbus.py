@@ -17,7 +17,7 @@ import asyncio
 import statistics
 import time
 
-from custom_components.tenant_metering.modbus import (
+from custom_components.tenant_metering.sources.modbus.core import (
     GatewayConfig,
     MeterConfig,
     MeterPoller,
@@ -85,7 +85,7 @@ async def _coordinator_scenario(
         async_test_home_assistant,
     )
 
-    from custom_components.tenant_metering.gateway import ModbusGateway  # noqa: PLC0415
+    from custom_components.tenant_metering.sources.modbus.gateway import ModbusGateway  # noqa: PLC0415
 
     profile = load_profiles().profiles[profile_id]
     async with SimulatedModbusServer(slave_ids) as server:

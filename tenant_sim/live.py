@@ -15,7 +15,7 @@ from typing import Final
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from custom_components.tenant_metering.modbus.loader import load_profiles
+from custom_components.tenant_metering.sources.modbus.core.loader import load_profiles
 from tenant_sim.breakers import SimulatedBreaker, SimulatedChannel
 from tenant_sim.building import (
     MODBUS_CHANNELS,

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from custom_components.tenant_metering.modbus.codec import encode
-from custom_components.tenant_metering.modbus.profile import (
+from custom_components.tenant_metering.sources.modbus.core.codec import encode
+from custom_components.tenant_metering.sources.modbus.core.profile import (
     ChannelSpec,
     Profile,
     Quantity,

@@ -1,6 +1,7 @@
 """Constants shared by the Tenant Metering integration."""
 
-from typing import Final
+from enum import StrEnum
+from typing import Final, Literal
 
 DOMAIN: Final = "tenant_metering"
 DEFAULT_PREFIX: Final = "tenant_metering"
@@ -10,13 +11,26 @@ CONF_KIND: Final = "kind"
 CONF_URL: Final = "url"
 CONF_TOKEN: Final = "token"  # noqa: S105 - the config key's name, not a secret
 
-# Config entries of this domain: the MQTT breaker hub, the ledger link, Modbus gateways
-# (meters are their config subentries) and adopted HA energy sensors (one entry each).
-KIND_MQTT_HUB: Final = "mqtt_hub"
-KIND_LEDGER: Final = "ledger"
-KIND_MODBUS_GATEWAY: Final = "modbus_gateway"
-KIND_ADOPTED: Final = "adopted"
-LEDGER_UNIQUE_ID: Final = "ledger"
+
+class EntryKind(StrEnum):
+    """The config entries of this domain (``entry.data["kind"]``): the MQTT breaker hub, the
+    ledger link, Modbus gateways (meters are their config subentries) and adopted HA energy
+    sensors (one entry each). A new kind fails type checking where kinds are matched."""
+
+    MQTT_HUB = "mqtt_hub"
+    LEDGER = "ledger"
+    MODBUS_GATEWAY = "modbus_gateway"
+    ADOPTED = "adopted"
+
+
+# As stored in entry data, flow step ids and menus: plain text.
+KIND_MQTT_HUB: Final = EntryKind.MQTT_HUB.value
+KIND_LEDGER: Final = EntryKind.LEDGER.value
+KIND_MODBUS_GATEWAY: Final = EntryKind.MODBUS_GATEWAY.value
+KIND_ADOPTED: Final = EntryKind.ADOPTED.value
+
+# A relay as a device confirms it or a command asks for it (MQTT breakers, Modbus meters).
+type RelayState = Literal["on", "off"]
 SUBENTRY_METER: Final = "meter"
 
 # Modbus gateway entry data / options, meter subentry data.

@@ -22,7 +22,11 @@ from homeassistant.components.energy.data import (
     EnergyPreferencesUpdate,
     async_get_manager,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+
+from .identifiers import KEY_ENERGY
 
 INCLUDED_IN_STAT: Final = "included_in_stat"
 
@@ -34,6 +38,16 @@ class EnergyDevice:
     stat_consumption: str
     name: str | None = None
     upstream: str | None = None  # the meter this one is downstream of (its incomer)
+
+
+@callback
+def channel_energy_sensors(hass: HomeAssistant, entry_id: str) -> list[er.RegistryEntry]:
+    """The energy sensors of a config entry's metering channels, as registered."""
+    return [
+        entity
+        for entity in er.async_entries_for_config_entry(er.async_get(hass), entry_id)
+        if entity.domain == Platform.SENSOR and entity.unique_id.endswith(f"_{KEY_ENERGY}")
+    ]
 
 
 def supports_included_in_stat() -> bool:

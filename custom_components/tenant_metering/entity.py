@@ -1,38 +1,47 @@
-"""Base entities: one per metering channel (MQTT breaker or Modbus meter), one per tenant.
+"""Entities of a metering channel, whichever source measures it (MQTT breaker, Modbus meter).
 
 Channel entities of both sources share one base: the same entity descriptions read the same
 measurement fields from either an MQTT state message or a Modbus reading (``ChannelValues``),
-and the relay switch calls the same two methods whichever way the relay is reached.
+and the relay switch calls the same two methods whichever way the relay is reached. Each
+source (``sources/mqtt/entities.py``, ``sources/modbus/entities.py``) says where the values
+come from and how the relay is reached.
 """
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
 
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.entity import Entity, EntityDescription
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
-
-from .compat import via_device
-from .const import (
-    DOMAIN,
-    LEDGER_UNIQUE_ID,
-    signal_device_update,
-    signal_ledger_availability,
-    signal_new_channel_entity,
-    signal_new_tenant,
-    signal_tenant_update,
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
 )
-from .gateway import ModbusCoordinator, ModbusGateway, ModbusMeter
-from .hub import ChannelEntityKey, MqttHub
-from .modbus import ChannelSpec
-from .protocol import RelayState
+from homeassistant.components.switch import (
+    SwitchDeviceClass,
+    SwitchEntity,
+    SwitchEntityDescription,
+)
+from homeassistant.const import (
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfFrequency,
+    UnitOfPower,
+)
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.typing import StateType
 
-if TYPE_CHECKING:
-    from .coordinator import LedgerLink, TenantState
+from .const import EVENT_COMMAND_FAILED, RelayState
+from .identifiers import KEY_ENERGY, KEY_RELAY, ChannelEntityKey
+from .permissions import async_require_admin
+from .sources.mqtt.backlog import kwh
+
+type SensorValue = StateType | Decimal | datetime
 
 
 class ChannelValues(Protocol):
@@ -53,7 +62,7 @@ class ChannelValues(Protocol):
 
 
 class ChannelEntity(Entity):
-    """An entity of one metering channel; unique id ``{device_id}_{channel_id}_{key}``."""
+    """An entity of one metering channel; its unique id is its ``ChannelEntityKey``'s."""
 
     _attr_has_entity_name = True
     _attr_should_poll = False
@@ -82,171 +91,115 @@ class ChannelEntity(Entity):
         raise NotImplementedError
 
 
-class BreakerChannelEntity(ChannelEntity):
-    """A channel of an MQTT breaker, updated by the hub's dispatcher signal."""
+@dataclass(frozen=True, kw_only=True)
+class ChannelSensorEntityDescription(SensorEntityDescription):
+    """A channel measurement; ``value_fn`` reads it from the channel's latest values."""
 
-    def __init__(self, hub: MqttHub, key: ChannelEntityKey, description: EntityDescription) -> None:
-        self.hub = hub
-        self._set_channel(key, description, hub.channel_device_info(key.device_id, key.channel_id))
+    value_fn: Callable[[ChannelValues], SensorValue]
+
+
+CHANNEL_SENSORS: tuple[ChannelSensorEntityDescription, ...] = (
+    ChannelSensorEntityDescription(
+        key="voltage",
+        translation_key="voltage",
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        suggested_display_precision=1,
+        value_fn=lambda state: state.voltage,
+    ),
+    ChannelSensorEntityDescription(
+        key="current",
+        translation_key="current",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=2,
+        value_fn=lambda state: state.current,
+    ),
+    ChannelSensorEntityDescription(
+        key="power",
+        translation_key="power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=lambda state: state.power,
+    ),
+    ChannelSensorEntityDescription(
+        key=KEY_ENERGY,
+        translation_key="energy",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=3,
+        value_fn=lambda state: None if state.energy_wh is None else kwh(state.energy_wh),
+    ),
+    ChannelSensorEntityDescription(
+        key="power_factor",
+        translation_key="power_factor",
+        device_class=SensorDeviceClass.POWER_FACTOR,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=lambda state: state.power_factor,
+    ),
+    ChannelSensorEntityDescription(
+        key="frequency",
+        translation_key="frequency",
+        device_class=SensorDeviceClass.FREQUENCY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfFrequency.HERTZ,
+        suggested_display_precision=2,
+        value_fn=lambda state: state.frequency,
+    ),
+)
+CHANNEL_SENSORS_BY_KEY = {description.key: description for description in CHANNEL_SENSORS}
+
+RELAY_SWITCH = SwitchEntityDescription(
+    key=KEY_RELAY, translation_key="relay", device_class=SwitchDeviceClass.SWITCH
+)
+
+
+class ChannelSensor(ChannelEntity, SensorEntity):
+    """A measurement of one channel, whichever source it comes from."""
+
+    entity_description: ChannelSensorEntityDescription
 
     @property
-    def channel_values(self) -> ChannelValues | None:
-        return self.hub.channel_state(self.key.device_id, self.key.channel_id)
+    def native_value(self) -> SensorValue:
+        values = self.channel_values
+        return None if values is None else self.entity_description.value_fn(values)
+
+
+class RelaySwitch(ChannelEntity, SwitchEntity):
+    """A channel's relay, showing only what the device confirmed."""
 
     @property
-    def relay_on(self) -> bool | None:
-        relay = self.hub.relay(self.key.device_id, self.key.channel_id)
-        return None if relay is None else relay == "on"
+    def is_on(self) -> bool | None:
+        return self.relay_on
 
-    async def async_send_relay(self, relay: RelayState) -> None:
-        await self.hub.async_set_relay(self.key.device_id, self.key.channel_id, relay)
-
-    @property
-    def available(self) -> bool:
-        return self.hub.available(self.key.device_id)
-
-    async def async_added_to_hass(self) -> None:
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                signal_device_update(self.hub.entry.entry_id, self.key.device_id),
-                self._handle_update,
+    async def _set(self, relay: RelayState) -> None:
+        try:
+            await self.async_send_relay(relay)
+        except HomeAssistantError as err:
+            # Automations (the breaker_alert blueprint) learn about it even when nobody
+            # watches the call that failed, e.g. a cut-off at night.
+            self.hass.bus.async_fire(
+                EVENT_COMMAND_FAILED,
+                {
+                    "entity_id": self.entity_id,
+                    "device_id": self.key.device_id,
+                    "channel": self.key.channel_id,
+                    "relay": relay,
+                    "error": str(err),
+                },
             )
-        )
+            raise
 
-    @callback
-    def _handle_update(self) -> None:
-        self.async_write_ha_state()
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        await async_require_admin(self.hass, self._context)
+        await self._set("on")
 
-
-class ModbusChannelEntity(CoordinatorEntity[ModbusCoordinator], ChannelEntity):
-    """A channel of a Modbus meter, updated by its gateway's coordinator."""
-
-    def __init__(
-        self,
-        gateway: ModbusGateway,
-        meter: ModbusMeter,
-        channel_id: str,
-        description: EntityDescription,
-    ) -> None:
-        super().__init__(gateway.coordinator)
-        self.gateway = gateway
-        self.meter = meter
-        self._set_channel(
-            ChannelEntityKey(device_id=meter.device_id, channel_id=channel_id, key=description.key),
-            description,
-            gateway.channel_device_info(meter, channel_id),
-        )
-
-    @property
-    def channel_values(self) -> ChannelValues | None:
-        return self.gateway.channel_reading(self.meter.subentry_id, self.key.channel_id)
-
-    @property
-    def relay_on(self) -> bool | None:
-        reading = self.gateway.channel_reading(self.meter.subentry_id, self.key.channel_id)
-        return None if reading is None else reading.relay
-
-    async def async_send_relay(self, relay: RelayState) -> None:
-        await self.gateway.async_set_relay(self.meter, self.key.channel_id, relay)
-
-    @property
-    def available(self) -> bool:
-        """Unavailable while the bus is down or the meter does not answer."""
-        return super().available and self.channel_values is not None
-
-
-class TenantEntity(Entity):
-    """An entity of one tenant, updated from the ledger's retained tenant state."""
-
-    _attr_has_entity_name = True
-    _attr_should_poll = False
-
-    def __init__(self, link: "LedgerLink", tenant_id: str, description: EntityDescription) -> None:
-        self.link = link
-        self.tenant_id = tenant_id
-        self.entity_description = description
-        self._attr_unique_id = f"tenant_{tenant_id}_{description.key}"
-        tenant = link.tenants[tenant_id]
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, f"tenant_{tenant_id}")},
-            name=tenant.name,
-            manufacturer="Tenant Metering Ledger",
-            model="Tenant",
-        ) | via_device(link.hass, link.entry.entry_id, (DOMAIN, LEDGER_UNIQUE_ID))
-
-    @property
-    def tenant(self) -> "TenantState | None":
-        return self.link.tenants.get(self.tenant_id)
-
-    @property
-    def available(self) -> bool:
-        """Unavailable while the ledger is not trusted: a stale status must never cut power."""
-        return self.tenant is not None and self.link.trusted
-
-    async def async_added_to_hass(self) -> None:
-        for signal in (
-            signal_tenant_update(self.link.entry.entry_id, self.tenant_id),
-            signal_ledger_availability(self.link.entry.entry_id),
-        ):
-            self.async_on_remove(async_dispatcher_connect(self.hass, signal, self._handle_update))
-
-    @callback
-    def _handle_update(self, *_: Any) -> None:
-        self.async_write_ha_state()
-
-
-@callback
-def async_listen_for_entities(
-    hass: HomeAssistant,
-    entry: ConfigEntry[Any],
-    async_add_entities: AddConfigEntryEntitiesCallback,
-    *,
-    channel: Callable[[MqttHub, ChannelEntityKey], list[Entity]],
-    tenant: Callable[["LedgerLink", str], list[Entity]],
-    ledger: Callable[["LedgerLink"], list[Entity]] | None = None,
-    modbus: Callable[[ModbusGateway, ModbusMeter, ChannelSpec], list[Entity]] | None = None,
-) -> None:
-    """Add a platform's entities as the hub announces channel fields or the ledger tenants.
-
-    ``ledger`` gives the entities of the ledger device itself, added once; ``modbus`` the
-    entities of one Modbus meter channel, added with the meter's config subentry.
-    """
-    runtime = entry.runtime_data
-    if isinstance(runtime, ModbusGateway):
-        for meter in runtime.meters.values():
-            entities = [
-                entity
-                for channel in meter.poller.channels
-                for entity in (modbus(runtime, meter, channel) if modbus else [])
-            ]
-            async_add_entities(entities, config_subentry_id=meter.subentry_id)
-        return
-    if isinstance(runtime, MqttHub):
-        hub = runtime
-
-        @callback
-        def _add_channel_entities(key: ChannelEntityKey) -> None:
-            if entities := channel(hub, key):
-                async_add_entities(entities)
-
-        entry.async_on_unload(
-            async_dispatcher_connect(
-                hass, signal_new_channel_entity(entry.entry_id), _add_channel_entities
-            )
-        )
-        return
-    link = runtime
-    if ledger is not None:
-        async_add_entities(ledger(link))
-
-    @callback
-    def _add_tenant_entities(tenant_id: str) -> None:
-        if entities := tenant(link, tenant_id):
-            async_add_entities(entities)
-
-    entry.async_on_unload(
-        async_dispatcher_connect(hass, signal_new_tenant(entry.entry_id), _add_tenant_entities)
-    )
-    for tenant_id in link.tenants:
-        _add_tenant_entities(tenant_id)
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        await async_require_admin(self.hass, self._context)
+        await self._set("off")

@@ -1,6 +1,6 @@
 """Publish canonical register readings to the ledger (docs/ledger-contract.md, "Readings")."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 import json
 import logging
@@ -12,16 +12,11 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 
 from .const import CONF_KIND, CONF_PREFIX, DEFAULT_PREFIX, DOMAIN, KIND_LEDGER
-from .protocol import ChannelState, point_id
 
 _LOGGER = logging.getLogger(__name__)
 
 # Large backlogs go out in several messages, each well below typical broker limits.
 MAX_READINGS_PER_MESSAGE: Final = 500
-
-
-# (ts, seq, registers per channel id) of one state message.
-type DeviceReadings = tuple[int, int | None, Mapping[str, ChannelState]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,17 +64,6 @@ class ReadingPublisher:
     @property
     def topic(self) -> str:
         return f"{readings_prefix(self._hass, self._own_prefix)}/readings"
-
-    @callback
-    def publish(self, device_id: str, messages: Iterable[DeviceReadings]) -> None:
-        """Publish the registers of one state message, or of a whole backlog, as one batch."""
-        self.publish_points(
-            PointReading(
-                point=point_id(device_id, channel_id), ts=ts, energy_wh=state.energy_wh, seq=seq
-            )
-            for ts, seq, channels in messages
-            for channel_id, state in channels.items()
-        )
 
     @callback
     def publish_points(self, points: Iterable[PointReading]) -> None:

@@ -21,7 +21,6 @@ import hashlib
 import re
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -40,16 +39,15 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
-from .adopted import AdoptedPoint
 from .compat import device_config_entry_ids
-from .const import DOMAIN, ROLE_INCOMER
-from .coordinator import LedgerLink
+from .const import DOMAIN
 from .dashboard import TenantDashboardInfo, async_publish_dashboards
 from .energy import EnergyDevice, async_register_energy_devices
-from .gateway import ModbusGateway
-from .hub import KEY_ENERGY, MqttHub
-from .ledger import LedgerAuthError, LedgerClient, LedgerError, LedgerRequestError
+from .identifiers import tenant_id_of, tenant_unique_id
+from .ledger_link.client import LedgerAuthError, LedgerClient, LedgerError, LedgerRequestError
+from .ledger_link.link import LedgerLink
 from .permissions import async_require_admin
+from .runtime import TenantMeteringConfigEntry, loaded_runtimes
 
 ATTR_DEVICE_ID: Final = "device_id"
 ATTR_AMOUNT: Final = "amount"
@@ -118,42 +116,20 @@ def call_ref(call: ServiceCall, service: str, tenant_id: str, amount: str) -> st
     return f"ha:{call.context.id}:{hashlib.sha256(asked.encode()).hexdigest()[:16]}"
 
 
-def _loaded_links(hass: HomeAssistant) -> list[LedgerLink]:
-    return [
-        entry.runtime_data
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.state is ConfigEntryState.LOADED and isinstance(entry.runtime_data, LedgerLink)
-    ]
-
-
 def _tenant_link(hass: HomeAssistant, device_id: str) -> tuple[LedgerLink, str]:
     """The loaded ledger link and tenant id behind a tenant device."""
     device = dr.async_get(hass).async_get(device_id)
-    tenant_id = None
-    if device is not None:
-        tenant_id = next(
-            (
-                identifier.removeprefix("tenant_")
-                for domain, identifier in device.identifiers
-                if domain == DOMAIN and identifier.startswith("tenant_")
-            ),
-            None,
-        )
+    tenant_id = None if device is None else tenant_id_of(device.identifiers)
     if device is None or tenant_id is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="not_a_tenant",
             translation_placeholders={"device_id": device_id},
         )
-    for entry_id in device_config_entry_ids(device):
-        entry = hass.config_entries.async_get_entry(entry_id)
-        if (
-            entry is not None
-            and entry.domain == DOMAIN
-            and entry.state is ConfigEntryState.LOADED
-            and isinstance(entry.runtime_data, LedgerLink)
-        ):
-            return entry.runtime_data, tenant_id
+    entry_ids = device_config_entry_ids(device)
+    for link in loaded_runtimes(hass, LedgerLink):
+        if link.entry.entry_id in entry_ids:
+            return link, tenant_id
     raise ServiceValidationError(translation_domain=DOMAIN, translation_key="ledger_not_loaded")
 
 
@@ -272,13 +248,13 @@ async def _apply_supply_decision(hass: HomeAssistant, call: ServiceCall) -> Serv
 
 async def _publish_dashboards(hass: HomeAssistant, call: ServiceCall) -> None:
     """(Re)write the "Tenants" dashboard from the tenants the ledger link knows."""
-    links = _loaded_links(hass)
+    links = loaded_runtimes(hass, LedgerLink)
     if not links:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="ledger_not_loaded")
     registry = er.async_get(hass)
 
     def entity_id(platform: str, tenant_id: str, key: str) -> str | None:
-        return registry.async_get_entity_id(platform, DOMAIN, f"tenant_{tenant_id}_{key}")
+        return registry.async_get_entity_id(platform, DOMAIN, tenant_unique_id(tenant_id, key))
 
     tenants: list[TenantDashboardInfo] = []
     for link in links:
@@ -313,46 +289,11 @@ async def _publish_dashboards(hass: HomeAssistant, call: ServiceCall) -> None:
 
 @callback
 def energy_devices(hass: HomeAssistant) -> list[EnergyDevice]:
-    """Every channel energy sensor (MQTT, Modbus, adopted).
-
-    A Modbus gateway's incomer comes first and is the upstream of the other channels of
-    the same gateway only: other sources may be fed from elsewhere.
-    """
-    registry = er.async_get(hass)
-    incomers: list[EnergyDevice] = []
-    devices: list[EnergyDevice] = []
-    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        runtime = entry.runtime_data
-        if isinstance(runtime, AdoptedPoint):
-            if runtime.entity_id is not None:
-                devices.append(EnergyDevice(stat_consumption=runtime.entity_id, name=entry.title))
-            continue
-        if not isinstance(runtime, MqttHub | ModbusGateway):
-            continue
-        incomer_ids = (
-            {
-                f"{meter.device_id}_{channel.channel_id}_{KEY_ENERGY}"
-                for meter in runtime.meters.values()
-                for channel in meter.channels
-                if channel.role == ROLE_INCOMER
-            }
-            if isinstance(runtime, ModbusGateway)
-            else set()
-        )
-        energy = [
-            entity
-            for entity in er.async_entries_for_config_entry(registry, entry.entry_id)
-            if entity.domain == "sensor" and entity.unique_id.endswith(f"_{KEY_ENERGY}")
-        ]
-        incomer = next(
-            (entity.entity_id for entity in energy if entity.unique_id in incomer_ids), None
-        )
-        for entity in energy:
-            if entity.entity_id == incomer:
-                incomers.append(EnergyDevice(stat_consumption=entity.entity_id))
-            else:
-                devices.append(EnergyDevice(stat_consumption=entity.entity_id, upstream=incomer))
-    return incomers + devices
+    """Every channel energy sensor (MQTT, Modbus, adopted), the upstream meters first."""
+    entries: list[TenantMeteringConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    devices = [device for entry in entries for device in entry.runtime_data.energy_devices()]
+    upstream = {device.upstream for device in devices}
+    return sorted(devices, key=lambda device: device.stat_consumption not in upstream)
 
 
 async def _register_energy_devices(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:

@@ -6,7 +6,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockEntityPlatform
 
-from custom_components.tenant_metering.guard import (
+from custom_components.tenant_metering.ledger_link.guard import (
     CUTOFFS_SENSOR_ENTITY_ID,
     GUARD_BINARY_SENSOR_ENTITY_ID,
     CutoffGuard,

@@ -18,8 +18,8 @@ from custom_components.tenant_metering.const import (
     DOMAIN,
     KIND_LEDGER,
     KIND_MQTT_HUB,
-    LEDGER_UNIQUE_ID,
 )
+from custom_components.tenant_metering.identifiers import LEDGER_UNIQUE_ID
 
 PREFIX = "tenant_metering"
 DEVICE_ID = "a4cf12ab34cd"

@@ -10,7 +10,6 @@ from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tenant_metering import gateway as gateway_module
 from custom_components.tenant_metering.const import (
     CONF_CHANNEL_COUNT,
     CONF_CHANNELS,
@@ -22,8 +21,13 @@ from custom_components.tenant_metering.const import (
     KIND_MODBUS_GATEWAY,
     SUBENTRY_METER,
 )
-from custom_components.tenant_metering.gateway import ModbusGateway
-from custom_components.tenant_metering.modbus import GatewayConfig, Profile, load_profiles
+from custom_components.tenant_metering.sources.modbus import gateway as gateway_module
+from custom_components.tenant_metering.sources.modbus.core import (
+    GatewayConfig,
+    Profile,
+    load_profiles,
+)
+from custom_components.tenant_metering.sources.modbus.gateway import ModbusGateway
 from tenant_sim.modbus_meters import ChannelValues, SimulatedMeter
 from tenant_sim.modbus_server import SimulatedModbusServer
 

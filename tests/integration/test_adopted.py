@@ -15,7 +15,6 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tenant_metering.adopted import AdoptedPoint
 from custom_components.tenant_metering.const import (
     CONF_KIND,
     CONF_SENSOR,
@@ -23,6 +22,7 @@ from custom_components.tenant_metering.const import (
     DOMAIN,
     KIND_ADOPTED,
 )
+from custom_components.tenant_metering.sources.adopted.point import AdoptedPoint
 from tenant_sim.modbus_server import SimulatedModbusServer
 
 from .common import (

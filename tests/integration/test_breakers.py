@@ -35,7 +35,7 @@ async def test_full_breaker_entity_set(
     device_registry: dr.DeviceRegistry,
     snapshot: SnapshotAssertion,
 ) -> None:
-    with patch("custom_components.tenant_metering.PLATFORMS", [platform]):
+    with patch("custom_components.tenant_metering.sources.mqtt.hub.MqttHub.platforms", (platform,)):
         entry = await setup_hub(hass)
     await announce(hass)
     fire(hass, f"{BASE}/availability", "online", retain=True)

@@ -73,7 +73,9 @@ async def test_tenant_entity_set(
     snapshot: SnapshotAssertion,
     platform: Platform,
 ) -> None:
-    with patch("custom_components.tenant_metering.PLATFORMS", [platform]):
+    with patch(
+        "custom_components.tenant_metering.ledger_link.link.LedgerLink.platforms", (platform,)
+    ):
         entry = await setup_ledger(hass, fake_ledger)
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
 

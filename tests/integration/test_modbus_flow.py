@@ -21,7 +21,7 @@ from custom_components.tenant_metering.const import (
     KIND_MODBUS_GATEWAY,
     SUBENTRY_METER,
 )
-from custom_components.tenant_metering.gateway import ModbusGateway
+from custom_components.tenant_metering.sources.modbus.gateway import ModbusGateway
 from tenant_sim.modbus_server import SimulatedModbusServer
 from tenant_sim.net import free_port
 

@@ -20,8 +20,8 @@ from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.tenant_metering.compat import device_config_subentries
-from custom_components.tenant_metering.gateway import ModbusGateway
-from custom_components.tenant_metering.modbus import Quantity
+from custom_components.tenant_metering.sources.modbus.core import Quantity
+from custom_components.tenant_metering.sources.modbus.gateway import ModbusGateway
 from tenant_sim.modbus_server import SimulatedModbusServer
 
 from .common import find_device, published, state_of
@@ -64,7 +64,10 @@ async def test_entity_set_and_devices(
 ) -> None:
     simulated(modbus_server, "peacefair_pzem016", 1).set_channel("1", values(0))
     simulated(modbus_server, "generic_prepaid_relay", 2).set_channel("1", values(1))
-    with patch("custom_components.tenant_metering.PLATFORMS", [platform]):
+    with patch(
+        "custom_components.tenant_metering.sources.modbus.gateway.ModbusGateway.platforms",
+        (platform,),
+    ):
         entry = await setup_gateway(hass, modbus_server, [PZEM, PREPAID])
 
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
@@ -213,7 +216,9 @@ async def test_readings_reach_the_ledger_with_modbus_point_ids(
     # A spike no 32 A circuit could deliver is not published (and not shown).
     meter.set_channel("1", values(0, energy_wh=900_000))
     mqtt_mock.async_publish.reset_mock()
-    with patch("custom_components.tenant_metering.gateway.PointReading") as point_reading:
+    with patch(
+        "custom_components.tenant_metering.sources.modbus.gateway.PointReading"
+    ) as point_reading:
         await poll(hass, entry)
     point_reading.assert_not_called()
     assert state_of(hass, "sensor.room_101_meter_1_energy") == STATE_UNAVAILABLE

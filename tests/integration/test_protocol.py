@@ -11,14 +11,15 @@ from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.setup import async_setup_component
 import pytest
 
-from custom_components.tenant_metering import const, protocol
-from custom_components.tenant_metering.backlog import (
+from custom_components.tenant_metering import const, identifiers
+from custom_components.tenant_metering.const import DOMAIN
+from custom_components.tenant_metering.ledger_link.client import loads_json, parse_tenant_state
+from custom_components.tenant_metering.sources.mqtt import protocol
+from custom_components.tenant_metering.sources.mqtt.backlog import (
     SeenMessages,
     hourly_registers,
     hourly_statistics,
 )
-from custom_components.tenant_metering.const import DOMAIN
-from custom_components.tenant_metering.ledger import loads_json, parse_tenant_state
 
 from .common import announcement
 from .fake_ledger import tenant_state
@@ -75,10 +76,10 @@ def test_state_fields_are_optional_but_typed() -> None:
 
 
 def test_point_ids_round_trip() -> None:
-    point = protocol.point_id("a4cf12ab34cd", "1")
+    point = identifiers.mqtt_point_id("a4cf12ab34cd", "1")
     assert point == "mqtt:a4cf12ab34cd:1"
-    assert protocol.parse_point_id(point) == ("a4cf12ab34cd", "1")
-    assert protocol.parse_point_id("modbus:gw:1:2") is None
+    assert identifiers.parse_mqtt_point_id(point) == ("a4cf12ab34cd", "1")
+    assert identifiers.parse_mqtt_point_id("modbus:gw:1:2") is None
 
 
 def test_seen_messages_is_bounded() -> None:
@@ -149,7 +150,7 @@ def test_every_translation_key_in_code_has_a_string() -> None:
     used_aborts: set[str] = set()
     used_errors: set[str] = set()
     sources = sorted(INTEGRATION.rglob("*.py"))
-    assert INTEGRATION / "modbus" / "loader.py" in sources
+    assert INTEGRATION / "sources" / "modbus" / "core" / "loader.py" in sources
     for source in sources:
         text = source.read_text(encoding="utf-8")
         used |= set(re.findall(r'translation_key\s*=\s*"(\w+)"', text))

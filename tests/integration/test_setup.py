@@ -5,7 +5,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tenant_metering.const import CONF_PREFIX, DOMAIN
+from custom_components.tenant_metering import RUNTIMES
+from custom_components.tenant_metering.const import CONF_PREFIX, DOMAIN, EntryKind
 
 from .common import (
     BASE,
@@ -18,6 +19,10 @@ from .common import (
     state,
     state_of,
 )
+
+
+def test_every_entry_kind_has_a_runtime() -> None:
+    assert set(RUNTIMES) == set(EntryKind)
 
 
 async def test_setup_and_unload(hass: HomeAssistant, mqtt_mock: object) -> None:

@@ -68,7 +68,7 @@ async def test_missing_ack_raises_and_keeps_the_truth(
     await _ready(hass)
     failures = async_capture_events(hass, EVENT_COMMAND_FAILED)
     with (
-        patch("custom_components.tenant_metering.hub.ACK_TIMEOUT", 0.05),
+        patch("custom_components.tenant_metering.sources.mqtt.commands.ACK_TIMEOUT", 0.05),
         pytest.raises(HomeAssistantError) as raised,
     ):
         await hass.services.async_call(

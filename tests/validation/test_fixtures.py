@@ -7,7 +7,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from pymodbus.client import AsyncModbusTcpClient
 
-from custom_components.tenant_metering.modbus.bus import unit_keyword
+from custom_components.tenant_metering.sources.modbus.core.bus import unit_keyword
 from tenant_sim.modbus_server import SimulatedModbusServer, Table
 from tenant_sim.mosquitto import MosquittoBroker
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.tenant_metering.modbus import (
+from custom_components.tenant_metering.sources.modbus.core import (
     GatewayConfig,
     ModbusBus,
     Profile,

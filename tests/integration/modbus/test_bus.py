@@ -7,15 +7,15 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.framer import FramerRTU, FramerSocket
 import pytest
 
-from custom_components.tenant_metering.modbus import bus as bus_module
-from custom_components.tenant_metering.modbus.bus import (
+from custom_components.tenant_metering.sources.modbus.core import bus as bus_module
+from custom_components.tenant_metering.sources.modbus.core.bus import (
     GatewayConfig,
     ModbusBus,
     Transport,
     create_client,
     unit_keyword,
 )
-from custom_components.tenant_metering.modbus.profile import Table
+from custom_components.tenant_metering.sources.modbus.core.profile import Table
 
 
 async def test_unit_keyword_follows_the_installed_signature() -> None:

@@ -6,15 +6,15 @@ import struct
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.tenant_metering.modbus.codec import (
+from custom_components.tenant_metering.sources.modbus.core.codec import (
     decode,
     encode,
     f32_ulp,
     resolution,
     shortest_f32_decimal,
 )
-from custom_components.tenant_metering.modbus.energy import to_wh
-from custom_components.tenant_metering.modbus.profile import (
+from custom_components.tenant_metering.sources.modbus.core.energy import to_wh
+from custom_components.tenant_metering.sources.modbus.core.profile import (
     DataType,
     Quantity,
     Table,

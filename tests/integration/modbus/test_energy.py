@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from custom_components.tenant_metering.modbus.energy import (
+from custom_components.tenant_metering.sources.modbus.core.energy import (
     CONFIRM_AFTER,
     EnergyGuard,
     EnergyVerdict,

@@ -3,7 +3,7 @@
 import ast
 from pathlib import Path
 
-import custom_components.tenant_metering.modbus as modbus_package
+import custom_components.tenant_metering.sources.modbus.core as modbus_package
 
 PACKAGE_DIR = Path(modbus_package.__file__).parent
 

@@ -2,10 +2,14 @@
 
 import pytest
 
-from custom_components.tenant_metering.modbus import MeterConfig, MeterPoller, ModbusBus
-from custom_components.tenant_metering.modbus.bus import GatewayConfig, Transport
-from custom_components.tenant_metering.modbus.planner import ReadBlock, plan_blocks
-from custom_components.tenant_metering.modbus.profile import Profile, Table
+from custom_components.tenant_metering.sources.modbus.core import (
+    MeterConfig,
+    MeterPoller,
+    ModbusBus,
+)
+from custom_components.tenant_metering.sources.modbus.core.bus import GatewayConfig, Transport
+from custom_components.tenant_metering.sources.modbus.core.planner import ReadBlock, plan_blocks
+from custom_components.tenant_metering.sources.modbus.core.profile import Profile, Table
 
 
 def block(table: Table, address: int, count: int) -> ReadBlock:

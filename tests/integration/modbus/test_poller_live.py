@@ -10,7 +10,7 @@ from dataclasses import replace
 from pymodbus.framer import FramerType
 import pytest
 
-from custom_components.tenant_metering.modbus import (
+from custom_components.tenant_metering.sources.modbus.core import (
     ChannelReading,
     MeterConfig,
     MeterPoller,

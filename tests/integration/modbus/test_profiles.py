@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from custom_components.tenant_metering.modbus import (
+from custom_components.tenant_metering.sources.modbus.core import (
     BUILT_IN_DIR,
     Profile,
     ProfileError,
@@ -16,7 +16,7 @@ from custom_components.tenant_metering.modbus import (
     load_profile_file,
     load_profiles,
 )
-from custom_components.tenant_metering.modbus.profile import DataType, Table, WordOrder
+from custom_components.tenant_metering.sources.modbus.core.profile import DataType, Table, WordOrder
 
 BUILT_IN_IDS = {
     "peacefair_pzem016",

@@ -9,20 +9,19 @@ the whole poll fail (``UpdateFailed``). Failed or implausible values are None, n
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from datetime import timedelta
 import logging
-from typing import Any
+from typing import Any, Self
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
-from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT, CONF_SCAN_INTERVAL
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .compat import via_device
-from .const import (
+from ...compat import via_device
+from ...const import (
     CONF_BAUDRATE,
     CONF_BYTESIZE,
     CONF_CHANNEL_COUNT,
@@ -36,14 +35,26 @@ from .const import (
     CONF_STOPBITS,
     CONF_TRANSPORT,
     DEFAULT_RATED_CURRENT_A,
-    DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     ROLE_COMMON,
     ROLE_INCOMER,
     ROLE_TENANT,
     SUBENTRY_METER,
+    RelayState,
 )
-from .modbus import (
+from ...energy import EnergyDevice, channel_energy_sensors
+from ...identifiers import (
+    KEY_ENERGY,
+    channel_device_id,
+    channel_device_info,
+    channel_unique_id,
+    device_identifier,
+    modbus_device_id,
+    modbus_point_id,
+)
+from ...readings import PointReading, ReadingPublisher
+from .coordinator import ModbusCoordinator
+from .core import (
     ChannelReading,
     GatewayConfig,
     MeterConfig,
@@ -55,9 +66,8 @@ from .modbus import (
     RelayWriteError,
     Transport,
 )
-from .points import modbus_device_id, modbus_point_id
-from .protocol import RelayState
-from .readings import PointReading, ReadingPublisher
+from .entities import channel_entities
+from .profiles import async_load_catalog
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -141,46 +151,10 @@ class ModbusMeter:
         return modbus_point_id(self.gateway_uid, self.slave_id, channel_id)
 
 
-class ModbusCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
-    """Polls every meter of one gateway in turn; data is the last reading per subentry id."""
-
-    def __init__(
-        self, hass: HomeAssistant, entry: ConfigEntry[Any], gateway: "ModbusGateway"
-    ) -> None:
-        super().__init__(
-            hass,
-            _LOGGER,
-            config_entry=entry,
-            name=f"{DOMAIN} {entry.title}",
-            update_interval=timedelta(
-                seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
-            ),
-        )
-        self.gateway = gateway
-
-    async def _async_update_data(self) -> dict[str, MeterReading]:
-        gateway = self.gateway
-        readings = {sub_id: await m.poller.poll() for sub_id, m in gateway.meters.items()}
-        if (
-            readings
-            and not gateway.bus.connected
-            and not any(reading.available for reading in readings.values())
-        ):
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="gateway_unreachable",
-                translation_placeholders={"gateway": self.config_entry_title},
-            )
-        gateway.publish(readings)
-        return readings
-
-    @property
-    def config_entry_title(self) -> str:
-        return self.config_entry.title if self.config_entry else ""
-
-
 class ModbusGateway:
-    """Runtime of a ``modbus_gateway`` config entry."""
+    """Runtime of a ``modbus_gateway`` config entry (a ``SourceRuntime``)."""
+
+    platforms: tuple[Platform, ...] = (Platform.SENSOR, Platform.SWITCH)
 
     def __init__(
         self, hass: HomeAssistant, entry: ConfigEntry[Any], catalog: ProfileCatalog
@@ -196,6 +170,10 @@ class ModbusGateway:
         self.publisher = ReadingPublisher(hass, entry)
         self.counter_resets: dict[str, int] = {}
         self.coordinator = ModbusCoordinator(hass, entry, self)
+
+    @classmethod
+    async def async_create(cls, hass: HomeAssistant, entry: ConfigEntry[Any]) -> Self:
+        return cls(hass, entry, await async_load_catalog(hass))
 
     def _add_meter(self, subentry: ConfigSubentry, catalog: ProfileCatalog) -> None:
         data = subentry.data
@@ -230,8 +208,9 @@ class ModbusGateway:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def async_start(self) -> None:
-        """Register the devices and poll once (raises ConfigEntryNotReady if the bus is down)."""
+    async def async_prepare(self) -> None:
+        """Register the devices and poll once (raises ConfigEntryNotReady if the bus is down):
+        the platforms add the meters' entities with a first reading, not zeros."""
         registry = dr.async_get(self.hass)
         registry.async_get_or_create(config_entry_id=self.entry.entry_id, **self.device_info)
         for meter in self.meters.values():
@@ -241,6 +220,14 @@ class ModbusGateway:
                 **self.meter_device_info(meter),
             )
         await self.coordinator.async_config_entry_first_refresh()
+        # Options, meters (subentries, which no reload helper covers) and the connection
+        # change through this listener alone: the gateway's flows only update the entry.
+        # Combining it with a flow reload helper (async_update_reload_and_abort,
+        # OptionsFlowWithReload, unique-id updates) is an error from HA 2026.12.
+        self.entry.async_on_unload(self.entry.add_update_listener(_async_reload))
+
+    async def async_start(self) -> None:
+        """Nothing more: the coordinator polls on its own."""
 
     async def async_stop(self) -> None:
         await self.bus.close()
@@ -309,7 +296,7 @@ class ModbusGateway:
     def device_info(self) -> DeviceInfo:
         config = self.bus.config
         return DeviceInfo(
-            identifiers={(DOMAIN, self.uid)},
+            identifiers={device_identifier(self.uid)},
             name=self.entry.title,
             manufacturer="Modbus",
             model="RTU (serial)" if config.transport is Transport.SERIAL else str(config.transport),
@@ -317,32 +304,36 @@ class ModbusGateway:
 
     def meter_device_info(self, meter: ModbusMeter) -> DeviceInfo:
         return DeviceInfo(
-            identifiers={(DOMAIN, meter.device_id)},
+            identifiers={device_identifier(meter.device_id)},
             name=meter.name,
             manufacturer=meter.profile.manufacturer,
             model=meter.profile.model,
             serial_number=f"slave {meter.slave_id}",
-        ) | via_device(self.hass, self.entry.entry_id, (DOMAIN, self.uid))
+        ) | via_device(self.hass, self.entry.entry_id, device_identifier(self.uid))
 
     def channel_device_info(self, meter: ModbusMeter, channel_id: str) -> DeviceInfo:
         channel = meter.channel(channel_id)
-        return DeviceInfo(
-            identifiers={(DOMAIN, f"{meter.device_id}_{channel_id}")},
+        return channel_device_info(
+            meter.device_id,
+            channel_id,
             name=channel.name,
             manufacturer=meter.profile.manufacturer,
             model=ROLE_MODELS.get(channel.role, ROLE_MODELS[ROLE_TENANT]),
-        ) | via_device(self.hass, self.entry.entry_id, (DOMAIN, meter.device_id))
+        ) | via_device(self.hass, self.entry.entry_id, device_identifier(meter.device_id))
 
     def known_device_identifiers(self) -> set[str]:
         """Identifiers of every device this gateway still owns."""
         known = {self.uid}
         for meter in self.meters.values():
             known.add(meter.device_id)
-            known.update(f"{meter.device_id}_{c.channel_id}" for c in meter.channels)
+            known.update(channel_device_id(meter.device_id, c.channel_id) for c in meter.channels)
         return known
 
     def diagnostics(self) -> dict[str, Any]:
         """What the gateway knows, for the diagnostics download."""
+        return {"gateway": self._gateway_diagnostics()}
+
+    def _gateway_diagnostics(self) -> dict[str, Any]:
         data = self.coordinator.data or {}
         return {
             "bus": {
@@ -374,3 +365,40 @@ class ModbusGateway:
                 for sub_id, meter in self.meters.items()
             },
         }
+
+    def async_add_platform_entities(
+        self, platform: Platform, async_add_entities: AddConfigEntryEntitiesCallback
+    ) -> None:
+        """Add each meter's entities with the meter's config subentry."""
+        for meter in self.meters.values():
+            entities = [
+                entity
+                for channel in meter.poller.channels
+                for entity in channel_entities(self, meter, channel, platform)
+            ]
+            async_add_entities(entities, config_subentry_id=meter.subentry_id)
+
+    def energy_devices(self) -> list[EnergyDevice]:
+        """The incomer's energy sensor first: the upstream of this gateway's other channels
+        only (other sources may be fed from elsewhere)."""
+        incomer_ids = {
+            channel_unique_id(meter.device_id, channel.channel_id, KEY_ENERGY)
+            for meter in self.meters.values()
+            for channel in meter.channels
+            if channel.role == ROLE_INCOMER
+        }
+        energy = channel_energy_sensors(self.hass, self.entry.entry_id)
+        incomer = next(
+            (entity.entity_id for entity in energy if entity.unique_id in incomer_ids), None
+        )
+        others = [
+            EnergyDevice(stat_consumption=entity.entity_id, upstream=incomer)
+            for entity in energy
+            if entity.entity_id != incomer
+        ]
+        return others if incomer is None else [EnergyDevice(stat_consumption=incomer), *others]
+
+
+async def _async_reload(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    """Options, meters (subentries) or connection changed: set the gateway up again."""
+    await hass.config_entries.async_reload(entry.entry_id)

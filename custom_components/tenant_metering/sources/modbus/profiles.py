@@ -10,8 +10,8 @@ from pathlib import Path
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
-from .const import DOMAIN, ISSUE_PROFILE_INVALID, PROFILES_DIR
-from .modbus import ProfileCatalog, ProfileError, load_profiles
+from ...const import DOMAIN, ISSUE_PROFILE_INVALID, PROFILES_DIR
+from .core import ProfileCatalog, ProfileError, load_profiles
 
 _ISSUE_PREFIX = f"{ISSUE_PROFILE_INVALID}_"
 

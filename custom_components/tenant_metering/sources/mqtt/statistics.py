@@ -31,12 +31,11 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 
+from ...identifiers import ChannelEntityKey
 from .backlog import HOUR, HourlyEnergy, hourly_registers, hourly_statistics
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
-
-    from .hub import ChannelEntityKey
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -160,18 +159,18 @@ class BacklogImporter:
         self._waiting: dict[str, list[tuple[int, int]]] = {}
 
     @callback
-    def attach(self, key: "ChannelEntityKey", entity_id: str) -> None:
+    def attach(self, key: ChannelEntityKey, entity_id: str) -> None:
         self._entity_ids[key.unique_id] = entity_id
         if waiting := self._waiting.pop(key.unique_id, None):
             self._schedule(entity_id, waiting)
 
     @callback
-    def detach(self, key: "ChannelEntityKey") -> None:
+    def detach(self, key: ChannelEntityKey) -> None:
         self._entity_ids.pop(key.unique_id, None)
         self._waiting.pop(key.unique_id, None)
 
     @callback
-    def add(self, key: "ChannelEntityKey", readings: list[tuple[int, int]]) -> None:
+    def add(self, key: ChannelEntityKey, readings: list[tuple[int, int]]) -> None:
         if (entity_id := self._entity_ids.get(key.unique_id)) is not None:
             self._schedule(entity_id, readings)
             return

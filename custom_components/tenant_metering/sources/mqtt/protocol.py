@@ -7,13 +7,14 @@ callers decide what to log. Topic layout and payloads are described in ARCHITECT
 from dataclasses import dataclass, field
 import json
 import re
-from typing import Any, Final, Literal
+from typing import Any, Final
+
+from ...const import RelayState
 
 SCHEMA_VERSION: Final = 1
 DISCOVERY_SEGMENT: Final = "discovery"
 CONFIG_SUFFIX: Final = "config"
 
-type RelayState = Literal["on", "off"]
 type Payload = str | bytes | bytearray
 
 # Device and channel ids: letters, digits and '-' only. '_' would make the unique ids
@@ -265,17 +266,3 @@ def parse_ack(payload: Payload) -> Ack:
 def command_payload(command_id: str, channel_id: str, relay: RelayState) -> str:
     """The body of a ``{base}/command`` message."""
     return json.dumps({"id": command_id, "channel": channel_id, "relay": relay})
-
-
-def point_id(device_id: str, channel_id: str) -> str:
-    """The ledger's stable metering point id of a breaker channel (ledger contract)."""
-    return f"mqtt:{device_id}:{channel_id}"
-
-
-def parse_point_id(point: str) -> tuple[str, str] | None:
-    """``(device_id, channel_id)`` of an MQTT breaker point id, None for other sources."""
-    source, _, rest = point.partition(":")
-    device_id, _, channel_id = rest.partition(":")
-    if source != "mqtt" or not device_id or not channel_id:
-        return None
-    return device_id, channel_id

@@ -14,27 +14,37 @@ restarts; one that contradicts it (chain_watch.py) raises a persistent repair is
 ``tenant_metering_ledger_rewound``.
 """
 
+from dataclasses import asdict
 from datetime import timedelta
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self
 
 from homeassistant.components import mqtt
+from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .chain_watch import ChainHead, parse_chain_head, rewinds
-from .compat import async_get_entry_device, async_remove_entry_device
-from .const import (
+from ..chain_watch import ChainHead, parse_chain_head, rewinds
+from ..compat import async_get_entry_device, async_remove_entry_device
+from ..const import (
     CHAIN_SAVE_DELAY,
     CHAIN_STORAGE_VERSION,
+    CONF_PREFIX,
+    CONF_TOKEN,
+    CONF_URL,
+    DEFAULT_PREFIX,
     DOMAIN,
     EVENT_LEDGER_REWOUND,
     GUARD_STORAGE_VERSION,
@@ -42,14 +52,14 @@ from .const import (
     ISSUE_LEDGER_UNREACHABLE,
     ISSUE_STATEMENTS_FAILED,
     LEDGER_HEALTH_INTERVAL,
-    LEDGER_UNIQUE_ID,
     signal_ledger_availability,
     signal_ledger_chain,
     signal_new_tenant,
     signal_tenant_update,
 )
-from .guard import CutoffGuard
-from .ledger import (
+from ..energy import EnergyDevice
+from ..identifiers import LEDGER_IDENTIFIER, LEDGER_UNIQUE_ID, tenant_id_of, tenant_identifier
+from .client import (
     LedgerAuthError,
     LedgerClient,
     LedgerError,
@@ -57,13 +67,20 @@ from .ledger import (
     loads_json,
     parse_tenant_state,
 )
-
-if TYPE_CHECKING:
-    from .switch import SupplySwitch
+from .entities import (
+    TENANT_BINARY_SENSORS,
+    TENANT_SENSORS,
+    JournalHeadSensor,
+    TenantBinarySensor,
+    TenantSensor,
+)
+from .guard import CutoffGuard, CutoffGuardBinarySensor, CutoffsLastHourSensor
+from .supply import SupplySwitch
 
 _LOGGER = logging.getLogger(__name__)
 
-__all__ = ["LedgerCoordinator", "LedgerLink", "TenantState"]
+# A tenant's name and status reason are personal data, as are the HA users linked to them.
+TENANT_TO_REDACT = {"name", "status_reason", "ha_user_ids"}
 
 
 class LedgerCoordinator(DataUpdateCoordinator[list[TenantState]]):
@@ -129,7 +146,10 @@ class LedgerCoordinator(DataUpdateCoordinator[list[TenantState]]):
 
 
 class LedgerLink:
-    """Runtime of the ``ledger`` config entry."""
+    """Runtime of the ``ledger`` config entry (a ``SourceRuntime`` for setup's sake: it
+    measures nothing, but has devices, entities and diagnostics like the sources)."""
+
+    platforms: tuple[Platform, ...] = (Platform.BINARY_SENSOR, Platform.SENSOR, Platform.SWITCH)
 
     def __init__(
         self, hass: HomeAssistant, entry: ConfigEntry[Any], client: LedgerClient, prefix: str
@@ -160,6 +180,19 @@ class LedgerLink:
         # Tenants removed by an empty retained payload: a poll answered before the ledger
         # archived them must not bring them back. A new retained state lifts this.
         self._tombstones: set[str] = set()
+
+    @classmethod
+    async def async_create(cls, hass: HomeAssistant, entry: ConfigEntry[Any]) -> Self:
+        client = LedgerClient(
+            async_get_clientsession(hass), entry.data[CONF_URL], entry.data[CONF_TOKEN]
+        )
+        return cls(hass, entry, client, entry.data.get(CONF_PREFIX, DEFAULT_PREFIX))
+
+    async def async_prepare(self) -> None:
+        """Restore the cut-offs and the chain head seen before a restart or reload."""
+        await self.async_load_guard()
+        await self.async_load_chain()
+        self.entry.async_on_unload(self.async_save_chain)
 
     @property
     def trusted(self) -> bool:
@@ -204,7 +237,7 @@ class LedgerLink:
     @property
     def device_info(self) -> DeviceInfo:
         return DeviceInfo(
-            identifiers={(DOMAIN, LEDGER_UNIQUE_ID)},
+            identifiers={LEDGER_IDENTIFIER},
             name="Tenant Metering Ledger",
             manufacturer="Tenant Metering",
             model="Ledger add-on",
@@ -364,7 +397,7 @@ class LedgerLink:
     @callback
     def _rename_tenant_device(self, tenant: TenantState) -> None:
         device = async_get_entry_device(
-            self.hass, self.entry.entry_id, (DOMAIN, f"tenant_{tenant.tenant_id}")
+            self.hass, self.entry.entry_id, tenant_identifier(tenant.tenant_id)
         )
         if device is not None:
             dr.async_get(self.hass).async_update_device(device.id, name=tenant.name)
@@ -374,7 +407,7 @@ class LedgerLink:
         self.tenants.pop(tenant_id, None)
         self.guard.set_pending(tenant_id, False)
         device = async_get_entry_device(
-            self.hass, self.entry.entry_id, (DOMAIN, f"tenant_{tenant_id}")
+            self.hass, self.entry.entry_id, tenant_identifier(tenant_id)
         )
         if device is not None:
             async_remove_entry_device(self.hass, self.entry.entry_id, device)
@@ -403,10 +436,82 @@ class LedgerLink:
                 self._set_tenant(tenant)
         registry = dr.async_get(self.hass)
         for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
-            tenant_ids = [
-                identifier[len("tenant_") :]
-                for domain, identifier in device.identifiers
-                if domain == DOMAIN and identifier.startswith("tenant_")
-            ]
-            if tenant_ids and tenant_ids[0] not in listed:
+            device_tenant = tenant_id_of(device.identifiers)
+            if device_tenant is not None and device_tenant not in listed:
                 async_remove_entry_device(self.hass, self.entry.entry_id, device)
+
+    # -- SourceRuntime ---------------------------------------------------------------------
+
+    def async_add_platform_entities(
+        self, platform: Platform, async_add_entities: AddConfigEntryEntitiesCallback
+    ) -> None:
+        """Add the ledger device's own entities once, and each tenant's as it appears."""
+        if entities := ledger_entities(self, platform):
+            async_add_entities(entities)
+
+        @callback
+        def _add_tenant_entities(tenant_id: str) -> None:
+            if entities := tenant_entities(self, tenant_id, platform):
+                async_add_entities(entities)
+
+        self.entry.async_on_unload(
+            async_dispatcher_connect(
+                self.hass, signal_new_tenant(self.entry.entry_id), _add_tenant_entities
+            )
+        )
+        for tenant_id in self.tenants:
+            _add_tenant_entities(tenant_id)
+
+    def known_device_identifiers(self) -> set[str]:
+        return {LEDGER_UNIQUE_ID} | {tenant_identifier(tenant_id)[1] for tenant_id in self.tenants}
+
+    def diagnostics(self) -> dict[str, Any]:
+        return {
+            "ledger": {
+                "url": self.client.url,
+                "mqtt_status": self.ledger_online,
+                "last_poll_success": self.coordinator.last_update_success,
+                "tenants": {
+                    tenant_id: async_redact_data(
+                        {
+                            key: str(value)
+                            if value is not None and not isinstance(value, bool | tuple)
+                            else value
+                            for key, value in asdict(tenant).items()
+                        },
+                        TENANT_TO_REDACT,
+                    )
+                    for tenant_id, tenant in self.tenants.items()
+                },
+            }
+        }
+
+    def energy_devices(self) -> list[EnergyDevice]:
+        """None: the ledger measures nothing itself."""
+        return []
+
+
+def ledger_entities(link: LedgerLink, platform: Platform) -> list[Entity]:
+    """The ledger device's own entities on ``platform``: the cut-off guard, the chain head."""
+    if platform is Platform.SENSOR:
+        return [
+            CutoffsLastHourSensor(link.guard, LEDGER_UNIQUE_ID, link.device_info),
+            JournalHeadSensor(link),
+        ]
+    if platform is Platform.BINARY_SENSOR:
+        return [CutoffGuardBinarySensor(link.guard, LEDGER_UNIQUE_ID, link.device_info)]
+    return []
+
+
+def tenant_entities(link: LedgerLink, tenant_id: str, platform: Platform) -> list[Entity]:
+    """One tenant's entities on ``platform``."""
+    if platform is Platform.SENSOR:
+        return [TenantSensor(link, tenant_id, description) for description in TENANT_SENSORS]
+    if platform is Platform.BINARY_SENSOR:
+        return [
+            TenantBinarySensor(link, tenant_id, description)
+            for description in TENANT_BINARY_SENSORS
+        ]
+    if platform is Platform.SWITCH:
+        return [SupplySwitch(link, tenant_id)]
+    return []

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import partial
 import json
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 from urllib.parse import quote
 
 import aiohttp
@@ -199,6 +199,11 @@ class LedgerClient:
         return data
 
 
+# The ledger's supply decision for a tenant; anything else it sends is read as "none".
+type SupplyAction = Literal["cut", "restore", "none"]
+SUPPLY_ACTIONS: Final[frozenset[str]] = frozenset(get_args(SupplyAction.__value__))
+
+
 @dataclass(frozen=True, kw_only=True)
 class TenantState:
     """A tenant as the ledger publishes it (retained MQTT state or ``GET /api/tenants``)."""
@@ -221,7 +226,7 @@ class TenantState:
     updated_at: datetime | None
     ha_user_ids: tuple[str, ...] = ()  # HA users linked to the tenant (personal data)
     # Supply control (docs/ledger-contract.md): the ledger's decision and what it knows.
-    supply_action: str = "none"  # cut / restore / none; anything else: none
+    supply_action: SupplyAction = "none"
     supply_off: bool | None = None  # as last reported to the ledger; None: never reported
     supply_cause: str | None = None  # arrears / landlord / safety when off
     cutoff_awaiting_approval: bool = False
@@ -301,7 +306,7 @@ def parse_tenant_state(data: Any) -> TenantState:
         updated_at=_datetime(data, "updated_at"),
         ha_user_ids=tuple(ha_user_ids),
         # Fail safe: only the exact words act; anything else does nothing.
-        supply_action=action if action in ("cut", "restore") else "none",
+        supply_action=action if action in SUPPLY_ACTIONS else "none",
         supply_off=None if supply_state not in ("on", "off") else supply_state == "off",
         supply_cause=None if supply is None else _optional_text(supply, "cause"),
         cutoff_awaiting_approval=data.get("cutoff_awaiting_approval") is True,

@@ -8,15 +8,17 @@ other than Wh/kWh/MWh are skipped. A decrease is published like any other readin
 ledger treats it as a counter reset.
 """
 
+from dataclasses import asdict
 from decimal import Decimal, InvalidOperation
 import logging
-from typing import Any, Final
+from typing import Any, Final, Self
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
+    Platform,
     UnitOfEnergy,
 )
 from homeassistant.core import (
@@ -28,15 +30,17 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import (
     async_track_entity_registry_updated_event,
     async_track_state_change_event,
 )
 
-from .const import CONF_SENSOR, CONF_SWITCH
-from .modbus.energy import to_wh
-from .points import adopted_point_id
-from .readings import PointReading, ReadingPublisher
+from ...const import CONF_SENSOR, CONF_SWITCH
+from ...energy import EnergyDevice
+from ...identifiers import adopted_point_id
+from ...readings import PointReading, ReadingPublisher
+from ..modbus.core.energy import to_wh
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -64,7 +68,10 @@ def energy_wh(state: State) -> int | None:
 
 
 class AdoptedPoint:
-    """Runtime of an ``adopted`` config entry: follows the sensor, publishes its readings."""
+    """Runtime of an ``adopted`` config entry (a ``SourceRuntime``): follows the sensor,
+    publishes its readings. Its entities and device are the adopted sensor's own."""
+
+    platforms: tuple[Platform, ...] = ()
 
     def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
         self.hass = hass
@@ -77,17 +84,28 @@ class AdoptedPoint:
         self._unsubscribers: list[CALLBACK_TYPE] = []
         self._warned_unit: str | None = None
 
+    @classmethod
+    async def async_create(cls, hass: HomeAssistant, entry: ConfigEntry[Any]) -> Self:
+        return cls(hass, entry)
+
     @property
     def switch_entity_id(self) -> str | None:
         """The switch the tenant's supply switch toggles for this point, if any."""
         switch = self.entry.data.get(CONF_SWITCH)
         return er.async_resolve_entity_id(er.async_get(self.hass), switch) if switch else None
 
+    async def async_prepare(self) -> None:
+        """Nothing to prepare: the sensor is followed from the start."""
+
     async def async_start(self) -> None:
         self._track()
 
     @callback
     def async_stop(self) -> None:
+        self._untrack()
+
+    @callback
+    def _untrack(self) -> None:
         for unsubscribe in self._unsubscribers:
             unsubscribe()
         self._unsubscribers.clear()
@@ -95,7 +113,7 @@ class AdoptedPoint:
     @callback
     def _track(self) -> None:
         """(Re)subscribe to the sensor under its current entity id and publish its state."""
-        self.async_stop()
+        self._untrack()
         entity_id = er.async_resolve_entity_id(er.async_get(self.hass), self.registry_id)
         self.entity_id = entity_id
         if entity_id is None:
@@ -138,3 +156,29 @@ class AdoptedPoint:
         reading = PointReading(point=self.point, ts=int(state.last_updated_timestamp), energy_wh=wh)
         self.last_reading = reading
         self.publisher.publish_points([reading])
+
+    # -- SourceRuntime ---------------------------------------------------------------------
+
+    def async_add_platform_entities(
+        self, platform: Platform, async_add_entities: AddConfigEntryEntitiesCallback
+    ) -> None:
+        """None: the adopted sensor and its switch are another integration's entities."""
+
+    def known_device_identifiers(self) -> set[str]:
+        return set()
+
+    def diagnostics(self) -> dict[str, Any]:
+        reading = self.last_reading
+        return {
+            "adopted": {
+                "point": self.point,
+                "entity_id": self.entity_id,
+                "switch": self.switch_entity_id,
+                "last_reading": asdict(reading) if reading else None,
+            }
+        }
+
+    def energy_devices(self) -> list[EnergyDevice]:
+        if self.entity_id is None:
+            return []
+        return [EnergyDevice(stat_consumption=self.entity_id, name=self.entry.title)]

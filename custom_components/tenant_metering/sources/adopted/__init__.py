@@ -1,0 +1,1 @@
+"""HA energy sensors of other integrations, adopted as metering points (one entry each)."""

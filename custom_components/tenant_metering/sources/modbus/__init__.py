@@ -1,0 +1,1 @@
+"""Modbus gateways and their meters; ``core`` is the HA-free Modbus code and profiles."""

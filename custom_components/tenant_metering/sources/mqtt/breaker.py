@@ -1,0 +1,54 @@
+"""What the hub knows about one announced breaker, and how it orders the breaker's messages."""
+
+import asyncio
+from dataclasses import dataclass, field
+
+from homeassistant.core import CALLBACK_TYPE
+from homeassistant.helpers.device_registry import DeviceInfo
+
+from ...const import RelayState
+from ...identifiers import channel_device_info
+from .backlog import SeenMessages
+from .protocol import Ack, ChannelState, DeviceConfig, StateMessage
+
+CHANNEL_MODEL = "Breaker channel"
+
+
+@dataclass(kw_only=True)
+class Breaker:
+    """One announced breaker: its announcement, its last state and its open commands."""
+
+    config: DeviceConfig
+    online: bool | None = None
+    states: dict[str, ChannelState] = field(default_factory=dict)
+    relays: dict[str, RelayState] = field(default_factory=dict)  # as the device confirmed
+    last_ts: int | None = None
+    last_seq: int | None = None
+    entity_keys: set[str] = field(default_factory=set)  # unique ids announced so far
+    pending: dict[str, asyncio.Future[Ack]] = field(default_factory=dict)
+    seen: SeenMessages = field(default_factory=SeenMessages)
+    unsubscribers: list[CALLBACK_TYPE] = field(default_factory=list)
+
+    def channel_name(self, channel_id: str) -> str:
+        return next((c.name for c in self.config.channels if c.id == channel_id), channel_id)
+
+    def channel_device_info(self, channel_id: str) -> DeviceInfo:
+        """The channel's device, without its link to the breaker (``MqttHub`` adds it)."""
+        return channel_device_info(
+            self.config.device_id,
+            channel_id,
+            name=self.channel_name(channel_id),
+            manufacturer=self.config.manufacturer,
+            model=CHANNEL_MODEL,
+        )
+
+    def known_channels(self, message: StateMessage) -> dict[str, ChannelState]:
+        """The message's channels that the announcement lists; others are ignored."""
+        announced = self.config.channel_ids()
+        return {cid: state for cid, state in message.channels.items() if cid in announced}
+
+    def is_newer(self, message: StateMessage) -> bool:
+        """Newer than what is shown: by ``seq`` when both have one, else by ``ts``."""
+        if message.seq is not None and self.last_seq is not None:
+            return message.seq > self.last_seq
+        return self.last_ts is None or message.ts >= self.last_ts
