@@ -39,7 +39,7 @@ from homeassistant.helpers.typing import StateType
 from .const import EVENT_COMMAND_FAILED, RelayState
 from .identifiers import KEY_ENERGY, KEY_RELAY, ChannelEntityKey
 from .permissions import async_require_admin
-from .sources.mqtt.backlog import kwh
+from .units import kwh
 
 type SensorValue = StateType | Decimal | datetime
 

@@ -13,7 +13,6 @@ from custom_components.tenant_metering.sources.modbus.core.codec import (
     resolution,
     shortest_f32_decimal,
 )
-from custom_components.tenant_metering.sources.modbus.core.energy import to_wh
 from custom_components.tenant_metering.sources.modbus.core.profile import (
     DataType,
     Quantity,
@@ -21,6 +20,7 @@ from custom_components.tenant_metering.sources.modbus.core.profile import (
     ValueSpec,
     WordOrder,
 )
+from custom_components.tenant_metering.units import to_wh
 
 
 def spec(

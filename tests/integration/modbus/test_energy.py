@@ -8,8 +8,8 @@ from custom_components.tenant_metering.sources.modbus.core.energy import (
     CONFIRM_AFTER,
     EnergyGuard,
     EnergyVerdict,
-    to_wh,
 )
+from custom_components.tenant_metering.units import to_wh
 
 ONE_WH = Decimal(1)
 # A 32 A room at 230 V: 7360 W, with the 1.6 overload margin 11 776 W = 3.27 Wh per second.

@@ -40,7 +40,7 @@ from ...const import CONF_SENSOR, CONF_SWITCH
 from ...energy import EnergyDevice
 from ...identifiers import adopted_point_id
 from ...readings import PointReading, ReadingPublisher
-from ..modbus.core.energy import to_wh
+from ...units import to_wh
 
 _LOGGER = logging.getLogger(__name__)
 

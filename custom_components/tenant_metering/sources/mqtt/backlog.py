@@ -6,13 +6,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
+from ...units import kwh
+
 HOUR: Final = 3600
-WH_PER_KWH: Final = Decimal(1000)
-
-
-def kwh(energy_wh: int) -> Decimal:
-    """An integer Wh register as exact kWh."""
-    return Decimal(energy_wh) / WH_PER_KWH
 
 
 class SeenMessages:

@@ -17,8 +17,10 @@ Three things can be wrong with a raw counter value, and each is handled explicit
 """
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 import logging
+
+from ....units import to_wh
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -27,11 +29,6 @@ _LOGGER = logging.getLogger(__name__)
 OVERLOAD_MARGIN = Decimal("1.6")
 CONFIRM_AFTER = 3
 _SECONDS_PER_HOUR = Decimal(3600)
-
-
-def to_wh(value: Decimal) -> int:
-    """Exact Wh → integer Wh, rounding half up (registers with sub-Wh steps, f32 kWh)."""
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True, kw_only=True)
