@@ -65,6 +65,14 @@ class LedgerClient:
         self.url = url.rstrip("/")
         self._token = token
 
+    async def _tenant_request(
+        self, method: str, tenant_id: str, action: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = await self._request(
+            method, f"{_tenant_path(tenant_id)}/{action}", body
+        )
+        return data
+
     async def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         try:
             async with self._session.request(
@@ -113,10 +121,8 @@ class LedgerClient:
         self, tenant_id: str, kind: str, amount: str, reason: str, *, actor: str | None, ref: str
     ) -> BalanceChange:
         """Post once: ``ref`` makes a retry (ours after a timeout, or the caller's) safe."""
-        tenant_path = f"/api/tenants/{quote(tenant_id, safe='')}"
-        body: dict[str, Any] = {"amount": amount, "reason": reason, "ref": ref}
-        if actor:
-            body["actor"] = actor
+        tenant_path = _tenant_path(tenant_id)
+        body = _action(actor, amount=amount, reason=reason, ref=ref)
         try:
             try:
                 data = await self._request("POST", f"{tenant_path}/{kind}", body)
@@ -161,42 +167,24 @@ class LedgerClient:
         until: datetime | None,
         actor: str | None,
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "exempt": exempt,
-            "reason": reason,
-            "until": until.isoformat() if until else None,
-        }
-        if actor:
-            body["actor"] = actor
-        data: dict[str, Any] = await self._request(
-            "PUT", f"/api/tenants/{quote(tenant_id, safe='')}/exemption", body
-        )
-        return data
+        until_text = until.isoformat() if until else None
+        body = _action(actor, exempt=exempt, reason=reason, until=until_text)
+        return await self._tenant_request("PUT", tenant_id, "exemption", body)
 
     async def approve_cutoff(
         self, tenant_id: str, *, reason: str, actor: str | None
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {"reason": reason}
-        if actor:
-            body["actor"] = actor
-        data: dict[str, Any] = await self._request(
-            "POST", f"/api/tenants/{quote(tenant_id, safe='')}/cutoff-approvals", body
-        )
-        return data
+        body = _action(actor, reason=reason)
+        return await self._tenant_request("POST", tenant_id, "cutoff-approvals", body)
 
     async def report_supply(
         self, tenant_id: str, *, off: bool, cause: str | None, reason: str, actor: str | None
     ) -> dict[str, Any]:
         """Tell the ledger the tenant's supply as HA sees it (the same state again: a no-op)."""
-        body: dict[str, Any] = {"supply": "off" if off else "on", "reason": reason}
+        body = _action(actor, supply="off" if off else "on", reason=reason)
         if cause is not None:
             body["cause"] = cause
-        if actor:
-            body["actor"] = actor
-        data: dict[str, Any] = await self._request(
-            "POST", f"/api/tenants/{quote(tenant_id, safe='')}/supply", body
-        )
-        return data
+        return await self._tenant_request("POST", tenant_id, "supply", body)
 
 
 # The ledger's supply decision for a tenant; anything else it sends is read as "none".
@@ -311,3 +299,12 @@ def parse_tenant_state(data: Any) -> TenantState:
         supply_cause=None if supply is None else _optional_text(supply, "cause"),
         cutoff_awaiting_approval=data.get("cutoff_awaiting_approval") is True,
     )
+
+
+def _tenant_path(tenant_id: str) -> str:
+    return f"/api/tenants/{quote(tenant_id, safe='')}"
+
+
+def _action(actor: str | None, **fields: Any) -> dict[str, Any]:
+    """A request body for an action, naming the HA user who asked when there is one."""
+    return fields | ({"actor": actor} if actor else {})
