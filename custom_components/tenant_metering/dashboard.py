@@ -4,8 +4,11 @@
 creates the storage-mode dashboard `tenant-metering` on first use and overwrites its
 content on every call, so it follows the tenant list. Built from core cards only.
 
-View visibility only hides views in the UI: every HA user can still read every entity
-(the tenant portal of the ledger is the private view; see docs/blueprints.md).
+This is the landlord's dashboard: every view is visible to the landlords (HA admins), a
+tenant's view also to the HA users linked to the tenant. View visibility only hides views in
+the UI: every HA user can still read every entity, so tenants get the ledger's portal (their
+own link and PIN) rather than an HA login. Views carry titles and no icons, so the tabs are
+labelled with names.
 
 Internal HA API (guarded, checked on 2025.4): Lovelace keeps its dashboards collection in
 a local variable, so there is no public handle to create a dashboard from Python. We take
@@ -90,7 +93,6 @@ def _overview(tenants: Sequence[TenantDashboardInfo], admins: Sequence[str]) -> 
     return {
         "title": "Overview",
         "path": "overview",
-        "icon": "mdi:office-building",
         "visible": _visible_to(admins),
         "cards": cards,
     }
@@ -106,9 +108,8 @@ def _tenant_view(tenant: TenantDashboardInfo, admins: Sequence[str]) -> dict[str
     return {
         "title": tenant.name,
         "path": f"tenant-{tenant.tenant_id}",
-        "icon": "mdi:account",
-        # Unmapped tenants' views stay with the landlords instead of showing to no one.
-        "visible": _visible_to(tenant.viewers or admins),
+        # The landlords see every tenant's view; linked HA users see their own.
+        "visible": _visible_to(dict.fromkeys([*admins, *tenant.viewers])),
         "cards": [
             {"type": "tile", "entity": tenant.balance, "name": "Balance"},
             {"type": "tile", "entity": tenant.status, "name": "Status"},
@@ -133,9 +134,10 @@ def _tenant_view(tenant: TenantDashboardInfo, admins: Sequence[str]) -> dict[str
                 "type": "markdown",
                 "title": "Statements",
                 "content": (
-                    "Your statements (PDF and CSV), payments and full history are in the "
-                    "**Tenant Metering** portal in the sidebar. Only you and your landlord "
-                    "can see them there."
+                    "Statements (PDF and CSV), payments and the full history are in the "
+                    "tenant portal: each tenant signs in with the link and PIN the landlord "
+                    "gives them (console, the tenant's page). Only the tenant and the "
+                    "landlord see them there."
                 ),
             },
         ],

@@ -343,7 +343,9 @@ async def test_publish_dashboards_shows_a_tenant_to_their_linked_users(
     assert tenant.user_id == "user-a"
     assert tenant.viewers == ["user-a", "user-b"]
     view = build_dashboard_config([tenant], ["admin"])["views"][1]
-    assert view["visible"] == [{"user": "user-a"}, {"user": "user-b"}]
+    # The landlord (an HA admin) keeps every tenant's view; the linked users see their own.
+    assert view["visible"] == [{"user": "admin"}, {"user": "user-a"}, {"user": "user-b"}]
+    assert "icon" not in view, "an icon would replace the tab's label (the tenant's name)"
 
 
 async def test_publish_dashboards_needs_the_ledger(
