@@ -161,6 +161,10 @@ class HomeAssistantDemo:
             self.dashboard_published = await attempt(
                 '"Tenants" dashboard published', self._publish_dashboards()
             )
+            await attempt(
+                "energy dashboard: every channel under the incomer, the incomer as the grid",
+                self._register_energy_devices(),
+            )
 
     async def stop(self) -> None:
         if self._session is not None:
@@ -507,6 +511,11 @@ class HomeAssistantDemo:
         if "publish_dashboards" not in ours:
             raise HomeAssistantError(f"the integration has no {DOMAIN}.publish_dashboards yet")
         await self._ok("POST", f"/api/services/{DOMAIN}/publish_dashboards", {})
+
+    async def _register_energy_devices(self) -> None:
+        await self._ok(
+            "POST", f"/api/services/{DOMAIN}/register_energy_devices?return_response", {}
+        )
 
     async def share_tenant_views(self) -> None:
         """Publish the dashboard again until each tenant's view is visible to their HA user.

@@ -5,21 +5,30 @@ Only `device_consumption` entries are written (HA_COMPAT.md): the grid, solar an
 this again (new tenants, a restart) only appends what is missing.
 
 `included_in_stat` names the upstream meter (the building incomer) so the energy dashboard
-can show the incomer's consumption that no channel accounts for. A device names its own
-upstream (`EnergyDevice.upstream`); `incomer` is written first and is the upstream of the
-devices that name none. HA 2025.4 accepts it; it is
-feature-detected from HA's own schema so an HA without it gets plain entries instead of
-invalid preferences.
+can show the incomer's consumption that no channel accounts for, without counting a room
+twice. A device names its own upstream (`EnergyDevice.upstream`); when the building has
+exactly one incomer (`EnergyDevice.incomer`), it is written first and is the upstream of every
+device that names none. It is feature-detected from HA's own schema so an HA without it gets
+plain entries instead of invalid preferences.
+
+The one incomer is also the building's grid consumption when the landlord has no grid source
+yet, so the energy dashboard works on day one. An existing grid source is never changed, nor
+any other source (HA_COMPAT.md says never to write `energy_sources`: appending a grid where
+there is none is the one exception, and the issue that asked for it says why). The grid
+source's shape is HA's own: 2025.4 keeps a `flow_from` list, 2026 one import meter per grid
+source; `GridSourceType` says which.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from homeassistant.components.energy.data import (
     DEVICE_CONSUMPTION_SCHEMA,
     DeviceConsumption,
     EnergyPreferencesUpdate,
+    GridSourceType,
+    SourceType,
     async_get_manager,
 )
 from homeassistant.const import Platform
@@ -38,6 +47,17 @@ class EnergyDevice:
     stat_consumption: str
     name: str | None = None
     upstream: str | None = None  # the meter this one is downstream of (its incomer)
+    incomer: bool = False
+    """The building's supply meter (a channel in the incomer role)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyChanges:
+    """What ``async_register_energy_devices`` added to the energy preferences."""
+
+    devices: list[str]
+    grid: str | None = None
+    """The incomer's statistic, when it became the grid consumption."""
 
 
 @callback
@@ -65,23 +85,48 @@ def _entry(device: EnergyDevice, upstream: str | None) -> DeviceConsumption:
     return validated
 
 
-async def async_register_energy_devices(
-    hass: HomeAssistant,
-    devices: Sequence[EnergyDevice],
-    incomer: EnergyDevice | None = None,
-) -> list[str]:
-    """Append missing devices (and the incomer, as their upstream) to the energy prefs.
+def grid_source(stat_energy_from: str) -> SourceType:
+    """A grid source that imports ``stat_energy_from``, in this HA's shape, without prices."""
+    if "flow_from" in GridSourceType.__annotations__:  # HA 2025.4 to 2025.x
+        prices = {"stat_cost": None, "entity_energy_price": None, "number_energy_price": None}
+        legacy = {
+            "type": "grid",
+            "flow_from": [{"stat_energy_from": stat_energy_from, **prices}],
+            "flow_to": [],
+            "cost_adjustment_day": 0.0,
+        }
+        return cast("SourceType", legacy)
+    unified = {
+        "type": "grid",
+        "stat_energy_from": stat_energy_from,
+        "stat_energy_to": None,
+        "stat_cost": None,
+        "entity_energy_price": None,
+        "number_energy_price": None,
+        "stat_compensation": None,
+        "entity_energy_price_export": None,
+        "number_energy_price_export": None,
+        "cost_adjustment_day": 0.0,
+    }
+    return cast("SourceType", unified)
 
-    Returns the statistic ids that were added; an empty list means nothing changed.
-    """
+
+async def async_register_energy_devices(
+    hass: HomeAssistant, devices: Sequence[EnergyDevice]
+) -> EnergyChanges:
+    """Append missing devices to the energy prefs, under the building's incomer when there is
+    exactly one, and make that incomer the grid consumption when there is no grid source."""
     manager = await async_get_manager(hass)
     current: list[DeviceConsumption] = list(
         manager.data["device_consumption"] if manager.data else []
     )
+    sources: list[SourceType] = list(manager.data["energy_sources"] if manager.data else [])
     known = {entry["stat_consumption"] for entry in current}
+    incomers = [device for device in devices if device.incomer]
+    incomer = incomers[0] if len(incomers) == 1 else None
     default_upstream = incomer.stat_consumption if incomer else None
     wanted = ([(incomer, None)] if incomer else []) + [
-        (device, device.upstream or default_upstream) for device in devices
+        (device, device.upstream or default_upstream) for device in devices if device is not incomer
     ]
 
     added: list[DeviceConsumption] = []
@@ -89,9 +134,14 @@ async def async_register_energy_devices(
         if device.stat_consumption not in known:
             known.add(device.stat_consumption)
             added.append(_entry(device, parent))
+    # EnergyPreferencesUpdate is total=False but inherits required keys (HA typing slip).
+    update: EnergyPreferencesUpdate = {}  # type: ignore[typeddict-item]
     if added:
-        # EnergyPreferencesUpdate is total=False but inherits required keys (HA typing slip);
-        # sending energy_sources too would rewrite the landlord's sources, so we don't.
-        update: EnergyPreferencesUpdate = {"device_consumption": current + added}  # type: ignore[typeddict-item]
+        update["device_consumption"] = current + added
+    grid = None
+    if incomer is not None and not any(source["type"] == "grid" for source in sources):
+        grid = incomer.stat_consumption
+        update["energy_sources"] = [*sources, grid_source(grid)]
+    if update:
         await manager.async_update(update)
-    return [entry["stat_consumption"] for entry in added]
+    return EnergyChanges(devices=[entry["stat_consumption"] for entry in added], grid=grid)

@@ -299,10 +299,9 @@ def energy_devices(hass: HomeAssistant) -> list[EnergyDevice]:
 async def _register_energy_devices(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """Add every channel to the energy dashboard as an individual device (once)."""
     await async_require_admin(hass, call.context)
-    added: list[JsonValueType] = list(
-        await async_register_energy_devices(hass, energy_devices(hass))
-    )
-    return {"added": added}
+    changes = await async_register_energy_devices(hass, energy_devices(hass))
+    added: list[JsonValueType] = list(changes.devices)
+    return {"added": added, "grid": changes.grid}
 
 
 @callback

@@ -80,7 +80,9 @@ async def test_dashboard_created_with_overview_for_admins_and_private_tenant_vie
         ],
     }
     assert room_101["path"] == "tenant-t101"
-    assert room_101["visible"] == [{"user": ana.id}]
+    # The landlord sees every tenant's view (issue 16); Ana, linked to t101, sees hers.
+    assert room_101["visible"] == [{"user": hass_admin_user.id}, {"user": ana.id}]
+    assert all("icon" not in view for view in config["views"]), "tabs show names, not icons"
     # Room 102 has no HA user yet: only landlords see its view.
     assert room_102["visible"] == [{"user": hass_admin_user.id}]
     assert [card["type"] for card in room_101["cards"]] == [

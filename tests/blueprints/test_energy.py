@@ -3,11 +3,16 @@
 from copy import deepcopy
 from typing import Any
 
-from homeassistant.components.energy.data import EnergyManager, async_get_manager
+from homeassistant.components.energy.data import (
+    ENERGY_SOURCE_SCHEMA,
+    EnergyManager,
+    async_get_manager,
+)
 from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.tenant_metering.energy import (
+    EnergyChanges,
     EnergyDevice,
     async_register_energy_devices,
     supports_included_in_stat,
@@ -27,7 +32,9 @@ GRID: dict[str, Any] = {
     "cost_adjustment_day": 0.0,
 }
 USERS_FRIDGE = {"stat_consumption": "sensor.fridge_energy", "name": "Fridge"}
-INCOMER = EnergyDevice(stat_consumption="sensor.floor_2_db_incomer_energy", name="Incomer")
+INCOMER = EnergyDevice(
+    stat_consumption="sensor.floor_2_db_incomer_energy", name="Incomer", incomer=True
+)
 ROOMS = [
     EnergyDevice(stat_consumption="sensor.floor_2_db_1_energy", name="Room 201"),
     EnergyDevice(stat_consumption="sensor.floor_2_db_2_energy"),
@@ -60,9 +67,10 @@ async def test_rooms_added_under_the_incomer_and_the_landlords_entries_kept(
     assert [source["type"] for source in landlords_sources] == ["grid"]
     assert "sensor.utility_meter_import" in repr(landlords_sources)
 
-    added = await async_register_energy_devices(hass, ROOMS, INCOMER)
+    changes = await async_register_energy_devices(hass, [*ROOMS, INCOMER])
 
-    assert added == [
+    assert changes.grid is None, "the landlord's grid source stays the only one"
+    assert changes.devices == [
         "sensor.floor_2_db_incomer_energy",
         "sensor.floor_2_db_1_energy",
         "sensor.floor_2_db_2_energy",
@@ -87,18 +95,19 @@ async def test_rooms_added_under_the_incomer_and_the_landlords_entries_kept(
 
 @pytest.mark.usefixtures("landlords_prefs")
 async def test_running_again_changes_nothing(hass: HomeAssistant) -> None:
-    await async_register_energy_devices(hass, ROOMS, INCOMER)
+    await async_register_energy_devices(hass, [INCOMER, *ROOMS])
     manager = await async_get_manager(hass)
     before = manager.data
 
-    assert await async_register_energy_devices(hass, [*ROOMS, ROOMS[0]], INCOMER) == []
+    again = await async_register_energy_devices(hass, [*ROOMS, ROOMS[0], INCOMER])
+    assert again == EnergyChanges(devices=[], grid=None)
     assert manager.data is before
 
 
 async def test_without_prefs_or_incomer(hass: HomeAssistant) -> None:
-    added = await async_register_energy_devices(hass, ROOMS[:1])
+    changes = await async_register_energy_devices(hass, ROOMS[:1])
 
-    assert added == ["sensor.floor_2_db_1_energy"]
+    assert changes == EnergyChanges(devices=["sensor.floor_2_db_1_energy"], grid=None)
     prefs = (await async_get_manager(hass)).data
     # Everything but our device is HA's default (newer releases add e.g. water devices).
     assert prefs == EnergyManager.default_preferences() | {
@@ -116,8 +125,38 @@ async def test_without_upstream_support_entries_stay_plain(
         "custom_components.tenant_metering.energy.supports_included_in_stat", lambda: False
     )
 
-    await async_register_energy_devices(hass, ROOMS[1:], INCOMER)
+    await async_register_energy_devices(hass, [INCOMER, *ROOMS[1:]])
 
     prefs = (await async_get_manager(hass)).data
     assert prefs is not None
     assert prefs["device_consumption"][1] == {"stat_consumption": "sensor.floor_2_db_2_energy"}
+
+
+async def test_the_one_incomer_becomes_the_grid_when_there_is_none(hass: HomeAssistant) -> None:
+    changes = await async_register_energy_devices(hass, [*ROOMS, INCOMER])
+
+    assert changes.grid == INCOMER.stat_consumption
+    prefs = (await async_get_manager(hass)).data
+    assert prefs is not None
+    # In this HA's own shape: its schema accepts it, and it imports the incomer.
+    assert ENERGY_SOURCE_SCHEMA(prefs["energy_sources"]) == prefs["energy_sources"]
+    assert [source["type"] for source in prefs["energy_sources"]] == ["grid"]
+    assert INCOMER.stat_consumption in repr(prefs["energy_sources"])
+    assert [device.get("included_in_stat") for device in prefs["device_consumption"]] == [
+        None,
+        INCOMER.stat_consumption,
+        INCOMER.stat_consumption,
+    ]
+    again = await async_register_energy_devices(hass, [*ROOMS, INCOMER])
+    assert again == EnergyChanges(devices=[], grid=None)
+
+
+async def test_two_incomers_leave_the_rest_unassigned_and_no_grid(hass: HomeAssistant) -> None:
+    other = EnergyDevice(stat_consumption="sensor.annex_incomer_energy", incomer=True)
+    changes = await async_register_energy_devices(hass, [INCOMER, other, *ROOMS])
+
+    assert changes.grid is None, "which of two incomers is the grid is the landlord's call"
+    prefs = (await async_get_manager(hass)).data
+    assert prefs is not None
+    assert prefs["energy_sources"] == []
+    assert all("included_in_stat" not in device for device in prefs["device_consumption"])

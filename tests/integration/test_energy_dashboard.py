@@ -82,18 +82,19 @@ async def test_register_energy_devices_writes_preferences(
         SENSOR,
     }
     assert set(prefs) == expected
-    assert response == {"added": list(prefs)}
+    assert response == {"added": list(prefs), "grid": "sensor.incomer_energy"}
     assert "included_in_stat" not in prefs["sensor.incomer_energy"]
-    assert prefs["sensor.db_1_energy"].get("included_in_stat") == "sensor.incomer_energy"
-    # The incomer feeds its own gateway's channels; nothing says it feeds the breakers or
-    # the adopted plug.
-    assert prefs["sensor.db_3_energy"].get("included_in_stat") == "sensor.incomer_energy"
-    assert "included_in_stat" not in prefs["sensor.room_201_energy"]
-    assert "included_in_stat" not in prefs[SENSOR]
+    # The building has one incomer: every other channel, whatever its source (its own
+    # gateway's, the breakers', the adopted plug), is downstream of it, so none counts twice.
+    downstream = expected - {"sensor.incomer_energy"}
+    assert {prefs[stat].get("included_in_stat") for stat in downstream} == {"sensor.incomer_energy"}
     assert next(iter(prefs)) == "sensor.incomer_energy"
     assert prefs[SENSOR]["name"] == "Room 7"
+    # No grid source yet: the incomer is the building's grid consumption.
+    assert [source["type"] for source in manager.data["energy_sources"]] == ["grid"]
+    assert "sensor.incomer_energy" in repr(manager.data["energy_sources"])
 
     again = await hass.services.async_call(
         DOMAIN, "register_energy_devices", {}, blocking=True, return_response=True
     )
-    assert again == {"added": []}
+    assert again == {"added": [], "grid": None}

@@ -396,7 +396,9 @@ class ModbusGateway:
             for entity in energy
             if entity.entity_id != incomer
         ]
-        return others if incomer is None else [EnergyDevice(stat_consumption=incomer), *others]
+        if incomer is None:
+            return others
+        return [EnergyDevice(stat_consumption=incomer, incomer=True), *others]
 
 
 async def _async_reload(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
