@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import partial
 import hashlib
+import logging
 import re
 from typing import Any, Final
 
@@ -44,6 +45,7 @@ from .const import DOMAIN
 from .dashboard import TenantDashboardInfo, async_publish_dashboards
 from .energy import EnergyDevice, async_register_energy_devices
 from .identifiers import tenant_id_of, tenant_unique_id
+from .ledger_link.backfill import async_backfill_statistics
 from .ledger_link.client import LedgerAuthError, LedgerClient, LedgerError, LedgerRequestError
 from .ledger_link.link import LedgerLink
 from .permissions import async_require_admin
@@ -61,6 +63,7 @@ SERVICE_SET_EXEMPTION: Final = "set_exemption"
 SERVICE_APPROVE_CUTOFF: Final = "approve_cutoff"
 SERVICE_APPLY_SUPPLY_DECISION: Final = "apply_supply_decision"
 SERVICE_PUBLISH_DASHBOARDS: Final = "publish_dashboards"
+_LOGGER = logging.getLogger(__name__)
 SERVICE_REGISTER_ENERGY_DEVICES: Final = "register_energy_devices"
 
 _TENANT_FIELDS: Final[dict[vol.Marker, Any]] = {
@@ -301,7 +304,14 @@ async def _register_energy_devices(hass: HomeAssistant, call: ServiceCall) -> Se
     await async_require_admin(hass, call.context)
     changes = await async_register_energy_devices(hass, energy_devices(hass))
     added: list[JsonValueType] = list(changes.devices)
-    return {"added": added, "grid": changes.grid}
+    backfilled: dict[str, JsonValueType] = {}
+    for link in loaded_runtimes(hass, LedgerLink):
+        try:
+            backfilled |= await async_backfill_statistics(hass, link.client)
+        except LedgerError as err:
+            # The dashboard is set up; history follows when the action runs again.
+            _LOGGER.warning("No history from the ledger at %s: %s", link.client.url, err)
+    return {"added": added, "grid": changes.grid, "backfilled": backfilled}
 
 
 @callback

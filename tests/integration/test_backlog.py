@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.tenant_metering.sources.mqtt.statistics import energy_statistic_metadata
+from custom_components.tenant_metering.statistics import energy_statistic_metadata
 
 from .common import BASE, DEVICE_ID, announce, fire, published, setup_hub, state
 

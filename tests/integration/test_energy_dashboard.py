@@ -82,7 +82,7 @@ async def test_register_energy_devices_writes_preferences(
         SENSOR,
     }
     assert set(prefs) == expected
-    assert response == {"added": list(prefs), "grid": "sensor.incomer_energy"}
+    assert response == {"added": list(prefs), "grid": "sensor.incomer_energy", "backfilled": {}}
     assert "included_in_stat" not in prefs["sensor.incomer_energy"]
     # The building has one incomer: every other channel, whatever its source (its own
     # gateway's, the breakers', the adopted plug), is downstream of it, so none counts twice.
@@ -97,4 +97,4 @@ async def test_register_energy_devices_writes_preferences(
     again = await hass.services.async_call(
         DOMAIN, "register_energy_devices", {}, blocking=True, return_response=True
     )
-    assert again == {"added": [], "grid": None}
+    assert again == {"added": [], "grid": None, "backfilled": {}}

@@ -13,13 +13,10 @@ import pytest
 
 from custom_components.tenant_metering import const, identifiers
 from custom_components.tenant_metering.const import DOMAIN
+from custom_components.tenant_metering.hourly import hourly_registers, hourly_statistics
 from custom_components.tenant_metering.ledger_link.client import loads_json, parse_tenant_state
 from custom_components.tenant_metering.sources.mqtt import protocol
-from custom_components.tenant_metering.sources.mqtt.backlog import (
-    SeenMessages,
-    hourly_registers,
-    hourly_statistics,
-)
+from custom_components.tenant_metering.sources.mqtt.backlog import SeenMessages
 
 from .common import announcement
 from .fake_ledger import tenant_state

@@ -9,11 +9,13 @@ from decimal import Decimal
 from functools import partial
 import json
 from typing import Any, Final, Literal, get_args
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
 
 REQUEST_TIMEOUT: Final = aiohttp.ClientTimeout(total=10)
+READINGS_PAGE: Final = 10_000
+"""The most readings the ledger answers at once (its `limit` maximum)."""
 
 # JSON numbers with a fraction become Decimal, never float (and are then refused as money:
 # the contract sends amounts as strings).
@@ -116,6 +118,38 @@ class LedgerClient:
         if not isinstance(tenants, list):
             raise LedgerConnectionError("unexpected tenants answer")
         return [tenant for tenant in tenants if isinstance(tenant, dict)]
+
+    async def point_ids(self) -> list[str]:
+        """The ids of the ledger's metering points."""
+        data = await self._request("GET", "/api/points")
+        points = data.get("points") if isinstance(data, dict) else None
+        if not isinstance(points, list):
+            raise LedgerConnectionError("unexpected points answer")
+        return [point["id"] for point in points if isinstance(point, dict) and _text(point, "id")]
+
+    async def readings(self, point_id: str, *, since: int, until: int) -> list[tuple[int, int]]:
+        """``(ts, energy_wh)`` of the point's readings in [since, until] (epoch seconds), oldest
+        first, fetched a page at a time."""
+        found: list[tuple[int, int]] = []
+        while True:
+            query = urlencode(
+                {"point": point_id, "since": since, "until": until, "limit": READINGS_PAGE}
+            )
+            data = await self._request("GET", f"/api/readings?{query}")
+            rows = data.get("readings") if isinstance(data, dict) else None
+            if not isinstance(rows, list):
+                raise LedgerConnectionError("unexpected readings answer")
+            page = [
+                (row["ts"], row["energy_wh"])
+                for row in rows
+                if isinstance(row, dict)
+                and type(row.get("ts")) is int
+                and type(row.get("energy_wh")) is int
+            ]
+            found += page
+            if len(rows) < READINGS_PAGE or not page:
+                return found
+            since = page[-1][0] + 1
 
     async def _balance_change(
         self, tenant_id: str, kind: str, amount: str, reason: str, *, actor: str | None, ref: str
@@ -308,3 +342,7 @@ def _tenant_path(tenant_id: str) -> str:
 def _action(actor: str | None, **fields: Any) -> dict[str, Any]:
     """A request body for an action, naming the HA user who asked when there is one."""
     return fields | ({"actor": actor} if actor else {})
+
+
+def _text(data: dict[str, Any], key: str) -> bool:
+    return isinstance(data.get(key), str) and bool(data[key])

@@ -32,6 +32,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -59,6 +60,7 @@ from ..const import (
 )
 from ..energy import EnergyDevice
 from ..identifiers import LEDGER_IDENTIFIER, LEDGER_UNIQUE_ID, tenant_id_of, tenant_identifier
+from .backfill import async_backfill_statistics
 from .client import (
     LedgerAuthError,
     LedgerClient,
@@ -267,6 +269,21 @@ class LedgerLink:
         self._unsubscribers.append(self.coordinator.async_add_listener(self._on_tenant_list))
         await self.coordinator.async_refresh()
         self._update_trust()
+        # New channels get their history from the ledger once HA has set everything up.
+        self._unsubscribers.append(async_at_started(self.hass, self._fill_history))
+
+    @callback
+    def _fill_history(self, hass: HomeAssistant) -> None:
+        self.entry.async_create_background_task(
+            hass, self._async_fill_history(), f"{DOMAIN} statistics from the ledger"
+        )
+
+    async def _async_fill_history(self) -> None:
+        try:
+            await async_backfill_statistics(self.hass, self.client)
+        except LedgerError as err:
+            # The energy-dashboard action tries again; statistics are not worth an alarm.
+            _LOGGER.info("No history from the ledger yet: %s", err)
 
     @callback
     def async_stop(self) -> None:
