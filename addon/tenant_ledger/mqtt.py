@@ -70,6 +70,7 @@ class LedgerMqtt:
         self.readings_topic = f"{prefix}/readings"
         self.status_topic = f"{prefix}/ledger/status"
         self.chain_topic = f"{prefix}/ledger/chain"
+        self.guard_topic = f"{prefix}/ledger/guard"
         self._client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -117,6 +118,11 @@ class LedgerMqtt:
         """The chain head (``chain_head``), retained (QoS 1): what Home Assistant checks."""
         payload = json.dumps(head, separators=(",", ":"), sort_keys=True)
         self._client.publish(self.chain_topic, payload, qos=1, retain=True)
+
+    def publish_guard(self, guard: dict[str, int]) -> None:
+        """The building's cut-off guard, retained (QoS 1): the number Home Assistant shows."""
+        payload = json.dumps(guard, separators=(",", ":"), sort_keys=True)
+        self._client.publish(self.guard_topic, payload, qos=1, retain=True)
 
     def clear_tenant(self, tenant_id: str) -> None:
         """An empty retained payload: the broker drops the tenant's state (tenant archived)."""

@@ -43,7 +43,7 @@ from tenant_ledger.rater import SYSTEM_ACTOR, rate_points
 from tenant_ledger.readings_in import IncomingReading, PayloadError, decode_readings
 from tenant_ledger.standing_run import post_daily_standing
 from tenant_ledger.statement_run import DuePeriod, Splits, due_periods, issue_statement
-from tenant_ledger.tenant_state import evaluate, record
+from tenant_ledger.tenant_state import building_guard, evaluate, record
 
 _LOGGER = logging.getLogger(__name__)
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
@@ -86,6 +86,16 @@ def _without_cutoff(state: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Evaluated:
+    """What one evaluation pass found, to keep and publish once its transaction committed."""
+
+    catalog: Catalog
+    states: list[dict[str, Any]]
+    guard: dict[str, int]
+    """The building's mass-disconnection guard (``tenant_state.building_guard``)."""
+
+
 class LedgerService:
     def __init__(self, config: LedgerConfig, clock: Clock = wall_clock_us) -> None:
         self.config = config
@@ -101,6 +111,7 @@ class LedgerService:
         self._queue: asyncio.Queue[_Delivery] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._published: dict[str, dict[str, Any]] = {}
+        self._guard_published: dict[str, int] | None = None
         self.states: dict[str, dict[str, Any]] = {}
         """The latest state of every tenant, as published."""
         self._logged_kinds: set[str] = set()
@@ -257,15 +268,15 @@ class LedgerService:
         self._refuse_if_read_only()
         wanted = None if affects is None else list(affects)
 
-        def work(connection: sa.Connection) -> tuple[tuple[T, list[dict[str, Any]]], Catalog]:
+        def work(connection: sa.Connection) -> tuple[tuple[T, Evaluated], Catalog]:
             result = change(connection, self.catalog)
             catalog = load_catalog(connection) if catalog_changed else self.catalog
-            catalog, states = self._evaluate(connection, catalog, wanted)
-            return (result, states), catalog
+            evaluated = self._evaluate(connection, catalog, wanted)
+            return (result, evaluated), evaluated.catalog
 
-        result, states = await self._run(functools.partial(self._transaction, work))
+        result, evaluated = await self._run(functools.partial(self._transaction, work))
         self._schedule_chain_publish()
-        self._publish(states)
+        self._publish(evaluated)
         return result
 
     def _transaction[T](self, work: Callable[[sa.Connection], tuple[T, Catalog]]) -> T:
@@ -295,13 +306,13 @@ class LedgerService:
 
     def _evaluate(
         self, connection: sa.Connection, catalog: Catalog, tenant_ids: Iterable[str] | None
-    ) -> tuple[Catalog, list[dict[str, Any]]]:
+    ) -> Evaluated:
         """Current states of ``tenant_ids`` (None: all) inside the caller's transaction, and
         what judging them changed (a status, a spent cut-off approval) recorded.
 
         Also the catalog as it stands afterwards (a spent cut-off approval changes it), for the
         caller to keep once the transaction has committed: memory never runs ahead of the
-        database.
+        database; and the building's mass-disconnection guard, to publish with the states.
         """
         now = self.clock()
         ids = catalog.tenants if tenant_ids is None else tenant_ids
@@ -314,20 +325,24 @@ class LedgerService:
             views.append(view)
         if any(view.approval_spent for view in views):
             catalog = load_catalog(connection)
-        return catalog, [view.payload for view in views]
+        return Evaluated(
+            catalog=catalog,
+            states=[view.payload for view in views],
+            guard=building_guard(connection, now, policy),
+        )
 
     async def refresh(self, tenant_ids: Iterable[str] | None) -> list[dict[str, Any]]:
         """Re-evaluate (time moves statuses on) and publish what changed."""
         wanted = None if tenant_ids is None else list(tenant_ids)
 
-        def work(connection: sa.Connection) -> tuple[list[dict[str, Any]], Catalog]:
-            catalog, states = self._evaluate(connection, self.catalog, wanted)
-            return states, catalog
+        def work(connection: sa.Connection) -> tuple[Evaluated, Catalog]:
+            evaluated = self._evaluate(connection, self.catalog, wanted)
+            return evaluated, evaluated.catalog
 
-        states = await self._run(functools.partial(self._transaction, work))
+        evaluated = await self._run(functools.partial(self._transaction, work))
         self._schedule_chain_publish()
-        self._publish(states)
-        return states
+        self._publish(evaluated)
+        return evaluated.states
 
     async def archive_tenant(self, action: Action, tenant_id: str) -> None:
         """Archive a moved-out tenant and remove its retained state from the broker."""
@@ -340,8 +355,9 @@ class LedgerService:
         if self.mqtt is not None:
             self.mqtt.clear_tenant(tenant_id)
 
-    def _publish(self, states: Iterable[dict[str, Any]]) -> None:
-        for computed in states:
+    def _publish(self, evaluated: Evaluated) -> None:
+        self._publish_guard(evaluated.guard)
+        for computed in evaluated.states:
             if computed["tenant_id"] not in self.catalog.tenants:
                 continue  # archived meanwhile: its retained state is already cleared
             state = _without_cutoff(computed) if self.read_only else computed
@@ -356,6 +372,17 @@ class LedgerService:
                     _LOGGER.exception("publishing the state of %s failed", state["tenant_id"])
                     continue  # not remembered as published: the next change tries again
             self._published[state["tenant_id"]] = comparable
+
+    def _publish_guard(self, guard: dict[str, int]) -> None:
+        """The building's guard, retained, when it changed (a read-only ledger cuts nobody)."""
+        if self.mqtt is None or self.read_only or guard == self._guard_published:
+            return
+        try:
+            self.mqtt.publish_guard(guard)
+        except Exception:
+            _LOGGER.exception("publishing the cut-off guard failed")
+            return
+        self._guard_published = guard
 
     def _schedule_chain_publish(self) -> None:
         """After a commit: the new chain head goes out within ``_CHAIN_PUBLISH_SECONDS``."""
@@ -426,7 +453,7 @@ class LedgerService:
                 self._fail_api_requests(batch)  # MQTT ones stay unacknowledged
                 return
             try:
-                results, states = await self._run(functools.partial(self._ingest, batch))
+                results, evaluated = await self._run(functools.partial(self._ingest, batch))
             except Exception:
                 self._failure_streak += 1
                 _LOGGER.exception("storing %d readings messages failed; retrying", len(batch))
@@ -442,20 +469,20 @@ class LedgerService:
                 # API requests come parsed, so their result is never a PayloadError.
                 if isinstance(result, StoreResult) and delivery.done and not delivery.done.done():
                     delivery.done.set_result(result)
-            self._publish(states)
+            self._publish(evaluated)
             return
         # One poison message must not block the building: the others go through alone.
         for delivery in batch:
             assert isinstance(delivery.payload, bytes)  # API requests failed above
             try:
-                _results, states = await self._run(functools.partial(self._ingest, [delivery]))
+                _results, evaluated = await self._run(functools.partial(self._ingest, [delivery]))
             except Exception:
                 if self.read_only or not await self._park(delivery.payload):
                     continue  # unacknowledged: the broker delivers it again after a restart
             else:
                 self._failure_streak = 0
                 self._schedule_chain_publish()
-                self._publish(states)
+                self._publish(evaluated)
             self._acknowledge(delivery)
 
     def _acknowledge(self, delivery: _Delivery) -> None:
@@ -514,14 +541,14 @@ class LedgerService:
 
     def _ingest(
         self, batch: Sequence[_Delivery]
-    ) -> tuple[list[StoreResult | PayloadError], list[dict[str, Any]]]:
+    ) -> tuple[list[StoreResult | PayloadError], Evaluated]:
         """Store the batch's readings and park its unreadable messages, in one transaction."""
         self._refuse_if_read_only()
         now = self.clock()
 
         def work(
             connection: sa.Connection,
-        ) -> tuple[tuple[list[StoreResult | PayloadError], list[dict[str, Any]]], Catalog]:
+        ) -> tuple[tuple[list[StoreResult | PayloadError], Evaluated], Catalog]:
             results: list[StoreResult | PayloadError] = []
             for delivery in batch:
                 payload = delivery.payload
@@ -542,10 +569,10 @@ class LedgerService:
                 for point in result.points
             }
             tenants = rate_points(connection, self.catalog, points, now)
-            catalog, states = self._evaluate(connection, self.catalog, tenants)
-            return (results, states), catalog
+            evaluated = self._evaluate(connection, self.catalog, tenants)
+            return (results, evaluated), evaluated.catalog
 
-        results, states = self._transaction(work)
+        results, evaluated = self._transaction(work)
         for result in results:
             if isinstance(result, PayloadError):
                 self._note_malformed(result)
@@ -554,7 +581,7 @@ class LedgerService:
             self.counters["readings_duplicate"] += result.duplicates
             self.counters["readings_conflicting"] += result.conflicts
             self._note_quarantine(result.quarantined)
-        return results, states
+        return results, evaluated
 
     def _note_malformed(self, error: PayloadError) -> None:
         """Count a parked message; log the first of each kind."""

@@ -91,6 +91,17 @@ def evaluate(
     return judge(facts, catalog, tenant_id, now_us, policy)
 
 
+def building_guard(connection: sa.Connection, now_us: int, policy: CutoffPolicy) -> dict[str, int]:
+    """The mass-disconnection guard for the whole building: tenants cut off for arrears in the
+    last hour or due to be, against the limit beyond which cut-offs wait for approval.
+
+    Each tenant's own ``cutoff_guard_count`` leaves that tenant out (its own cut must not hold
+    itself back); this is the one number Home Assistant shows.
+    """
+    count = supply_store.guard_count(connection, now_us - _GUARD_WINDOW_US, excluding=None)
+    return {"count": count, "limit": policy.guard_limit, "window_s": _GUARD_WINDOW_US // 1_000_000}
+
+
 def record(connection: sa.Connection, view: TenantView) -> None:
     """Write what ``view``'s judgement changed: the status, a spent cut-off approval."""
     if view.status_changed:

@@ -1,92 +1,83 @@
-"""The mass-disconnection guard: the pure counter and its two entities."""
+"""The mass-disconnection guard: the ledger's one number, parsed and shown by two entities."""
 
-from datetime import UTC, datetime, timedelta
+import json
 
 from homeassistant.core import HomeAssistant
+from hypothesis import given, settings, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockEntityPlatform
 
 from custom_components.tenant_metering.ledger_link.guard import (
     CUTOFFS_SENSOR_ENTITY_ID,
     GUARD_BINARY_SENSOR_ENTITY_ID,
-    CutoffGuard,
     CutoffGuardBinarySensor,
     CutoffsLastHourSensor,
+    GuardState,
+    LedgerGuard,
+    parse_guard,
 )
 
-from .conftest import TravelTo, state_of
-
-T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+from .conftest import state_of
 
 
-def test_guard_trips_when_more_tenants_than_the_limit_lose_power_within_an_hour() -> None:
-    guard = CutoffGuard(limit=2)
-    guard.record(T0, "t101")
-    guard.record(T0 + timedelta(minutes=10), "t102")
-    assert not guard.tripped(T0 + timedelta(minutes=10))
-    assert guard.remaining(T0 + timedelta(minutes=10)) == 0
-
-    guard.record(T0 + timedelta(minutes=20), "t103")
-
-    assert guard.tripped(T0 + timedelta(minutes=20))
-    assert guard.count(T0 + timedelta(minutes=20)) == 3
-    # t101's cut-off leaves the window an hour later; the guard releases.
-    assert guard.next_expiry(T0 + timedelta(minutes=20)) == T0 + timedelta(hours=1)
-    assert not guard.tripped(T0 + timedelta(hours=1))
-    assert guard.tenants(T0 + timedelta(hours=1)) == {"t102", "t103"}
+def _payload(count: int, limit: int = 3, window_s: int = 3600) -> bytes:
+    return json.dumps({"count": count, "limit": limit, "window_s": window_s}).encode()
 
 
-def test_the_same_tenant_twice_counts_once() -> None:
-    guard = CutoffGuard(limit=1)
-    guard.record(T0, "t101")
-    guard.record(T0 + timedelta(minutes=5), "t101")
-    guard.record(T0 - timedelta(hours=2), "t101")  # an older, late report changes nothing
-
-    assert guard.count(T0 + timedelta(minutes=30)) == 1
-    assert not guard.tripped(T0 + timedelta(minutes=30))
-    assert guard.next_expiry(T0 + timedelta(minutes=30)) == T0 + timedelta(minutes=65)
+def test_the_guard_holds_at_its_limit() -> None:
+    assert parse_guard(_payload(2)) == GuardState(count=2, limit=3, window_s=3600)
+    assert not GuardState(count=2, limit=3, window_s=3600).holding
+    # The ledger holds further cut-offs once the count reaches the limit (tenant_state).
+    assert GuardState(count=3, limit=3, window_s=3600).holding
 
 
-def test_pending_cut_offs_count_before_they_happen() -> None:
-    """A tariff typo: three tenants turn disconnect_due at once, none cut yet."""
-    guard = CutoffGuard(limit=2)
-    for tenant in ("t101", "t102", "t103"):
-        guard.set_pending(tenant, True)
-    assert guard.tripped(T0)
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",
+        b"{}",
+        b"null",
+        b'{"count": 1, "limit": 3}',
+        b'{"count": -1, "limit": 3, "window_s": 3600}',
+        b'{"count": 1.5, "limit": 3, "window_s": 3600}',
+        b'{"count": true, "limit": 3, "window_s": 3600}',
+        b'{"count": "1", "limit": 3, "window_s": 3600}',
+        b"[" * 100_000,
+        b"\xff\xfe",
+        b'{"count": 1, "limit": 3, "window_s": 3600, "pad": "' + b"x" * 2000 + b'"}',
+    ],
+)
+def test_malformed_guards_are_ignored(payload: bytes) -> None:
+    assert parse_guard(payload) is None
 
-    guard.set_pending("t103", False)  # topped up
-    guard.record(T0, "t101")  # cut off, and still pending until the ledger says disconnected
 
-    assert guard.tenants(T0) == {"t101", "t102"}
-    assert not guard.tripped(T0)
-    assert guard.next_expiry(T0) == T0 + timedelta(hours=1)
+@settings(max_examples=300)
+@given(st.one_of(st.binary(max_size=2000), st.text(max_size=2000)))
+def test_any_payload_gives_a_guard_or_none(payload: bytes | str) -> None:
+    guard = parse_guard(payload)
+    assert guard is None or (guard.count >= 0 and guard.limit >= 0)
 
 
 def test_listeners_hear_changes_until_removed() -> None:
-    guard = CutoffGuard()
-    heard: list[int] = []
-    remove = guard.add_listener(lambda: heard.append(guard.count(T0)))
-    guard.record(T0, "t101")
-    guard.set_pending("t102", True)
-    guard.set_pending("t102", True)  # no change, no call
+    guard = LedgerGuard()
+    heard: list[int | None] = []
+    remove = guard.add_listener(
+        lambda: heard.append(None if guard.state is None else guard.state.count)
+    )
+    guard.update(GuardState(count=1, limit=3, window_s=3600))
+    guard.update(GuardState(count=1, limit=3, window_s=3600))  # no change, no call
+    guard.update(GuardState(count=2, limit=3, window_s=3600))
     remove()
-    guard.set_pending("t102", False)
-
+    guard.update(GuardState(count=0, limit=3, window_s=3600))
     assert heard == [1, 2]
-
-
-@pytest.mark.parametrize(("limit", "window"), [(-1, timedelta(hours=1)), (1, timedelta(0))])
-def test_nonsense_settings_are_refused(limit: int, window: timedelta) -> None:
-    with pytest.raises(ValueError, match="limit"):
-        CutoffGuard(limit=limit, window=window)
 
 
 @pytest.fixture
 async def add_guard_entities(blueprint_hass: HomeAssistant):
-    """Add the entities the way the integration's platforms will; remove them at teardown."""
+    """Add the entities the way the integration's platforms do; remove them at teardown."""
     platforms: list[MockEntityPlatform] = []
 
-    async def add(guard: CutoffGuard) -> None:
+    async def add(guard: LedgerGuard) -> None:
         for domain, entity in (
             ("sensor", CutoffsLastHourSensor(guard, "ledger1", None)),
             ("binary_sensor", CutoffGuardBinarySensor(guard, "ledger1", None)),
@@ -103,28 +94,26 @@ async def add_guard_entities(blueprint_hass: HomeAssistant):
         await platform.async_reset()
 
 
-async def test_entities_follow_the_guard_and_release_after_an_hour(
-    blueprint_hass: HomeAssistant, travel_to: TravelTo, add_guard_entities
+async def test_entities_show_the_ledgers_guard(
+    blueprint_hass: HomeAssistant, add_guard_entities
 ) -> None:
     hass = blueprint_hass
-    guard = CutoffGuard(limit=1)
+    guard = LedgerGuard()
     await add_guard_entities(guard)
-    assert state_of(hass, GUARD_BINARY_SENSOR_ENTITY_ID).state == "off"
-    assert state_of(hass, CUTOFFS_SENSOR_ENTITY_ID).state == "0"
+    # Nothing published yet (a ledger older than the guard topic): unavailable, not "0".
+    assert state_of(hass, CUTOFFS_SENSOR_ENTITY_ID).state == "unavailable"
+    assert state_of(hass, GUARD_BINARY_SENSOR_ENTITY_ID).state == "unavailable"
 
-    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-    guard.record(now, "t101")
-    guard.record(now, "t102")
+    guard.update(GuardState(count=3, limit=3, window_s=3600))
     await hass.async_block_till_done()
+    holding = state_of(hass, GUARD_BINARY_SENSOR_ENTITY_ID)
+    assert holding.state == "on"
+    assert holding.attributes["device_class"] == "problem"
+    assert holding.attributes["remaining"] == 0
+    assert holding.attributes["window_minutes"] == 60
+    assert state_of(hass, CUTOFFS_SENSOR_ENTITY_ID).state == "3"
 
-    tripped = state_of(hass, GUARD_BINARY_SENSOR_ENTITY_ID)
-    assert tripped.state == "on"
-    assert tripped.attributes["device_class"] == "problem"
-    assert tripped.attributes["tenants"] == ["t101", "t102"]
-    assert tripped.attributes["remaining"] == 0
-    assert state_of(hass, CUTOFFS_SENSOR_ENTITY_ID).state == "2"
-
-    await travel_to("2026-11-23T13:00:01+00:00")
-
+    guard.update(GuardState(count=1, limit=3, window_s=3600))
+    await hass.async_block_till_done()
     assert state_of(hass, GUARD_BINARY_SENSOR_ENTITY_ID).state == "off"
-    assert state_of(hass, CUTOFFS_SENSOR_ENTITY_ID).state == "0"
+    assert state_of(hass, CUTOFFS_SENSOR_ENTITY_ID).attributes["remaining"] == 2

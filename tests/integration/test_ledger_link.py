@@ -353,10 +353,6 @@ async def test_supply_switch_fans_out_to_the_tenants_relays(
     await hass.async_block_till_done()
     assert state_of(hass, "switch.room_101_supply") == "off"
 
-    # The cut-off counts for the mass-disconnection guard.
-    assert state_of(hass, "sensor.tenant_metering_cutoffs_last_hour") == "1"
-    assert attributes_of(hass, "sensor.tenant_metering_cutoffs_last_hour")["tenants"] == ["t101"]
-
     # One relay back on means the tenant has supply.
     fire(hass, f"{BASE}/state", state(2, 2, {"1": FULL_CHANNEL}))
     await hass.async_block_till_done()
@@ -486,10 +482,11 @@ async def test_supply_switch_without_relays_is_unavailable(
     assert state_of(hass, "switch.room_101_supply") == STATE_UNAVAILABLE
 
 
-async def test_disconnect_due_tenants_count_for_the_guard(
+async def test_the_guard_entities_show_the_ledgers_one_number(
     hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
 ) -> None:
     await setup_ledger(hass, fake_ledger)
+    # Tenants due to be cut do not count here by themselves: the ledger's guard does.
     for number in range(1, 5):
         fire(
             hass,
@@ -497,11 +494,17 @@ async def test_disconnect_due_tenants_count_for_the_guard(
             tenant_state(f"t{number}", name=f"Room {number}", status="disconnect_due"),
         )
     await hass.async_block_till_done()
+    assert state_of(hass, "sensor.tenant_metering_cutoffs_last_hour") == STATE_UNAVAILABLE
+
+    guard = "tenant_metering/ledger/guard"
+    fire(hass, guard, {"count": 4, "limit": 3, "window_s": 3600}, retain=True)
+    await hass.async_block_till_done()
     assert state_of(hass, "sensor.tenant_metering_cutoffs_last_hour") == "4"
     assert state_of(hass, "binary_sensor.tenant_metering_cutoff_guard") == "on"
-    fire(hass, "tenant_metering/ledger/tenant/t1/state", tenant_state("t1", status="ok"))
-    fire(hass, "tenant_metering/ledger/tenant/t2/state", "")
+    fire(hass, guard, "not json")  # ignored: the last good guard stays
+    fire(hass, guard, {"count": 2, "limit": 3, "window_s": 3600})
     await hass.async_block_till_done()
+    assert state_of(hass, "sensor.tenant_metering_cutoffs_last_hour") == "2"
     assert state_of(hass, "binary_sensor.tenant_metering_cutoff_guard") == "off"
 
 
@@ -514,10 +517,10 @@ async def _tenant_with_two_relays(hass: HomeAssistant, fake_ledger: FakeLedger) 
     return await setup_ledger(hass, fake_ledger)
 
 
-async def test_partial_cutoff_counts_for_the_guard_and_survives_a_reload(
+async def test_a_partial_cutoff_is_an_error_and_reported_to_no_one_as_done(
     hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
 ) -> None:
-    entry = await _tenant_with_two_relays(hass, fake_ledger)
+    await _tenant_with_two_relays(hass, fake_ledger)
     call = hass.async_create_task(
         hass.services.async_call(
             "switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: "switch.room_101_supply"}, blocking=True
@@ -529,13 +532,11 @@ async def test_partial_cutoff_counts_for_the_guard_and_survives_a_reload(
     with pytest.raises(HomeAssistantError):
         await call
     await hass.async_block_till_done()
-    # One relay did cut: the tenant counts.
-    assert state_of(hass, "sensor.tenant_metering_cutoffs_last_hour") == "1"
-
-    assert await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done()
-    assert state_of(hass, "sensor.tenant_metering_cutoffs_last_hour") == "1"
-    assert attributes_of(hass, "sensor.tenant_metering_cutoffs_last_hour")["tenants"] == ["t101"]
+    # One relay did cut, the other did not: the supply is still on, and the ledger was not
+    # told of a cut-off that did not happen.
+    assert state_of(hass, "switch.room_101_supply") == "on"
+    reports = [body for _method, path, body in fake_ledger.requests if path.endswith("/supply")]
+    assert not [report for report in reports if report["supply"] == "off"]
 
 
 @pytest.mark.parametrize("entity_id", ["switch.room_101_supply", "switch.room_201_relay"])
@@ -558,4 +559,3 @@ async def test_tenants_cannot_switch_supply(
             context=Context(user_id=hass_user.id),
         )
     assert not [c for c in mqtt_mock.async_publish.call_args_list if c.args[0].endswith("/command")]
-    assert state_of(hass, "sensor.tenant_metering_cutoffs_last_hour") == "0"

@@ -4,6 +4,7 @@ Through the API with the service's clock moved by the test (2026-11-10 13:00 Ber
 """
 
 import argparse
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import time
 import json
@@ -17,9 +18,12 @@ from tenant_ledger import server
 from tenant_ledger.app import create_app
 from tenant_ledger.billing import QuietHours
 from tenant_ledger.config import CutoffPolicy, LedgerConfig
+from tenant_ledger.mqtt import BrokerSettings
 from tenant_ledger.service import LedgerService
+from tenant_sim.mosquitto import MosquittoBroker
 
 from .conftest import Api, FakeClock
+from .mqtt_probe import MqttProbe
 
 NOV_5 = 1_793_836_800  # 2026-11-05 00:00 UTC
 DAY = 86_400
@@ -294,3 +298,41 @@ def test_bad_quiet_hours_are_refused_at_start(text: str) -> None:
     with pytest.raises(SystemExit) as exit_info:
         _serve_args("--quiet-hours", text)
     assert exit_info.value.code == 2
+
+
+GUARD_TOPIC = "tenant_metering/ledger/guard"
+
+
+async def test_the_building_guard_is_published_as_one_number(
+    make_config: Callable[..., LedgerConfig],
+    clock: FakeClock,
+    mosquitto: MosquittoBroker,
+    socket_enabled: None,
+) -> None:
+    """Home Assistant shows the ledger's guard: the building's count, retained, as it changes."""
+    broker = BrokerSettings(host=mosquitto.host, port=mosquitto.port)
+    service = LedgerService(make_config(broker, cutoff=CutoffPolicy(guard_limit=2)), clock=clock)
+    await service.start()
+    try:
+        async with TestClient(TestServer(create_app(service, check_answers=True))) as client:
+            api = Api(client)
+            await _in_arrears(api, ["t1", "t2", "t3"])
+            with MqttProbe(mosquitto, GUARD_TOPIC) as probe:
+                first, _ = await asyncio.to_thread(probe.wait_for, GUARD_TOPIC)
+                assert json.loads(first) == {"count": 0, "limit": 2, "window_s": 3600}
+                await _after(service, clock, 2 * DAY)
+                held, _ = await asyncio.to_thread(
+                    probe.wait_for, GUARD_TOPIC, lambda raw: json.loads(raw)["count"] == 2
+                )
+            # Two cuts decided, the third held: the building's count is 2, at the limit.
+            assert json.loads(held) == {"count": 2, "limit": 2, "window_s": 3600}
+            states = [await api.call("GET", f"/api/tenants/t{n}") for n in (1, 2, 3)]
+            assert [state["supply_action"] for state in states] == ["cut", "cut", "none"]
+            # Each tenant's own count leaves the tenant out; the building's is the one number.
+            assert [state["cutoff_guard_count"] for state in states] == [1, 1, 2]
+            # A newcomer (Home Assistant after a restart) gets it retained.
+            with MqttProbe(mosquitto, GUARD_TOPIC) as late:
+                retained, _ = await asyncio.to_thread(late.wait_for, GUARD_TOPIC)
+            assert json.loads(retained)["count"] == 2
+    finally:
+        await service.stop()

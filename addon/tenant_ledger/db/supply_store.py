@@ -60,8 +60,8 @@ def record(
     )
 
 
-def guard_count(connection: sa.Connection, since_us: int, excluding: str) -> int:
-    """The mass-disconnection guard's count, as seen by tenant ``excluding``.
+def guard_count(connection: sa.Connection, since_us: int, excluding: str | None) -> int:
+    """The mass-disconnection guard's count, as seen by tenant ``excluding`` (None: all).
 
     Tenants cut off for arrears at or after ``since_us``, plus those whose status is
     ``disconnect_due`` now (a cut decided but not yet reported): so one evaluation pass that
@@ -76,5 +76,7 @@ def guard_count(connection: sa.Connection, since_us: int, excluding: str) -> int
         tenant_status.c.status == TenantState.DISCONNECT_DUE.value
     )
     tenants = sa.union(cut, due).subquery()
-    query = sa.select(sa.func.count()).select_from(tenants).where(tenants.c.tenant_id != excluding)
+    query = sa.select(sa.func.count()).select_from(tenants)
+    if excluding is not None:
+        query = query.where(tenants.c.tenant_id != excluding)
     return int(connection.execute(query).scalar_one())

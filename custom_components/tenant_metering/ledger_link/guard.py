@@ -1,27 +1,17 @@
-"""Mass-disconnection guard, as Home Assistant sees it: the cut-offs it carried out.
+"""The mass-disconnection guard, as the ledger keeps it: one number, shown on the ledger device.
 
-A tariff typo or a ledger bug can put every tenant into `disconnect_due` at once. The guard
-that decides is the ledger's (`cutoff_guard_count` / `cutoff_guard_limit` in the tenant
-state: beyond the limit the ledger holds further cut-offs for approval). This one counts the
-tenants who lost power here or are about to (status `disconnect_due`) within a sliding window
-and shows it on the ledger device, for the dashboard; no automation acts on it any more.
-
-`CutoffGuard` is pure (no HA, time passed in). The integration owns one per ledger and
-tells it about cut-offs and statuses; the two entities below show it and refresh
-themselves when records leave the window.
-
-Wiring (integration):
-- supply switch `async_turn_off` → `link.record_cutoff(tenant_id)`, which records here and
-  stores `cutoffs()` so the count survives a restart or reload (restored at setup);
-- every tenant state update → `guard.set_pending(tenant_id, status == "disconnect_due")`,
-  *before* the status sensor writes its state, so an automation triggered by that state
-  already sees the guard including this tenant;
-- add `CutoffsLastHourSensor(guard, device_info)` / `CutoffGuardBinarySensor(guard, …)`
-  to the ledger device.
+A tariff typo or a ledger bug can put every tenant into `disconnect_due` at once. The ledger
+owns the guard: it counts the tenants cut off for arrears in the last hour plus those due to
+be, and beyond its limit (`cutoff_guard_limit`) further cut-offs wait for the landlord's
+approval. It publishes that count, retained, on `{prefix}/ledger/guard`
+(`{"count": 2, "limit": 3, "window_s": 3600}`, docs/ledger-contract.md); these two entities
+show it as it is, so Home Assistant and the ledger never show two different numbers.
 """
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+import json
+import logging
 from typing import Any, Final
 
 from homeassistant.components.binary_sensor import (
@@ -29,97 +19,79 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
 )
 from homeassistant.components.sensor import SensorEntity, SensorStateClass
-from homeassistant.core import CALLBACK_TYPE, callback
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
-from homeassistant.helpers.event import async_track_point_in_utc_time
-from homeassistant.util import dt as dt_util
 
-DEFAULT_WINDOW: Final = timedelta(hours=1)
-DEFAULT_LIMIT: Final = 3
-# Fixed ids: the cut-off blueprint defaults to the binary sensor's id. Names still come from
+_LOGGER = logging.getLogger(__name__)
+
+# Fixed ids: the cut-off blueprint and dashboards name them. Names still come from
 # translation keys on the ledger device, but the generated id would differ
 # (`binary_sensor.tenant_metering_ledger_cut_off_guard`), so the ids are set explicitly.
 CUTOFFS_SENSOR_ENTITY_ID: Final = "sensor.tenant_metering_cutoffs_last_hour"
 GUARD_BINARY_SENSOR_ENTITY_ID: Final = "binary_sensor.tenant_metering_cutoff_guard"
+_MAX_PAYLOAD: Final = 1024
 
 
-class CutoffGuard:
-    """Counts tenants losing power in a sliding window; trips above a limit."""
+@dataclass(frozen=True, kw_only=True)
+class GuardState:
+    """The ledger's guard: ``count`` tenants within ``window_s``; at ``limit`` it holds."""
 
-    def __init__(self, limit: int = DEFAULT_LIMIT, window: timedelta = DEFAULT_WINDOW) -> None:
-        """Allow `limit` tenants per `window` before asking for approval."""
-        if limit < 0 or window <= timedelta(0):
-            raise ValueError("limit must be >= 0 and window positive")
-        self.limit = limit
-        self.window = window
-        self._cutoffs: dict[str, datetime] = {}  # tenant → latest cut-off
-        self._pending: set[str] = set()
+    count: int
+    limit: int
+    window_s: int
+
+    @property
+    def holding(self) -> bool:
+        """Further arrears cut-offs wait for the landlord's approval."""
+        return self.count >= self.limit
+
+
+def parse_guard(payload: bytes | str) -> GuardState | None:
+    """The guard from its MQTT payload; None (and a warning) for anything malformed."""
+    try:
+        if len(payload) > _MAX_PAYLOAD:
+            raise ValueError("too long")
+        data = json.loads(payload)
+        values = {key: data[key] for key in ("count", "limit", "window_s")}
+        if any(type(value) is not int or value < 0 for value in values.values()):
+            raise ValueError("counts must be whole numbers, not negative")
+    except (ValueError, TypeError, KeyError, RecursionError) as err:
+        _LOGGER.warning("Ignoring a malformed cut-off guard from the ledger: %s", err)
+        return None
+    return GuardState(**values)
+
+
+class LedgerGuard:
+    """The newest guard the ledger published; None until it has (an older ledger)."""
+
+    def __init__(self) -> None:
+        self.state: GuardState | None = None
         self._listeners: list[Callable[[], None]] = []
 
-    def record(self, ts: datetime, tenant_id: str) -> None:
-        """Note that the tenant's supply was turned off at `ts` (tz-aware)."""
-        latest = self._cutoffs.get(tenant_id)
-        if latest is None or ts > latest:
-            self._cutoffs[tenant_id] = ts
-        self._notify()
-
-    def set_pending(self, tenant_id: str, pending: bool) -> None:
-        """Note whether the tenant is `disconnect_due` (about to lose power)."""
-        if pending == (tenant_id in self._pending):
+    @callback
+    def update(self, state: GuardState) -> None:
+        if state == self.state:
             return
-        if pending:
-            self._pending.add(tenant_id)
-        else:
-            self._pending.discard(tenant_id)
-        self._notify()
-
-    def cutoffs(self, now: datetime) -> dict[str, datetime]:
-        """The latest cut-off of each tenant cut off within the window before `now`."""
-        since = now - self.window
-        return {tenant: ts for tenant, ts in self._cutoffs.items() if ts > since}
-
-    def tenants(self, now: datetime) -> frozenset[str]:
-        """Tenants cut off within the window before `now`, or pending."""
-        return frozenset(self.cutoffs(now).keys() | self._pending)
-
-    def count(self, now: datetime) -> int:
-        """How many tenants lost or are about to lose power in the window."""
-        return len(self.tenants(now))
-
-    def remaining(self, now: datetime) -> int:
-        """How many more tenants may lose power before the guard trips."""
-        return max(self.limit - self.count(now), 0)
-
-    def tripped(self, now: datetime) -> bool:
-        """More tenants than the limit: further cut-offs need approval."""
-        return self.count(now) > self.limit
-
-    def next_expiry(self, now: datetime) -> datetime | None:
-        """When the next cut-off leaves the window (the count may drop then)."""
-        since = now - self.window
-        live = [ts for ts in self._cutoffs.values() if ts > since]
-        return min(live) + self.window if live else None
-
-    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Call `listener` on every change; returns a function that removes it."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
-    def _notify(self) -> None:
+        self.state = state
         for listener in list(self._listeners):
             listener()
 
+    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` on every change; returns a function that removes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
 
 class _GuardEntity(Entity):
-    """Shared plumbing: follow the guard and refresh when records expire."""
+    """Shared plumbing: follow the ledger's guard."""
 
     _attr_has_entity_name = True
     _attr_should_poll = False
 
     def __init__(
         self,
-        guard: CutoffGuard,
+        guard: LedgerGuard,
         *,
         entity_id: str,
         unique_id: str,
@@ -129,56 +101,34 @@ class _GuardEntity(Entity):
         self.entity_id = entity_id
         self._attr_unique_id = unique_id
         self._attr_device_info = device_info
-        self._cancel_expiry: CALLBACK_TYPE | None = None
 
     async def async_added_to_hass(self) -> None:
-        """Start following the guard."""
-        self.async_on_remove(self._guard.add_listener(self._async_guard_changed))
-        self.async_on_remove(self._cancel_expiry_timer)
-        self._schedule_expiry()
-
-    @callback
-    def _async_guard_changed(self) -> None:
-        self._schedule_expiry()
-        self.async_write_ha_state()
-
-    @callback
-    def _async_expired(self, _now: datetime) -> None:
-        self._cancel_expiry = None
-        self._async_guard_changed()
-
-    def _schedule_expiry(self) -> None:
-        self._cancel_expiry_timer()
-        if (expiry := self._guard.next_expiry(dt_util.utcnow())) is not None:
-            self._cancel_expiry = async_track_point_in_utc_time(
-                self.hass, self._async_expired, expiry
-            )
-
-    @callback
-    def _cancel_expiry_timer(self) -> None:
-        if self._cancel_expiry is not None:
-            self._cancel_expiry()
-            self._cancel_expiry = None
+        self.async_on_remove(self._guard.add_listener(self.async_write_ha_state))
 
     @property
-    def extra_state_attributes(self) -> Mapping[str, Any]:
-        """What the landlord and the cut-off blueprint need to judge the guard."""
-        now = dt_util.utcnow()
+    def available(self) -> bool:
+        return self._guard.state is not None
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """What the landlord needs to judge the guard."""
+        if (state := self._guard.state) is None:
+            return None
         return {
-            "limit": self._guard.limit,
-            "remaining": self._guard.remaining(now),
-            "tenants": sorted(self._guard.tenants(now)),
+            "limit": state.limit,
+            "remaining": max(state.limit - state.count, 0),
+            "window_minutes": state.window_s // 60,
         }
 
 
 class CutoffsLastHourSensor(_GuardEntity, SensorEntity):
-    """Tenants cut off in the window, plus those pending (status disconnect_due)."""
+    """Tenants the ledger counts: cut off for arrears within the window, or due to be."""
 
     _attr_translation_key = "cutoffs_last_hour"
     _attr_state_class = SensorStateClass.MEASUREMENT
 
     def __init__(
-        self, guard: CutoffGuard, unique_id_prefix: str, device_info: DeviceInfo | None
+        self, guard: LedgerGuard, unique_id_prefix: str, device_info: DeviceInfo | None
     ) -> None:
         """Create the count sensor; unique id `<prefix>_cutoffs_last_hour`."""
         super().__init__(
@@ -189,19 +139,18 @@ class CutoffsLastHourSensor(_GuardEntity, SensorEntity):
         )
 
     @property
-    def native_value(self) -> int:
-        """The count."""
-        return self._guard.count(dt_util.utcnow())
+    def native_value(self) -> int | None:
+        return None if self._guard.state is None else self._guard.state.count
 
 
 class CutoffGuardBinarySensor(_GuardEntity, BinarySensorEntity):
-    """On (a problem) while further cut-offs need approval."""
+    """On (a problem) while further cut-offs wait for the landlord's approval."""
 
     _attr_translation_key = "cutoff_guard"
     _attr_device_class = BinarySensorDeviceClass.PROBLEM
 
     def __init__(
-        self, guard: CutoffGuard, unique_id_prefix: str, device_info: DeviceInfo | None
+        self, guard: LedgerGuard, unique_id_prefix: str, device_info: DeviceInfo | None
     ) -> None:
         """Create the guard sensor; unique id `<prefix>_cutoff_guard`."""
         super().__init__(
@@ -212,6 +161,5 @@ class CutoffGuardBinarySensor(_GuardEntity, BinarySensorEntity):
         )
 
     @property
-    def is_on(self) -> bool:
-        """Tripped."""
-        return self._guard.tripped(dt_util.utcnow())
+    def is_on(self) -> bool | None:
+        return None if self._guard.state is None else self._guard.state.holding

@@ -35,7 +35,6 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
-from homeassistant.util import dt as dt_util
 
 from ..chain_watch import ChainHead, parse_chain_head, rewinds
 from ..compat import async_get_entry_device, async_remove_entry_device
@@ -76,7 +75,7 @@ from .entities import (
     TenantBinarySensor,
     TenantSensor,
 )
-from .guard import CutoffGuard, CutoffGuardBinarySensor, CutoffsLastHourSensor
+from .guard import CutoffGuardBinarySensor, CutoffsLastHourSensor, LedgerGuard, parse_guard
 from .supply import SupplySwitch
 
 _LOGGER = logging.getLogger(__name__)
@@ -164,12 +163,8 @@ class LedgerLink:
         self.tenants: dict[str, TenantState] = {}
         # The tenants' supply switches (switch.py): they carry out the ledger's decisions.
         self.supply_switches: dict[str, SupplySwitch] = {}
-        # Mass-disconnection guard (guard.py): supply switches record cut-offs here.
-        self.guard = CutoffGuard()
-        # Cut-offs must survive restarts, or a restart resets the guard's count.
-        self._guard_store: Store[dict[str, str]] = Store(
-            hass, GUARD_STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.cutoffs"
-        )
+        # The ledger's mass-disconnection guard (guard.py), as it publishes it.
+        self.guard = LedgerGuard()
         # The newest chain head seen (chain_watch.py), kept across restarts.
         self.chain: ChainHead | None = None
         self._chain_store: Store[dict[str, Any]] = Store(
@@ -191,8 +186,11 @@ class LedgerLink:
         return cls(hass, entry, client, entry.data.get(CONF_PREFIX, DEFAULT_PREFIX))
 
     async def async_prepare(self) -> None:
-        """Restore the cut-offs and the chain head seen before a restart or reload."""
-        await self.async_load_guard()
+        """Restore the chain head seen before a restart or reload."""
+        # Before 0.4 Home Assistant kept its own count of cut-offs; the ledger's is the one.
+        await Store[Any](
+            self.hass, GUARD_STORAGE_VERSION, f"{DOMAIN}.{self.entry.entry_id}.cutoffs"
+        ).async_remove()
         await self.async_load_chain()
         self.entry.async_on_unload(self.async_save_chain)
 
@@ -202,13 +200,6 @@ class LedgerLink:
         if self.ledger_online is False:
             return False
         return self.ledger_online is True or self.coordinator.last_update_success
-
-    async def async_load_guard(self) -> None:
-        """Restore the cut-offs recorded before a restart or reload."""
-        stored = await self._guard_store.async_load() or {}
-        for tenant_id, when in stored.items():
-            if (ts := dt_util.parse_datetime(when)) is not None:
-                self.guard.record(ts, tenant_id)
 
     async def async_load_chain(self) -> None:
         """Restore the newest chain head seen before a restart or reload."""
@@ -223,18 +214,6 @@ class LedgerLink:
         """Store the newest chain head seen now (unload): a reload must not forget it."""
         if self.chain is not None:
             await self._chain_store.async_save(self.chain.as_dict())
-
-    @callback
-    def record_cutoff(self, tenant_id: str) -> None:
-        """Count a tenant's cut-off for the guard, and store it."""
-        self.guard.record(dt_util.utcnow(), tenant_id)
-        records = self.guard.cutoffs(dt_util.utcnow())
-        self.entry.async_create_task(
-            self.hass,
-            self._guard_store.async_save(
-                {tenant_id: ts.isoformat() for tenant_id, ts in records.items()}
-            ),
-        )
 
     @property
     def device_info(self) -> DeviceInfo:
@@ -266,6 +245,11 @@ class LedgerLink:
                 self.hass, f"{self.prefix}/ledger/chain", self._on_chain_head, 1
             )
         )
+        self._unsubscribers.append(
+            await mqtt.async_subscribe(
+                self.hass, f"{self.prefix}/ledger/guard", self._on_guard, 1, encoding=None
+            )
+        )
         self._unsubscribers.append(self.coordinator.async_add_listener(self._on_tenant_list))
         await self.coordinator.async_refresh()
         self._update_trust()
@@ -292,6 +276,12 @@ class LedgerLink:
         self._unsubscribers.clear()
         # The issue belongs to this entry: it must not outlive an unloaded or removed link.
         ir.async_delete_issue(self.hass, DOMAIN, ISSUE_LEDGER_UNREACHABLE)
+
+    @callback
+    def _on_guard(self, msg: ReceiveMessage) -> None:
+        payload = msg.payload if isinstance(msg.payload, bytes | str) else b""
+        if (guard := parse_guard(payload)) is not None:
+            self.guard.update(guard)
 
     @callback
     def _on_ledger_status(self, msg: ReceiveMessage) -> None:
@@ -397,9 +387,6 @@ class LedgerLink:
         if known == tenant:
             return
         self.tenants[tenant.tenant_id] = tenant
-        # Before the entities write their state, so an automation triggered by the status
-        # already sees the guard counting this tenant.
-        self.guard.set_pending(tenant.tenant_id, tenant.status == "disconnect_due")
         if known is None:
             async_dispatcher_send(
                 self.hass, signal_new_tenant(self.entry.entry_id), tenant.tenant_id
@@ -422,7 +409,6 @@ class LedgerLink:
     @callback
     def _remove_tenant(self, tenant_id: str) -> None:
         self.tenants.pop(tenant_id, None)
-        self.guard.set_pending(tenant_id, False)
         device = async_get_entry_device(
             self.hass, self.entry.entry_id, tenant_identifier(tenant_id)
         )

@@ -162,18 +162,13 @@ class SupplySwitch(TenantEntity, SwitchEntity):
                 translation_key="no_relays",
                 translation_placeholders={"tenant": self.tenant_id},
             )
-        try:
-            await self.hass.services.async_call(
-                Platform.SWITCH,
-                service,
-                {ATTR_ENTITY_ID: list(self._relay_entity_ids)},
-                blocking=True,
-                context=self._context,
-            )
-        finally:
-            # Counted even when some relays failed: the others did cut.
-            if service == SERVICE_TURN_OFF:
-                self.link.record_cutoff(self.tenant_id)
+        await self.hass.services.async_call(
+            Platform.SWITCH,
+            service,
+            {ATTR_ENTITY_ID: list(self._relay_entity_ids)},
+            blocking=True,
+            context=self._context,
+        )
 
     async def _command(self, service: str, *, off: bool, cause: str | None, reason: str) -> None:
         """Switch every relay, then tell the ledger who switched and why."""
