@@ -7,6 +7,8 @@ sensor HA has and whose statistic has no hourly row yet, this imports what the l
 (``statistics.async_backfill``); a statistic that has hours is never touched again.
 """
 
+import asyncio
+from dataclasses import dataclass, field
 from datetime import timedelta
 import logging
 from typing import Final
@@ -24,6 +26,17 @@ from .client import LedgerClient
 _LOGGER = logging.getLogger(__name__)
 BACKFILL_SPAN: Final = timedelta(days=31)
 """How far back a new sensor's history goes: a billing period."""
+_DATA_KEY: Final = f"{DOMAIN}_backfill"
+
+
+@dataclass
+class _Backfills:
+    """One fill at a time (HA's start and the energy action may overlap), and the statistics
+    filled since HA started: the recorder stores imports a moment later, so its own answer
+    ("has hours") cannot tell yet."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    filled: set[str] = field(default_factory=set)
 
 
 def energy_sensor_of_point(registry: er.EntityRegistry, point_id: str) -> str | None:
@@ -40,17 +53,27 @@ async def async_backfill_statistics(hass: HomeAssistant, client: LedgerClient) -
     """Import the ledger's history of every new energy sensor; returns hours per sensor."""
     if "recorder" not in hass.config.components:
         return {}
+    backfills: _Backfills = hass.data.setdefault(_DATA_KEY, _Backfills())
+    async with backfills.lock:
+        imported = await _async_fill(hass, client, backfills.filled)
+    if imported:
+        _LOGGER.info("Statistics of %d new energy sensors filled from the ledger", len(imported))
+    return imported
+
+
+async def _async_fill(
+    hass: HomeAssistant, client: LedgerClient, filled: set[str]
+) -> dict[str, int]:
     registry = er.async_get(hass)
     until = int(dt_util.utcnow().timestamp())
     since = until - int(BACKFILL_SPAN.total_seconds())
     imported: dict[str, int] = {}
     for point_id in await client.point_ids():
         entity_id = energy_sensor_of_point(registry, point_id)
-        if entity_id is None or await async_has_long_term(hass, entity_id):
+        if entity_id is None or entity_id in filled or await async_has_long_term(hass, entity_id):
             continue
         readings = await client.readings(point_id, since=since, until=until)
         if rows := await async_backfill(hass, entity_id, readings):
+            filled.add(entity_id)
             imported[entity_id] = len(rows)
-    if imported:
-        _LOGGER.info("Statistics of %d new energy sensors filled from the ledger", len(imported))
     return imported
