@@ -20,7 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVE_MODULE = ("-m", "tenant_ledger")
 """What follows the interpreter on the command line, before ``serve``."""
 LOG_TAIL_CHARS = 3000
-ADMIN_TOKEN_VARIABLE = "TENANT_LEDGER_ADMIN_TOKEN"
+ADMIN_TOKEN_VARIABLE = "TENANT_LEDGER_ADMIN_TOKEN"  # noqa: S105 - the name, not a token
 
 
 def building_args(

@@ -164,11 +164,12 @@ class PortalDoor(Web):
         if session is None:
             self.link_failures.fail(str(link.link_id), now_us)
             self.address_failures.fail(_address(request), now_us)
-            return self._locked(request, link) or self._door(
-                "sign_in", 401, action=request.path, wrong_pin=True
-            )
+            locked = self._locked(request, link)
+            if locked is not None:  # a response is a mapping: empty, so never "or" it
+                return locked
+            return self._door("sign_in", 401, action=request.path, wrong_pin=True)
         self.link_failures.forget(str(link.link_id))
-        response = web.HTTPSeeOther("/")
+        response = _see_other("/")
         response.set_cookie(
             SESSION_COOKIE,
             session,
@@ -193,9 +194,14 @@ async def sign_out_page(web_ui: Web, page: Page) -> web.StreamResponse:
     await web_ui.service.write(
         lambda c, _cat: sign_out(c, action, session=session, tenant_id=tenant_id)
     )
-    response = web.HTTPSeeOther("/")
+    response = _see_other("/")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+def _see_other(location: str) -> web.Response:
+    """A redirect that carries a cookie (an ``HTTPSeeOther`` is raised, not returned)."""
+    return web.Response(status=303, headers={"Location": location})
 
 
 def _address(request: web.Request) -> str:
