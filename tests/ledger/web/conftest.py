@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from playwright.async_api import Browser as Chromium, async_playwright
 import pytest
 
 from tenant_ledger.app import create_app
@@ -17,6 +18,18 @@ from tenant_ledger.web.csrf import COOKIE
 from tests.ledger.conftest import Api, FakeClock
 
 LOCAL = "127.0.0.1"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 _TOKEN = re.compile(r'<meta name="csrf-token" content="([0-9a-f]+)">')
 
 
@@ -149,3 +162,12 @@ async def post_readings(api: Api, clock: FakeClock) -> None:
         for hour in range(49)
     ]
     await api.call("POST", "/api/readings", {"readings": readings}, expect=200)
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Chromium]:
+    """Debian's headless Chromium driven by Playwright (no browser download)."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()

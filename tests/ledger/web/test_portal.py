@@ -90,7 +90,7 @@ class Portal:
 
 
 @asynccontextmanager
-async def _portal(
+async def open_portal(
     site: tuple[Api, Browser],
     ledger: LedgerService,
     clock: FakeClock,
@@ -115,7 +115,7 @@ async def _portal(
 async def portal(
     site: tuple[Api, Browser], ledger: LedgerService, clock: FakeClock
 ) -> AsyncIterator[Portal]:
-    async with _portal(site, ledger, clock) as portal:
+    async with open_portal(site, ledger, clock) as portal:
         yield portal
 
 
@@ -198,7 +198,7 @@ async def test_the_portal_port_has_no_console_and_no_api(
 async def test_wrong_pins_lock_the_link_and_say_when_to_try_again(
     site: tuple[Api, Browser], ledger: LedgerService, clock: FakeClock
 ) -> None:
-    async with _portal(site, ledger, clock, throttle=ThrottlePolicy()) as portal:
+    async with open_portal(site, ledger, clock, throttle=ThrottlePolicy()) as portal:
         door = portal.phone()
         sign_in = await make_sign_in(portal.browser, "t1")
         wrong = "000000" if sign_in.pin != "000000" else "111111"
@@ -225,7 +225,7 @@ async def test_wrong_pins_lock_the_link_and_say_when_to_try_again(
 async def test_failures_from_one_address_lock_every_link(
     site: tuple[Api, Browser], ledger: LedgerService, clock: FakeClock
 ) -> None:
-    async with _portal(site, ledger, clock, throttle=ThrottlePolicy(per_address=3)) as portal:
+    async with open_portal(site, ledger, clock, throttle=ThrottlePolicy(per_address=3)) as portal:
         door = portal.phone()
         sign_in = await make_sign_in(portal.browser, "t1")
         for _ in range(3):
@@ -241,7 +241,7 @@ async def test_a_session_ends_when_idle_and_when_it_is_too_old(
     site: tuple[Api, Browser], ledger: LedgerService, clock: FakeClock
 ) -> None:
     policy = SessionPolicy(idle_us=30 * 60 * 1_000_000, absolute_us=2 * HOUR * 1_000_000)
-    async with _portal(site, ledger, clock, policy=policy) as portal:
+    async with open_portal(site, ledger, clock, policy=policy) as portal:
         door = portal.phone()
         sign_in = await signed_in(portal, door, "t1")
         clock.advance(29 * 60)
