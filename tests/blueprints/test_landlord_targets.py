@@ -49,7 +49,7 @@ def _strings(value: Any) -> list[str]:
 
 @pytest.mark.parametrize("path", BLUEPRINTS, ids=[path.name for path in BLUEPRINTS])
 def test_the_landlord_target_is_required_and_nothing_defaults_to_everyone(path: Path) -> None:
-    document = yaml.load(path.read_text(encoding="utf-8"), Loader=_BlueprintLoader)  # noqa: S506
+    document = yaml.load(path.read_text(encoding="utf-8"), Loader=_BlueprintLoader)
     inputs = _inputs(document["blueprint"]["input"])
     landlord = inputs["notify_service"]
     assert "default" not in landlord, "the landlord's target must be chosen, never defaulted"
