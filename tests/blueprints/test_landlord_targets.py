@@ -23,9 +23,11 @@ class _BlueprintLoader(yaml.SafeLoader):
     """YAML with HA's ``!input`` tag (its value is the input's name)."""
 
 
-_BlueprintLoader.add_constructor(
-    "!input", lambda loader, node: {"!input": loader.construct_scalar(node)}
-)
+def _input(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> dict[str, str]:
+    return {"!input": str(loader.construct_scalar(node))}
+
+
+_BlueprintLoader.add_constructor("!input", _input)
 
 
 def _inputs(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
