@@ -194,6 +194,11 @@ def _split(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def _portal_url(args: argparse.Namespace) -> str:
+    """The portal as tenants reach it (add-on option, else the flag); empty: derived."""
+    return str(_options(args).get("portal_url") or args.portal_url)
+
+
 def _app(args: argparse.Namespace, service: LedgerService) -> web.Application:
     """The REST API plus the web UI (landlord console and tenant portal)."""
     app = create_app(service)
@@ -204,7 +209,7 @@ def _app(args: argparse.Namespace, service: LedgerService) -> web.Application:
         service,
         landlords=landlords,
         trusted_proxies=_split(args.trusted_proxies),
-        portal_url=options.get("portal_url") or args.portal_url,
+        portal_url=_portal_url(args),
         portal_port=args.portal_port,
     )
     return app
@@ -294,7 +299,8 @@ async def _serve(args: argparse.Namespace) -> int:
     portal = None
     if args.portal_port is not None:
         # Its own runner: this port serves the tenant portal's door and nothing else.
-        portal = web.AppRunner(create_portal_app(service), access_log=None)
+        door = create_portal_app(service, portal_url=_portal_url(args))
+        portal = web.AppRunner(door, access_log=None)
         await portal.setup()
         await web.TCPSite(portal, args.host, args.portal_port).start()
         _LOGGER.info("tenant portal listening on %s:%s", args.host, args.portal_port)

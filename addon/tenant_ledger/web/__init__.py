@@ -123,10 +123,12 @@ def create_portal_app(
     secret: bytes | None = None,
     policy: SessionPolicy = DEFAULT_SESSIONS,
     throttle: ThrottlePolicy = DEFAULT_THROTTLE,
+    portal_url: str = "",
 ) -> web.Application:
     """The tenant portal on its own port: sign-in by link and PIN, then only the tenant's pages.
 
     No console page and no API is mounted here, so none can be reached through this port.
+    ``portal_url``: the address tenants use when a reverse proxy (HTTPS) stands in front.
     """
     app = web.Application(client_max_size=64 * 1024)
     door = PortalDoor(
@@ -138,6 +140,7 @@ def create_portal_app(
         csrf=CsrfGuard(secret or secrets.token_bytes(32)),
         policy=policy,
         throttle=throttle,
+        portal_url=portal_url,
     )
     for method, path, access, handler in PORTAL_ROUTES:
         app.router.add_route(method, path, door.route(access, handler))

@@ -9,6 +9,7 @@ are counted per link and per client address; past the limit the door says when t
 
 from dataclasses import dataclass, field
 import math
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -122,6 +123,13 @@ class PortalDoor(Web):
         response.headers["Retry-After"] = str(seconds)
         return response
 
+    def _same_origin(self, request: web.Request) -> bool:
+        """A browser's form post from the door's own page, reached directly or through the
+        configured ``portal_url`` (a proxy); no Origin header: not a browser, allowed."""
+        origin = request.headers.get("Origin")
+        own = {f"{request.scheme}://{request.host}", _origin(self.portal_url)}
+        return origin is None or origin in own
+
     async def _link(self, request: web.Request) -> PortalLink | None:
         token = request.match_info["token"]
         return await self.service.read(lambda c, cat: find_link(c, cat, token))
@@ -140,7 +148,7 @@ class PortalDoor(Web):
         return self._door("sign_in", 200, action=request.path)
 
     async def sign_in(self, request: web.Request) -> web.Response:
-        if not _same_origin(request):
+        if not self._same_origin(request):
             return self._door("refused", 403)
         link = await self._link(request)
         locked = self._locked(request, link)
@@ -177,7 +185,7 @@ class PortalDoor(Web):
             max_age=self.policy.absolute_us // _US,
             httponly=True,
             samesite="Strict",
-            secure=request.secure,
+            secure=request.secure or self.portal_url.startswith("https://"),
         )
         return response
 
@@ -204,11 +212,11 @@ def _see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` (empty for none)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
 def _address(request: web.Request) -> str:
     return request.remote or "unknown"
-
-
-def _same_origin(request: web.Request) -> bool:
-    """A browser's form post from the door's own page (no Origin: not a browser, allowed)."""
-    origin = request.headers.get("Origin")
-    return origin is None or origin == f"{request.scheme}://{request.host}"

@@ -97,9 +97,16 @@ async def open_portal(
     *,
     policy: SessionPolicy = DEFAULT_SESSIONS,
     throttle: ThrottlePolicy | None = None,
+    portal_url: str = "",
 ) -> AsyncIterator[Portal]:
     api, browser = site
-    app = create_portal_app(ledger, secret=b"p" * 32, policy=policy, throttle=throttle or LENIENT)
+    app = create_portal_app(
+        ledger,
+        secret=b"p" * 32,
+        policy=policy,
+        throttle=throttle or LENIENT,
+        portal_url=portal_url,
+    )
     server = TestServer(app)
     await server.start_server()
     portal = Portal(server=server, ledger=ledger, clock=clock, browser=browser, api=api)
@@ -181,6 +188,38 @@ async def test_tenant_a_gets_nothing_of_tenant_b_on_any_portal_page(
     assert other.status == 404, body
     assert b"Room t2" not in body
     assert b"t2" not in body.replace(b"/tenants/t2", b"")
+
+
+async def test_a_sign_in_posted_from_another_site_is_refused(
+    portal: Portal, phones: tuple[Door, Door]
+) -> None:
+    alice, _bob = phones
+    sign_in = await make_sign_in(portal.browser, "t1")
+    reply = await alice.session.post(
+        alice.base + sign_in.path,
+        data={"pin": sign_in.pin},
+        headers={"Origin": "https://evil.example"},
+        allow_redirects=False,
+    )
+    assert reply.status == 403
+    assert alice.cookie is None
+
+
+async def test_behind_an_https_proxy_the_cookie_is_secure_and_its_origin_accepted(
+    site: tuple[Api, Browser], ledger: LedgerService, clock: FakeClock
+) -> None:
+    proxied = "https://portal.example.org"
+    async with open_portal(site, ledger, clock, portal_url=proxied) as portal:
+        door = portal.phone()
+        sign_in = await make_sign_in(portal.browser, "t1")
+        reply = await door.session.post(
+            door.base + sign_in.path,
+            data={"pin": sign_in.pin},
+            headers={"Origin": proxied},
+            allow_redirects=False,
+        )
+        assert reply.status == 303
+        assert "Secure" in reply.headers["Set-Cookie"]
 
 
 async def test_the_portal_port_has_no_console_and_no_api(
