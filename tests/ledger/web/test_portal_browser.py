@@ -59,6 +59,7 @@ async def test_tenant_a_with_only_the_link_and_pin_sees_their_account_and_nothin
         await alice.click("button[type=submit]")
         await expect(alice.locator("h1")).to_have_text("Room t1")
         await expect(alice.get_by_test_id("balance")).to_have_text("-14.40 EUR")
+        await expect(alice.get_by_test_id("what-to-do")).to_contain_text("top up now")
         assert await alice.locator("text=Room t2").count() == 0
         await shot(alice, "portal-account-phone")
         width = await alice.evaluate("document.documentElement.scrollWidth")
