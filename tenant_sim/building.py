@@ -249,8 +249,7 @@ def hostel() -> Building:
         tariff=TOU_TARIFF,
         plans=PLANS,
         logins=(
+            # Only the landlord logs in to Home Assistant: tenants use the ledger's portal.
             Login(username="landlord", name="Landlord", tenant_id=None),
-            Login(username="ana", name="Ana Costa (room 101)", tenant_id="t101"),
-            Login(username="ben", name="Ben Okafor (room 102)", tenant_id="t102"),
         ),
     )

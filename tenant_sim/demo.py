@@ -10,7 +10,7 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 from contextlib import AsyncExitStack, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 import json
 from pathlib import Path
@@ -35,9 +35,10 @@ from tenant_sim.live import LiveBuilding
 from tenant_sim.month import MonthError, month_bounds, simulate_month
 from tenant_sim.mosquitto import MosquittoBroker
 from tenant_sim.net import LOOPBACK, free_port
+from tenant_sim.portal_links import SignInLink, make_sign_in_links
 from tenant_sim.progress import Progress
 from tenant_sim.registers import BuildingRegisters, CircuitReading
-from tenant_sim.seed import create_token, link_ha_users, seed, top_up_openings
+from tenant_sim.seed import create_token, seed, top_up_openings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MARKER = ".tenant-metering-demo"
@@ -53,6 +54,7 @@ class Options:
     ledger_port: int
     mqtt_port: int
     portal_port: int
+    tenant_portal_port: int
     no_ha: bool
     duration: float | None
     interval: float
@@ -81,6 +83,12 @@ def parse(argv: Sequence[str]) -> Options:
         type=int,
         default=8100,
         help="the ingress stand-in: landlord console and tenant portal (8100; 0: any free port)",
+    )
+    parser.add_argument(
+        "--tenant-portal-port",
+        type=int,
+        default=8101,
+        help="the ledger's own tenant portal: sign-in links, no HA login (8101; 0: any free)",
     )
     parser.add_argument("--no-ha", action="store_true", help="skip Home Assistant")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
@@ -114,6 +122,7 @@ def parse(argv: Sequence[str]) -> Options:
         ledger_port=args.ledger_port,
         mqtt_port=args.mqtt_port,
         portal_port=args.portal_port,
+        tenant_portal_port=args.tenant_portal_port,
         no_ha=args.no_ha,
         duration=args.duration,
         interval=args.interval,
@@ -230,6 +239,8 @@ class Running:
     broker: MosquittoBroker
     ledger: LedgerProcess
     admin_token: str
+    sign_ins: list[SignInLink] = field(default_factory=list)
+    """Each tenant's portal link and PIN, as the landlord hands them out."""
     ha: HomeAssistantDemo | None = None
     portal: IngressStandIn | None = None
     totals: tuple[int, int] = (0, 0)
@@ -275,16 +286,21 @@ async def _start(
 
     admin_token = secrets.token_urlsafe(24)
     landlords = [login.username for login in building.logins if login.tenant_id is None]
+    tenant_portal = _free_or_fail(options.tenant_portal_port, "--tenant-portal-port", progress)
     ledger = LedgerProcess(
         options.data_dir / "ledger",
         port=_free_or_fail(options.ledger_port, "--ledger-port", progress),
         mqtt_url=broker.url,
         admin_token=admin_token,
         clock=options.clock,
-        args=building_args(
-            landlords=landlords,
-            trusted_proxies=[LOOPBACK],  # the ingress stand-in
-        ),
+        args=[
+            *building_args(
+                landlords=landlords,
+                trusted_proxies=[LOOPBACK],  # the ingress stand-in
+            ),
+            *("--portal-port", str(tenant_portal)),
+            *("--portal-url", f"http://{LOOPBACK}:{tenant_portal}"),
+        ],
     )
     stack.callback(ledger.stop)
     await progress.step(f"ledger on {ledger.url}", asyncio.to_thread(ledger.start))
@@ -329,51 +345,32 @@ async def _start(
         live.bridge_modbus = not ha.forwards_modbus
         if ha.url is not None:
             running.portal = await _portal(
-                options,
-                building=building,
-                stack=stack,
-                api=api,
-                ha=ha,
-                ledger=ledger,
-                progress=progress,
+                options, stack=stack, ha=ha, ledger=ledger, progress=progress
             )
+
+    await progress.attempt(
+        f"tenant portal on http://{LOOPBACK}:{tenant_portal}: a sign-in link and PIN per tenant",
+        _sign_ins(running, landlords[0], building),
+    )
 
     running.totals = await _ledger_totals(api)
     return running
 
 
+async def _sign_ins(running: Running, landlord: str, building: Building) -> None:
+    tenant_ids = [tenant.tenant_id for tenant in building.tenants]
+    running.sign_ins = await make_sign_in_links(running.ledger.url, landlord, tenant_ids)
+
+
 async def _portal(
     options: Options,
     *,
-    building: Building,
     stack: AsyncExitStack,
-    api: LedgerApi,
     ha: HomeAssistantDemo,
     ledger: LedgerProcess,
     progress: Progress,
 ) -> IngressStandIn | None:
-    """Link the tenants' HA users in the ledger, then open the console through ingress."""
-    if ha.user_ids:
-        logins = [login for login in building.logins if login.tenant_id in ha.user_ids]
-        rooms = {c.space_id: c.name for c in building.circuits}
-        names = {t.tenant_id: rooms[t.space_id] for t in building.tenants}
-        pairs = ", ".join(f"{login.username} → {names[login.tenant_id or '']}" for login in logins)
-        links = {
-            login.tenant_id: (ha.user_ids[login.tenant_id], login.name)
-            for login in logins
-            if login.tenant_id is not None
-        }
-        if (
-            await progress.attempt(
-                f"ledger: Home Assistant users linked to their tenants ({pairs})",
-                link_ha_users(api, links),
-            )
-            and ha.dashboard_published
-        ):
-            await progress.attempt(
-                '"Tenants" dashboard: each tenant\'s view shown to their Home Assistant user',
-                ha.share_tenant_views(),
-            )
+    """Open the landlord's console through the ingress stand-in (HA logins)."""
     try:
         port = _free_or_fail(options.portal_port, "--portal-port", progress)
     except OSError:
@@ -436,7 +433,9 @@ def _write_summary(options: Options, running: Running) -> None:
         "ledger_admin_token": running.admin_token,
         "home_assistant_url": None if ha is None else ha.url,
         "logins": {} if ha is None else ha.passwords,
-        "ha_user_ids": {} if ha is None else ha.user_ids,
+        "tenant_portal": {
+            link.tenant_id: {"url": link.url, "pin": link.pin} for link in running.sign_ins
+        },
         "portal_url": None if portal is None else portal.url,
     }
     path = options.data_dir / "demo.json"
@@ -455,10 +454,12 @@ def _print_ready(*, progress: Progress, building: Building, running: Running) ->
             if password:
                 say(f"    {login.name:<26} user {login.username:<9} password {password}")
     if running.portal is not None:
-        say(
-            f"  Landlord console and tenant portal  {running.portal.url}  "
-            "(log in with the Home Assistant users above)"
-        )
+        say(f"  Landlord console {running.portal.url}  (log in with the Home Assistant user above)")
+    if running.sign_ins:
+        names = {tenant.tenant_id: tenant.name for tenant in building.tenants}
+        say("  Tenant portal (no Home Assistant login; each tenant's link and PIN):")
+        for link in running.sign_ins:
+            say(f"    {names[link.tenant_id]:<26} {link.url}  PIN {link.pin}")
     say(
         f"  Ledger API       {running.ledger.url}/api/openapi.json  "
         f"(admin token {running.admin_token})"

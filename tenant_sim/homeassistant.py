@@ -37,11 +37,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DOMAIN: Final = "tenant_metering"
 START_TIMEOUT: Final = 180.0
 ENTITIES_TIMEOUT: Final = 60.0
-SHARE_TIMEOUT: Final = 20.0
 DASHBOARD: Final = "tenant-metering"
 """The url path of the integration's "Tenants" dashboard."""
 NOTIFY: Final = "notify.persistent_notification"
-"""Where the demo's automations send messages: the notifications panel of HA's sidebar."""
+"""Where the demo's automations send the landlord's messages: the notifications panel of HA's
+sidebar, which is the landlord's own here because only the landlord logs in to this Home
+Assistant (tenants use the ledger's portal). A real building picks the landlord's phone."""
 
 # Only what the demo shows, instead of default_config (which would load dozens of
 # integrations, some wanting packages this venv does not have).
@@ -114,7 +115,6 @@ class HomeAssistantDemo:
         self.url: str | None = None
         """Set once HA answers; None when it never came up."""
         self.passwords: dict[str, str] = {}
-        self.user_ids: dict[str, str] = {}
         self.entities: dict[str, str] = {}
         """unique id → entity id of the integration's entities."""
         self.forwards_breakers = False
@@ -141,7 +141,6 @@ class HomeAssistantDemo:
         self.url = self.base_url
         if not await attempt("onboarding done, landlord login created", self._onboard()):
             return
-        await attempt("tenant logins created (ana, ben)", self._create_tenant_users())
         await attempt(f"MQTT connected to 127.0.0.1:{self.mqtt_port}", self._setup_mqtt())
         self.forwards_breakers = await attempt(
             "Tenant Metering: MQTT breakers hub added", self._setup_hub()
@@ -304,32 +303,6 @@ class HomeAssistantDemo:
             "/api/onboarding/integration",
             {"client_id": client_id, "redirect_uri": client_id + "?auth_callback=1"},
         )
-
-    async def _create_tenant_users(self) -> None:
-        """Non-admin users for the tenants' logins (HA's "Users" group)."""
-        for login in self.building.logins:
-            if login.tenant_id is None:
-                continue
-            password = _password()
-            (created,) = await self._ws(
-                {
-                    "type": "config/auth/create",
-                    "name": login.name,
-                    "group_ids": ["system-users"],
-                    "local_only": True,
-                }
-            )
-            user_id = created["user"]["id"]
-            await self._ws(
-                {
-                    "type": "config/auth_provider/homeassistant/create",
-                    "user_id": user_id,
-                    "username": login.username,
-                    "password": password,
-                }
-            )
-            self.passwords[login.username] = password
-            self.user_ids[login.tenant_id] = user_id
 
     # -- config flows ----------------------------------------------------------------------------
 
@@ -516,31 +489,6 @@ class HomeAssistantDemo:
         await self._ok(
             "POST", f"/api/services/{DOMAIN}/register_energy_devices?return_response", {}
         )
-
-    async def share_tenant_views(self) -> None:
-        """Publish the dashboard again until each tenant's view is visible to their HA user.
-
-        The ledger's links reach HA as ``ha_user_ids`` in its retained tenant state, a moment
-        after they were made; until then a tenant's view is the landlord's only.
-        """
-        wanted = {f"tenant-{tenant_id}": user for tenant_id, user in self.user_ids.items()}
-        deadline = time.monotonic() + SHARE_TIMEOUT
-        while True:
-            await self._publish_dashboards()
-            (config,) = await self._ws({"type": "lovelace/config", "url_path": DASHBOARD})
-            visible = {
-                view.get("path"): [who.get("user") for who in view.get("visible") or []]
-                for view in config.get("views", [])
-            }
-            missing = [path for path, user in wanted.items() if user not in visible.get(path, [])]
-            if not missing:
-                return
-            if time.monotonic() > deadline:
-                raise HomeAssistantError(
-                    f"after {SHARE_TIMEOUT:.0f} s, views not shown to their tenant: "
-                    f"{', '.join(sorted(missing))} (no ha_user_ids from the ledger yet?)"
-                )
-            await asyncio.sleep(1)
 
 
 def _skip_core_config_step(storage: Path) -> None:

@@ -20,6 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVE_MODULE = ("-m", "tenant_ledger")
 """What follows the interpreter on the command line, before ``serve``."""
 LOG_TAIL_CHARS = 3000
+ADMIN_TOKEN_VARIABLE = "TENANT_LEDGER_ADMIN_TOKEN"  # noqa: S105 - the name, not a token
 
 
 def building_args(
@@ -102,7 +103,6 @@ class LedgerProcess:
         argv = [
             sys.executable, *self.launcher, "serve",
             "--data-dir", str(self.data_dir), "--port", str(self.port),
-            f"--admin-token={self.admin_token}",
         ]  # fmt: skip
         if self.mqtt_url is not None:
             argv += ["--mqtt-url", self.mqtt_url]
@@ -113,7 +113,12 @@ class LedgerProcess:
         # stays the caller's.
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our module
-                argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                argv,
+                # The token in the environment, never on the command line (ps shows that).
+                env={**self.env, ADMIN_TOKEN_VARIABLE: self.admin_token},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def _failure(self, what: str) -> str:

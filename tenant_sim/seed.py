@@ -4,11 +4,11 @@ Only the public API is used (docs/ledger-contract.md, ``/api/openapi.json``), so
 doubles as a check that the API can set up a real building from nothing.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from tenant_sim.building import TARIFF_ID, Building
-from tenant_sim.ledger_api import LedgerApi, LedgerApiError
+from tenant_sim.ledger_api import LedgerApi
 
 ACTOR = "demo"
 
@@ -76,29 +76,3 @@ async def create_token(api: LedgerApi, name: str, role: str) -> str:
         "POST", "/api/tokens", {"name": name, "role": role, "actor": ACTOR}
     )
     return reply["token"]
-
-
-async def link_ha_users(api: LedgerApi, links: Mapping[str, tuple[str, str]]) -> None:
-    """Link HA users to tenants (tenant id → (HA user id, label)): their private portal.
-
-    A ledger without ``POST /api/tenants/{id}/ha-users`` (older than the links API) raises
-    ``LinksUnavailableError``.
-    """
-    for tenant_id, (user_id, label) in links.items():
-        try:
-            await api.call(
-                "POST",
-                f"/api/tenants/{tenant_id}/ha-users",
-                {"user_id": user_id, "label": label, "actor": ACTOR},
-            )
-        except LedgerApiError as err:
-            if err.status == 405 or (err.status == 404 and tenant_id not in err.body):
-                raise LinksUnavailableError from None
-            raise
-
-
-class LinksUnavailableError(RuntimeError):
-    """The ledger has no API to link HA users to tenants."""
-
-    def __init__(self) -> None:
-        super().__init__("not available in this ledger")

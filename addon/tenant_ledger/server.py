@@ -32,7 +32,7 @@ from tenant_ledger.supervisor import (
     home_assistant_token,
     read_options,
 )
-from tenant_ledger.web import setup_web
+from tenant_ledger.web import create_portal_app, setup_web
 from tenant_ledger.web.identity import SUPERVISOR_ADDRESS
 
 _LOGGER = logging.getLogger(__name__)
@@ -76,9 +76,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fixed MQTT client id: the broker keeps this session's readings while we are down",
     )
     parser.add_argument(
+        "--admin-token-file",
+        type=Path,
+        default=_env("ADMIN_TOKEN_FILE"),
+        help="a file holding an admin API token to accept (or the token itself in "
+        "$TENANT_LEDGER_ADMIN_TOKEN; default: one is generated on first start). Never on the "
+        "command line, where every process on the machine can read it",
+    )
+    parser.add_argument(
         "--admin-token",
-        default=_env("ADMIN_TOKEN"),
-        help="an admin API token to accept (default: one is generated on first start)",
+        help="DEPRECATED (visible in ps): use --admin-token-file or $TENANT_LEDGER_ADMIN_TOKEN",
+    )
+    parser.add_argument(
+        "--portal-port",
+        type=int,
+        default=_port(_env("PORTAL_PORT")),
+        help="TCP port of the tenant portal's own door (sign-in links, no Home Assistant "
+        "login); none: no portal port (add-on: 8100)",
+    )
+    parser.add_argument(
+        "--portal-url",
+        default=_env("PORTAL_URL", ""),
+        help="the portal as tenants reach it (e.g. https://portal.example.org), printed in "
+        "sign-in links; default: the console's host name on --portal-port",
     )
     parser.add_argument("--currency", default=_env("CURRENCY", "EUR"))
     parser.add_argument("--timezone", default=_env("TIMEZONE", "UTC"))
@@ -131,6 +151,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _port(text: str | None) -> int | None:
+    return int(text) if text else None
+
+
+def _admin_token(args: argparse.Namespace) -> str | None:
+    """The admin token from its file or the environment (the deprecated flag last)."""
+    if args.admin_token_file is not None:
+        token = Path(args.admin_token_file).read_text(encoding="utf-8").strip()
+        if not token:
+            raise SystemExit(f"--admin-token-file {args.admin_token_file} is empty")
+        return token
+    if args.admin_token:
+        _LOGGER.warning(
+            "--admin-token shows the token to every process on this machine (ps); "
+            "use --admin-token-file or $TENANT_LEDGER_ADMIN_TOKEN"
+        )
+        return str(args.admin_token)
+    return _env("ADMIN_TOKEN") or None
+
+
 def _quiet_hours(text: str) -> QuietHours | None:
     try:
         return QuietHours.parse(text)
@@ -154,11 +194,24 @@ def _split(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def _portal_url(args: argparse.Namespace) -> str:
+    """The portal as tenants reach it (add-on option, else the flag); empty: derived."""
+    return str(_options(args).get("portal_url") or args.portal_url)
+
+
 def _app(args: argparse.Namespace, service: LedgerService) -> web.Application:
     """The REST API plus the web UI (landlord console and tenant portal)."""
     app = create_app(service)
-    landlords = [*_options(args).get("landlord_users", []), *_split(args.admin_users)]
-    setup_web(app, service, landlords=landlords, trusted_proxies=_split(args.trusted_proxies))
+    options = _options(args)
+    landlords = [*options.get("landlord_users", []), *_split(args.admin_users)]
+    setup_web(
+        app,
+        service,
+        landlords=landlords,
+        trusted_proxies=_split(args.trusted_proxies),
+        portal_url=_portal_url(args),
+        portal_port=args.portal_port,
+    )
     return app
 
 
@@ -177,7 +230,7 @@ def _config(args: argparse.Namespace, broker: BrokerSettings | None) -> LedgerCo
         landlord_name=options.get("landlord_name", args.landlord_name),
         landlord_address=options.get("landlord_address", args.landlord_address),
         tax_name=options.get("tax_name", args.tax_name),
-        admin_token=args.admin_token,
+        admin_token=_admin_token(args),
         plan_defaults=PlanDefaults(
             low_balance_threshold=options.get(
                 "low_balance_threshold", defaults.low_balance_threshold
@@ -243,6 +296,14 @@ async def _serve(args: argparse.Namespace) -> int:
     await runner.setup()
     await web.TCPSite(runner, args.host, args.port).start()
     _LOGGER.info("ledger listening on %s:%s", args.host, args.port)
+    portal = None
+    if args.portal_port is not None:
+        # Its own runner: this port serves the tenant portal's door and nothing else.
+        door = create_portal_app(service, portal_url=_portal_url(args))
+        portal = web.AppRunner(door, access_log=None)
+        await portal.setup()
+        await web.TCPSite(portal, args.host, args.portal_port).start()
+        _LOGGER.info("tenant portal listening on %s:%s", args.host, args.portal_port)
     announcing = (
         None
         if supervisor is None
@@ -257,6 +318,8 @@ async def _serve(args: argparse.Namespace) -> int:
     finally:
         if announcing is not None:
             announcing.cancel()
+        if portal is not None:
+            await portal.cleanup()
         await runner.cleanup()
         await service.stop()
     return 0

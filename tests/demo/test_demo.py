@@ -11,6 +11,7 @@ from pathlib import Path
 import secrets
 import signal
 import socket
+import subprocess
 import urllib.error
 import urllib.request
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ from tenant_sim.ledger_api import LedgerApi
 from tenant_sim.ledger_process import LedgerProcess, building_args
 from tenant_sim.registers import BuildingRegisters
 from tests.demo.demo_run import DemoRun
+from tests.demo.tenant_portal import tenant_sees_only_their_portal
 
 BUILDING = hostel()
 # The demo runs "at" a fixed instant (and its ledger with it), so no date here is today's.
@@ -36,6 +38,7 @@ def live_demo(tmp_path: Path, socket_enabled: None) -> Iterator[DemoRun]:
     run = DemoRun(
         tmp_path,
         *("--no-ha", "--interval", "1", "--mqtt-port", "0", "--ledger-port", "0"),
+        *("--tenant-portal-port", "0"),
         *("--now", DEMO_NOW),
     )
     try:
@@ -86,6 +89,23 @@ async def test_live_demo_seeds_the_hostel_and_meters_it(live_demo: DemoRun) -> N
             assert len(recent["readings"]) >= 2, circuit.point_id
             registers = [r["energy_wh"] for r in recent["readings"]]
             assert registers == sorted(registers)
+
+
+async def test_the_demo_prints_each_tenants_portal_link_and_pin(live_demo: DemoRun) -> None:
+    """No Home Assistant login for tenants: the landlord hands out a link and a PIN."""
+    summary = live_demo.summary()
+    for tenant in BUILDING.tenants:
+        printed = summary["tenant_portal"][tenant.tenant_id]
+        assert f"{printed['url']}  PIN {printed['pin']}" in live_demo.output
+    headers = {"Authorization": f"Bearer {summary['ledger_admin_token']}"}
+    await tenant_sees_only_their_portal(summary, "t101", "Ana Costa", headers)
+    assert summary["ledger_admin_token"] not in _command_lines()
+
+
+def _command_lines() -> str:
+    return subprocess.run(
+        ["/bin/ps", "-eo", "args"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_sigterm_stops_everything_cleanly(live_demo: DemoRun) -> None:

@@ -86,7 +86,7 @@ async def test_an_archived_tenant_leaves_the_lists_but_keeps_its_journal_and_aud
     )
     details = json.loads(audit["details"])
     assert details.pop("journal_head")[0] == journal[0]["entry_id"]  # the chain's anchor
-    assert details == {"balance_minor": 200, "unlinked_users": []}
+    assert details == {"balance_minor": 200, "unlinked_users": [], "revoked_portal_links": []}
     assert "t1" not in ledger.states
 
 

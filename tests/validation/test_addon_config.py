@@ -46,6 +46,14 @@ def test_ingress_services_discovery() -> None:
     assert CONFIG["discovery"] == ["tenant_metering"]
 
 
+def test_the_tenant_portal_has_its_own_port_served_by_the_service() -> None:
+    """Tenants reach the portal without Home Assistant: a port the add-on publishes."""
+    assert CONFIG["ports"]["8100/tcp"] == 8100
+    assert "8100/tcp" in CONFIG["ports_description"]
+    run = (ADDON / "rootfs/etc/s6-overlay/s6-rc.d/tenant-ledger/run").read_text("utf-8")
+    assert "--portal-port 8100" in run
+
+
 def test_options_match_schema() -> None:
     schema = CONFIG["schema"]
     assert set(CONFIG["options"]) <= set(schema)

@@ -353,6 +353,49 @@ supply_reports = sa.Table(
     sa.Index("ix_supply_reports_tenant", "tenant_id", "id"),
 )
 
+# Added by revision 0012: the tenant portal's own door (its port, not Home Assistant). A link
+# is a random token in a URL plus a short PIN, both made once and shown once: only the token's
+# sha256 and the PIN's salted scrypt are kept. A session is a random cookie, kept as its sha256.
+portal_links = sa.Table(
+    "portal_links",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False, index=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("pin_salt", sa.String(32), nullable=False),
+    sa.Column("pin_hash", sa.String(64), nullable=False),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("revoked_at_us", sa.BigInteger),
+    sa.CheckConstraint(
+        "length(token_hash) = 64 AND length(pin_salt) = 32 AND length(pin_hash) = 64",
+        name="ck_portal_links_hashes",
+    ),
+    sa.CheckConstraint(
+        "revoked_at_us IS NULL OR revoked_at_us >= created_at_us",
+        name="ck_portal_links_revoked_after_created",
+    ),
+)
+
+portal_sessions = sa.Table(
+    "portal_sessions",
+    metadata,
+    sa.Column("session_hash", sa.String(64), primary_key=True),
+    sa.Column("link_id", sa.Integer, sa.ForeignKey("portal_links.id"), nullable=False, index=True),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("last_seen_us", sa.BigInteger, nullable=False),
+    sa.Column("expires_at_us", sa.BigInteger, nullable=False),
+    sa.Column("ended_at_us", sa.BigInteger),
+    sa.CheckConstraint("length(session_hash) = 64", name="ck_portal_sessions_hash"),
+    sa.CheckConstraint(
+        "created_at_us <= last_seen_us AND last_seen_us <= expires_at_us",
+        name="ck_portal_sessions_times",
+    ),
+    sa.CheckConstraint(
+        "ended_at_us IS NULL OR ended_at_us >= created_at_us",
+        name="ck_portal_sessions_ended_after_created",
+    ),
+)
+
 APPEND_ONLY_TABLES = (
     "journal",
     "journal_legs",

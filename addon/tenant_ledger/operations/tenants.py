@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from tenant_ledger.db import access_store, journal_store, rows
+from tenant_ledger.db import access_store, journal_store, portal_store, rows
 from tenant_ledger.db.audit import Action, audit
 from tenant_ledger.db.catalog import SITE_ID, Catalog
 from tenant_ledger.errors import conflict
@@ -87,13 +87,15 @@ def archive_tenant(
     account = tenant_account(tenant_id)
     balance = journal_store.balances(connection, [account])[account]
     rows.update(connection, "tenant", tenant_id, archived_at_us=action.now_us)
-    # The portal of an archived tenant is gone; the links go with it (recorded here).
+    # The portal of an archived tenant is gone; the HA links and portal sign-in links go with it
+    # (recorded here), and so do the portal's sessions.
     linked = [user_id for user_id, _label in access_store.users_of_tenant(connection, tenant_id)]
     access_store.unlink_tenant(connection, tenant_id)
+    revoked = portal_store.revoke_links_of_tenant(connection, tenant_id, action.now_us)
     audit(
         connection,
         action,
         "archive_tenant",
         tenant_id,
-        {"balance_minor": balance, "unlinked_users": linked},
+        {"balance_minor": balance, "unlinked_users": linked, "revoked_portal_links": revoked},
     )

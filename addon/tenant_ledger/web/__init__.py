@@ -11,13 +11,22 @@ from aiohttp import web
 import jinja2
 
 from tenant_ledger.i18n import translations
+from tenant_ledger.operations.portal import DEFAULT_SESSIONS, SessionPolicy
 from tenant_ledger.service import LedgerService
 from tenant_ledger.web.context import Access, Handler, Web
 from tenant_ledger.web.csrf import CsrfGuard
 from tenant_ledger.web.identity import SUPERVISOR_ADDRESS
-from tenant_ledger.web.views import accounts, actions, audit, issues, tariffs, tenancy
+from tenant_ledger.web.portal import (
+    DEFAULT_THROTTLE,
+    SIGN_IN_PATH,
+    SIGN_OUT_PATH,
+    PortalDoor,
+    ThrottlePolicy,
+    sign_out_page,
+)
+from tenant_ledger.web.views import accounts, actions, audit, issues, portal_links, tariffs, tenancy
 
-__all__ = ["DEFAULT_TOP_UP_TEXT", "setup_web"]
+__all__ = ["DEFAULT_TOP_UP_TEXT", "PORTAL_ROUTES", "create_portal_app", "setup_web"]
 
 DEFAULT_TOP_UP_TEXT = (
     "Pay your landlord (cash at the desk or a bank transfer with your room in the reference). "
@@ -44,6 +53,9 @@ ROUTES: tuple[tuple[str, str, Access, Handler], ...] = (
     ("POST", f"{_TENANT}/cutoff-approval", Access.LANDLORD, actions.approve_cutoff),
     ("POST", f"{_TENANT}/users", Access.LANDLORD, actions.link_user),
     ("POST", f"{_TENANT}/users/remove", Access.LANDLORD, actions.unlink_user),
+    ("GET", f"{_TENANT}/portal", Access.LANDLORD, portal_links.links),
+    ("POST", f"{_TENANT}/portal", Access.LANDLORD, portal_links.create),
+    ("POST", f"{_TENANT}/portal/revoke", Access.LANDLORD, portal_links.revoke),
     ("GET", f"{_TENANT}/move", Access.LANDLORD, tenancy.move_form),
     ("POST", f"{_TENANT}/move-in", Access.LANDLORD, tenancy.move_in),
     ("POST", f"{_TENANT}/move-out", Access.LANDLORD, tenancy.move_out),
@@ -61,6 +73,13 @@ ROUTES: tuple[tuple[str, str, Access, Handler], ...] = (
 )
 """Every page: method, path, who may open it, handler (tests walk this table)."""
 
+PORTAL_ROUTES = tuple(
+    (method, path, access, handler)
+    for method, path, access, handler in ROUTES
+    if access is Access.ACCOUNT and method == "GET"
+)
+"""The pages the portal's own port serves: a tenant's account pages, never the console."""
+
 
 def setup_web(
     app: web.Application,
@@ -70,6 +89,8 @@ def setup_web(
     trusted_proxies: Collection[str] = (SUPERVISOR_ADDRESS,),
     top_up_text: str | None = None,
     secret: bytes | None = None,
+    portal_url: str = "",
+    portal_port: int | None = None,
 ) -> None:
     """Mount the UI on ``app``.
 
@@ -77,7 +98,60 @@ def setup_web(
     ``landlord_users`` plus ``--admin-users``). ``trusted_proxies``: peer addresses whose
     ``X-Remote-User-*`` headers are believed (the Supervisor; 127.0.0.1 in tests and the demo).
     ``secret`` signs CSRF tokens (default: random per process, so a restart expires open forms).
+    ``portal_url``/``portal_port``: where the tenant portal's own door is (sign-in links).
     """
+    ui = Web(
+        service=service,
+        trusted_proxies=frozenset(trusted_proxies),
+        landlords=frozenset(landlords),
+        top_up_text=top_up_text or DEFAULT_TOP_UP_TEXT,
+        templates=_templates(service),
+        csrf=CsrfGuard(secret or secrets.token_bytes(32)),
+        portal_url=portal_url,
+        portal_port=portal_port,
+    )
+
+    for method, path, access, handler in ROUTES:
+        app.router.add_route(method, path, ui.route(access, handler))
+    app.router.add_static("/static", _HERE / "static")
+
+
+def create_portal_app(
+    service: LedgerService,
+    *,
+    top_up_text: str | None = None,
+    secret: bytes | None = None,
+    policy: SessionPolicy = DEFAULT_SESSIONS,
+    throttle: ThrottlePolicy = DEFAULT_THROTTLE,
+    portal_url: str = "",
+) -> web.Application:
+    """The tenant portal on its own port: sign-in by link and PIN, then only the tenant's pages.
+
+    No console page and no API is mounted here, so none can be reached through this port.
+    ``portal_url``: the address tenants use when a reverse proxy (HTTPS) stands in front.
+    """
+    app = web.Application(client_max_size=64 * 1024)
+    door = PortalDoor(
+        service=service,
+        trusted_proxies=frozenset(),
+        landlords=frozenset(),
+        top_up_text=top_up_text or DEFAULT_TOP_UP_TEXT,
+        templates=_templates(service),
+        csrf=CsrfGuard(secret or secrets.token_bytes(32)),
+        policy=policy,
+        throttle=throttle,
+        portal_url=portal_url,
+    )
+    for method, path, access, handler in PORTAL_ROUTES:
+        app.router.add_route(method, path, door.route(access, handler))
+    app.router.add_get(SIGN_IN_PATH, door.sign_in_form)
+    app.router.add_post(SIGN_IN_PATH, door.sign_in)
+    app.router.add_post(SIGN_OUT_PATH, door.route(Access.ACCOUNT, sign_out_page))
+    app.router.add_static("/static", _HERE / "static")
+    return app
+
+
+def _templates(service: LedgerService) -> jinja2.Environment:
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_HERE / "templates"),
         autoescape=True,
@@ -90,15 +164,4 @@ def setup_web(
     templates.install_gettext_translations(  # type: ignore[attr-defined]
         translations(service.config.locale), newstyle=True
     )
-    ui = Web(
-        service=service,
-        trusted_proxies=frozenset(trusted_proxies),
-        landlords=frozenset(landlords),
-        top_up_text=top_up_text or DEFAULT_TOP_UP_TEXT,
-        templates=templates,
-        csrf=CsrfGuard(secret or secrets.token_bytes(32)),
-    )
-
-    for method, path, access, handler in ROUTES:
-        app.router.add_route(method, path, ui.route(access, handler))
-    app.router.add_static("/static", _HERE / "static")
+    return templates

@@ -81,6 +81,11 @@ class Web:
     csrf: CsrfGuard
     seen: dict[str, HaUser] = field(default_factory=dict)
     """HA users who opened the UI unlinked, offered to the landlord when linking."""
+    portal_url: str = ""
+    """Where tenants reach the portal's own door (sign-in links start with it); empty: the
+    console's host name on ``portal_port``."""
+    portal_port: int | None = None
+    """The portal's own port (None: no portal, so no sign-in links)."""
 
     @property
     def currency(self) -> str:
@@ -140,14 +145,18 @@ class Web:
             tenant_id = None
         return identify(user, self.landlords, tenant_id)
 
+    def unidentified(self, who: Identity, prefix: str) -> web.Response:
+        """The answer to someone the UI does not know: the "ask your landlord" page."""
+        if who.user is not None:
+            self.seen[who.user.user_id] = who.user
+        return self._html("ask.html", 403, prefix=prefix, new_nonce=None, who=who)
+
     def route(self, access: Access, handler: Handler) -> Callable[[web.Request], Awaitable[Any]]:
         async def handle(request: web.Request) -> web.StreamResponse:
             who = await self._identify(request)
             prefix = ingress_prefix(request, self.trusted_proxies)
             if who.role in (Role.ANONYMOUS, Role.UNMAPPED):
-                if who.user is not None:
-                    self.seen[who.user.user_id] = who.user
-                return self._html("ask.html", 403, prefix=prefix, new_nonce=None, who=who)
+                return self.unidentified(who, prefix)
             assert who.user is not None
             nonce, is_new = CsrfGuard.session_nonce(request)
             page = Page(
@@ -158,7 +167,7 @@ class Web:
                 new_nonce=nonce if is_new else None,
             )
             if request.method == "POST":
-                form = await _read_form(request)
+                form = await read_form(request)
                 if form is None:
                     return self.refused(page, UNREADABLE_FORM, status=400)
                 page.form = form
@@ -182,7 +191,7 @@ UNREADABLE_FORM = (
 )
 
 
-async def _read_form(request: web.Request) -> MultiDictProxy[str | bytes | web.FileField] | None:
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | web.FileField] | None:
     """The posted form, or None when it is not text every page and database can take."""
     try:
         form = await request.post()

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from playwright.async_api import Browser as Chromium, async_playwright
 import pytest
 
 from tenant_ledger.app import create_app
@@ -17,6 +18,18 @@ from tenant_ledger.web.csrf import COOKIE
 from tests.ledger.conftest import Api, FakeClock
 
 LOCAL = "127.0.0.1"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 _TOKEN = re.compile(r'<meta name="csrf-token" content="([0-9a-f]+)">')
 
 
@@ -44,10 +57,46 @@ BOB = User("u-bob", "bob", "Bob (t2)")
 CAROL = User("u-carol", "carol", "Carol Unlinked")
 
 
+PORTAL_URL = "http://portal.test"
+"""Where the console's sign-in links point in these tests (the portal runs on its own port)."""
+_SIGN_IN_URL = re.compile(r'data-testid="sign-in-url" href="[^"]*(/s/[A-Za-z0-9_-]+)"')
+_PIN = re.compile(r'data-testid="pin">(\d+)<')
+
+
 def build_app(ledger: LedgerService, trusted: set[str]) -> web.Application:
     app = create_app(ledger, check_answers=True)
-    setup_web(app, ledger, landlords={LANDLORD.name}, trusted_proxies=trusted, secret=b"s" * 32)
+    setup_web(
+        app,
+        ledger,
+        landlords={LANDLORD.name},
+        trusted_proxies=trusted,
+        secret=b"s" * 32,
+        portal_url=PORTAL_URL,
+    )
     return app
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What the landlord hands a tenant: the sign-in link's path (on the portal) and its PIN."""
+
+    path: str
+    pin: str
+
+    @property
+    def token(self) -> str:
+        return self.path.removeprefix("/s/")
+
+
+async def make_sign_in(browser: "Browser", tenant_id: str) -> SignIn:
+    """The landlord makes a link in the console; its page shows the link and the PIN once."""
+    reply = await browser.post(LANDLORD, f"/tenants/{tenant_id}/portal", {})
+    html = await reply.text()
+    assert reply.status == 200, html
+    link, pin = _SIGN_IN_URL.search(html), _PIN.search(html)
+    assert link is not None, html
+    assert pin is not None, html
+    return SignIn(path=link[1], pin=pin[1])
 
 
 @dataclass
@@ -113,3 +162,12 @@ async def post_readings(api: Api, clock: FakeClock) -> None:
         for hour in range(49)
     ]
     await api.call("POST", "/api/readings", {"readings": readings}, expect=200)
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Chromium]:
+    """Debian's headless Chromium driven by Playwright (no browser download)."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()

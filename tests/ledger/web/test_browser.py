@@ -6,7 +6,6 @@ context's ``extra_http_headers`` play the Supervisor's part. Screenshots go to
 ``test-artifacts/web/`` for a person to look at.
 """
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from playwright.async_api import (
@@ -14,38 +13,17 @@ from playwright.async_api import (
     Page,
     Route,
     ViewportSize,
-    async_playwright,
     expect,
 )
-import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.ledger.conftest import Api
 
 from .conftest import ALICE, BOB, LANDLORD, Browser, User
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "web"
 PHONE = ViewportSize(width=390, height=844)
 DESKTOP = ViewportSize(width=1280, height=900)
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Chromium]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
 
 
 async def open_as(chromium: Chromium, user: User, viewport: ViewportSize) -> Page:
