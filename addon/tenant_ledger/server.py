@@ -32,7 +32,7 @@ from tenant_ledger.supervisor import (
     home_assistant_token,
     read_options,
 )
-from tenant_ledger.web import setup_web
+from tenant_ledger.web import DEFAULT_CONFIRM_ABOVE, setup_web
 from tenant_ledger.web.identity import SUPERVISOR_ADDRESS
 
 _LOGGER = logging.getLogger(__name__)
@@ -88,6 +88,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--landlord-address", default=_env("LANDLORD_ADDRESS", ""), help="lines split by ';'"
     )
     parser.add_argument("--tax-name", default=_env("TAX_NAME", "VAT"))
+    parser.add_argument(
+        "--confirm-above",
+        default=_env("CONFIRM_ABOVE", DEFAULT_CONFIRM_ABOVE),
+        help="console top-ups and adjustments above this amount ask for a confirmation",
+    )
     parser.add_argument(
         "--quiet-hours",
         type=_quiet_hours,
@@ -158,7 +163,13 @@ def _app(args: argparse.Namespace, service: LedgerService) -> web.Application:
     """The REST API plus the web UI (landlord console and tenant portal)."""
     app = create_app(service)
     landlords = [*_options(args).get("landlord_users", []), *_split(args.admin_users)]
-    setup_web(app, service, landlords=landlords, trusted_proxies=_split(args.trusted_proxies))
+    setup_web(
+        app,
+        service,
+        landlords=landlords,
+        trusted_proxies=_split(args.trusted_proxies),
+        confirm_above=str(_options(args).get("confirm_above", args.confirm_above)),
+    )
     return app
 
 

@@ -8,7 +8,14 @@ from tenant_ledger.db.access_store import hash_token, tenant_of_user, users_of_t
 from tenant_ledger.db.audit import SYSTEM_PRINCIPAL, Action, audit
 from tenant_ledger.operations.access import create_token, link_user, revoke_token, unlink_user
 from tenant_ledger.operations.common import ROLES, RefSource, caller_ref
-from tenant_ledger.operations.payments import adjust, credit, top_up
+from tenant_ledger.operations.payments import (
+    REVERSIBLE,
+    adjust,
+    credit,
+    reversal_ref,
+    reverse,
+    top_up,
+)
 from tenant_ledger.operations.premises import (
     PointUse,
     create_point,
@@ -28,6 +35,7 @@ from tenant_ledger.operations.tenants import (
 )
 
 __all__ = [
+    "REVERSIBLE",
     "ROLES",
     "SYSTEM_PRINCIPAL",
     "Action",
@@ -52,6 +60,8 @@ __all__ = [
     "move_out",
     "points_of_space",
     "report_supply",
+    "reversal_ref",
+    "reverse",
     "revoke_token",
     "set_exemption",
     "set_point_use",

@@ -10,6 +10,7 @@ import secrets
 from aiohttp import web
 import jinja2
 
+from tenant_ledger.billing.money import AmountSign, parse_amount
 from tenant_ledger.i18n import translations
 from tenant_ledger.service import LedgerService
 from tenant_ledger.web.context import Access, Handler, Web
@@ -17,8 +18,10 @@ from tenant_ledger.web.csrf import CsrfGuard
 from tenant_ledger.web.identity import SUPERVISOR_ADDRESS
 from tenant_ledger.web.views import accounts, actions, audit, issues, tariffs, tenancy
 
-__all__ = ["DEFAULT_TOP_UP_TEXT", "setup_web"]
+__all__ = ["DEFAULT_CONFIRM_ABOVE", "DEFAULT_TOP_UP_TEXT", "setup_web"]
 
+DEFAULT_CONFIRM_ABOVE = "500"
+"""Top-ups and adjustments above this (major units, either sign) ask for a confirmation."""
 DEFAULT_TOP_UP_TEXT = (
     "Pay your landlord (cash at the desk or a bank transfer with your room in the reference). "
     "The payment shows here as soon as it is recorded."
@@ -26,6 +29,7 @@ DEFAULT_TOP_UP_TEXT = (
 _HERE = Path(__file__).parent
 _TENANT = "/tenants/{tenant_id}"
 _PERIOD = r"{period:\d{4}-\d{2}-\d{2}}"
+_ENTRY = r"{entry_id:\d{1,9}}"
 _ISSUED = "issued.{format:pdf|csv}"
 """The statement issued on the billing day, as stored (the page itself is recomputed)."""
 
@@ -40,6 +44,7 @@ ROUTES: tuple[tuple[str, str, Access, Handler], ...] = (
     ("GET", f"{_TENANT}/statements/{_PERIOD}/{_ISSUED}", Access.ACCOUNT, accounts.issued_download),
     ("POST", f"{_TENANT}/topup", Access.LANDLORD, actions.top_up),
     ("POST", f"{_TENANT}/adjustment", Access.LANDLORD, actions.adjust),
+    ("POST", f"{_TENANT}/entries/{_ENTRY}/reverse", Access.LANDLORD, actions.reverse),
     ("POST", f"{_TENANT}/exemption", Access.LANDLORD, actions.exemption),
     ("POST", f"{_TENANT}/cutoff-approval", Access.LANDLORD, actions.approve_cutoff),
     ("POST", f"{_TENANT}/users", Access.LANDLORD, actions.link_user),
@@ -70,6 +75,7 @@ def setup_web(
     trusted_proxies: Collection[str] = (SUPERVISOR_ADDRESS,),
     top_up_text: str | None = None,
     secret: bytes | None = None,
+    confirm_above: str = DEFAULT_CONFIRM_ABOVE,
 ) -> None:
     """Mount the UI on ``app``.
 
@@ -77,7 +83,13 @@ def setup_web(
     ``landlord_users`` plus ``--admin-users``). ``trusted_proxies``: peer addresses whose
     ``X-Remote-User-*`` headers are believed (the Supervisor; 127.0.0.1 in tests and the demo).
     ``secret`` signs CSRF tokens (default: random per process, so a restart expires open forms).
+    ``confirm_above``: the add-on option of that name (an amount in the ledger's currency).
     """
+    # A bad option stops the start with the money module's message rather than a console
+    # that never asks.
+    confirm_above_minor = parse_amount(
+        confirm_above, service.catalog.currency, AmountSign.NON_NEGATIVE
+    )
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_HERE / "templates"),
         autoescape=True,
@@ -97,6 +109,7 @@ def setup_web(
         top_up_text=top_up_text or DEFAULT_TOP_UP_TEXT,
         templates=templates,
         csrf=CsrfGuard(secret or secrets.token_bytes(32)),
+        confirm_above_minor=confirm_above_minor,
     )
 
     for method, path, access, handler in ROUTES:

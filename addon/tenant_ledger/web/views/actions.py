@@ -55,24 +55,61 @@ async def _apply(
     raise redirect(page, f"/tenants/{page.tenant_id}", done=form)
 
 
+class _UnconfirmedError(Exception):
+    """A valid money form above the landlord's limit, not yet confirmed for this amount."""
+
+    def __init__(self, amount_minor: int) -> None:
+        super().__init__(amount_minor)
+        self.amount_minor = amount_minor
+
+
 def _money(operation: Callable[..., Entry], *, positive: bool, form: str) -> Any:
     async def handle(web_ui: Web, page: Page) -> web.StreamResponse:
         def build() -> Change:
             minor = forms.amount("amount", page.field("amount"), web_ui.currency, positive=positive)
             action = web_ui.action(page, forms.text("reason", page.field("reason")))
             ref = ops.caller_ref(ops.RefSource.FORM, forms.form_key(page.field("form_key")))
+            # The confirmation names the amount in minor units: confirming 500.00 does not
+            # confirm 5000.00 typed over it on the way back.
+            if abs(minor) > web_ui.confirm_above_minor and page.field("confirmed") != str(minor):
+                raise _UnconfirmedError(minor)
             tenant_id = page.tenant_id
             return lambda c, cat: operation(
                 c, cat, action, tenant_id=tenant_id, amount_minor=minor, ref=ref
             )
 
-        return await _apply(web_ui, page, form, build)
+        try:
+            return await _apply(web_ui, page, form, build)
+        except _UnconfirmedError as unconfirmed:
+            return web_ui.render(
+                page,
+                "confirm.html",
+                form=form,
+                tenant_id=page.tenant_id,
+                name=web_ui.service.catalog.tenants[page.tenant_id].name,
+                amount_minor=unconfirmed.amount_minor,
+                limit_minor=web_ui.confirm_above_minor,
+                fields={name: page.field(name) for name in ("amount", "reason", "form_key")},
+            )
 
     return handle
 
 
 top_up = _money(ops.top_up, positive=True, form="topup")
 adjust = _money(ops.adjust, positive=False, form="adjustment")
+
+
+async def reverse(web_ui: Web, page: Page) -> web.StreamResponse:
+    """One click on an entry: a reversing entry (refused for a second time by its unique ref;
+    a double click answers as the first did)."""
+
+    def build() -> Change:
+        action = web_ui.action(page, forms.text("reason", page.field("reason")))
+        entry_id = int(page.request.match_info["entry_id"])
+        tenant_id = page.tenant_id
+        return lambda c, cat: ops.reverse(c, cat, action, tenant_id=tenant_id, entry_id=entry_id)
+
+    return await _apply(web_ui, page, "reverse", build)
 
 
 async def exemption(web_ui: Web, page: Page) -> web.StreamResponse:
