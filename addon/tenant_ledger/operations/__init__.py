@@ -22,6 +22,7 @@ from tenant_ledger.operations.premises import (
     create_space,
     move_in,
     move_out,
+    place_point,
     points_of_space,
     set_point_use,
 )
@@ -31,6 +32,7 @@ from tenant_ledger.operations.tenants import (
     archive_tenant,
     change_plan,
     create_tenant,
+    rename_tenant,
     set_exemption,
 )
 
@@ -58,7 +60,9 @@ __all__ = [
     "link_user",
     "move_in",
     "move_out",
+    "place_point",
     "points_of_space",
+    "rename_tenant",
     "report_supply",
     "reversal_ref",
     "reverse",

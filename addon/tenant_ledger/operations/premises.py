@@ -107,6 +107,17 @@ def set_point_use(
     audit(connection, action, "point_use", point_id, values)
 
 
+def place_point(
+    connection: sa.Connection, catalog: Catalog, action: Action, *, point_id: str, space_id: str
+) -> None:
+    """Say which room (space) a metering point supplies, so the console can name it."""
+    require("metering point", point_id, catalog.points)
+    if not premises_store.space_exists(connection, space_id):
+        raise not_found("space", space_id)
+    premises_store.update_point(connection, point_id, {"space_id": space_id})
+    audit(connection, action, "place_point", point_id, {"space_id": space_id})
+
+
 def points_of_space(connection: sa.Connection, space_id: str) -> list[str]:
     if not premises_store.space_exists(connection, space_id):
         raise not_found("space", space_id)

@@ -16,7 +16,7 @@ from tenant_ledger.service import LedgerService
 from tenant_ledger.web.context import Access, Handler, Web
 from tenant_ledger.web.csrf import CsrfGuard
 from tenant_ledger.web.identity import SUPERVISOR_ADDRESS
-from tenant_ledger.web.views import accounts, actions, audit, issues, tariffs, tenancy
+from tenant_ledger.web.views import accounts, actions, audit, issues, setup, tariffs, tenancy
 
 __all__ = ["DEFAULT_CONFIRM_ABOVE", "DEFAULT_TOP_UP_TEXT", "setup_web"]
 
@@ -53,6 +53,11 @@ ROUTES: tuple[tuple[str, str, Access, Handler], ...] = (
     ("POST", f"{_TENANT}/move-in", Access.LANDLORD, tenancy.move_in),
     ("POST", f"{_TENANT}/move-out", Access.LANDLORD, tenancy.move_out),
     ("GET", "/points", Access.LANDLORD, tenancy.points),
+    ("GET", "/setup", Access.LANDLORD, setup.setup),
+    ("POST", "/setup/tenants", Access.LANDLORD, setup.create_tenant),
+    ("POST", "/setup/tenants/edit", Access.LANDLORD, setup.edit_tenant),
+    ("POST", "/setup/rooms", Access.LANDLORD, setup.create_room),
+    ("POST", "/setup/plans", Access.LANDLORD, setup.create_plan),
     ("GET", "/tariffs", Access.LANDLORD, tariffs.tariffs),
     ("POST", "/tariffs", Access.LANDLORD, tariffs.submit_tariff),
     ("GET", "/audit", Access.LANDLORD, audit.audit),
