@@ -21,6 +21,7 @@ from tenant_ledger.journal import PostingKind, tenant_account
 from tenant_ledger.statement_render import statement_table, to_csv, to_pdf
 from tenant_ledger.web.charts import Bar, bar_chart
 from tenant_ledger.web.context import Page, Web
+from tenant_ledger.web.names import names
 from tenant_ledger.web.statements import (
     Period,
     find_period,
@@ -123,6 +124,7 @@ async def account_context(web_ui: Web, page: Page, tenant_id: str) -> dict[str, 
         "periods": periods(catalog, tenant_id, service.clock()),
         "issued": issued,
         "linked": linked,
+        "point_name": (await names(web_ui)).point,
     }
 
 
@@ -135,7 +137,14 @@ async def home(web_ui: Web, page: Page) -> web.StreamResponse:
         return await _account_page(web_ui, page, page.who.tenant_id)
     catalog = web_ui.service.catalog
     tenants = [await state_of(web_ui, tenant_id) for tenant_id in sorted(catalog.tenants)]
-    return web_ui.render(page, "overview.html", tenants=tenants, unlinked=web_ui.seen)
+    tenants.sort(key=lambda state: str(state["name"]).lower())
+    return web_ui.render(
+        page,
+        "overview.html",
+        tenants=tenants,
+        unlinked=web_ui.seen,
+        point_name=(await names(web_ui)).point,
+    )
 
 
 async def tenant(web_ui: Web, page: Page) -> web.StreamResponse:

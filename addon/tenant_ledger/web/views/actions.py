@@ -135,9 +135,20 @@ async def approve_cutoff(web_ui: Web, page: Page) -> web.StreamResponse:
     return await _apply(web_ui, page, "cutoff", build, catalog_changed=True)
 
 
+def _seen_user(web_ui: Web, typed: str) -> str:
+    """The id of the HA user the landlord picked or typed: a waiting user's id, user name or
+    display name (as the console saw them), else what was typed, taken as an id."""
+    for user in web_ui.seen.values():
+        if typed in (user.user_id, user.name, user.display_name):
+            return user.user_id
+    return typed
+
+
 async def link_user(web_ui: Web, page: Page) -> web.StreamResponse:
+    picked = page.field("user_id") or page.field("user")
+
     def build() -> Change:
-        user_id = forms.text("user_id", page.field("user_id"))
+        user_id = _seen_user(web_ui, forms.text("user_id", picked))
         seen = web_ui.seen.get(user_id)
         label = page.field("label") or (seen.label if seen else user_id)
         action = web_ui.action(page, f"HA user {label} is tenant {page.tenant_id}")
@@ -150,7 +161,7 @@ async def link_user(web_ui: Web, page: Page) -> web.StreamResponse:
         # Linking moves the user away from any tenant it saw before: that one is republished too.
         return await _apply(web_ui, page, "link", build, affects_others=True)
     except web.HTTPSeeOther:
-        web_ui.seen.pop(page.field("user_id"), None)
+        web_ui.seen.pop(_seen_user(web_ui, picked), None)
         raise
 
 
