@@ -1,5 +1,6 @@
 """The tariff editor's fields: bands, hours, prices, holidays, VAT; old-vs-new preview."""
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -26,11 +27,13 @@ TOU = {
 }
 
 
-async def _post(browser: Browser, data: dict[str, str | list[str]]) -> tuple[int, str]:
+async def _post(browser: Browser, data: Mapping[str, object]) -> tuple[int, str]:
     token = await browser.token(LANDLORD, "/tariffs")
     form = [("csrf_token", token)]
     for name, value in data.items():
-        form += [(name, item) for item in ([value] if isinstance(value, str) else value)]
+        items = [value] if isinstance(value, str) else value
+        assert isinstance(items, list)
+        form += [(name, str(item)) for item in items]
     reply = await browser.client.post(
         "/tariffs", data=form, headers=LANDLORD.headers(), allow_redirects=False
     )
@@ -87,7 +90,7 @@ async def test_a_field_error_points_at_the_field_and_nothing_is_saved(
 ) -> None:
     api, browser = site
     before = await api.call("GET", "/api/tariffs")
-    cases = [
+    cases: list[tuple[Mapping[str, object], str, str]] = [
         (TOU | {"window_days.0": ["mon"], "window_to.0": "06:00"}, "window_to.0", "must be after"),
         (TOU | {"window_days.0": ["mon"], "window_band.0": "night"}, "window_band.0", ""),
         (TOU | {"vat_percent": "119"}, "vat_percent", "VAT in percent"),
@@ -108,8 +111,13 @@ async def test_a_field_error_points_at_the_field_and_nothing_is_saved(
     for data, field, message in cases:
         status, text = await _post(
             browser,
-            data
-            | {"do": "save", "tariff_id": "x", "effective_from": "2027-01-01T00:00", "reason": "r"},
+            {
+                **data,
+                "do": "save",
+                "tariff_id": "x",
+                "effective_from": "2027-01-01T00:00",
+                "reason": "r",
+            },
         )
         assert status == 400, (field, text)
         assert f'name="{field}"' in text
