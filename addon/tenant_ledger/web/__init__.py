@@ -16,7 +16,16 @@ from tenant_ledger.service import LedgerService
 from tenant_ledger.web.context import Access, Handler, Web
 from tenant_ledger.web.csrf import CsrfGuard
 from tenant_ledger.web.identity import SUPERVISOR_ADDRESS
-from tenant_ledger.web.views import accounts, actions, audit, issues, setup, tariffs, tenancy
+from tenant_ledger.web.views import (
+    accounts,
+    actions,
+    audit,
+    building,
+    issues,
+    setup,
+    tariffs,
+    tenancy,
+)
 
 __all__ = ["DEFAULT_CONFIRM_ABOVE", "DEFAULT_TOP_UP_TEXT", "setup_web"]
 
@@ -53,6 +62,8 @@ ROUTES: tuple[tuple[str, str, Access, Handler], ...] = (
     ("POST", f"{_TENANT}/move-in", Access.LANDLORD, tenancy.move_in),
     ("POST", f"{_TENANT}/move-out", Access.LANDLORD, tenancy.move_out),
     ("GET", "/points", Access.LANDLORD, tenancy.points),
+    ("GET", "/building", Access.LANDLORD, building.building),
+    ("GET", "/building.csv", Access.LANDLORD, building.building_csv),
     ("GET", "/setup", Access.LANDLORD, setup.setup),
     ("POST", "/setup/tenants", Access.LANDLORD, setup.create_tenant),
     ("POST", "/setup/tenants/edit", Access.LANDLORD, setup.edit_tenant),
