@@ -1,5 +1,8 @@
 """One-click reversal of a money entry, and the second look above the landlord's limit."""
 
+import csv
+from datetime import UTC, datetime
+import io
 import re
 
 import pytest
@@ -8,7 +11,7 @@ import sqlalchemy as sa
 from tenant_ledger.db import journal_store
 from tenant_ledger.journal import Leg, Posting, PostingKind, validate_balanced, validate_kinds
 from tenant_ledger.service import LedgerService
-from tests.ledger.conftest import Api
+from tests.ledger.conftest import Api, FakeClock
 
 from .conftest import ALICE, LANDLORD, Browser
 
@@ -154,3 +157,32 @@ async def test_the_database_refuses_a_second_reversal_of_an_entry(
         await ledger.write(
             lambda c, _cat: journal_store.append(c, forged, ledger.clock()), affects=["t1"]
         )
+
+
+async def test_the_statement_lists_the_reversal_and_closes_at_the_balance(
+    site: tuple[Api, Browser], ledger: LedgerService, clock: FakeClock
+) -> None:
+    api, browser = site
+    await browser.post(LANDLORD, "/tenants/t1/topup", {"amount": "20.00", "reason": "cash"})
+    page = await (await browser.get(LANDLORD, "/tenants/t1")).text()
+    (path, _entry_id), *_ = _REVERSE.findall(page)
+    assert (await browser.post(LANDLORD, path, {"reason": "bounced"})).status == 303
+    clock.now_us = int(datetime(2026, 12, 1, 6, tzinfo=UTC).timestamp()) * 1_000_000
+    await ledger.tick()
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                await (
+                    await browser.get(LANDLORD, "/tenants/t1/statements/2026-11-01/issued.csv")
+                ).text()
+            )
+        )
+    )
+    credits = [row[1:] for row in rows if row[0] == "credit"]
+    assert credits == [
+        ["top_up 2026-11-10 cash", "", "", "", "20.00"],
+        ["reversal 2026-11-10 bounced", "", "", "", "-20.00"],
+    ]
+    closing = [row for row in rows if row and row[0] == "closing"]
+    assert closing, rows
+    assert closing[0][-1] == (await api.call("GET", "/api/tenants/t1"))["balance"]
