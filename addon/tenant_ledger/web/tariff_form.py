@@ -18,15 +18,16 @@ ENERGY_KINDS = ("flat", "tiered", "tou")
 TIER_ROWS = 5
 BAND_ROWS = 4
 WINDOW_ROWS = 6
+_MAX_BAND = 40
 _PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,4})?", re.ASCII)
 _PATHS = (
     (re.compile(r"energy\.rate"), "flat_rate"),
     (re.compile(r"energy\.tiers\[(\d+)\]\.(rate|up_to_kwh)"), "tier_{1}.{0}"),
     (re.compile(r"energy\.tiers"), "tier_rate.0"),
-    (re.compile(r"energy\.bands(\..*)?"), "band_rate.0"),
+    (re.compile(r"energy\.bands(\..*)?", re.DOTALL), "band_rate.0"),
     (re.compile(r"energy\.default_band"), "default_band"),
     (re.compile(r"energy\.schedule\[(\d+)\]\.(days|from|to|band)"), "window_{1}.{0}"),
-    (re.compile(r"energy\.holidays.*"), "holiday_country"),
+    (re.compile(r"energy\.holidays.*", re.DOTALL), "holiday_country"),
     (re.compile(r"standing_charge_per_day"), "standing_charge"),
     (re.compile(r"tax_rate"), "vat_percent"),
 )
@@ -42,7 +43,7 @@ class FieldError(ValueError):
 def field_of(path: str) -> str:
     """The form field a tariff error path refers to ("" for the form as a whole)."""
     for pattern, field in _PATHS:
-        if match := pattern.fullmatch(path):
+        if match := pattern.fullmatch(path):  # a band's name may hold any character
             return field.format(*match.groups())
     return ""
 
@@ -73,11 +74,16 @@ def document(
             tiers.append({"rate": filled[-1][1]})
         energy = {"type": "tiered", "tiers": tiers}
     elif kind == "tou":
-        bands = {
-            field(f"band_name.{n}"): field(f"band_rate.{n}")
-            for n in range(BAND_ROWS)
-            if field(f"band_name.{n}") or field(f"band_rate.{n}")
-        }
+        bands = {}
+        for n in range(BAND_ROWS):
+            band, rate = field(f"band_name.{n}"), field(f"band_rate.{n}")
+            if (band or rate) and not (band.isprintable() and 0 < len(band) <= _MAX_BAND):
+                raise FieldError(
+                    f"band_name.{n}",
+                    f"Name the band in one line of at most {_MAX_BAND} characters.",
+                )
+            if band:
+                bands[band] = rate
         windows = [
             {
                 "days": days(f"window_days.{n}"),
