@@ -20,6 +20,7 @@ from tenant_ledger.operations.premises import (
     PointUse,
     create_point,
     create_space,
+    edit_space,
     move_in,
     move_out,
     place_point,
@@ -27,7 +28,7 @@ from tenant_ledger.operations.premises import (
     set_point_use,
 )
 from tenant_ledger.operations.supply import approve_cutoff, report_supply
-from tenant_ledger.operations.tariffs import add_tariff_version, create_plan
+from tenant_ledger.operations.tariffs import add_tariff_version, create_plan, edit_plan
 from tenant_ledger.operations.tenants import (
     archive_tenant,
     change_plan,
@@ -56,6 +57,8 @@ __all__ = [
     "create_tenant",
     "create_token",
     "credit",
+    "edit_plan",
+    "edit_space",
     "hash_token",
     "link_user",
     "move_in",

@@ -114,6 +114,8 @@ _FIELDS = {
     "/setup/rooms": ["name", "area", "points"],
     "/setup/tenants": ["name", "plan"],
     "/setup/tenants/edit": ["tenant", "name", "plan", "reason"],
+    "/setup/rooms/edit": ["room", "name", "area", "reason"],
+    "/setup/plans/edit": ["plan", "name", "low_balance", "credit_limit", "reason"],
 }
 
 
@@ -137,3 +139,46 @@ async def test_garbage_in_any_setup_field_is_refused_clearly_or_taken_whole(
     assert reply.status == 400, await reply.text()
     assert re.search(r'class="error"', await reply.text())
     assert after == before
+
+
+async def test_a_plan_and_a_room_are_edited_keeping_what_bills_a_running_period(
+    site: tuple[Api, Browser], ledger: LedgerService
+) -> None:
+    api, browser = site
+    edit = {
+        "plan": "main",
+        "name": "Main prepaid",
+        "low_balance": "3.00",
+        "credit_limit": "20.00",
+        "reconnect_minimum": "1.00",
+        "due_days": "10",
+        "grace_days": "2",
+        "reason": "new rules",
+    }
+    reply = await browser.post(LANDLORD, "/setup/plans/edit", edit)
+    assert reply.status == 303, await reply.text()
+    before = ledger.catalog.plans["main"]
+    assert (before.name, before.credit_limit_minor, before.low_balance_minor) == (
+        "Main prepaid",
+        2000,
+        300,
+    )
+    assert (before.kind, before.tariff_id, before.billing_day) == ("prepaid", "std", 1)
+    refused = await browser.post(LANDLORD, "/setup/plans/edit", edit | {"credit_limit": "-5"})
+    assert refused.status == 400
+    assert ledger.catalog.plans["main"] == before
+
+    await browser.post(LANDLORD, "/setup/rooms", {"name": "Room 9", "area": "10"})
+    reply = await browser.post(
+        LANDLORD,
+        "/setup/rooms/edit",
+        {"room": "room-9", "name": "Room 9 (garden)", "area": "12.25", "reason": "measured"},
+    )
+    assert reply.status == 303, await reply.text()
+    spaces = {space["id"]: space for space in (await api.call("GET", "/api/spaces"))["spaces"]}
+    assert (spaces["room-9"]["name"], spaces["room-9"]["area_m2"]) == ("Room 9 (garden)", "12.25")
+    missing = await browser.post(
+        LANDLORD, "/setup/rooms/edit", {"room": "nope", "name": "x", "reason": "r"}
+    )
+    assert missing.status == 400
+    assert "Choose a room from the list." in await missing.text()

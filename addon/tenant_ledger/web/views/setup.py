@@ -4,6 +4,7 @@ Each form is parsed field by field (``web.forms``), so a refusal names the field
 was typed; ids are derived from names and shown only as secondary text.
 """
 
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -42,12 +43,14 @@ async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) ->
         ],
         tariffs=[(tariff_id, tariff_id) for tariff_id in sorted(catalog.schedules)],
         tenants=sorted(known.tenants.items(), key=lambda item: item[1].lower()),
-        rooms=known.rooms,
+        rooms=sorted(known.rooms.items(), key=lambda item: item[1].lower()),
         roomless=sorted(
             (record for record in catalog.point_records.values() if record.space_id is None),
             key=lambda record: record.name.lower(),
         ),
         kinds=[kind.value for kind in PlanKind],
+        # A refused edit form is shown with its message even when its list is empty.
+        failed={key.partition(".")[0] for key in context.get("errors", {})},
         **({"values": values, "errors": {}} | context),
     )
 
@@ -130,27 +133,43 @@ async def create_room(web_ui: Web, page: Page) -> web.StreamResponse:
     return await _submit(web_ui, page, "room", write)
 
 
-def _plan(web_ui: Web, page: Page) -> PlanSettings:
+def _plan(web_ui: Web, page: Page, existing: PlanSettings | None = None) -> PlanSettings:
+    """The plan the form describes; editing ``existing`` keeps what its form does not show
+    (kind, tariff, billing day, quota)."""
     catalog, currency = web_ui.service.catalog, web_ui.service.catalog.currency
 
     def money(field: str, sign: AmountSign) -> int:
         return forms.amount(field, page.field(field), currency, positive=False, sign=sign)
 
     name = forms.name("name", page.field("name"))
-    return PlanSettings(
+    low_balance = money("low_balance", AmountSign.ANY)
+    credit_limit = money("credit_limit", AmountSign.NON_NEGATIVE)
+    reconnect_minimum = money("reconnect_minimum", AmountSign.ANY)
+    due_days = forms.whole("due_days", page.field("due_days"), 0, 365)
+    grace_days = forms.whole("grace_days", page.field("grace_days"), 0, 365)
+    base = existing or PlanSettings(
         id=forms.new_id(name, catalog.plans, "plan"),
         name=name,
         kind=PlanKind(forms.choice("kind", page.field("kind"), set(PlanKind), "kind")),
         tariff_id=forms.choice("tariff", page.field("tariff"), catalog.schedules, "tariff"),
-        low_balance_minor=money("low_balance", AmountSign.ANY),
-        credit_limit_minor=money("credit_limit", AmountSign.NON_NEGATIVE),
-        reconnect_minimum_minor=money("reconnect_minimum", AmountSign.ANY),
+        low_balance_minor=low_balance,
+        credit_limit_minor=credit_limit,
+        reconnect_minimum_minor=reconnect_minimum,
         billing_day=forms.whole("billing_day", page.field("billing_day"), 1, 28),
-        due_days=forms.whole("due_days", page.field("due_days"), 0, 365),
-        grace_days=forms.whole("grace_days", page.field("grace_days"), 0, 365),
+        due_days=due_days,
+        grace_days=grace_days,
         quota=forms.quota(
             "quota_kwh", page.field("quota_kwh"), "overage_rate", page.field("overage_rate")
         ),
+    )
+    return replace(
+        base,
+        name=name,
+        low_balance_minor=low_balance,
+        credit_limit_minor=credit_limit,
+        reconnect_minimum_minor=reconnect_minimum,
+        due_days=due_days,
+        grace_days=grace_days,
     )
 
 
@@ -163,3 +182,32 @@ async def create_plan(web_ui: Web, page: Page) -> web.StreamResponse:
         )
 
     return await _submit(web_ui, page, "plan", write)
+
+
+async def edit_plan(web_ui: Web, page: Page) -> web.StreamResponse:
+    async def write() -> None:
+        catalog = web_ui.service.catalog
+        plan_id = forms.choice("plan", page.field("plan"), catalog.plans, "plan")
+        plan = _plan(web_ui, page, catalog.plans[plan_id])
+        action = web_ui.action(page, forms.text("reason", page.field("reason")))
+        await web_ui.service.write(
+            lambda c, cat: ops.edit_plan(c, cat, action, plan), affects=None, catalog_changed=True
+        )
+
+    return await _submit(web_ui, page, "edit_plan", write)
+
+
+async def edit_room(web_ui: Web, page: Page) -> web.StreamResponse:
+    async def write() -> None:
+        rooms = (await names(web_ui)).rooms
+        space_id = forms.choice("room", page.field("room"), rooms, "room")
+        name = forms.name("name", page.field("name"))
+        area = forms.area_m2("area", page.field("area"))
+        action = web_ui.action(page, forms.text("reason", page.field("reason")))
+        await web_ui.service.write(
+            lambda c, _cat: ops.edit_space(c, action, space_id=space_id, name=name, area_m2=area),
+            affects=None,
+            catalog_changed=True,
+        )
+
+    return await _submit(web_ui, page, "edit_room", write)
