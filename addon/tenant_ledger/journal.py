@@ -46,6 +46,9 @@ class PostingKind(StrEnum):
     """Money paid in."""
     ADJUSTMENT = "adjustment"
     """A correction of either sign."""
+    REVERSAL = "reversal"
+    """Undoes one top-up or adjustment: its legs negated, on the same accounts (never twice:
+    its ref is ``reversal:{entry id}``, and refs are unique)."""
 
 
 # The chart of accounts: every account a leg may name, besides one account per tenant.

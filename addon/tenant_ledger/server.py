@@ -32,7 +32,7 @@ from tenant_ledger.supervisor import (
     home_assistant_token,
     read_options,
 )
-from tenant_ledger.web import create_portal_app, setup_web
+from tenant_ledger.web import DEFAULT_CONFIRM_ABOVE, create_portal_app, setup_web
 from tenant_ledger.web.identity import SUPERVISOR_ADDRESS
 
 _LOGGER = logging.getLogger(__name__)
@@ -108,6 +108,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--landlord-address", default=_env("LANDLORD_ADDRESS", ""), help="lines split by ';'"
     )
     parser.add_argument("--tax-name", default=_env("TAX_NAME", "VAT"))
+    parser.add_argument(
+        "--confirm-above",
+        default=_env("CONFIRM_ABOVE", DEFAULT_CONFIRM_ABOVE),
+        help="console top-ups and adjustments above this amount ask for a confirmation",
+    )
     parser.add_argument(
         "--quiet-hours",
         type=_quiet_hours,
@@ -211,6 +216,7 @@ def _app(args: argparse.Namespace, service: LedgerService) -> web.Application:
         trusted_proxies=_split(args.trusted_proxies),
         portal_url=_portal_url(args),
         portal_port=args.portal_port,
+        confirm_above=str(options.get("confirm_above", args.confirm_above)),
     )
     return app
 

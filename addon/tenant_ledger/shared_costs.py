@@ -82,6 +82,17 @@ def losses(connection: sa.Connection, catalog: Catalog, start_us: int, end_us: i
     return loss_report(incomer_wh, point_energy(connection, channels, start_us, end_us).values())
 
 
+def tenant_energy(
+    connection: sa.Connection, catalog: Catalog, start: datetime, end: datetime
+) -> dict[str, int]:
+    """Wh each tenant was billed for in [start, end): their points' energy while they held
+    them (what the consumption split weighs, so both agree)."""
+    return {
+        occupant.tenant_id: occupant.consumption_wh
+        for occupant in _occupants(connection, catalog, start, end)
+    }
+
+
 def _occupants(
     connection: sa.Connection, catalog: Catalog, start: datetime, end: datetime
 ) -> list[Occupant]:

@@ -357,5 +357,7 @@ def _credit_label(kind: CreditKind, formats: Formats) -> str:
             return _("Top-up")
         case CreditKind.ADJUSTMENT:
             return _("Adjustment")
+        case CreditKind.REVERSAL:
+            return _("Reversal")
         case _:
             assert_never(kind)

@@ -31,6 +31,8 @@ from tenant_ledger.billing.timestamps import to_us
 class CreditKind(StrEnum):
     TOP_UP = "top_up"
     ADJUSTMENT = "adjustment"
+    REVERSAL = "reversal"
+    """A top-up or adjustment undone (the negated amount)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -171,9 +171,22 @@ def _head_errors(connection: sa.Connection, entries: list[Entry]) -> list[Error]
 
 def load_entries(connection: sa.Connection) -> list[Entry]:
     """Every entry in id order, legs in their posted order."""
+    return _entries(connection, sa.true())
+
+
+def entry(connection: sa.Connection, entry_id: int) -> Entry | None:
+    """One entry with its legs, or None when no entry has that id."""
+    found = _entries(connection, journal.c.id == entry_id)
+    return found[0] if found else None
+
+
+def _entries(connection: sa.Connection, where: sa.ColumnElement[bool]) -> list[Entry]:
     legs: dict[int, list[Leg]] = {}
     for row in connection.execute(
-        sa.select(journal_legs).order_by(journal_legs.c.entry_id, journal_legs.c.position)
+        sa.select(journal_legs)
+        .join(journal, journal.c.id == journal_legs.c.entry_id)
+        .where(where)
+        .order_by(journal_legs.c.entry_id, journal_legs.c.position)
     ):
         legs.setdefault(row.entry_id, []).append(
             Leg(account=row.account, amount_minor=row.amount_minor)
@@ -194,7 +207,7 @@ def load_entries(connection: sa.Connection) -> list[Entry]:
             prev_hash=row.prev_hash,
             hash=row.hash,
         )
-        for row in connection.execute(sa.select(journal).order_by(journal.c.id))
+        for row in connection.execute(sa.select(journal).where(where).order_by(journal.c.id))
     ]
 
 
@@ -215,7 +228,7 @@ def balances(connection: sa.Connection, accounts: Iterable[str]) -> dict[str, in
 
 def tenant_entries(
     connection: sa.Connection, account: str, limit: int
-) -> list[sa.Row[tuple[int, int, str, str, str, int]]]:
+) -> list[sa.Row[tuple[int, int, str, str, str, int, str | None]]]:
     """The account's most recent legs with their entries, newest first."""
     query = (
         sa.select(
@@ -225,6 +238,7 @@ def tenant_entries(
             journal.c.actor,
             journal.c.reason,
             journal_legs.c.amount_minor,
+            journal.c.ref,
         )
         .join(journal_legs, journal_legs.c.entry_id == journal.c.id)
         .where(journal_legs.c.account == account)
@@ -237,6 +251,12 @@ def tenant_entries(
 def entry_with_ref(connection: sa.Connection, ref: str) -> int | None:
     """The id of the entry posted under idempotency key ``ref``, if one was."""
     return connection.execute(sa.select(journal.c.id).where(journal.c.ref == ref)).scalar()
+
+
+def refs_in(connection: sa.Connection, refs: Iterable[str]) -> dict[str, int]:
+    """Which of ``refs`` were posted, and as which entry."""
+    query = sa.select(journal.c.ref, journal.c.id).where(journal.c.ref.in_(list(refs)))
+    return {row.ref: row.id for row in connection.execute(query)}
 
 
 def refs_with_prefix(

@@ -22,6 +22,7 @@ from tenant_ledger.journal import PostingKind, tenant_account
 CREDIT_KINDS = {
     PostingKind.TOP_UP.value: CreditKind.TOP_UP,
     PostingKind.ADJUSTMENT.value: CreditKind.ADJUSTMENT,
+    PostingKind.REVERSAL.value: CreditKind.REVERSAL,
 }
 """Journal kinds that are money into (or adjustments of) a tenant's account."""
 

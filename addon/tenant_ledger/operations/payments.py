@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from tenant_ledger.db import journal_store
 from tenant_ledger.db.audit import Action, audit
 from tenant_ledger.db.catalog import Catalog
-from tenant_ledger.errors import already_posted, invalid
+from tenant_ledger.errors import already_posted, conflict, invalid, not_found
 from tenant_ledger.journal import (
     ADJUSTMENTS,
     CASH,
@@ -22,6 +22,9 @@ from tenant_ledger.operations.common import require_live
 
 _COUNTER_ACCOUNT: Final = {PostingKind.TOP_UP: CASH, PostingKind.ADJUSTMENT: ADJUSTMENTS}
 """Where the money of each kind of credit comes from (the entry's other leg)."""
+REVERSIBLE: Final = frozenset(_COUNTER_ACCOUNT)
+"""What a landlord may reverse: the money they posted. Rated energy, standing charges and
+statements follow from readings and tariffs; they are corrected with an adjustment."""
 
 
 def credit(
@@ -67,3 +70,54 @@ def credit(
 
 top_up = partial(credit, kind=PostingKind.TOP_UP)
 adjust = partial(credit, kind=PostingKind.ADJUSTMENT)
+
+
+def reversal_ref(entry_id: int) -> str:
+    """The one ref a reversal of ``entry_id`` posts under: refs are unique, so the database
+    refuses a second reversal of the same entry whatever the caller does."""
+    return f"reversal:{entry_id}"
+
+
+def reverse(
+    connection: sa.Connection, catalog: Catalog, action: Action, *, tenant_id: str, entry_id: int
+) -> Entry:
+    """Undo the tenant's top-up or adjustment ``entry_id``: a new entry with its legs negated.
+
+    The reason is required (``action.reason``); a second reversal of the same entry is refused
+    with ``already_posted``, naming the reversal.
+    """
+    if not action.reason.strip():
+        raise invalid("a reversal needs a reason")
+    require_live(catalog, tenant_id)
+    original = journal_store.entry(connection, entry_id)
+    if original is None or original.posting.tenant_id != tenant_id:
+        raise not_found("entry", str(entry_id))
+    if original.posting.kind not in REVERSIBLE:
+        raise conflict(
+            f"entry {entry_id} is {original.posting.kind}; only top-ups and adjustments are "
+            "reversed (correct anything else with an adjustment)"
+        )
+    ref = reversal_ref(entry_id)
+    if (posted := journal_store.entry_with_ref(connection, ref)) is not None:
+        raise already_posted(ref, posted)
+    posting = Posting(
+        kind=PostingKind.REVERSAL,
+        currency=original.posting.currency,
+        actor=action.actor,
+        reason=action.reason,
+        tenant_id=tenant_id,
+        ref=ref,
+        legs=tuple(
+            Leg(account=leg.account, amount_minor=-leg.amount_minor)
+            for leg in original.posting.legs
+        ),
+    )
+    entry = journal_store.append(connection, posting, action.now_us)
+    audit(
+        connection,
+        action,
+        PostingKind.REVERSAL,
+        tenant_id,
+        {"reversed_entry_id": entry_id, "entry_id": entry.id},
+    )
+    return entry

@@ -27,6 +27,18 @@ def create_space(
     audit(connection, action, "create_space", space_id, {"name": name, "area_m2": area})
 
 
+def edit_space(
+    connection: sa.Connection, action: Action, *, space_id: str, name: str, area_m2: Decimal | None
+) -> None:
+    """Rename a room or correct its floor area (floor-area shares of periods not yet billed
+    use the new area; issued statements keep theirs)."""
+    if not premises_store.space_exists(connection, space_id):
+        raise not_found("space", space_id)
+    area = None if area_m2 is None else str(area_m2)
+    rows.update(connection, "space", space_id, name=name, area_m2=area)
+    audit(connection, action, "edit_space", space_id, {"name": name, "area_m2": area})
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PointUse:
     """What a metering point measures: a tenant's supply (default), a common load or the incomer.
@@ -105,6 +117,17 @@ def set_point_use(
         raise invalid("nothing to change: give kind or max_power_w")
     premises_store.update_point(connection, point_id, values)
     audit(connection, action, "point_use", point_id, values)
+
+
+def place_point(
+    connection: sa.Connection, catalog: Catalog, action: Action, *, point_id: str, space_id: str
+) -> None:
+    """Say which room (space) a metering point supplies, so the console can name it."""
+    require("metering point", point_id, catalog.points)
+    if not premises_store.space_exists(connection, space_id):
+        raise not_found("space", space_id)
+    premises_store.update_point(connection, point_id, {"space_id": space_id})
+    audit(connection, action, "place_point", point_id, {"space_id": space_id})
 
 
 def points_of_space(connection: sa.Connection, space_id: str) -> list[str]:

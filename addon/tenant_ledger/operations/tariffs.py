@@ -86,3 +86,24 @@ def create_plan(
     }
     rows.insert_new(connection, "plan", values)
     audit(connection, action, "create_plan", plan.id, values)
+
+
+def edit_plan(
+    connection: sa.Connection, catalog: Catalog, action: Action, plan: PlanSettings
+) -> None:
+    """Change a plan's name, thresholds and payment days. Its kind, tariff, billing day and
+    quota stay: they decide how a running period is billed (a new tariff comes as a tariff
+    version; another kind or billing day as another plan)."""
+    require("plan", plan.id, catalog.plans)
+    if plan.credit_limit_minor < 0:
+        raise invalid("credit_limit must not be negative")
+    values = {
+        "name": plan.name,
+        "low_balance_threshold_minor": plan.low_balance_minor,
+        "credit_limit_minor": plan.credit_limit_minor,
+        "reconnect_minimum_minor": plan.reconnect_minimum_minor,
+        "due_days": plan.due_days,
+        "grace_days": plan.grace_days,
+    }
+    rows.update(connection, "plan", plan.id, **values)
+    audit(connection, action, "edit_plan", plan.id, values)

@@ -36,6 +36,14 @@ def create_tenant(
     audit(connection, action, "create_tenant", tenant_id, {"name": name, "plan_id": plan_id})
 
 
+def rename_tenant(
+    connection: sa.Connection, catalog: Catalog, action: Action, *, tenant_id: str, name: str
+) -> None:
+    require_live(catalog, tenant_id)
+    rows.update(connection, "tenant", tenant_id, name=name)
+    audit(connection, action, "rename_tenant", tenant_id, {"name": name})
+
+
 def change_plan(
     connection: sa.Connection, catalog: Catalog, action: Action, *, tenant_id: str, plan_id: str
 ) -> None:

@@ -10,6 +10,7 @@ import secrets
 from aiohttp import web
 import jinja2
 
+from tenant_ledger.billing.money import AmountSign, parse_amount
 from tenant_ledger.i18n import translations
 from tenant_ledger.operations.portal import DEFAULT_SESSIONS, SessionPolicy
 from tenant_ledger.service import LedgerService
@@ -24,10 +25,28 @@ from tenant_ledger.web.portal import (
     ThrottlePolicy,
     sign_out_page,
 )
-from tenant_ledger.web.views import accounts, actions, audit, issues, portal_links, tariffs, tenancy
+from tenant_ledger.web.views import (
+    accounts,
+    actions,
+    audit,
+    building,
+    issues,
+    portal_links,
+    setup,
+    tariffs,
+    tenancy,
+)
 
-__all__ = ["DEFAULT_TOP_UP_TEXT", "PORTAL_ROUTES", "create_portal_app", "setup_web"]
+__all__ = [
+    "DEFAULT_CONFIRM_ABOVE",
+    "DEFAULT_TOP_UP_TEXT",
+    "PORTAL_ROUTES",
+    "create_portal_app",
+    "setup_web",
+]
 
+DEFAULT_CONFIRM_ABOVE = "500"
+"""Top-ups and adjustments above this (major units, either sign) ask for a confirmation."""
 DEFAULT_TOP_UP_TEXT = (
     "Pay your landlord (cash at the desk or a bank transfer with your room in the reference). "
     "The payment shows here as soon as it is recorded."
@@ -35,6 +54,7 @@ DEFAULT_TOP_UP_TEXT = (
 _HERE = Path(__file__).parent
 _TENANT = "/tenants/{tenant_id}"
 _PERIOD = r"{period:\d{4}-\d{2}-\d{2}}"
+_ENTRY = r"{entry_id:\d{1,9}}"
 _ISSUED = "issued.{format:pdf|csv}"
 """The statement issued on the billing day, as stored (the page itself is recomputed)."""
 
@@ -49,6 +69,7 @@ ROUTES: tuple[tuple[str, str, Access, Handler], ...] = (
     ("GET", f"{_TENANT}/statements/{_PERIOD}/{_ISSUED}", Access.ACCOUNT, accounts.issued_download),
     ("POST", f"{_TENANT}/topup", Access.LANDLORD, actions.top_up),
     ("POST", f"{_TENANT}/adjustment", Access.LANDLORD, actions.adjust),
+    ("POST", f"{_TENANT}/entries/{_ENTRY}/reverse", Access.LANDLORD, actions.reverse),
     ("POST", f"{_TENANT}/exemption", Access.LANDLORD, actions.exemption),
     ("POST", f"{_TENANT}/cutoff-approval", Access.LANDLORD, actions.approve_cutoff),
     ("POST", f"{_TENANT}/users", Access.LANDLORD, actions.link_user),
@@ -60,6 +81,15 @@ ROUTES: tuple[tuple[str, str, Access, Handler], ...] = (
     ("POST", f"{_TENANT}/move-in", Access.LANDLORD, tenancy.move_in),
     ("POST", f"{_TENANT}/move-out", Access.LANDLORD, tenancy.move_out),
     ("GET", "/points", Access.LANDLORD, tenancy.points),
+    ("GET", "/building", Access.LANDLORD, building.building),
+    ("GET", "/building.csv", Access.LANDLORD, building.building_csv),
+    ("GET", "/setup", Access.LANDLORD, setup.setup),
+    ("POST", "/setup/tenants", Access.LANDLORD, setup.create_tenant),
+    ("POST", "/setup/tenants/edit", Access.LANDLORD, setup.edit_tenant),
+    ("POST", "/setup/rooms", Access.LANDLORD, setup.create_room),
+    ("POST", "/setup/rooms/edit", Access.LANDLORD, setup.edit_room),
+    ("POST", "/setup/plans", Access.LANDLORD, setup.create_plan),
+    ("POST", "/setup/plans/edit", Access.LANDLORD, setup.edit_plan),
     ("GET", "/tariffs", Access.LANDLORD, tariffs.tariffs),
     ("POST", "/tariffs", Access.LANDLORD, tariffs.submit_tariff),
     ("GET", "/audit", Access.LANDLORD, audit.audit),
@@ -91,6 +121,7 @@ def setup_web(
     secret: bytes | None = None,
     portal_url: str = "",
     portal_port: int | None = None,
+    confirm_above: str = DEFAULT_CONFIRM_ABOVE,
 ) -> None:
     """Mount the UI on ``app``.
 
@@ -99,7 +130,13 @@ def setup_web(
     ``X-Remote-User-*`` headers are believed (the Supervisor; 127.0.0.1 in tests and the demo).
     ``secret`` signs CSRF tokens (default: random per process, so a restart expires open forms).
     ``portal_url``/``portal_port``: where the tenant portal's own door is (sign-in links).
+    ``confirm_above``: the add-on option of that name (an amount in the ledger's currency).
     """
+    # A bad option stops the start with the money module's message rather than a console
+    # that never asks.
+    confirm_above_minor = parse_amount(
+        confirm_above, service.catalog.currency, AmountSign.NON_NEGATIVE
+    )
     ui = Web(
         service=service,
         trusted_proxies=frozenset(trusted_proxies),
@@ -107,6 +144,7 @@ def setup_web(
         top_up_text=top_up_text or DEFAULT_TOP_UP_TEXT,
         templates=_templates(service),
         csrf=CsrfGuard(secret or secrets.token_bytes(32)),
+        confirm_above_minor=confirm_above_minor,
         portal_url=portal_url,
         portal_port=portal_port,
     )
@@ -138,6 +176,7 @@ def create_portal_app(
         top_up_text=top_up_text or DEFAULT_TOP_UP_TEXT,
         templates=_templates(service),
         csrf=CsrfGuard(secret or secrets.token_bytes(32)),
+        confirm_above_minor=0,  # no money form is served here
         policy=policy,
         throttle=throttle,
         portal_url=portal_url,

@@ -79,6 +79,8 @@ class Web:
     top_up_text: str
     templates: jinja2.Environment
     csrf: CsrfGuard
+    confirm_above_minor: int
+    """Money forms above this (either sign) show a confirmation first."""
     seen: dict[str, HaUser] = field(default_factory=dict)
     """HA users who opened the UI unlinked, offered to the landlord when linking."""
     portal_url: str = ""

@@ -4,6 +4,7 @@ Each parser returns the value or raises ``FormError`` naming the field, so a han
 the messages and re-renders the form with what was typed.
 """
 
+from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
 import re
@@ -11,9 +12,16 @@ import secrets
 from zoneinfo import ZoneInfo
 
 from tenant_ledger.billing.money import AmountError, AmountSign, parse_amount
+from tenant_ledger.billing.quota import Quota
 from tenant_ledger.billing.timestamps import FIRST_DAY, LAST_DAY, supported_day, to_us
 
 MAX_TEXT = 500
+MAX_NAME = 200
+_ID_WORD = re.compile(r"[^a-z0-9]+")
+_AREA = re.compile(r"[0-9]{1,6}(\.[0-9]{1,2})?", re.ASCII)
+_KWH = re.compile(r"[0-9]{1,12}(\.[0-9]{1,3})?", re.ASCII)
+_RATE = re.compile(r"[0-9]{1,6}(\.[0-9]{1,12})?", re.ASCII)
+_WHOLE = re.compile(r"[0-9]{1,4}", re.ASCII)
 _FORM_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
 _REGISTER = re.compile(r"[0-9]+(\.[0-9]{1,3})?", re.ASCII)
 
@@ -25,13 +33,18 @@ class FormError(ValueError):
         self.message = message
 
 
-def amount(field: str, text: str, currency: str, *, positive: bool) -> int:
+def amount(
+    field: str, text: str, currency: str, *, positive: bool, sign: AmountSign | None = None
+) -> int:
     """An amount such as ``10.00`` (or ``10,00``: the decimal comma of many locales) in
-    ``currency``, as minor units, in the money module's one grammar."""
+    ``currency``, as minor units, in the money module's one grammar.
+
+    ``sign`` overrides what ``positive`` says (a limit may be zero, a threshold negative)."""
     # A single comma is the decimal separator where people write it so; with a point as well
     # (1.000,50) it would be a guess, which the grammar then refuses.
     decimal_text = text.replace(",", ".") if text.count(",") == 1 and "." not in text else text
-    sign = AmountSign.POSITIVE if positive else AmountSign.NONZERO
+    if sign is None:
+        sign = AmountSign.POSITIVE if positive else AmountSign.NONZERO
     try:
         return parse_amount(decimal_text, currency, sign)
     except AmountError as err:
@@ -88,3 +101,61 @@ def register_wh(field: str, value: str) -> int:
     if not _REGISTER.fullmatch(value):
         raise FormError(field, "Enter the meter register in kWh, e.g. 1234.567 (max 3 decimals).")
     return int(Decimal(value) * 1000)
+
+
+def name(field: str, value: str) -> str:
+    """A name people read (tenant, room, plan, tariff): required, one line, printable."""
+    if not value:
+        raise FormError(field, "Enter a name.")
+    if len(value) > MAX_NAME:
+        raise FormError(field, f"At most {MAX_NAME} characters.")
+    if not value.isprintable():
+        raise FormError(field, "Use one line of printable characters (no tabs or line breaks).")
+    return value
+
+
+def new_id(name_text: str, taken: Collection[str], fallback: str) -> str:
+    """An id for a new record derived from its name (``Room 1`` -> ``room-1``), unique among
+    ``taken``; ``fallback`` when the name has no ASCII letters or digits. Ids stay secondary:
+    the console shows names."""
+    base = _ID_WORD.sub("-", name_text.lower()).strip("-")[:40].strip("-") or fallback
+    candidate, counter = base, 1
+    while candidate in taken:
+        counter += 1
+        candidate = f"{base}-{counter}"
+    return candidate
+
+
+def choice(field: str, value: str, options: Collection[str], what: str) -> str:
+    if value not in options:
+        raise FormError(field, f"Choose a {what} from the list.")
+    return value
+
+
+def area_m2(field: str, value: str) -> Decimal | None:
+    """A floor area in m² (optional), at most 2 decimals."""
+    if not value:
+        return None
+    if not _AREA.fullmatch(value.replace(",", ".", 1)):
+        raise FormError(field, "Enter the area in m², e.g. 14.5 (at most 2 decimals).")
+    return Decimal(value.replace(",", ".", 1))
+
+
+def whole(field: str, value: str, lowest: int, highest: int) -> int:
+    if not _WHOLE.fullmatch(value) or not lowest <= int(value) <= highest:
+        raise FormError(field, f"Enter a whole number from {lowest} to {highest}.")
+    return int(value)
+
+
+def quota(field: str, kwh: str, rate_field: str, rate: str) -> Quota | None:
+    """A plan's included energy (kWh, optional) and the price per kWh above it (optional:
+    none is a hard cap)."""
+    if not kwh:
+        if rate:
+            raise FormError(rate_field, "An overage price needs the included kWh.")
+        return None
+    if not _KWH.fullmatch(kwh):
+        raise FormError(field, "Enter the included energy in kWh, e.g. 150 (max 3 decimals).")
+    if rate and not _RATE.fullmatch(rate):
+        raise FormError(rate_field, "Enter a price per kWh, e.g. 0.35.")
+    return Quota(included_wh=int(Decimal(kwh) * 1000), overage_rate=Decimal(rate) if rate else None)

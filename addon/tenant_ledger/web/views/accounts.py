@@ -17,10 +17,11 @@ from tenant_ledger.db import journal_store
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.queries import StoredReading, readings_between
 from tenant_ledger.db.statement_inputs import readings_around
-from tenant_ledger.journal import tenant_account
+from tenant_ledger.journal import PostingKind, tenant_account
 from tenant_ledger.statement_render import statement_table, to_csv, to_pdf
 from tenant_ledger.web.charts import Bar, bar_chart
 from tenant_ledger.web.context import Page, Web
+from tenant_ledger.web.names import names
 from tenant_ledger.web.statements import (
     Period,
     find_period,
@@ -79,17 +80,21 @@ async def account_context(web_ui: Web, page: Page, tenant_id: str) -> dict[str, 
     service = web_ui.service
     span = _span(page)
 
-    def query(connection: sa.Connection, catalog: Catalog) -> tuple[list[Any], list[Any], set[str]]:
+    def query(
+        connection: sa.Connection, catalog: Catalog
+    ) -> tuple[list[Any], dict[str, int], list[Any], set[str]]:
         entries = journal_store.tenant_entries(
             connection, tenant_account(tenant_id), RECENT_ENTRIES
         )
+        reversals = journal_store.refs_in(connection, [ops.reversal_ref(row.id) for row in entries])
         return (
             entries,
+            reversals,
             ops.users_of_tenant(connection, tenant_id),
             issued_periods(connection, catalog, tenant_id),
         )
 
-    entries, linked, issued = await service.read(query)
+    entries, reversals, linked, issued = await service.read(query)
     catalog = service.catalog
     plan = catalog.plan_of(tenant_id)
     return {
@@ -107,12 +112,19 @@ async def account_context(web_ui: Web, page: Page, tenant_id: str) -> dict[str, 
                 "amount": format_minor(row.amount_minor, catalog.currency),
                 "reason": row.reason,
                 "actor": row.actor,
+                "id": row.id,
+                "reversed_by": reversals.get(ops.reversal_ref(row.id)),
+                "reversible": row.kind in ops.REVERSIBLE,
+                "reverses": row.ref.partition(":")[2]
+                if row.kind == PostingKind.REVERSAL and row.ref
+                else None,
             }
             for row in entries
         ],
         "periods": periods(catalog, tenant_id, service.clock()),
         "issued": issued,
         "linked": linked,
+        "point_name": (await names(web_ui)).point,
     }
 
 
@@ -125,7 +137,14 @@ async def home(web_ui: Web, page: Page) -> web.StreamResponse:
         return await _account_page(web_ui, page, page.who.tenant_id)
     catalog = web_ui.service.catalog
     tenants = [await state_of(web_ui, tenant_id) for tenant_id in sorted(catalog.tenants)]
-    return web_ui.render(page, "overview.html", tenants=tenants, unlinked=web_ui.seen)
+    tenants.sort(key=lambda state: str(state["name"]).lower())
+    return web_ui.render(
+        page,
+        "overview.html",
+        tenants=tenants,
+        unlinked=web_ui.seen,
+        point_name=(await names(web_ui)).point,
+    )
 
 
 async def tenant(web_ui: Web, page: Page) -> web.StreamResponse:

@@ -55,24 +55,61 @@ async def _apply(
     raise redirect(page, f"/tenants/{page.tenant_id}", done=form)
 
 
+class _UnconfirmedError(Exception):
+    """A valid money form above the landlord's limit, not yet confirmed for this amount."""
+
+    def __init__(self, amount_minor: int) -> None:
+        super().__init__(amount_minor)
+        self.amount_minor = amount_minor
+
+
 def _money(operation: Callable[..., Entry], *, positive: bool, form: str) -> Any:
     async def handle(web_ui: Web, page: Page) -> web.StreamResponse:
         def build() -> Change:
             minor = forms.amount("amount", page.field("amount"), web_ui.currency, positive=positive)
             action = web_ui.action(page, forms.text("reason", page.field("reason")))
             ref = ops.caller_ref(ops.RefSource.FORM, forms.form_key(page.field("form_key")))
+            # The confirmation names the amount in minor units: confirming 500.00 does not
+            # confirm 5000.00 typed over it on the way back.
+            if abs(minor) > web_ui.confirm_above_minor and page.field("confirmed") != str(minor):
+                raise _UnconfirmedError(minor)
             tenant_id = page.tenant_id
             return lambda c, cat: operation(
                 c, cat, action, tenant_id=tenant_id, amount_minor=minor, ref=ref
             )
 
-        return await _apply(web_ui, page, form, build)
+        try:
+            return await _apply(web_ui, page, form, build)
+        except _UnconfirmedError as unconfirmed:
+            return web_ui.render(
+                page,
+                "confirm.html",
+                form=form,
+                tenant_id=page.tenant_id,
+                name=web_ui.service.catalog.tenants[page.tenant_id].name,
+                amount_minor=unconfirmed.amount_minor,
+                limit_minor=web_ui.confirm_above_minor,
+                fields={name: page.field(name) for name in ("amount", "reason", "form_key")},
+            )
 
     return handle
 
 
 top_up = _money(ops.top_up, positive=True, form="topup")
 adjust = _money(ops.adjust, positive=False, form="adjustment")
+
+
+async def reverse(web_ui: Web, page: Page) -> web.StreamResponse:
+    """One click on an entry: a reversing entry (refused for a second time by its unique ref;
+    a double click answers as the first did)."""
+
+    def build() -> Change:
+        action = web_ui.action(page, forms.text("reason", page.field("reason")))
+        entry_id = int(page.request.match_info["entry_id"])
+        tenant_id = page.tenant_id
+        return lambda c, cat: ops.reverse(c, cat, action, tenant_id=tenant_id, entry_id=entry_id)
+
+    return await _apply(web_ui, page, "reverse", build)
 
 
 async def exemption(web_ui: Web, page: Page) -> web.StreamResponse:
@@ -98,9 +135,20 @@ async def approve_cutoff(web_ui: Web, page: Page) -> web.StreamResponse:
     return await _apply(web_ui, page, "cutoff", build, catalog_changed=True)
 
 
+def _seen_user(web_ui: Web, typed: str) -> str:
+    """The id of the HA user the landlord picked or typed: a waiting user's id, user name or
+    display name (as the console saw them), else what was typed, taken as an id."""
+    for user in web_ui.seen.values():
+        if typed in (user.user_id, user.name, user.display_name):
+            return user.user_id
+    return typed
+
+
 async def link_user(web_ui: Web, page: Page) -> web.StreamResponse:
+    picked = page.field("user_id") or page.field("user")
+
     def build() -> Change:
-        user_id = forms.text("user_id", page.field("user_id"))
+        user_id = _seen_user(web_ui, forms.text("user_id", picked))
         seen = web_ui.seen.get(user_id)
         label = page.field("label") or (seen.label if seen else user_id)
         action = web_ui.action(page, f"HA user {label} is tenant {page.tenant_id}")
@@ -113,7 +161,7 @@ async def link_user(web_ui: Web, page: Page) -> web.StreamResponse:
         # Linking moves the user away from any tenant it saw before: that one is republished too.
         return await _apply(web_ui, page, "link", build, affects_others=True)
     except web.HTTPSeeOther:
-        web_ui.seen.pop(page.field("user_id"), None)
+        web_ui.seen.pop(_seen_user(web_ui, picked), None)
         raise
 
 

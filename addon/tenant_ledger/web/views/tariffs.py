@@ -28,12 +28,13 @@ from tenant_ledger.billing import (
     rate,
     tenant_intervals,
 )
+from tenant_ledger.billing.tariffs import WEEKDAYS
 from tenant_ledger.billing.timestamps import from_us, to_epoch, to_us
 from tenant_ledger.db import tariffs_store
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.statement_inputs import readings_around
 from tenant_ledger.errors import LedgerError
-from tenant_ledger.web import forms
+from tenant_ledger.web import forms, tariff_form
 from tenant_ledger.web.context import Page, Web, redirect
 from tenant_ledger.web.statements import Row, charge_rows
 from tenant_ledger.web.tariff_view import band_rows
@@ -58,6 +59,7 @@ class Preview:
     net: str
     tax: str
     total: str
+    total_minor: int
 
 
 def _last_month(catalog: Catalog, now_us: int) -> tuple[datetime, datetime]:
@@ -105,7 +107,22 @@ async def _preview(web_ui: Web, tariff: Tariff, tenant_id: str) -> Preview:
         net=str(charges.net),
         tax=str(charges.tax),
         total=str(charges.total),
+        total_minor=charges.total.minor,
     )
+
+
+def _form_values(catalog: Catalog, editing: str, body: str | None) -> dict[str, str]:
+    """The editor's fields: from the tariff's newest version when starting from it."""
+    schedule = catalog.schedules.get(editing)
+    tariff = schedule.versions[-1].tariff if schedule else parse_tariff(_SAMPLE)
+    return {
+        "tariff_id": editing,
+        "body": json.dumps(json.loads(body) if body else _SAMPLE, indent=2),
+        "effective_from": "",
+        "name": "",
+        "reason": "",
+        "tenant": "",
+    } | tariff_form.fields_of(tariff)
 
 
 async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) -> web.Response:
@@ -113,14 +130,7 @@ async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) ->
 
     bodies = await web_ui.service.read(lambda c, _catalog: tariffs_store.latest_bodies(c))
     editing = page.query("edit")
-    values = {
-        "tariff_id": editing,
-        "body": json.dumps(json.loads(bodies[editing]) if editing in bodies else _SAMPLE, indent=2),
-        "effective_from": "",
-        "name": "",
-        "reason": "",
-        "tenant": "",
-    }
+    values = _form_values(catalog, editing, bodies.get(editing))
     tariffs = [
         {
             "id": tariff_id,
@@ -142,7 +152,13 @@ async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) ->
         tariffs=tariffs,
         plans=sorted(catalog.plans.values(), key=lambda plan: plan.id),
         tenants={tenant_id: record.name for tenant_id, record in catalog.tenants.items()},
-        **({"values": values, "errors": {}, "preview": None} | context),
+        weekdays=WEEKDAYS,
+        rows={
+            "tiers": range(tariff_form.TIER_ROWS),
+            "bands": range(tariff_form.BAND_ROWS),
+            "windows": range(tariff_form.WINDOW_ROWS),
+        },
+        **({"values": values, "errors": {}, "preview": None, "old_preview": None} | context),
     )
 
 
@@ -163,18 +179,59 @@ def _parse(body: str) -> tuple[Any, Tariff]:
         raise forms.FormError("body", f"{where}{err.message}") from None
 
 
+def _draft(web_ui: Web, page: Page) -> tuple[Any, Tariff]:
+    """The tariff document and its parsed tariff, from the fields or (advanced) the JSON."""
+    if page.field("energy") in ("", "json"):
+        return _parse(page.field("body"))
+    catalog = web_ui.service.catalog
+    try:
+        document = tariff_form.document(
+            page.field,
+            lambda name: [str(day) for day in page.form.getall(name, [])] if page.form else [],
+            catalog.currency,
+            catalog.zone.key,
+        )
+    except tariff_form.FieldError as err:
+        raise forms.FormError(err.field, err.message) from None
+    try:
+        return document, parse_tariff(document)
+    except TariffError as err:
+        field = tariff_form.field_of(err.path)
+        where = "" if field else f"{err.path}: "
+        raise forms.FormError(field, f"{where}{err.message}") from None
+
+
+def _posted_values(page: Page) -> dict[str, str]:
+    """What was typed, to show again (a window's days comma-separated)."""
+    if page.form is None:
+        return {}
+    return {
+        name: ",".join(str(value) for value in page.form.getall(name))
+        for name in page.form
+        if isinstance(page.form[name], str)
+    }
+
+
 async def submit_tariff(web_ui: Web, page: Page) -> web.StreamResponse:
     """Preview or save a tariff version, depending on the button pressed."""
     values = {
         name: page.field(name)
         for name in ("tariff_id", "name", "effective_from", "reason", "body", "tenant")
-    }
+    } | _posted_values(page)
     catalog = web_ui.service.catalog
     try:
-        document, tariff = _parse(values["body"])
+        document, tariff = _draft(web_ui, page)
         if page.field("do") != "save":
             preview = await _preview(web_ui, tariff, values["tenant"])
-            return await _render(web_ui, page, values=values, errors={}, preview=preview)
+            current = catalog.schedules.get(values["tariff_id"])
+            old_preview = (
+                None
+                if current is None
+                else await _preview(web_ui, current.versions[-1].tariff, values["tenant"])
+            )
+            return await _render(
+                web_ui, page, values=values, errors={}, preview=preview, old_preview=old_preview
+            )
         if not _TARIFF_ID.fullmatch(values["tariff_id"]):
             raise forms.FormError("tariff_id", "Use 1-64 letters, digits, - or _.")
         effective_us = forms.local_time("effective_from", values["effective_from"], catalog.zone)

@@ -17,6 +17,7 @@ from tenant_ledger.errors import LedgerError
 from tenant_ledger.readings_in import IncomingReading
 from tenant_ledger.web import forms
 from tenant_ledger.web.context import Page, Web, redirect
+from tenant_ledger.web.names import names
 
 
 def _holders(web_ui: Web, now_us: int) -> dict[str, str]:
@@ -28,16 +29,34 @@ def _holders(web_ui: Web, now_us: int) -> dict[str, str]:
     }
 
 
+def _free(web_ui: Web, now_us: int) -> list[str]:
+    """The rooms' meters a tenant may move into: tenant points nobody holds now or later
+    (never the incomer or a common load)."""
+    taken = {item.point_id for item in web_ui.service.catalog.assignments if item.end_us > now_us}
+    return [
+        point.id
+        for point in web_ui.service.catalog.points_of_kind("tenant")
+        if point.id not in taken
+    ]
+
+
 async def points(web_ui: Web, page: Page) -> web.StreamResponse:
     catalog, now_us = web_ui.service.catalog, web_ui.service.clock()
     holders = _holders(web_ui, now_us)
     rows = await web_ui.service.read(lambda c, _cat: point_rows(c))
+    known = await names(web_ui)
     return web_ui.render(
         page,
         "points.html",
         points=[
             {
                 "row": row,
+                "room": known.rooms.get(catalog.point_records[row.point_id].space_id or "", "")
+                if row.point_id in catalog.point_records
+                else "",
+                "kind": catalog.point_records[row.point_id].kind
+                if row.point_id in catalog.point_records
+                else "",
                 "holder": holders.get(row.point_id),
                 "last": ""
                 if row.last_ts is None or row.last_wh is None
@@ -52,9 +71,9 @@ async def points(web_ui: Web, page: Page) -> web.StreamResponse:
 
 async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) -> web.Response:
     catalog, now_us = web_ui.service.catalog, web_ui.service.clock()
-    holders = _holders(web_ui, now_us)
     tenant_id = page.tenant_id
     now = f"{from_us(now_us).astimezone(catalog.zone):%Y-%m-%dT%H:%M}"
+    known = await names(web_ui)
     return web_ui.render(
         page,
         "move.html",
@@ -62,9 +81,8 @@ async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) ->
         tenant_id=tenant_id,
         name=catalog.tenants[tenant_id].name,
         held=catalog.points_of(tenant_id, now_us),
-        free=sorted(
-            point.id for point in catalog.points_of_kind("tenant") if point.id not in holders
-        ),
+        free=sorted(_free(web_ui, now_us), key=lambda point_id: known.point(point_id).lower()),
+        point_name=known.point,
         **({"values": {"at": now}, "errors": {}} | context),
     )
 
@@ -94,6 +112,9 @@ async def _move(web_ui: Web, page: Page, direction: str) -> web.StreamResponse:
             chosen = [str(p) for p in (page.form.getall("points", []) if page.form else [])]
             if not chosen:
                 raise forms.FormError("points", "Choose at least one free metering point.")
+            free = _free(web_ui, web_ui.service.clock())
+            for point_id in chosen:
+                forms.choice("points", point_id, free, "free room meter")
         else:
             chosen = catalog.points_of(tenant_id, ts * 1_000_000)
         final = _final_readings(page, chosen, ts)
