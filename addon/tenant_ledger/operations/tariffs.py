@@ -66,19 +66,12 @@ def create_plan(
     connection: sa.Connection, catalog: Catalog, action: Action, plan: PlanSettings
 ) -> None:
     require("tariff", plan.tariff_id, catalog.schedules)
-    if plan.credit_limit_minor < 0:
-        raise invalid("credit_limit must not be negative")
     values = {
         "id": plan.id,
-        "name": plan.name,
         "kind": plan.kind,
         "tariff_id": plan.tariff_id,
-        "low_balance_threshold_minor": plan.low_balance_minor,
-        "credit_limit_minor": plan.credit_limit_minor,
-        "reconnect_minimum_minor": plan.reconnect_minimum_minor,
         "billing_day": plan.billing_day,
-        "due_days": plan.due_days,
-        "grace_days": plan.grace_days,
+        **_editable(plan),
         "quota_kwh": None if plan.quota is None else f"{Decimal(plan.quota.included_wh) / 1000}",
         "quota_overage_rate": None
         if plan.quota is None or plan.quota.overage_rate is None
@@ -95,9 +88,16 @@ def edit_plan(
     quota stay: they decide how a running period is billed (a new tariff comes as a tariff
     version; another kind or billing day as another plan)."""
     require("plan", plan.id, catalog.plans)
+    values = _editable(plan)
+    rows.update(connection, "plan", plan.id, **values)
+    audit(connection, action, "edit_plan", plan.id, values)
+
+
+def _editable(plan: PlanSettings) -> dict[str, Any]:
+    """The plan's columns that may change while it is in use: name, thresholds, payment days."""
     if plan.credit_limit_minor < 0:
         raise invalid("credit_limit must not be negative")
-    values = {
+    return {
         "name": plan.name,
         "low_balance_threshold_minor": plan.low_balance_minor,
         "credit_limit_minor": plan.credit_limit_minor,
@@ -105,5 +105,3 @@ def edit_plan(
         "due_days": plan.due_days,
         "grace_days": plan.grace_days,
     }
-    rows.update(connection, "plan", plan.id, **values)
-    audit(connection, action, "edit_plan", plan.id, values)

@@ -138,24 +138,31 @@ class PortalDoor(Web):
         self.address_failures.fail(_address(request), self.service.clock())
         return self._door("invalid_link", 404)
 
-    async def sign_in_form(self, request: web.Request) -> web.Response:
+    async def _open_link(
+        self, request: web.Request
+    ) -> tuple[PortalLink | None, web.Response | None]:
+        """The link in the request's path, or the page that refuses it (locked, unknown)."""
         link = await self._link(request)
         locked = self._locked(request, link)
         if locked is not None:
-            return locked
+            return link, locked
         if link is None:
-            return self._invalid_link(request)
+            return None, self._invalid_link(request)
+        return link, None
+
+    async def sign_in_form(self, request: web.Request) -> web.Response:
+        _link, refused = await self._open_link(request)
+        if refused is not None:  # a response is a mapping: never `or` it (an empty one is falsy)
+            return refused
         return self._door("sign_in", 200, action=request.path)
 
     async def sign_in(self, request: web.Request) -> web.Response:
         if not self._same_origin(request):
             return self._door("refused", 403)
-        link = await self._link(request)
-        locked = self._locked(request, link)
-        if locked is not None:
-            return locked
-        if link is None:
-            return self._invalid_link(request)
+        link, refused = await self._open_link(request)
+        if refused is not None:
+            return refused
+        assert link is not None  # no refusal: the link is known
         form = await read_form(request)
         pin = form.get(PIN_FIELD) if form is not None else None
         pin = pin.strip() if isinstance(pin, str) else ""
