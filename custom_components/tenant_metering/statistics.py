@@ -172,17 +172,15 @@ async def async_backfill(
 ) -> list[HourlyEnergy]:
     """Give a new energy sensor the hours the ledger's ``(ts, energy_wh)`` readings cover.
 
-    Only while the statistic has no hourly row yet (see the module docstring); returns the
-    hours imported, the short-term row last. Running it again changes nothing.
+    Only for a statistic with no hourly row yet: the caller asks ``async_has_long_term``
+    first, before it fetches the readings (see the module docstring). Returns the hours
+    imported, the short-term row last.
     """
     if "recorder" not in hass.config.components:
         return []
     now = int(dt_util.utcnow().timestamp())
     known = sorted(reading for reading in readings if reading[0] < now)
     if not known:
-        return []
-    instance = get_instance(hass)
-    if await instance.async_add_executor_job(_has_long_term, hass, statistic_id):
         return []
     current_hour = now - now % HOUR
     registers = {h: wh for h, wh in hourly_registers(known).items() if h < current_hour}
@@ -196,7 +194,7 @@ async def async_backfill(
     )
     metadata = energy_statistic_metadata(statistic_id)
     async_import_statistics(hass, metadata, [_statistic(row) for row in rows])
-    instance.async_import_statistics(metadata, [_statistic(latest)], StatisticsShortTerm)
+    get_instance(hass).async_import_statistics(metadata, [_statistic(latest)], StatisticsShortTerm)
     return [*rows, latest]
 
 
