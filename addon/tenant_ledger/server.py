@@ -298,18 +298,19 @@ async def _serve(args: argparse.Namespace) -> int:
         _LOGGER.warning("the ledger's clock starts at %s, not the wall clock (--now)", args.now)
     service = LedgerService(_config(args, broker), clock=clock)
     await service.start()
-    runner = web.AppRunner(_app(args, service), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, args.host, args.port).start()
-    _LOGGER.info("ledger listening on %s:%s", args.host, args.port)
     portal = None
     if args.portal_port is not None:
-        # Its own runner: this port serves the tenant portal's door and nothing else.
+        # Its own runner: this port serves the tenant portal's door and nothing else. It
+        # opens before the API port, so a ledger that answers /api/health serves both.
         door = create_portal_app(service, portal_url=_portal_url(args))
         portal = web.AppRunner(door, access_log=None)
         await portal.setup()
         await web.TCPSite(portal, args.host, args.portal_port).start()
         _LOGGER.info("tenant portal listening on %s:%s", args.host, args.portal_port)
+    runner = web.AppRunner(_app(args, service), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, args.host, args.port).start()
+    _LOGGER.info("ledger listening on %s:%s", args.host, args.port)
     announcing = (
         None
         if supervisor is None
