@@ -106,6 +106,9 @@ def test_sigkill_mid_ingestion_rates_every_reading_exactly_once(
         for point, values in series.items()
     ]
     with MqttProbe(mosquitto) as probe:
+        # Readings published before the ledger's first subscription reach no one (the broker
+        # keeps a session only once it has seen one); "online" is published after subscribing.
+        probe.wait_for("tenant_metering/ledger/status", lambda payload: payload == b"online", 30)
 
         def publish_all() -> None:
             for message in messages:
