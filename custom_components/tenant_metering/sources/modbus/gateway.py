@@ -53,6 +53,7 @@ from ...identifiers import (
     modbus_point_id,
 )
 from ...readings import PointReading, ReadingPublisher
+from ...resources import Resource
 from .coordinator import ModbusCoordinator
 from .core import (
     ChannelReading,
@@ -254,7 +255,12 @@ class ModbusGateway:
                         channel.energy_wh,
                     )
                 points.append(
-                    PointReading(point=point, ts=int(reading.ts), energy_wh=channel.energy_wh)
+                    PointReading(
+                        point=point,
+                        ts=int(reading.ts),
+                        resource=Resource.ELECTRICITY,
+                        register=channel.energy_wh,
+                    )
                 )
         self.publisher.publish_points(points)
 
