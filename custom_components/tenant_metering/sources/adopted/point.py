@@ -132,7 +132,7 @@ class AdoptedPoint:
                     state.state,
                     unit,
                     self.resource,
-                    register.reason,
+                    register.why,
                 )
             return
         reading = PointReading(

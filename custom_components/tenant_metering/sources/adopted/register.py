@@ -59,28 +59,28 @@ like ``1e999999999`` costs nothing."""
 class Skipped:
     """A state that is not a register reading, and why."""
 
-    reason: str
+    why: str
 
 
 def register_of(state: str, unit: str | None, resource: Resource) -> int | Skipped:
     """The state as an integer register (Wh or L) of ``resource``, or why it is skipped."""
     if state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
-        return Skipped(reason=f"no reading ({state})")
+        return Skipped(why=f"no reading ({state})")
     factor = FACTORS[resource].get(unit or "")
     if factor is None:
         units = ", ".join(FACTORS[resource])
-        return Skipped(reason=f"unit {unit!r} is not one of {units}")
+        return Skipped(why=f"unit {unit!r} is not one of {units}")
     try:
         value = Decimal(state)
     except (InvalidOperation, ValueError):
-        return Skipped(reason="not a number")
+        return Skipped(why="not a number")
     if not value.is_finite():
-        return Skipped(reason="not a finite number")
+        return Skipped(why="not a finite number")
     if value < 0:
-        return Skipped(reason="negative")
+        return Skipped(why="negative")
     if value and value.adjusted() >= _MAX_DIGITS:
-        return Skipped(reason="too large for a register")
+        return Skipped(why="too large for a register")
     register = round_half_up(Fraction(value) * factor)
     if register > MAX_REGISTER:
-        return Skipped(reason="too large for a register")
+        return Skipped(why="too large for a register")
     return register
