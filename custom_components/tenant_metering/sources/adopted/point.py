@@ -169,4 +169,10 @@ class AdoptedPoint:
     def energy_devices(self) -> list[EnergyDevice]:
         if self.entity_id is None:
             return []
-        return [EnergyDevice(stat_consumption=self.entity_id, name=self.entry.title)]
+        if self.resource is Resource.HEAT:
+            return []  # the energy dashboard has no place for heat (energy.py)
+        return [
+            EnergyDevice(
+                stat_consumption=self.entity_id, name=self.entry.title, resource=self.resource
+            )
+        ]
