@@ -48,8 +48,8 @@ RESOURCES_OF_DEVICE_CLASS: Final[dict[str, tuple[Resource, ...]]] = {
 # A cumulative register: HA's state classes for meter totals.
 REGISTER_STATE_CLASSES: Final = frozenset({"total", "total_increasing"})
 
-MAX_REGISTER: Final = 2**63 - 1
-"""The ledger stores registers as 64-bit integers."""
+MAX_REGISTER: Final = 2**53
+"""The largest register the readings contract carries (docs/ledger-contract.md)."""
 _MAX_DIGITS: Final = 24
 """More integer digits than any register in any unit: refused before converting, so a state
 like ``1e999999999`` costs nothing."""
