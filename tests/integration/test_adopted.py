@@ -9,7 +9,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.const import ATTR_ENTITY_ID, CONF_NAME, SERVICE_TURN_OFF
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
@@ -456,3 +456,26 @@ async def test_only_wh_points_get_statistics_from_the_ledger(
     await _adopt(hass, {CONF_SENSOR: SENSOR, CONF_RESOURCE: "heat"})
     assert energy_sensor_of_point(hass, f"ha:{meter.id}") is None
     assert energy_sensor_of_point(hass, f"ha:{shelly.id}") == SENSOR
+
+
+@pytest.mark.parametrize(
+    "resource",
+    ["", "Water", "steam", "électricité", "water\x00", "a" * 10_000, 7, None, ["water"], {"x": 1}],
+)
+async def test_the_resource_field_refuses_garbage(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    entity_registry: er.EntityRegistry,
+    resource: Any,
+) -> None:
+    """Anything but the four names is refused by the form's schema; nothing is created."""
+    _register_meter(hass, entity_registry, WATER, _meter_attributes("water", "m³"), "1")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "adopted"}
+    )
+    with pytest.raises(InvalidData):
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_SENSOR: WATER, CONF_RESOURCE: resource}
+        )
+    assert not hass.config_entries.async_entries(DOMAIN)
