@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from tenant_ledger.billing import Reading, from_epoch
 from tenant_ledger.billing.plausibility import Register, Verdict, check_reading
+from tenant_ledger.billing.resources import Unit
 from tenant_ledger.db import sealed
 from tenant_ledger.db.audit import Action, audit
 from tenant_ledger.db.engine import dialect_insert, insert_ignoring_duplicates
@@ -78,7 +79,7 @@ def store_readings(
     now_s = received_at_us // 1_000_000
     for reading in sorted((r for k, r in unique.items() if k not in kept), key=_by_time):
         timeline = timelines[reading.point_id]
-        register = Register(reading.ts, reading.energy_wh)
+        register = Register(reading.ts, reading.register)
         index = bisect.bisect_left(timeline, reading.ts, key=_register_ts)
         verdict = (
             None
@@ -100,7 +101,7 @@ def store_readings(
         {
             "point_id": reading.point_id,
             "ts": reading.ts,
-            "energy_wh": reading.energy_wh,
+            "energy_wh": reading.register,
             "seq": reading.seq,
             "received_at_us": received_at_us,
         }
@@ -110,11 +111,11 @@ def store_readings(
     # the ledger is the only writer: each is inserted, with its id and keyed hash.
     sealed.insert(connection, sealed.READINGS, rows)
     inserted = {(reading.point_id, reading.ts) for reading in fresh}
-    kept |= {key: reading.energy_wh for key, reading in unique.items() if key in inserted}
+    kept |= {key: reading.register for key, reading in unique.items() if key in inserted}
     conflicts = [
         (reading, kept[key])
         for reading in batch
-        if (key := (reading.point_id, reading.ts)) in kept and kept[key] != reading.energy_wh
+        if (key := (reading.point_id, reading.ts)) in kept and kept[key] != reading.register
     ]
     _record_conflicts(connection, conflicts, received_at_us)
     _record_quarantine(connection, quarantined, received_at_us)
@@ -265,7 +266,7 @@ def _insert_quarantine(
                 {
                     "point_id": reading.point_id,
                     "ts": reading.ts,
-                    "energy_wh": reading.energy_wh,
+                    "energy_wh": reading.register,
                     "seq": reading.seq,
                     "reason": reason,
                     "detail": detail,
@@ -283,10 +284,11 @@ def _record_conflicts(
 ) -> None:
     for reading, kept in conflicts:
         _LOGGER.warning(
-            "conflicting reading for %s at %s: %s Wh received, %s Wh kept",
+            "conflicting reading for %s at %s: %s %s received, %s kept",
             reading.point_id,
             reading.ts,
-            reading.energy_wh,
+            reading.register,
+            reading.unit,
             kept,
         )
     if conflicts:
@@ -296,7 +298,7 @@ def _record_conflicts(
                 {
                     "point_id": reading.point_id,
                     "ts": reading.ts,
-                    "energy_wh": reading.energy_wh,
+                    "energy_wh": reading.register,
                     "kept_energy_wh": kept,
                     "received_at_us": received_at_us,
                 }
@@ -335,9 +337,7 @@ def release_quarantined(
             released_at_us=action.now_us, released_by=action.actor, release_reason=action.reason
         )
     )
-    reading = IncomingReading(
-        point_id=row.point_id, ts=row.ts, energy_wh=row.energy_wh, seq=row.seq
-    )
+    reading = IncomingReading(row.point_id, row.ts, row.energy_wh, Unit.WH, row.seq)
     result = store_readings(connection, [reading], action.now_us, None)
     audit(
         connection,

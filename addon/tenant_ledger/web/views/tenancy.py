@@ -11,6 +11,7 @@ from aiohttp import web
 
 from tenant_ledger import operations as ops
 from tenant_ledger.billing import format_kwh
+from tenant_ledger.billing.resources import Unit
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db.queries import point_rows
 from tenant_ledger.errors import LedgerError
@@ -97,7 +98,7 @@ def _final_readings(page: Page, point_ids: list[str], ts: int) -> list[IncomingR
         text = page.field(f"reading.{point_id}")
         if text:
             wh = forms.register_wh(f"reading.{point_id}", text)
-            found.append(IncomingReading(point_id=point_id, ts=ts, energy_wh=wh, seq=None))
+            found.append(IncomingReading(point_id, ts, wh, Unit.WH, None))
     return found
 
 
