@@ -561,7 +561,7 @@ class LedgerService:
                         continue
                 else:
                     readings = payload
-                results.append(store_readings(connection, readings, now, self.catalog.max_power_w))
+                results.append(store_readings(connection, readings, now, self.catalog.limit_of))
             points = {
                 point
                 for result in results

@@ -125,7 +125,8 @@ class QuarantineItem(Reply):
     id: int
     point: str
     ts: int
-    energy_wh: int
+    energy_wh: int = Field(description="the register, in unit (named energy_wh since version 1)")
+    unit: Literal["Wh", "L"]
     seq: int | None
     reason: str
     detail: str

@@ -65,6 +65,13 @@ def default_max_per_hour(resource: Resource) -> int:
     return UNIT_SPECS[resource].default_max_per_hour
 
 
+def format_usage(base_units: int, resource: Resource) -> str:
+    """Whole base units in the billing unit with three decimals: 12345 L -> '12.345 m³'."""
+    sign = "-" if base_units < 0 else ""
+    whole, part = divmod(abs(base_units), BASE_UNITS_PER_BILLING_UNIT)
+    return f"{sign}{whole}.{part:03d} {billing_unit(resource)}"
+
+
 def readings_key(unit: Unit) -> str:
     """The readings-message key that carries registers in ``unit``."""
     return next(key for key, carried in READINGS_KEYS.items() if carried is unit)

@@ -8,7 +8,14 @@ import logging
 import sqlalchemy as sa
 
 from tenant_ledger.billing import Reading, from_epoch
-from tenant_ledger.billing.plausibility import Register, Verdict, check_reading
+from tenant_ledger.billing.plausibility import (
+    Implausible,
+    PointLimit,
+    Register,
+    Verdict,
+    check_reading,
+    check_unit,
+)
 from tenant_ledger.billing.resources import Unit
 from tenant_ledger.db import sealed
 from tenant_ledger.db.audit import Action, audit
@@ -42,15 +49,15 @@ class StoreResult:
     quarantined: tuple[Quarantined, ...] = ()
 
 
-type MaxPower = Callable[[str], int]
-"""A point's maximum average power in W (``Catalog.max_power_w``)."""
+type PointLimits = Callable[[str, Unit], PointLimit]
+"""A point's resource and maximum per hour (``Catalog.limit_of``), for a reading's unit."""
 
 
 def store_readings(
     connection: sa.Connection,
     batch: Sequence[IncomingReading],
     received_at_us: int,
-    max_power_w: MaxPower | None,
+    limits: PointLimits | None,
 ) -> StoreResult:
     """Insert new readings, ignore exact repeats, record conflicting repeats and quarantine.
 
@@ -61,8 +68,9 @@ def store_readings(
 
     A new reading that is implausible (``billing.plausibility``) against the stored readings
     next to it, and the batch's own readings accepted before it, goes to
-    ``quarantined_readings`` instead (once per distinct value). ``max_power_w`` None stores
-    without the check (a landlord released the reading).
+    ``quarantined_readings`` instead (once per distinct value), and so does one whose unit is
+    not its point's resource's. ``limits`` None stores without the checks (a landlord
+    released the reading).
     """
     unique: dict[tuple[str, int], IncomingReading] = {}
     for reading in batch:
@@ -81,15 +89,18 @@ def store_readings(
         timeline = timelines[reading.point_id]
         register = Register(reading.ts, reading.register)
         index = bisect.bisect_left(timeline, reading.ts, key=_register_ts)
+        limit = None if limits is None else limits(reading.point_id, reading.unit)
         verdict = (
             None
-            if max_power_w is None
-            else check_reading(
+            if limit is None
+            else check_unit(reading.unit, limit, reading.point_id)
+            or check_reading(
                 register,
                 previous=timeline[index - 1] if index else None,
                 following=timeline[index] if index < len(timeline) else None,
-                max_power_w=max_power_w(reading.point_id),
+                max_power_w=limit.max_per_hour,
                 now_s=now_s,
+                unit=reading.unit,
             )
         )
         if verdict is None:
@@ -267,6 +278,7 @@ def _insert_quarantine(
                     "point_id": reading.point_id,
                     "ts": reading.ts,
                     "energy_wh": reading.register,
+                    "unit": reading.unit.value,
                     "seq": reading.seq,
                     "reason": reason,
                     "detail": detail,
@@ -330,6 +342,9 @@ def release_quarantined(
         raise not_found("quarantined reading", str(quarantine_id))
     if row.released_at_us is not None:
         raise conflict(f"quarantined reading {quarantine_id} was already released")
+    if row.reason == Implausible.WRONG_UNIT:
+        # Stored, its litres would be read as the point's watt-hours (or the other way round).
+        raise conflict(f"quarantined reading {quarantine_id} is not in its point's unit")
     connection.execute(
         quarantined_readings.update()
         .where(quarantined_readings.c.id == quarantine_id)
@@ -337,7 +352,7 @@ def release_quarantined(
             released_at_us=action.now_us, released_by=action.actor, release_reason=action.reason
         )
     )
-    reading = IncomingReading(row.point_id, row.ts, row.energy_wh, Unit.WH, row.seq)
+    reading = IncomingReading(row.point_id, row.ts, row.energy_wh, Unit(row.unit), row.seq)
     result = store_readings(connection, [reading], action.now_us, None)
     audit(
         connection,
