@@ -561,7 +561,7 @@ class LedgerService:
                         continue
                 else:
                     readings = payload
-                results.append(store_readings(connection, readings, now, self.catalog.max_power_w))
+                results.append(store_readings(connection, readings, now, self.catalog.limit_of))
             points = {
                 point
                 for result in results
@@ -606,12 +606,13 @@ class LedgerService:
                 continue
             self._logged_quarantine.add((item.reading.point_id, reason))
             _LOGGER.warning(
-                "quarantined an implausible reading of %s at %s (%s Wh): %s; see "
+                "quarantined an implausible reading of %s at %s (%s %s): %s; see "
                 "GET /api/readings/quarantine (further ones of this point and reason are "
                 "counted, not logged)",
                 item.reading.point_id,
                 item.reading.ts,
-                item.reading.energy_wh,
+                item.reading.register,
+                item.reading.unit,
                 item.verdict.detail,
             )
 

@@ -14,6 +14,7 @@ import json
 import sqlalchemy as sa
 
 from tenant_ledger.billing import Credit, CreditKind, Money, Reading, from_epoch
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.billing.timestamps import from_us, to_epoch, to_us
 from tenant_ledger.db import sealed
 from tenant_ledger.db.schema import journal, journal_legs, rating_periods, readings, statements
@@ -126,7 +127,10 @@ def energy_posted(connection: sa.Connection, tenant_id: str) -> dict[int, tuple[
                 rating_periods.c.period_start_us,
                 rating_periods.c.posted_minor,
                 rating_periods.c.energy_wh,
-            ).where(rating_periods.c.tenant_id == tenant_id)
+            ).where(
+                (rating_periods.c.tenant_id == tenant_id)
+                & (rating_periods.c.resource == Resource.ELECTRICITY.value)
+            )
         )
     }
 

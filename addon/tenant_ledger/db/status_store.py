@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from tenant_ledger.billing import Status, TenantState
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.billing.timestamps import from_us, to_us
 from tenant_ledger.db import journal_store, supply_store
 from tenant_ledger.db.schema import (
@@ -54,6 +55,7 @@ def facts(
     period = connection.execute(
         sa.select(rating_periods.c.energy_wh, rating_periods.c.posted_minor).where(
             (rating_periods.c.tenant_id == tenant_id)
+            & (rating_periods.c.resource == Resource.ELECTRICITY.value)
             & (rating_periods.c.period_start_us == period_start_us)
         )
     ).first()

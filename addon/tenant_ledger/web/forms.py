@@ -96,10 +96,13 @@ def local_time(field: str, value: str, zone: ZoneInfo) -> int:
     return to_us(naive.replace(tzinfo=zone))
 
 
-def register_wh(field: str, value: str) -> int:
-    """A meter register in kWh with at most 3 decimals (as printed on the meter), as Wh."""
+def register_wh(field: str, value: str, billing_unit: str = "kWh") -> int:
+    """A meter register in its billing unit (kWh, m³) with at most 3 decimals (as printed on
+    the meter), as whole base units (Wh, L): every billing unit is 1000 of them."""
     if not _REGISTER.fullmatch(value):
-        raise FormError(field, "Enter the meter register in kWh, e.g. 1234.567 (max 3 decimals).")
+        raise FormError(
+            field, f"Enter the meter register in {billing_unit}, e.g. 1234.567 (max 3 decimals)."
+        )
     return int(Decimal(value) * 1000)
 
 

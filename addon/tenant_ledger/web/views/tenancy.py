@@ -10,8 +10,9 @@ from typing import Any
 from aiohttp import web
 
 from tenant_ledger import operations as ops
-from tenant_ledger.billing import format_kwh
+from tenant_ledger.billing.resources import base_unit, billing_unit, format_usage
 from tenant_ledger.billing.timestamps import from_us
+from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.queries import point_rows
 from tenant_ledger.errors import LedgerError
 from tenant_ledger.readings_in import IncomingReading
@@ -57,10 +58,11 @@ async def points(web_ui: Web, page: Page) -> web.StreamResponse:
                 "kind": catalog.point_records[row.point_id].kind
                 if row.point_id in catalog.point_records
                 else "",
+                "resource": catalog.resource_of(row.point_id),
                 "holder": holders.get(row.point_id),
                 "last": ""
                 if row.last_ts is None or row.last_wh is None
-                else f"{format_kwh(row.last_wh)} kWh at "
+                else f"{format_usage(row.last_wh, catalog.resource_of(row.point_id))} at "
                 f"{from_us(row.last_ts * 1_000_000).astimezone(catalog.zone):%Y-%m-%d %H:%M}",
             }
             for row in rows
@@ -83,6 +85,7 @@ async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) ->
         held=catalog.points_of(tenant_id, now_us),
         free=sorted(_free(web_ui, now_us), key=lambda point_id: known.point(point_id).lower()),
         point_name=known.point,
+        unit_of=lambda point_id: billing_unit(catalog.resource_of(point_id)),
         **({"values": {"at": now}, "errors": {}} | context),
     )
 
@@ -91,13 +94,16 @@ async def move_form(web_ui: Web, page: Page) -> web.StreamResponse:
     return await _render(web_ui, page)
 
 
-def _final_readings(page: Page, point_ids: list[str], ts: int) -> list[IncomingReading]:
+def _final_readings(
+    catalog: Catalog, page: Page, point_ids: list[str], ts: int
+) -> list[IncomingReading]:
     found = []
     for point_id in point_ids:
         text = page.field(f"reading.{point_id}")
         if text:
-            wh = forms.register_wh(f"reading.{point_id}", text)
-            found.append(IncomingReading(point_id=point_id, ts=ts, energy_wh=wh, seq=None))
+            resource = catalog.resource_of(point_id)
+            register = forms.register_wh(f"reading.{point_id}", text, billing_unit(resource))
+            found.append(IncomingReading(point_id, ts, register, base_unit(resource), None))
     return found
 
 
@@ -117,7 +123,7 @@ async def _move(web_ui: Web, page: Page, direction: str) -> web.StreamResponse:
                 forms.choice("points", point_id, free, "free room meter")
         else:
             chosen = catalog.points_of(tenant_id, ts * 1_000_000)
-        final = _final_readings(page, chosen, ts)
+        final = _final_readings(web_ui.service.catalog, page, chosen, ts)
         if final:
             await web_ui.service.ingest(final)
         if direction == "in":
