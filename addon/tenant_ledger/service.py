@@ -39,7 +39,7 @@ from tenant_ledger.journal import Error
 from tenant_ledger.ledger_key import KeyFileError, LedgerKey
 from tenant_ledger.mqtt import Ack, LedgerMqtt
 from tenant_ledger.operations import Action, archive_tenant, create_token, hash_token
-from tenant_ledger.operations.leaks import detect_leaks, leak_states
+from tenant_ledger.operations.leaks import LeakStates, detect_leaks, leak_states
 from tenant_ledger.rater import SYSTEM_ACTOR, rate_points
 from tenant_ledger.readings_in import IncomingReading, PayloadError, decode_readings
 from tenant_ledger.standing_run import post_daily_standing
@@ -95,7 +95,7 @@ class Evaluated:
     states: list[dict[str, Any]]
     guard: dict[str, int]
     """The building's mass-disconnection guard (``tenant_state.building_guard``)."""
-    leak_states: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    leak_states: LeakStates = field(default_factory=dict)
     """Watched points whose leak state changed (a night's alarm just recorded)."""
 
 
@@ -389,7 +389,7 @@ class LedgerService:
                     continue  # not remembered as published: the next change tries again
             self._published[state["tenant_id"]] = comparable
 
-    def publish_leak_states(self, states: dict[str, dict[str, Any] | None]) -> None:
+    def publish_leak_states(self, states: LeakStates) -> None:
         """Watched points' leak states, retained (None clears a point no longer watched)."""
         if self.mqtt is None:
             return

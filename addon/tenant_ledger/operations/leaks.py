@@ -5,6 +5,7 @@ duplicates and restarts never raise it twice; the ledger publishes what was reco
 """
 
 from collections.abc import Collection, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -15,6 +16,9 @@ from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.leak_store import LeakAlarm, LeakWatch
 from tenant_ledger.errors import not_found
 from tenant_ledger.operations.common import require
+
+type LeakStates = dict[str, dict[str, Any] | None]
+"""Per point, its published leak state (None: no longer watched, cleared)."""
 
 MAX_NIGHTS_PER_BATCH = 62
 """A backlog spanning more nights is judged for its newest ones only: older leaks are history
@@ -138,7 +142,7 @@ def watch_payload(watch: LeakWatch) -> dict[str, object]:
     }
 
 
-def leak_state(connection: sa.Connection, point_id: str) -> dict[str, object] | None:
+def leak_state(connection: sa.Connection, point_id: str) -> dict[str, Any] | None:
     """The point's leak state as published (retained) for Home Assistant; None: not watched.
 
     ``active`` while any alarm of the point is unacknowledged; ``alarm`` is the newest
@@ -157,9 +161,7 @@ def leak_state(connection: sa.Connection, point_id: str) -> dict[str, object] | 
     }
 
 
-def leak_states(
-    connection: sa.Connection, point_ids: Collection[str] | None = None
-) -> dict[str, dict[str, object] | None]:
+def leak_states(connection: sa.Connection, point_ids: Collection[str] | None = None) -> LeakStates:
     """``leak_state`` of ``point_ids`` (None: every watched point)."""
     if point_ids is None:
         point_ids = [watch.point_id for watch in leak_store.watches(connection)]
