@@ -10,24 +10,30 @@ How readings are judged (explainable, and never an alarm without proof):
 
 - The window must be *covered*: a reading at or before its start and one at or after its end.
   Until the morning's reading arrives the night is ``UNPROVEN`` (judged again later).
-- Between two consecutive readings the flow is taken as even, so each interval that touches the
-  window is judged by its average rate: ``delta * 1 h >= minimum * duration`` (integers, exact).
-- One interval below the minimum proves the flow stopped: ``INTERRUPTED``.
-- An interval longer than ``MAX_GAP_US`` (one hour) cannot prove that the flow was continuous
-  (the volume may have been one draw in the evening): ``UNPROVEN``, never an alarm. So does a
-  register that fell (a reset or a replaced meter). A point read once a day therefore never
-  raises a night alarm; pulse counters and meters that report every few minutes do.
-- Otherwise every part of the window ran at or above the minimum: ``CONTINUOUS``.
+- Readings more than ``MAX_GAP_US`` (one hour) apart around or inside the window cannot prove
+  that the flow was continuous (the volume may have been one draw in the evening): the night
+  is ``UNPROVEN``, never an alarm. So is a night whose register fell (a reset or a replaced
+  meter). A point read once a day therefore never raises a night alarm; pulse counters and
+  meters that report every few minutes do.
+- The window is cut into hours from its start (the last one may be shorter). Each hour's volume
+  is the register at its end minus the register at its start, both read as if the flow were even
+  between the readings around them (exact fractions, never float). Judging whole hours, not
+  each reading interval, lets a slow leak on a one-litre pulse counter (a pulse every 12
+  minutes at 5 L/h, read every 5 minutes) count as the steady flow it is.
+- An hour below ``minimum_per_hour`` (pro rata for a shorter last hour) proves the flow
+  stopped: ``INTERRUPTED``. Otherwise every hour ran at or above it: ``CONTINUOUS``.
 """
 
+import bisect
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from enum import StrEnum
+from fractions import Fraction
 import itertools
+import math
 from zoneinfo import ZoneInfo
 
-from tenant_ledger.billing.readings import Interval
 from tenant_ledger.billing.timestamps import US_PER_SECOND, local_date, wall_to_us
 
 US_PER_HOUR = 3600 * US_PER_SECOND
@@ -92,8 +98,8 @@ class NightJudgement:
     start_us: int
     end_us: int
     lowest_per_hour: int | None = None
-    """The lowest average rate of an interval touching the window, in base units per hour
-    (rounded down); None when no interval could be judged."""
+    """The lowest hour of the window, in base units per hour (rounded down); None when the
+    night could not be judged."""
     volume: int | None = None
     """Base units counted inside the window (continuous nights only)."""
     proven_at_us: int | None = None
@@ -114,24 +120,38 @@ def judge_night(
     by_ts: dict[int, int] = {}
     for read in reads:
         by_ts[read.ts_us] = max(read.value, by_ts.get(read.ts_us, read.value))
-    before = [ts for ts in by_ts if ts <= start_us]
-    after = [ts for ts in by_ts if ts >= end_us]
     unproven = NightJudgement(
         night=night, verdict=Verdict.UNPROVEN, start_us=start_us, end_us=end_us
     )
+    before = [ts for ts in by_ts if ts <= start_us]
+    after = [ts for ts in by_ts if ts >= end_us]
     if not before or not after:
         return unproven
-    first, last = max(before), min(after)
-    timeline = sorted(ts for ts in by_ts if first <= ts <= last)
-    intervals = [
-        Interval(point_id="", start_us=a, end_us=b, energy_wh=by_ts[b] - by_ts[a])
-        for a, b in itertools.pairwise(timeline)
+    timeline = sorted(ts for ts in by_ts if max(before) <= ts <= min(after))
+    registers = [by_ts[ts] for ts in timeline]
+    for (a, b), (value_a, value_b) in zip(
+        itertools.pairwise(timeline), itertools.pairwise(registers), strict=True
+    ):
+        if b - a > MAX_GAP_US or value_b < value_a:
+            return unproven
+
+    def register_at(instant_us: int) -> Fraction:
+        """The register at an instant, flow taken as even between the readings around it."""
+        index = max(bisect.bisect_right(timeline, instant_us) - 1, 0)
+        if index == len(timeline) - 1:
+            return Fraction(registers[index])
+        a, b = timeline[index], timeline[index + 1]
+        rise = registers[index + 1] - registers[index]
+        return registers[index] + Fraction(rise * (instant_us - a), b - a)
+
+    rates = [
+        (register_at(min(begin + US_PER_HOUR, end_us)) - register_at(begin))
+        * US_PER_HOUR
+        / (min(begin + US_PER_HOUR, end_us) - begin)
+        for begin in range(start_us, end_us, US_PER_HOUR)
     ]
-    judged = [i for i in intervals if i.energy_wh >= 0]
-    lowest = min(
-        (i.energy_wh * US_PER_HOUR // (i.end_us - i.start_us) for i in judged), default=None
-    )
-    if any(i.energy_wh * US_PER_HOUR < minimum_per_hour * (i.end_us - i.start_us) for i in judged):
+    lowest = math.floor(min(rates))
+    if lowest < minimum_per_hour:
         return NightJudgement(
             night=night,
             verdict=Verdict.INTERRUPTED,
@@ -139,18 +159,12 @@ def judge_night(
             end_us=end_us,
             lowest_per_hour=lowest,
         )
-    if len(judged) < len(intervals) or any(i.end_us - i.start_us > MAX_GAP_US for i in intervals):
-        return unproven
-    volume = 0
-    for interval in intervals:
-        part = interval.clip(start_us, end_us)
-        volume += 0 if part is None else part.energy_wh
     return NightJudgement(
         night=night,
         verdict=Verdict.CONTINUOUS,
         start_us=start_us,
         end_us=end_us,
         lowest_per_hour=lowest,
-        volume=volume,
-        proven_at_us=last,
+        volume=math.floor(register_at(end_us) - register_at(start_us)),
+        proven_at_us=timeline[-1],
     )

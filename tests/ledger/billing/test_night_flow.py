@@ -44,15 +44,33 @@ def test_a_running_toilet_through_the_night_is_continuous() -> None:
     assert judgement.proven_at_us == end_us
 
 
-def test_one_quiet_quarter_hour_interrupts_the_night() -> None:
+def test_a_quiet_hour_interrupts_the_night_a_quiet_quarter_hour_is_judged_with_its_hour() -> None:
     night = date(2026, 3, 10)
     start_us, _ = NIGHT.bounds_us(night, BERLIN)
     flows = [3] * 16  # 12 L/h, read every quarter hour
-    flows[9] = 0
+    flows[9] = 0  # 02:15-02:30: the hour from 02:00 still counts 9 L
+    reads = hourly_reads(start_us, flows, step_us=US_PER_HOUR // 4)
+    judgement = judge_night(reads, NIGHT, night, BERLIN, 8)
+    assert judgement.verdict is Verdict.CONTINUOUS
+    assert judgement.lowest_per_hour == 9
+    flows[8:12] = [0, 0, 0, 2]  # 02:00-03:00 counts 2 L
     reads = hourly_reads(start_us, flows, step_us=US_PER_HOUR // 4)
     judgement = judge_night(reads, NIGHT, night, BERLIN, 8)
     assert judgement.verdict is Verdict.INTERRUPTED
-    assert judgement.lowest_per_hour == 0
+    assert judgement.lowest_per_hour == 2
+
+
+def test_a_slow_leak_on_a_one_litre_pulse_counter_is_seen_hour_by_hour() -> None:
+    night = date(2026, 3, 10)
+    start_us, _ = NIGHT.bounds_us(night, BERLIN)
+    # 5 L/h: a pulse every 12 minutes, read every 5 minutes: most readings show no pulse.
+    reads = [
+        RegisterRead(ts_us=start_us + minute * 60_000_000, value=700 + minute // 12)
+        for minute in range(-30, 5 * 60 + 31, 5)
+    ]
+    judgement = judge_night(reads, NIGHT, night, BERLIN, 4)
+    assert judgement.verdict is Verdict.CONTINUOUS
+    assert judgement.lowest_per_hour in (4, 5)
 
 
 def test_no_morning_reading_yet_is_unproven() -> None:
