@@ -18,6 +18,7 @@ from tenant_ledger.db.schema import leak_alarms
 from tenant_ledger.mqtt import BrokerSettings
 from tenant_ledger.service import LedgerService
 from tenant_sim.mosquitto import MosquittoBroker
+from tenant_sim.water_nights import WaterNight
 
 from .conftest import Api, FakeClock
 from .mqtt_probe import MqttProbe
@@ -214,3 +215,24 @@ async def test_the_leak_state_is_retained_per_point_on_the_broker(
         assert seen["alarm"]["acknowledged"] is True
         await _unwatch(mqtt_api, LEAKY)
         assert await _leak_state(late, lambda s: s is None) is None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_simulated_nights_alarm_the_leaking_flat_and_not_its_neighbour(
+    api: Api, seed: int
+) -> None:
+    await _watched(api, LEAKY, DRY)
+    for point in (LEAKY, DRY):  # a slow leak: 5 L/h; the watch's minimum 4 L/h
+        await api.call(
+            "PUT", f"/api/points/{point}/leak-watch", WATCH | {"minimum_per_hour": 4}, expect=200
+        )
+    # 21:00-07:00 local, a reading every 5 minutes: a household each, one with the leak.
+    nine_pm = int(datetime(2026, 11, 9, 20, tzinfo=UTC).timestamp())
+    leaking = WaterNight(start_ts=nine_pm, leak_l_per_hour=5, seed=seed)
+    healthy = WaterNight(start_ts=nine_pm, seed=seed)
+    for point, night in ((LEAKY, leaking), (DRY, healthy)):
+        body = [{"point": point, "ts": ts, "energy_wh": litres} for ts, litres in night.readings()]
+        await api.call("POST", "/api/readings", {"readings": body}, expect=200)
+    found = (await api.call("GET", "/api/leak-alarms", expect=200))["alarms"]
+    assert [(alarm["point"], alarm["night"]) for alarm in found] == [(LEAKY, "2026-11-09")]
+    assert found[0]["lowest_per_hour"] >= 4
