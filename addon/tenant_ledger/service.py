@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tenant_ledger import chain_head, integrity
+from tenant_ledger.billing.night_flow import NightWindow
 from tenant_ledger.billing.statement_document import Issuer
 from tenant_ledger.billing.timestamps import US_PER_SECOND, from_us
 from tenant_ledger.chain_head import SeriesHead
@@ -38,7 +39,7 @@ from tenant_ledger.i18n import Formats
 from tenant_ledger.journal import Error
 from tenant_ledger.ledger_key import KeyFileError, LedgerKey
 from tenant_ledger.mqtt import Ack, LedgerMqtt
-from tenant_ledger.operations import Action, archive_tenant, create_token, hash_token
+from tenant_ledger.operations import Action, archive_tenant, create_token, hash_token, leaks
 from tenant_ledger.operations.leaks import LeakStates, detect_leaks, leak_states
 from tenant_ledger.rater import SYSTEM_ACTOR, rate_points
 from tenant_ledger.readings_in import IncomingReading, PayloadError, decode_readings
@@ -97,6 +98,10 @@ class Evaluated:
     """The building's mass-disconnection guard (``tenant_state.building_guard``)."""
     leak_states: LeakStates = field(default_factory=dict)
     """Watched points whose leak state changed (a night's alarm just recorded)."""
+
+
+type _Published = tuple[dict[str, Any], LeakStates]
+"""A leak watch or alarm as the API answers it, and the leak states to publish."""
 
 
 def _spans(readings: Iterable[IncomingReading], points: set[str]) -> dict[str, tuple[int, int]]:
@@ -666,6 +671,55 @@ class LedgerService:
         self.counters["readings_released"] += 1
         self.counters["readings_stored"] += result.stored
         return result
+
+    # -- leak watches ----------------------------------------------------------------------------
+
+    async def put_leak_watch(
+        self,
+        action: Action,
+        point_id: str,
+        window: NightWindow,
+        minimum_per_hour: int,
+        *,
+        enabled: bool,
+    ) -> dict[str, Any]:
+        """Set the point's leak watch; its leak state goes out retained."""
+
+        def change(
+            connection: sa.Connection, catalog: Catalog
+        ) -> tuple[dict[str, Any], LeakStates]:
+            watch = leaks.put_watch(
+                connection,
+                catalog,
+                action,
+                point_id=point_id,
+                window=window,
+                minimum_per_hour=minimum_per_hour,
+                enabled=enabled,
+            )
+            return leaks.watch_payload(watch), leaks.leak_states(connection, [point_id])
+
+        watch, states = await self.write(change)
+        self.publish_leak_states(states)
+        return watch
+
+    async def delete_leak_watch(self, action: Action, point_id: str) -> None:
+        """Stop watching the point; its retained leak state is cleared."""
+        await self.write(lambda c, _cat: leaks.delete_watch(c, action, point_id=point_id))
+        self.publish_leak_states({point_id: None})
+
+    async def acknowledge_leak_alarm(self, action: Action, alarm_id: int) -> dict[str, Any]:
+        """The landlord has seen the alarm; the point's leak state goes out again."""
+
+        def change(
+            connection: sa.Connection, _catalog: Catalog
+        ) -> tuple[dict[str, Any], LeakStates]:
+            alarm = leaks.acknowledge_alarm(connection, action, alarm_id=alarm_id)
+            return leaks.alarm_payload(alarm), leaks.leak_states(connection, [alarm.point_id])
+
+        alarm, states = await self.write(change)
+        self.publish_leak_states(states)
+        return alarm
 
     # -- time ------------------------------------------------------------------------------------
 

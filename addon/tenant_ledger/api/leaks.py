@@ -5,14 +5,12 @@ from typing import Annotated, Literal
 
 from aiohttp import web
 from pydantic import Field, StringConstraints
-import sqlalchemy as sa
 
 from tenant_ledger.api.contract import Action, Limit, PointId, Query
 from tenant_ledger.api.models import Reply
 from tenant_ledger.api.registry import Call, json_response, route
 from tenant_ledger.billing.night_flow import NightWindow
 from tenant_ledger.db import leak_store
-from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.errors import invalid, not_found
 from tenant_ledger.operations import leaks as ops
 
@@ -100,24 +98,9 @@ def _require_point(call: Call) -> str:
 )
 async def put_watch(call: Call) -> web.Response:
     action, body, point_id = call.action, call.body, _require_point(call)
-    window = _window(body)
-
-    def change(
-        connection: sa.Connection, catalog: Catalog
-    ) -> tuple[dict[str, object], ops.LeakStates]:
-        watch = ops.put_watch(
-            connection,
-            catalog,
-            action,
-            point_id=point_id,
-            window=window,
-            minimum_per_hour=body.minimum_per_hour,
-            enabled=body.enabled,
-        )
-        return ops.watch_payload(watch), ops.leak_states(connection, [point_id])
-
-    watch, states = await call.service.write(change)
-    call.service.publish_leak_states(states)
+    watch = await call.service.put_leak_watch(
+        action, point_id, _window(body), body.minimum_per_hour, enabled=body.enabled
+    )
     return json_response(watch)
 
 
@@ -149,8 +132,7 @@ async def get_watch(call: Call) -> web.Response:
 )
 async def delete_watch(call: Call) -> web.Response:
     action, point_id = call.action, _require_point(call)
-    await call.service.write(lambda c, _: ops.delete_watch(c, action, point_id=point_id))
-    call.service.publish_leak_states({point_id: None})
+    await call.service.delete_leak_watch(action, point_id)
     return web.Response(status=204)
 
 
@@ -184,13 +166,4 @@ async def list_alarms(call: Call) -> web.Response:
 )
 async def acknowledge_alarm(call: Call) -> web.Response:
     action, alarm_id = call.action, int(call.param("alarm_id"))
-
-    def change(
-        connection: sa.Connection, _catalog: Catalog
-    ) -> tuple[dict[str, object], ops.LeakStates]:
-        alarm = ops.acknowledge_alarm(connection, action, alarm_id=alarm_id)
-        return ops.alarm_payload(alarm), ops.leak_states(connection, [alarm.point_id])
-
-    alarm, states = await call.service.write(change)
-    call.service.publish_leak_states(states)
-    return json_response(alarm)
+    return json_response(await call.service.acknowledge_leak_alarm(action, alarm_id))

@@ -112,7 +112,7 @@ def detect_leaks(
     return raised
 
 
-def alarm_payload(alarm: LeakAlarm) -> dict[str, object]:
+def alarm_payload(alarm: LeakAlarm) -> dict[str, Any]:
     """An alarm as the API and MQTT show it (instants as epoch seconds, night as a date)."""
     return {
         "id": alarm.id,
@@ -132,7 +132,7 @@ def alarm_payload(alarm: LeakAlarm) -> dict[str, object]:
     }
 
 
-def watch_payload(watch: LeakWatch) -> dict[str, object]:
+def watch_payload(watch: LeakWatch) -> dict[str, Any]:
     return {
         "point": watch.point_id,
         "window_start": watch.window.start.isoformat("minutes"),
