@@ -25,7 +25,7 @@ class WaterNight:
 
     def readings(self) -> list[tuple[int, int]]:
         """(epoch seconds, register in L), one per step, oldest first."""
-        draw = random.Random(self.seed)
+        draw = random.Random(self.seed)  # noqa: S311 - simulation, not secrets
         steps = self.hours * HOUR_S // self.step_s
         register, leaked_before = self.start_l, 0
         readings = [(self.start_ts, register)]

@@ -100,6 +100,12 @@ ROUTES: tuple[tuple[str, str, Access, Handler], ...] = (
         Access.LANDLORD,
         issues.release,
     ),
+    (
+        "POST",
+        r"/readings/issues/leaks/{alarm_id:\d{1,9}}/acknowledge",
+        Access.LANDLORD,
+        issues.acknowledge_leak,
+    ),
 )
 """Every page: method, path, who may open it, handler (tests walk this table)."""
 
