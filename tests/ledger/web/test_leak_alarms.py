@@ -37,3 +37,37 @@ async def test_the_landlord_sees_a_leak_alarm_and_acknowledges_it(
     (row,) = [row for row in audit if row["action"] == "acknowledge_leak_alarm"]
     assert row["reason"] == "plumber fixed the cistern"
     assert ledger.read_only is False
+
+
+async def test_the_landlord_watches_a_meter_for_leaks_from_the_points_page(
+    site: tuple[Api, Browser],
+) -> None:
+    api, browser = site
+    form = {"point": "mqtt:dev:1", "window_start": "23:00", "window_end": "05:00"}
+    for bad, message in (
+        (form | {"minimum_per_hour": "0"}, "Enter a whole number from 1 to"),
+        (form | {"minimum_per_hour": "8", "window_end": "23:00"}, "must end at another time"),
+        (form | {"minimum_per_hour": "8", "window_start": "25:00"}, "Enter a time like 23:00."),
+        (form | {"minimum_per_hour": "8", "point": "nowhere"}, "Choose a meter from the list."),
+    ):
+        refused = await browser.post(LANDLORD, "/points/leak-watch", bad)
+        assert refused.status == 400
+        assert message in await refused.text()
+    await api.call("GET", "/api/points/mqtt:dev:1/leak-watch", expect=404)
+    assert (await browser.post(ALICE, "/points/leak-watch", form)).status == 404
+
+    done = await browser.post(
+        LANDLORD, "/points/leak-watch", form | {"minimum_per_hour": "8", "reason": "flat 1"}
+    )
+    assert (done.status, done.headers["Location"]) == (303, "/points?done=leak_watch")
+    watch = await api.call("GET", "/api/points/mqtt:dev:1/leak-watch", expect=200)
+    assert watch == form | {"minimum_per_hour": 8, "enabled": True}
+    page = await (await browser.get(LANDLORD, "/points?done=leak_watch")).text()
+    assert "Leak watch saved." in page
+    assert "23:00 to 05:00, at least 8 per hour" in page
+
+    removed = await browser.post(LANDLORD, "/points/leak-watch/remove", {"point": "mqtt:dev:1"})
+    assert (removed.status, removed.headers["Location"]) == (303, "/points?done=leak_unwatch")
+    await api.call("GET", "/api/points/mqtt:dev:1/leak-watch", expect=404)
+    again = await browser.post(LANDLORD, "/points/leak-watch/remove", {"point": "mqtt:dev:1"})
+    assert again.status == 404
