@@ -77,6 +77,8 @@ ISSUE_LEDGER_REWOUND: Final = "ledger_rewound"
 # Fired when the ledger's chain head contradicts one seen before (chain_watch.py).
 EVENT_LEDGER_REWOUND: Final = f"{DOMAIN}_ledger_rewound"
 ISSUE_STATEMENTS_FAILED: Final = "statements_failed"
+# Fired once per leak alarm of a watched point (ledger_link/leaks.py); leak_alarm listens.
+EVENT_LEAK: Final = f"{DOMAIN}_leak"
 GUARD_STORAGE_VERSION: Final = 1
 CHAIN_STORAGE_VERSION: Final = 1
 CHAIN_SAVE_DELAY: Final = 10  # seconds: the newest head seen is stored at most this often
@@ -117,6 +119,11 @@ def signal_ledger_availability(entry_id: str) -> str:
 def signal_ledger_chain(entry_id: str) -> str:
     """Dispatcher signal: the ledger published a new chain head."""
     return f"{DOMAIN}_{entry_id}_ledger_chain"
+
+
+def signal_new_leak_point(entry_id: str) -> str:
+    """A point the ledger watches for leaks appeared: add its leak sensor."""
+    return f"{DOMAIN}_{entry_id}_new_leak_point"
 
 
 def signal_tenant_update(entry_id: str, tenant_id: str) -> str:

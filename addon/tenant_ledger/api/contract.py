@@ -244,6 +244,7 @@ PATH_PARAMETERS: dict[str, TypeAdapter[Any]] = {
     "name": TypeAdapter(Name),
     "statement_id": TypeAdapter(Annotated[str, StringConstraints(pattern=r"^[0-9]{1,9}$")]),
     "quarantine_id": TypeAdapter(Annotated[str, StringConstraints(pattern=r"^[0-9]{1,9}$")]),
+    "alarm_id": TypeAdapter(Annotated[str, StringConstraints(pattern=r"^[0-9]{1,9}$")]),
 }
 """Every path parameter's type: a value outside it names nothing, so it answers 404."""
 

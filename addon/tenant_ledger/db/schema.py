@@ -451,6 +451,53 @@ portal_sessions = sa.Table(
     ),
 )
 
+# Added by revision 0014: a point watched for flow that never stops at night (a leak), and
+# the alarms it raised: one per point and night, whatever replays or restarts happen.
+leak_watches = sa.Table(
+    "leak_watches",
+    metadata,
+    sa.Column("point_id", sa.String(200), sa.ForeignKey("metering_points.id"), primary_key=True),
+    sa.Column("window_start_min", sa.Integer, nullable=False),
+    sa.Column("window_end_min", sa.Integer, nullable=False),
+    sa.Column("minimum_per_hour", sa.BigInteger, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+    sa.CheckConstraint(
+        "window_start_min >= 0 AND window_start_min < 1440 "
+        "AND window_end_min >= 0 AND window_end_min < 1440 "
+        "AND window_start_min <> window_end_min",
+        name="ck_leak_watches_window",
+    ),
+    sa.CheckConstraint("minimum_per_hour > 0", name="ck_leak_watches_minimum"),
+)
+
+leak_alarms = sa.Table(
+    "leak_alarms",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("point_id", sa.String(200), sa.ForeignKey("metering_points.id"), nullable=False),
+    sa.Column("night", sa.Date, nullable=False),
+    sa.Column("window_start_us", sa.BigInteger, nullable=False),
+    sa.Column("window_end_us", sa.BigInteger, nullable=False),
+    sa.Column("minimum_per_hour", sa.BigInteger, nullable=False),
+    sa.Column("lowest_per_hour", sa.BigInteger, nullable=False),
+    sa.Column("volume", sa.BigInteger, nullable=False),
+    sa.Column("detected_at_us", sa.BigInteger, nullable=False),
+    sa.Column("acknowledged_at_us", sa.BigInteger),
+    sa.Column("acknowledged_by", sa.String(200)),
+    sa.UniqueConstraint("point_id", "night", name="uq_leak_alarms_point_night"),
+    sa.CheckConstraint("window_start_us < window_end_us", name="ck_leak_alarms_window"),
+    sa.CheckConstraint(
+        "minimum_per_hour > 0 AND lowest_per_hour >= minimum_per_hour AND volume >= 0",
+        name="ck_leak_alarms_flow",
+    ),
+    sa.CheckConstraint(
+        "(acknowledged_at_us IS NULL) = (acknowledged_by IS NULL) "
+        "AND (acknowledged_at_us IS NULL OR acknowledged_at_us >= detected_at_us)",
+        name="ck_leak_alarms_acknowledged",
+    ),
+)
+
 APPEND_ONLY_TABLES = (
     "journal",
     "journal_legs",

@@ -5,7 +5,7 @@ the messages and re-renders the form with what was typed.
 """
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 import re
 import secrets
@@ -23,6 +23,7 @@ _KWH = re.compile(r"[0-9]{1,12}(\.[0-9]{1,3})?", re.ASCII)
 _RATE = re.compile(r"[0-9]{1,6}(\.[0-9]{1,12})?", re.ASCII)
 _WHOLE = re.compile(r"[0-9]{1,4}", re.ASCII)
 _FORM_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
+_WALL_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]", re.ASCII)
 _REGISTER = re.compile(r"[0-9]+(\.[0-9]{1,3})?", re.ASCII)
 
 
@@ -133,6 +134,13 @@ def choice(field: str, value: str, options: Collection[str], what: str) -> str:
     if value not in options:
         raise FormError(field, f"Choose a {what} from the list.")
     return value
+
+
+def wall_time(field: str, value: str) -> time:
+    """``HH:MM`` (a time input), a local wall time."""
+    if not _WALL_TIME.fullmatch(value):
+        raise FormError(field, "Enter a time like 23:00.")
+    return time.fromisoformat(value)
 
 
 def area_m2(field: str, value: str) -> Decimal | None:

@@ -54,6 +54,7 @@ from ..const import (
     LEDGER_HEALTH_INTERVAL,
     signal_ledger_availability,
     signal_ledger_chain,
+    signal_new_leak_point,
     signal_new_tenant,
     signal_tenant_update,
 )
@@ -76,6 +77,7 @@ from .entities import (
     TenantSensor,
 )
 from .guard import CutoffGuardBinarySensor, CutoffsLastHourSensor, LedgerGuard, parse_guard
+from .leaks import LeakBinarySensor, LedgerLeaks, parse_leak_state
 from .supply import SupplySwitch
 
 _LOGGER = logging.getLogger(__name__)
@@ -165,6 +167,11 @@ class LedgerLink:
         self.supply_switches: dict[str, SupplySwitch] = {}
         # The ledger's mass-disconnection guard (guard.py), as it publishes it.
         self.guard = LedgerGuard()
+        # Points the ledger watches for leaks (leaks.py), as it publishes them.
+        self.leaks = LedgerLeaks(
+            hass,
+            lambda point: async_dispatcher_send(hass, signal_new_leak_point(entry.entry_id), point),
+        )
         # The newest chain head seen (chain_watch.py), kept across restarts.
         self.chain: ChainHead | None = None
         self._chain_store: Store[dict[str, Any]] = Store(
@@ -250,6 +257,11 @@ class LedgerLink:
                 self.hass, f"{self.prefix}/ledger/guard", self._on_guard, 1, encoding=None
             )
         )
+        self._unsubscribers.append(
+            await mqtt.async_subscribe(
+                self.hass, f"{self.prefix}/ledger/alarms/+", self._on_leak_state, 1, encoding=None
+            )
+        )
         self._unsubscribers.append(self.coordinator.async_add_listener(self._on_tenant_list))
         await self.coordinator.async_refresh()
         self._update_trust()
@@ -282,6 +294,15 @@ class LedgerLink:
         payload = msg.payload if isinstance(msg.payload, bytes | str) else b""
         if (guard := parse_guard(payload)) is not None:
             self.guard.update(guard)
+
+    @callback
+    def _on_leak_state(self, msg: ReceiveMessage) -> None:
+        point = msg.topic.rpartition("/")[2]
+        payload = msg.payload if isinstance(msg.payload, bytes | str) else b""
+        if not payload:
+            self.leaks.update(point, None)
+        elif (state := parse_leak_state(point, payload)) is not None:
+            self.leaks.update(point, state)
 
     @callback
     def _on_ledger_status(self, msg: ReceiveMessage) -> None:
@@ -464,6 +485,22 @@ class LedgerLink:
         )
         for tenant_id in self.tenants:
             _add_tenant_entities(tenant_id)
+        if platform is not Platform.BINARY_SENSOR:
+            return
+
+        @callback
+        def _add_leak_sensor(point: str) -> None:
+            async_add_entities(
+                [LeakBinarySensor(self.leaks, point, LEDGER_UNIQUE_ID, self.device_info)]
+            )
+
+        self.entry.async_on_unload(
+            async_dispatcher_connect(
+                self.hass, signal_new_leak_point(self.entry.entry_id), _add_leak_sensor
+            )
+        )
+        for point in self.leaks.states:
+            _add_leak_sensor(point)
 
     def known_device_identifiers(self) -> set[str]:
         return {LEDGER_UNIQUE_ID} | {tenant_identifier(tenant_id)[1] for tenant_id in self.tenants}
