@@ -57,8 +57,10 @@ ROLE_COMMON: Final = "common"
 ROLE_INCOMER: Final = "incomer"
 CHANNEL_ROLES: Final = (ROLE_TENANT, ROLE_COMMON, ROLE_INCOMER)
 
-# Adopted sensor entry data: the sensor's entity registry id, the optional switch.
+# Adopted sensor entry data: the sensor's entity registry id, what it meters (absent in
+# entries from before water, gas and heat: electricity), the optional switch.
 CONF_SENSOR: Final = "sensor"
+CONF_RESOURCE: Final = "resource"
 CONF_SWITCH: Final = "switch"
 
 ACK_TIMEOUT: Final = 5.0  # seconds a breaker has to acknowledge a relay command
