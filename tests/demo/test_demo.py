@@ -63,7 +63,11 @@ async def test_live_demo_seeds_the_hostel_and_meters_it(live_demo: DemoRun) -> N
         assert tenants["t103"]["quota_kwh"] == "60.000"
         assert tenants["t101"]["quota_kwh"] is None
         points = {p["id"] for p in (await ledger_api.call("GET", "/api/points"))["points"]}
-        assert points == {c.point_id for c in BUILDING.circuits}
+        assert points == {
+            *(c.point_id for c in BUILDING.circuits),
+            *(m.point_id for m in BUILDING.water_meters),
+            BUILDING.heat_meter.point_id,
+        }
         # The month so far (from 1 October) is in: every tenant has used energy and been
         # charged for it (t103's and t202's 60 kWh allowances are used up by the 20th).
         for state in tenants.values():
