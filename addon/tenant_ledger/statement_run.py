@@ -20,12 +20,16 @@ import sqlalchemy as sa
 
 from tenant_ledger.billing import (
     AllocationLine,
+    Assignment,
     Money,
+    Reading,
+    ResourceBilling,
     billing_period,
     build_statement,
     consumption,
     tenant_intervals,
 )
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.billing.statement_document import (
     Issuer,
     LateEnergy,
@@ -48,6 +52,7 @@ from tenant_ledger.db.statement_inputs import (
     next_statement_number,
     period_readings,
     previous_statement,
+    usage_posted,
 )
 from tenant_ledger.journal import (
     BILLING_INCOME,
@@ -203,6 +208,7 @@ def build_period_document(
     ]
     points = sorted({a.point_id for a in held})
     readings = period_readings(connection, points, start, end)
+    electricity = [a for a in held if catalog.resource_of(a.point_id) is Resource.ELECTRICITY]
     if previous is None:
         opening, credits_from, seen = balance_before(connection, tenant_id, start_us), start_us, {}
     else:
@@ -213,12 +219,13 @@ def build_period_document(
         start=start,
         end=end,
         schedule=schedule,
-        readings=readings,
-        assignments=held,
+        readings=[r for r in readings if catalog.resource_of(r.point_id) is Resource.ELECTRICITY],
+        assignments=electricity,
         opening_balance=Money(currency=currency, minor=opening),
         credits=credits_between(connection, tenant_id, currency, credits_from, end_us),
         allocations=shares,
         quota=catalog.plan_of(tenant_id).quota,
+        others=_other_resources(catalog, tenant_id, held, readings),
     )
     posted = energy_posted(connection, tenant_id)
     late = []
@@ -235,7 +242,9 @@ def build_period_document(
             seen[period_us] = (now_minor, now_wh)
     seen[start_us] = posted.get(start_us, (0, 0))
     zone = catalog.zone
-    intervals = tenant_intervals(consumption(readings), held, tenant_id, start=start, end=end)
+    intervals = tenant_intervals(
+        consumption(readings), electricity, tenant_id, start=start, end=end
+    )
     last_day = (end.astimezone(zone) - timedelta(microseconds=1)).date()
     document = build_document(
         statement,
@@ -254,6 +263,33 @@ def build_period_document(
     return document, seen
 
 
+def _other_resources(
+    catalog: Catalog, tenant_id: str, held: list[Assignment], readings: list[Reading]
+) -> list[ResourceBilling]:
+    """The resources besides electricity the tenant held points of and its plan bills.
+
+    A resource the plan has no tariff for is not billed (the rater logs it), as it is not rated.
+    """
+    found = []
+    for resource in Resource:
+        schedule = catalog.schedule_of(tenant_id, resource)
+        of_resource = [a for a in held if catalog.resource_of(a.point_id) is resource]
+        if resource is Resource.ELECTRICITY or schedule is None or not of_resource:
+            continue
+        found.append(
+            ResourceBilling(
+                resource=resource,
+                schedule=schedule,
+                readings=tuple(r for r in readings if catalog.resource_of(r.point_id) is resource),
+                assignments=tuple(of_resource),
+                quota=None
+                if (slot := catalog.plan_of(tenant_id).tariff_for(resource)) is None
+                else slot.quota,
+            )
+        )
+    return found
+
+
 def _settle(
     connection: sa.Connection,
     catalog: Catalog,
@@ -263,12 +299,12 @@ def _settle(
     shares: list[AllocationLine],
     now_us: int,
 ) -> int | None:
-    """Post the shares and what the statement adds to the energy already posted."""
+    """Post the shares and what the statement adds to the usage (every resource) posted."""
     tenant_id, start = due.tenant_id, due.start
     shared_minor = _post_shares(
         connection, catalog, tenant_id=tenant_id, start=start, shares=shares, now_us=now_us
     )
-    energy_minor, _wh = energy_posted(connection, tenant_id).get(to_us(start), (0, 0))
+    energy_minor = usage_posted(connection, tenant_id).get(to_us(start), 0)
     zone = catalog.zone
     standing_minor = posted_standing(
         connection, tenant_id, start.astimezone(zone).date(), due.end.astimezone(zone).date()
@@ -346,7 +382,7 @@ def _check_books(
         credit.amount.minor
         for credit in credits_between(connection, tenant_id, catalog.currency, end_us, 2**62)
     )
-    ahead = sum(m for s, (m, _wh) in energy_posted(connection, tenant_id).items() if s >= end_us)
+    ahead = sum(m for s, m in usage_posted(connection, tenant_id).items() if s >= end_us)
     ahead += posted_standing(
         connection, tenant_id, from_us(end_us).astimezone(catalog.zone).date(), date.max
     )

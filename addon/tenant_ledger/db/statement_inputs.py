@@ -118,8 +118,10 @@ def period_readings(
     return readings_around(connection, point_ids, to_epoch(start), -(-to_us(end) // 1_000_000))
 
 
-def energy_posted(connection: sa.Connection, tenant_id: str) -> dict[int, tuple[int, int]]:
-    """Per rating period (start, µs): the minor units and Wh of energy posted so far."""
+def energy_posted(
+    connection: sa.Connection, tenant_id: str, resource: Resource = Resource.ELECTRICITY
+) -> dict[int, tuple[int, int]]:
+    """Per rating period (start, µs): the minor units and base units of ``resource`` posted."""
     return {
         row.period_start_us: (row.posted_minor, row.energy_wh)
         for row in connection.execute(
@@ -129,10 +131,20 @@ def energy_posted(connection: sa.Connection, tenant_id: str) -> dict[int, tuple[
                 rating_periods.c.energy_wh,
             ).where(
                 (rating_periods.c.tenant_id == tenant_id)
-                & (rating_periods.c.resource == Resource.ELECTRICITY.value)
+                & (rating_periods.c.resource == resource.value)
             )
         )
     }
+
+
+def usage_posted(connection: sa.Connection, tenant_id: str) -> dict[int, int]:
+    """Per rating period (start, µs): the minor units posted for the usage of every resource."""
+    query = (
+        sa.select(rating_periods.c.period_start_us, sa.func.sum(rating_periods.c.posted_minor))
+        .where(rating_periods.c.tenant_id == tenant_id)
+        .group_by(rating_periods.c.period_start_us)
+    )
+    return {int(start_us): int(minor) for start_us, minor in connection.execute(query)}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
