@@ -362,17 +362,21 @@ def to_pdf(document: StatementDocument, formats: Formats) -> bytes:
     head = (_("Line"), _("Quantity"), _("Unit price"), f"{_('Amount')} ({document.currency})")
     pdf.draw_table(head, statement_table(document, formats))
     pdf.ln(3)
-    if not document.sections:
-        _meter_table(pdf, _("Meters"), _("Energy (kWh)"), document.meters, formats)
-    for number, section in enumerate(document.sections):
+    for number, group in enumerate(meter_groups(document, formats)):
         if number:
             pdf.ln(3)
-        _meter_table(
-            pdf,
-            f"{_('Meters')}: {resource_name(section.resource, formats)}",
-            f"{_('Usage')} ({billing_unit(section.resource)})",
-            section.meters,
-            formats,
+        pdf.line_of(group.title, bold=True)
+        pdf.draw_table(
+            (_("Meter"), _("First reading"), _("Last reading"), group.usage_head),
+            (
+                TableRow(
+                    label=meter.name,
+                    quantity=_reading_text(meter.first, formats),
+                    unit_price=_reading_text(meter.last, formats),
+                    amount=formats.kwh(meter.energy_wh),
+                )
+                for meter in group.meters
+            ),
         )
     _usage_chart(pdf, document, _("Electricity used per day (kWh)"))
     pdf.ln(2)
@@ -383,23 +387,34 @@ def to_pdf(document: StatementDocument, formats: Formats) -> bytes:
     return bytes(pdf.output())
 
 
-def _meter_table(
-    pdf: _StatementPdf, title: str, usage_head: str, meters: Iterable[MeterRow], formats: Formats
-) -> None:
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MeterGroup:
+    """The meters of one resource under their heading (the page and the PDF print these)."""
+
+    title: str
+    usage_head: str
+    unit: str
+    meters: tuple[MeterRow, ...]
+
+
+def meter_groups(document: StatementDocument, formats: Formats) -> list[MeterGroup]:
+    """One group per resource; a statement of electricity alone has its one "Meters" group."""
     _ = formats.gettext
-    pdf.line_of(title, bold=True)
-    pdf.draw_table(
-        (_("Meter"), _("First reading"), _("Last reading"), usage_head),
-        (
-            TableRow(
-                label=meter.name,
-                quantity=_reading_text(meter.first, formats),
-                unit_price=_reading_text(meter.last, formats),
-                amount=formats.kwh(meter.energy_wh),
+    if not document.sections:
+        return [
+            MeterGroup(
+                title=_("Meters"), usage_head=_("Energy (kWh)"), unit="kWh", meters=document.meters
             )
-            for meter in meters
-        ),
-    )
+        ]
+    return [
+        MeterGroup(
+            title=f"{_('Meters')}: {resource_name(section.resource, formats)}",
+            usage_head=f"{_('Usage')} ({billing_unit(section.resource)})",
+            unit=billing_unit(section.resource),
+            meters=section.meters,
+        )
+        for section in document.sections
+    ]
 
 
 def resource_name(resource: Resource, formats: Formats) -> str:

@@ -29,10 +29,13 @@ from tenant_ledger.db.audit import Action
 from tenant_ledger.db.catalog import PlanSettings, ResourceTariff, create_site, load_catalog
 from tenant_ledger.db.readings_store import store_readings
 from tenant_ledger.db.schema import journal
+from tenant_ledger.i18n import Formats
 from tenant_ledger.journal import PostingKind, tenant_account
 from tenant_ledger.rater import rate_points
 from tenant_ledger.readings_in import IncomingReading
 from tenant_ledger.standing_run import post_daily_standing
+from tenant_ledger.statement_render import statement_table, to_csv, to_pdf
+from tests.ledger.conftest import pdf_text
 
 KEY = ledger_key.generate(dict.fromkeys(ledger_key.SERIES, 1), dict.fromkeys(ledger_key.SERIES, 0))
 NOV_1 = 1_793_487_600  # 2026-11-01 00:00 Europe/Berlin
@@ -198,6 +201,15 @@ def test_one_statement_bills_electricity_and_water_and_matches_the_balance(
     assert [meter.point_id for meter in electricity.meters] == ["room"]
     assert document.energy_wh == 150_000  # electricity's usage alone, as before
     assert from_json(to_json(document)) == document
+    formats = Formats("en", "EUR")
+    table = [(row.label, row.quantity, row.amount) for row in statement_table(document, formats)]
+    assert ("Electricity", "150.000 kWh", "60.00") in table
+    assert ("Energy", "4.500 m³", "18.90") in table
+    assert ("Water", "4.500 m³", "21.90") in table
+    printed = pdf_text(to_pdf(document, formats))
+    assert "Meters: Water" in printed
+    assert "Usage (m³)" in printed
+    assert "subtotal,water,4.500,m³,,21.90\n" in to_csv(document)
 
     balance, kinds = _postings(engine)
     # The statement reconciles: every posting of the period adds up to its total.

@@ -177,8 +177,8 @@ def test_a_second_resource_gets_its_own_exact_section(
             ResourceBilling(
                 resource=resource,  # type: ignore[arg-type]
                 schedule=other["schedule"],  # type: ignore[arg-type]
-                readings=tuple(other["readings"]),  # type: ignore[call-overload]
-                assignments=tuple(other["assignments"]),  # type: ignore[call-overload]
+                readings=tuple(other["readings"]),  # type: ignore[arg-type]
+                assignments=tuple(other["assignments"]),  # type: ignore[arg-type]
             )
         ],
     )
@@ -207,7 +207,7 @@ def test_a_second_resource_gets_its_own_exact_section(
     assert [s.resource for s in document.sections] == [Resource.ELECTRICITY, resource]
     assert sum(s.subtotal_minor for s in document.sections) == document.net_minor
     assert {row.unit for row in document.charges if row.resource is resource} <= {
-        billing_unit(resource),  # type: ignore[arg-type]
+        billing_unit(resource),
         "day",
     }
     assert from_json(to_json(document)) == document
