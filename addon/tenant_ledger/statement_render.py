@@ -123,7 +123,7 @@ def statement_table(document: StatementDocument, formats: Formats) -> list[Table
     rows += [
         TableRow(
             label=_("Late readings: {label}").format(label=row.label),
-            quantity=f"{formats.number(row.quantity, 3)} kWh",
+            quantity=f"{formats.number(row.quantity, 3)} {row.unit}",
             amount=formats.amount(-row.amount_minor),
         )
         for row in document.late

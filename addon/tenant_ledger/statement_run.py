@@ -44,6 +44,7 @@ from tenant_ledger.db import journal_store, sealed
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.statement_inputs import (
     PreviousStatement,
+    Seen,
     account_balance,
     balance_before,
     credits_between,
@@ -52,6 +53,7 @@ from tenant_ledger.db.statement_inputs import (
     next_statement_number,
     period_readings,
     previous_statement,
+    seen_json,
     usage_posted,
 )
 from tenant_ledger.journal import (
@@ -162,7 +164,7 @@ def issue_statement(
                 "total_minor": document.total_minor,
                 "opening_minor": document.opening_minor,
                 "closing_minor": document.closing_minor,
-                "energy_seen": json.dumps({str(key): list(value) for key, value in seen.items()}),
+                "energy_seen": json.dumps(seen_json(seen)),
                 "body": json.dumps(to_json(document)),
                 "journal_entry_id": entry_id,
             }
@@ -188,13 +190,13 @@ def build_period_document(
     issuer: Issuer,
     now_us: int,
     number: str | None,
-) -> tuple[StatementDocument, dict[int, tuple[int, int]]]:
-    """The tenant's document for [start, end), and the energy it has shown per period.
+) -> tuple[StatementDocument, Seen]:
+    """The tenant's document for [start, end), and the usage it has shown per period.
 
     The one builder behind issued statements and previews (``number`` None, ``end`` now).
     Opening: the previous statement's closing, or (first statement) every posting before
     ``start``. Credits: those since the previous statement's period end (or ``start``).
-    Late readings: energy posted for already-issued periods after their statement.
+    Late readings: usage (of any resource) posted for issued periods after their statement.
     """
     schedule = catalog.schedule_of(tenant_id)
     if schedule is None:
@@ -227,20 +229,25 @@ def build_period_document(
         quota=catalog.plan_of(tenant_id).quota,
         others=_other_resources(catalog, tenant_id, held, readings),
     )
-    posted = energy_posted(connection, tenant_id)
     late = []
-    for period_us, (was_minor, was_wh) in sorted(seen.items()):
-        now_minor, now_wh = posted.get(period_us, (0, 0))
-        if (now_minor, now_wh) != (was_minor, was_wh):
-            late.append(
-                LateEnergy(
-                    period_first_day=from_us(period_us).astimezone(catalog.zone).date(),
-                    energy_wh=now_wh - was_wh,
-                    amount_minor=now_minor - was_minor,
+    billed = [Resource.ELECTRICITY, *(section.resource for section in statement.sections)]
+    for resource in Resource:
+        posted = energy_posted(connection, tenant_id, resource)
+        for key, (was_minor, was_wh) in sorted(seen.items()):
+            now_minor, now_wh = posted.get(key[1], (0, 0))
+            if key[0] is resource and (now_minor, now_wh) != (was_minor, was_wh):
+                late.append(
+                    LateEnergy(
+                        period_first_day=from_us(key[1]).astimezone(catalog.zone).date(),
+                        energy_wh=now_wh - was_wh,
+                        amount_minor=now_minor - was_minor,
+                        resource=resource,
+                    )
                 )
-            )
-            seen[period_us] = (now_minor, now_wh)
-    seen[start_us] = posted.get(start_us, (0, 0))
+                seen[key] = (now_minor, now_wh)
+        # A resource is followed from the first statement that billed it.
+        if resource in billed:
+            seen[resource, start_us] = posted.get(start_us, (0, 0))
     zone = catalog.zone
     intervals = tenant_intervals(
         consumption(readings), electricity, tenant_id, start=start, end=end

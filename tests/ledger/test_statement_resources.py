@@ -142,8 +142,8 @@ def _read_day(engine: sa.Engine, day: int) -> None:
         post_daily_standing(connection, catalog, now_us)
 
 
-def _issue(engine: sa.Engine) -> StatementDocument:
-    now_us = (DEC_1 + 3600) * 1_000_000
+def _issue(engine: sa.Engine, at: int = DEC_1 + 3600) -> StatementDocument:
+    now_us = at * 1_000_000
     with engine.begin() as connection:
         catalog = load_catalog(connection)
         (due,) = statement_run.due_periods(connection, catalog, now_us)
@@ -236,3 +236,28 @@ def test_an_electricity_only_tenant_has_no_sections(engine: sa.Engine) -> None:
     assert (document.net_minor, document.tax_minor, document.total_minor) == (6000, 1140, 7140)
     balance, _kinds = _postings(engine)
     assert -balance == document.total_minor
+
+
+def test_late_water_readings_of_an_issued_period_are_on_the_next_statement(
+    engine: sa.Engine,
+) -> None:
+    """Meters silent after 28 November: November's statement shows what was read; the readings
+    of 3 December put 3 days of usage back into November, shown as late on December's."""
+    _tenant_with_power_and_water(engine, PlanKind.POSTPAID)
+    for day in range(28):
+        _read_day(engine, day)
+    november = _issue(engine)
+    assert [section.usage for section in november.sections] == [135_000, 4_050]
+    for day in (32, 61):  # 3 December, 1 January
+        _read_day(engine, day)
+    december = _issue(engine, at=1_798_758_000 + 3600)  # 2027-01-01 01:00 Berlin
+
+    # 450 L (4.50 m³ posted 20.22 instead of 4.05 m³ 18.20) and 15 kWh (53.55 instead of 48.20).
+    assert [
+        (row.resource, str(row.quantity), row.unit, row.amount_minor) for row in december.late
+    ] == [(Resource.ELECTRICITY, "15.000", "kWh", 535), (Resource.WATER, "0.450", "m³", 202)]
+    assert "m³" in to_json(december)["late_readings"][1]["unit"]
+    assert from_json(to_json(december)) == december
+    balance, _kinds = _postings(engine)
+    assert balance == december.closing_minor
+    assert december.opening_minor == november.closing_minor

@@ -172,7 +172,9 @@ class LateEnergy:
 
     period_first_day: date
     energy_wh: int
+    """Base units of ``resource`` (Wh or L)."""
     amount_minor: int
+    resource: Resource = Resource.ELECTRICITY
 
 
 def _kwh(energy_wh: int) -> Decimal:
@@ -242,9 +244,10 @@ def build_document(
             kind=ChargeKind.LATE,
             label=f"late readings for {item.period_first_day.isoformat()}",
             quantity=_kwh(item.energy_wh),
-            unit="kWh",
+            unit=billing_unit(item.resource),
             unit_price=None,
             amount_minor=item.amount_minor,
+            resource=item.resource,
         )
         for item in late
     )

@@ -147,14 +147,31 @@ def usage_posted(connection: sa.Connection, tenant_id: str) -> dict[int, int]:
     return {int(start_us): int(minor) for start_us, minor in connection.execute(query)}
 
 
+type Seen = dict[tuple[Resource, int], tuple[int, int]]
+"""Per resource and issued period (start, µs): minor units and base units its statements
+showed. Stored as JSON keyed ``"{start}"`` for electricity (as before there were others) and
+``"{resource}:{start}"`` for the others."""
+
+
+def seen_json(seen: Seen) -> dict[str, list[int]]:
+    return {
+        (str(start) if resource is Resource.ELECTRICITY else f"{resource}:{start}"): list(value)
+        for (resource, start), value in seen.items()
+    }
+
+
+def _seen_key(key: str) -> tuple[Resource, int]:
+    resource, _, start = key.rpartition(":")
+    return Resource(resource or Resource.ELECTRICITY), int(start)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PreviousStatement:
     """Where the tenant's last issued statement left the account (its bookkeeping columns)."""
 
     period_end_us: int
     closing_minor: int
-    energy_seen: dict[int, tuple[int, int]]
-    """Per issued period (start, µs): minor units and Wh of energy the statements showed."""
+    energy_seen: Seen
 
 
 def previous_statement(
@@ -173,7 +190,7 @@ def previous_statement(
         period_end_us=row.period_end_us,
         closing_minor=row.closing_minor,
         energy_seen={
-            int(key): (int(minor), int(wh))
+            _seen_key(key): (int(minor), int(wh))
             for key, (minor, wh) in json.loads(row.energy_seen).items()
         },
     )
