@@ -54,14 +54,18 @@ async def seed(api: LedgerApi, building: Building, *, move_in: datetime) -> Sequ
             "/api/points",
             {"id": circuit.point_id, "name": circuit.name, "space": circuit.space_id},
         )
-    # The counters are registered without their room for now: the ledger rates a space's
-    # points per resource only from issue 17's ledger-core change on; until then a room's
-    # litres would be added to its kWh. Their readings are stored and checked meanwhile.
+    # Each room's counter is in its room: moving in assigns it with the circuit, and the
+    # tenant's statement bills it in a water section of its own.
     for meter in building.water_meters:
         await api.call(
             "POST",
             "/api/points",
-            {"id": meter.point_id, "name": meter.name, "resource": "water"},
+            {
+                "id": meter.point_id,
+                "name": meter.name,
+                "resource": "water",
+                "space": meter.space_id,
+            },
         )
     heater: dict[str, Any] = {
         "id": building.heat_meter.point_id,
