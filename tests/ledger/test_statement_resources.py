@@ -35,7 +35,7 @@ from tenant_ledger.rater import rate_points
 from tenant_ledger.readings_in import IncomingReading
 from tenant_ledger.standing_run import post_daily_standing
 from tenant_ledger.statement_render import statement_table, to_csv, to_pdf
-from tests.ledger.conftest import pdf_text
+from tests.ledger.conftest import FLAT_TARIFF, Api, FakeClock, pdf_text
 
 KEY = ledger_key.generate(dict.fromkeys(ledger_key.SERIES, 1), dict.fromkeys(ledger_key.SERIES, 0))
 NOV_1 = 1_793_487_600  # 2026-11-01 00:00 Europe/Berlin
@@ -261,3 +261,57 @@ def test_late_water_readings_of_an_issued_period_are_on_the_next_statement(
     balance, _kinds = _postings(engine)
     assert balance == december.closing_minor
     assert december.opening_minor == november.closing_minor
+
+
+async def test_the_api_serves_the_water_section_in_json_and_pdf(api: Api, clock: FakeClock) -> None:
+    """Through the running ledger: contract v2 readings in, the statement's water section out."""
+    await api.call(
+        "POST",
+        "/api/tariffs/w/versions",
+        {
+            "tariff": {**FLAT_TARIFF, "energy": {"type": "flat", "rate": "4.20"}},
+            "resource": "water",
+            "effective_from": "2026-01-01T00:00:00+01:00",
+            "reason": "setup",
+        },
+        expect=201,
+    )
+    await api.building(
+        tenants={"t1": "room"}, plan={"kind": "postpaid", "resources": {"water": {"tariff": "w"}}}
+    )
+    await api.call(
+        "POST", "/api/points", {"id": "cold", "name": "Cold", "resource": "water"}, expect=201
+    )
+    await api.call(
+        "POST",
+        "/api/tenants/t1/move-in",
+        {"points": ["cold"], "at": "2026-11-01T00:00:00+01:00"},
+        expect=201,
+    )
+    readings = [
+        {"point": point, "ts": NOV_1 + day * DAY, key: day * step}
+        for day in (0, 30)
+        for point, key, step in (("room", "energy_wh", 1_000), ("cold", "volume_l", 100))
+    ]
+    clock.now_us = (DEC_1 + 3600) * 1_000_000  # the readings are in the past
+    await api.call("POST", "/api/readings", {"v": 2, "readings": readings}, expect=200)
+    clock.now_us = (DEC_1 + 6 * 3600) * 1_000_000
+    await api.call("POST", "/api/statements/run", expect=200)
+    (listed,) = (await api.call("GET", "/api/tenants/t1/statements"))["statements"]
+    document = await api.call("GET", f"/api/statements/{listed['id']}")
+
+    # 30 kWh x 0.30 = 9.00 and 3 m³ x 4.20 = 12.60, no tax, no standing charge.
+    assert [
+        (s["resource"], s["unit"], s["usage"], s["subtotal"]) for s in document["sections"]
+    ] == [("electricity", "kWh", "30.000", "9.00"), ("water", "m³", "3.000", "12.60")]
+    assert [(line["unit"], line["amount"]) for line in document["lines"]] == [
+        ("kWh", "9.00"),
+        ("m³", "12.60"),
+    ]
+    assert document["total"] == "21.60"
+    assert (await api.call("GET", "/api/tenants/t1"))["balance"] == "-21.60"
+    pdf = await api.client.get(
+        f"/api/statements/{listed['id']}?format=pdf",
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
+    assert "Meters: Water" in pdf_text(await pdf.read())
