@@ -190,7 +190,8 @@ def judge(
 def _resources_payload(
     facts: Facts, catalog: Catalog, tenant_id: str, now_us: int
 ) -> dict[str, dict[str, Any]]:
-    """Each resource the tenant's plan bills or the tenant holds a point of, in its billing unit.
+    """Each resource the tenant's plan bills, holds a point of or used in the period (before a
+    move-out or a change of plan), in its billing unit.
 
     ``period_cost`` is the resource's usage charges alone; the tenant's ``period_cost`` adds
     the plan's standing charge to date.
@@ -201,7 +202,7 @@ def _resources_payload(
     return {
         resource.value: _resource_payload(resource, facts, plan, catalog.currency)
         for resource in Resource  # the enum's order: electricity first, a stable payload
-        if resource in held | billed
+        if resource in held | billed | facts.resources.keys()
     }
 
 

@@ -184,3 +184,25 @@ def test_water_figures_are_the_exact_integer_litres_in_cubic_metres(
     assert Decimal(figures["quota_remaining"]) * 1000 == max(0, included - used)
     cents = round_half_up(Fraction(max(0, used - included), 1000) * 250)  # 2.50 per m³
     assert Decimal(figures["period_cost"]) * 100 == cents
+
+
+def test_water_used_this_period_stays_in_the_state_after_a_move_and_a_plan_change(
+    engine: sa.Engine,
+) -> None:
+    water = ResourceTariff(tariff_id=f"w{next(_IDS)}")
+    tenant_id = _tenant(engine, {"w": Resource.WATER}, water)
+    _feed(engine, f"w{_n(tenant_id)}", Resource.WATER, 1_500)  # 1.5 m³ at 2.50
+    electricity_only = _tenant(engine, {"e": Resource.ELECTRICITY}, None)
+    with engine.begin() as connection:
+        ops.move_out(
+            connection, load_catalog(connection), ACTION, tenant_id=tenant_id, at_us=NOW_US - 1
+        )
+        ops.change_plan(
+            connection, load_catalog(connection), ACTION, tenant_id=tenant_id,
+            plan_id=f"plan{_n(electricity_only)}",
+        )  # fmt: skip
+    water_figures = _state(engine, tenant_id)["resources"]["water"]  # type: ignore[index]
+    assert water_figures == {
+        "unit": "m³", "billed": False, "period_usage": "1.500", "period_cost": "3.75",
+        "quota": None, "quota_remaining": None,
+    }  # fmt: skip
