@@ -167,3 +167,19 @@ def test_any_resources_garbage_parses_or_is_refused_with_a_value_error(resources
         assert resource in Resource
         for value in (found.period_usage, found.period_cost, found.quota, found.quota_remaining):
             assert value is None or (isinstance(value, Decimal) and value.is_finite())
+
+
+async def test_water_leaving_the_map_and_coming_back_keeps_one_set_of_sensors(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    fake_ledger: FakeLedger,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await setup_ledger(hass, fake_ledger)
+    for resources in ({"water": WATER}, {}, {"water": figures("0.001", "0.01", None, None)}):
+        fire(hass, TENANT_TOPIC, tenant_state(resources=resources))
+        await hass.async_block_till_done()
+        # A new period whose plan no longer bills water: shown unknown, not removed.
+        expected = "unknown" if not resources else resources["water"]["period_usage"]
+        assert state_of(hass, "sensor.room_101_period_water") == expected
+    assert "already exists" not in caplog.text

@@ -188,6 +188,9 @@ class LedgerLink:
         # Tenants removed by an empty retained payload: a poll answered before the ledger
         # archived them must not bring them back. A new retained state lifts this.
         self._tombstones: set[str] = set()
+        # The resources each tenant has entities of: a resource that leaves the tenant's map
+        # (a new period) keeps its entities, so its return must not add them twice.
+        self.tenant_resources: dict[str, set[Resource]] = {}
 
     @classmethod
     async def async_create(cls, hass: HomeAssistant, entry: ConfigEntry[Any]) -> Self:
@@ -412,6 +415,9 @@ class LedgerLink:
         if known == tenant:
             return
         self.tenants[tenant.tenant_id] = tenant
+        with_entities = self.tenant_resources.setdefault(tenant.tenant_id, set())
+        new_resources = tenant.resources.keys() - with_entities
+        with_entities |= new_resources
         if known is None:
             async_dispatcher_send(
                 self.hass, signal_new_tenant(self.entry.entry_id), tenant.tenant_id
@@ -419,7 +425,7 @@ class LedgerLink:
         else:
             if known.name != tenant.name:
                 self._rename_tenant_device(tenant)
-            for resource in tenant.resources.keys() - known.resources.keys():
+            for resource in new_resources:
                 async_dispatcher_send(
                     self.hass,
                     signal_new_tenant_resource(self.entry.entry_id),
@@ -441,6 +447,7 @@ class LedgerLink:
     @callback
     def _remove_tenant(self, tenant_id: str) -> None:
         self.tenants.pop(tenant_id, None)
+        self.tenant_resources.pop(tenant_id, None)
         device = async_get_entry_device(
             self.hass, self.entry.entry_id, tenant_identifier(tenant_id)
         )
@@ -572,10 +579,9 @@ def ledger_entities(link: LedgerLink, platform: Platform) -> list[Entity]:
 def tenant_entities(link: LedgerLink, tenant_id: str, platform: Platform) -> list[Entity]:
     """One tenant's entities on ``platform``."""
     if platform is Platform.SENSOR:
-        tenant = link.tenants[tenant_id]
         return [TenantSensor(link, tenant_id, description) for description in TENANT_SENSORS] + [
             entity
-            for resource in tenant.resources
+            for resource in sorted(link.tenant_resources.get(tenant_id, ()))
             for entity in tenant_resource_entities(link, tenant_id, resource, platform)
         ]
     if platform is Platform.BINARY_SENSOR:
