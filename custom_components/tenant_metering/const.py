@@ -126,6 +126,11 @@ def signal_new_leak_point(entry_id: str) -> str:
     return f"{DOMAIN}_{entry_id}_new_leak_point"
 
 
+def signal_new_tenant_resource(entry_id: str) -> str:
+    """Dispatcher signal: a known tenant's state names a resource it had no entities for."""
+    return f"{DOMAIN}_{entry_id}_new_tenant_resource"
+
+
 def signal_tenant_update(entry_id: str, tenant_id: str) -> str:
     """Dispatcher signal: a tenant's state changed."""
     return f"{DOMAIN}_{entry_id}_tenant_update_{tenant_id}"
