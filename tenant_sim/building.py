@@ -5,13 +5,16 @@ seeded with always matches what the simulated hardware reports.
 
 Hardware: rooms 101-106 and 201-202 each have a single-channel MQTT smart breaker; rooms
 203-206, the corridor and the building incomer are six channels of one Modbus multi-circuit
-meter (``generic_multi_circuit``, 6 channels) behind a Modbus TCP gateway.
+meter (``generic_multi_circuit``, 6 channels) behind a Modbus TCP gateway. Every let room has
+a cold-water pulse counter (1 L a pulse, as an ESPHome pulse counter publishes it over MQTT
+discovery); the hot water comes from one shared heater whose heat meter (``generic_heat_meter``)
+is a second slave on the same gateway, a common point whose heat is shared by consumption.
 """
 
 from dataclasses import dataclass
 from typing import Any, Final
 
-from tenant_sim.load_profiles import LoadProfile
+from tenant_sim.load_profiles import LoadProfile, WaterProfile
 
 PREFIX: Final = "tenant_metering"
 TIMEZONE: Final = "Europe/Lisbon"
@@ -25,6 +28,16 @@ MODBUS_GATEWAY_UID: Final = "hostel-db1"
 LOSS_FACTOR: Final = 1.04
 """The incomer sees every channel plus 4 % cable losses and unmetered loads."""
 TARIFF_ID: Final = "hostel-tou"
+WATER_TARIFF_ID: Final = "hostel-water"
+HEAT_TARIFF_ID: Final = "hostel-heat"
+HEAT_PROFILE: Final = "generic_heat_meter"
+HEAT_SLAVE_ID: Final = 2
+HOT_WATER_PERCENT: Final = 60
+"""Of each litre a room's cold-water counter counts, this share is drawn again as hot water."""
+HEAT_WH_PER_HOT_LITRE: Final = 58
+"""Heating a litre of water from 10 °C to 60 °C: 4.186 kJ/(kg K) x 50 K = 209 kJ = 58 Wh."""
+HEATER_STANDBY_WH_PER_HOUR: Final = 300
+"""The storage tank's and circulation loop's losses, metered as heat all day."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +78,29 @@ class ModbusChannel:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WaterMeter:
+    """A room's cold-water pulse counter: a register in whole litres."""
+
+    point_id: str
+    name: str
+    space_id: str
+    object_id: str
+    """Its MQTT discovery object id (``homeassistant/sensor/<object_id>/config``)."""
+    profile: WaterProfile
+    start_l: int
+    """The register when the simulation starts (a used meter)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeatMeter:
+    """The shared hot-water heater's heat meter: a register in Wh on the Modbus gateway."""
+
+    point_id: str
+    name: str
+    start_wh: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class Tenant:
     tenant_id: str
     name: str
@@ -93,6 +129,10 @@ class Building:
     tariff: dict[str, Any]
     plans: tuple[dict[str, Any], ...]
     logins: tuple[Login, ...]
+    water_meters: tuple[WaterMeter, ...]
+    heat_meter: HeatMeter
+    water_tariff: dict[str, Any]
+    heat_tariff: dict[str, Any]
 
     @property
     def circuits(self) -> tuple[Circuit, ...]:
@@ -112,6 +152,11 @@ class Building:
 def modbus_point(channel: int) -> str:
     """The point id the integration gives a Modbus channel (docs/ledger-contract.md)."""
     return f"modbus:{MODBUS_GATEWAY_UID}:{MODBUS_SLAVE_ID}:{channel}"
+
+
+def heat_point() -> str:
+    """The point id the integration gives the heat meter (the gateway's second slave)."""
+    return f"modbus:{MODBUS_GATEWAY_UID}:{HEAT_SLAVE_ID}:1"
 
 
 def _room(number: int, point_id: str, index: int, area_m2: int, resolution_wh: int) -> Circuit:
@@ -149,6 +194,25 @@ TOU_TARIFF: Final[dict[str, Any]] = {
     "tax_rate": "0.13",
 }  # fmt: skip
 
+# Water per m³ (1000 L) with a meter rental a day; Portugal's reduced VAT on water is 6 %.
+WATER_TARIFF: Final[dict[str, Any]] = {
+    "currency": CURRENCY,
+    "timezone": TIMEZONE,
+    "energy": {"type": "flat", "rate": "2.4500"},
+    "standing_charge_per_day": "0.05",
+    "tax_rate": "0.06",
+}
+# The heater's heat per kWh (gas-fired: the gas bill over the heat it made), no standing charge.
+HEAT_TARIFF: Final[dict[str, Any]] = {
+    "currency": CURRENCY,
+    "timezone": TIMEZONE,
+    "energy": {"type": "flat", "rate": "0.1100"},
+    "standing_charge_per_day": "0.00",
+    "tax_rate": "0.13",
+}
+_WATER_SLOT: Final = {"water": {"tariff": WATER_TARIFF_ID}}
+"""Every plan bills the room's cold water by its pulse counter."""
+
 PLANS: Final[tuple[dict[str, Any], ...]] = (
     {
         "id": "prepaid",
@@ -159,6 +223,7 @@ PLANS: Final[tuple[dict[str, Any], ...]] = (
         "credit_limit": "2.00",
         "reconnect_minimum": "5.00",
         "grace_days": 1,
+        "resources": _WATER_SLOT,
     },
     {
         "id": "prepaid-60",
@@ -168,6 +233,7 @@ PLANS: Final[tuple[dict[str, Any], ...]] = (
         "low_balance_threshold": "5.00",
         "quota_kwh": "60",
         "quota_overage_rate": "0.35",
+        "resources": _WATER_SLOT,
     },
     {
         "id": "postpaid",
@@ -177,6 +243,7 @@ PLANS: Final[tuple[dict[str, Any], ...]] = (
         "billing_day": 1,
         "due_days": 10,
         "grace_days": 3,
+        "resources": _WATER_SLOT,
     },
 )
 
@@ -232,6 +299,19 @@ def hostel() -> Building:
             circuit=Circuit(point_id=modbus_point(6), name="Incomer", load=None, resolution_wh=10),
         )
     )
+    let = sorted(room for room, *_ in _TENANTS)
+    water_meters = tuple(
+        WaterMeter(
+            point_id=f"pulse:water-r{room}",
+            name=f"Room {room} cold water",
+            space_id=f"r{room}",
+            object_id=f"room_{room}_water",
+            # One or two guests a room: 100 % or 180 % of one person's draw.
+            profile=WaterProfile(seed=room, percent=(100, 180)[index % 2]),
+            start_l=250_000 + 3_571 * index,
+        )
+        for index, room in enumerate(let)
+    )
     return Building(
         name="Harbour Hostel",
         breakers=breakers,
@@ -252,4 +332,8 @@ def hostel() -> Building:
             # Only the landlord logs in to Home Assistant: tenants use the ledger's portal.
             Login(username="landlord", name="Landlord", tenant_id=None),
         ),
+        water_meters=water_meters,
+        heat_meter=HeatMeter(point_id=heat_point(), name="Hot-water heater", start_wh=4_200_000),
+        water_tariff=WATER_TARIFF,
+        heat_tariff=HEAT_TARIFF,
     )

@@ -37,7 +37,7 @@ from tenant_sim.mosquitto import MosquittoBroker
 from tenant_sim.net import LOOPBACK, free_port
 from tenant_sim.portal_links import SignInLink, make_sign_in_links
 from tenant_sim.progress import Progress
-from tenant_sim.registers import BuildingRegisters, CircuitReading
+from tenant_sim.registers import BuildingRegisters, Reading
 from tenant_sim.seed import create_token, seed, top_up_openings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -200,7 +200,7 @@ def month_start(now: datetime) -> datetime:
 
 async def backfill(api: LedgerApi, registers: BuildingRegisters, until_ts: int) -> int:
     """Post the month so far as hourly readings, a day per request; returns how many."""
-    batch: list[CircuitReading] = []
+    batch: list[Reading] = []
     sent = 0
     for hour in hourly_readings(registers, until_ts):
         batch.extend(hour)

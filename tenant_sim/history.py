@@ -7,18 +7,19 @@ over MQTT. Both take their readings from here.
 
 from collections.abc import Iterator
 
-from tenant_sim.registers import BuildingRegisters, CircuitReading
+from tenant_sim.registers import BuildingRegisters, Reading
 
 HOUR = 3600
 
 
 def hourly_readings(
     registers: BuildingRegisters, until_ts: int, every_s: int = HOUR
-) -> Iterator[list[CircuitReading]]:
-    """Every circuit's reading now (the registers' time: a move-in needs a first reading), at
-    each ``every_s`` boundary, and at ``until_ts`` (so the last batch reaches it exactly)."""
-    yield registers.readings()
+) -> Iterator[list[Reading]]:
+    """Every point's reading (circuits, water counters, heat meter) now (the registers' time:
+    a move-in needs a first reading), at each ``every_s`` boundary, and at ``until_ts`` (so
+    the last batch reaches it exactly)."""
+    yield registers.all_readings()
     while registers.ts < until_ts:
         next_ts = min(until_ts, (registers.ts // every_s + 1) * every_s)
         registers.advance(next_ts)
-        yield registers.readings()
+        yield registers.all_readings()

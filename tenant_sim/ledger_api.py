@@ -6,7 +6,7 @@ from typing import Any, Self
 
 import aiohttp
 
-from tenant_sim.registers import CircuitReading
+from tenant_sim.registers import Reading
 
 
 class LedgerApiError(RuntimeError):
@@ -57,15 +57,17 @@ class LedgerApi:
         reply: dict[str, dict[str, int]] = await self.call("GET", "/api/stats")
         return reply["counters"]
 
-    async def post_readings(self, readings: Iterable[CircuitReading]) -> None:
+    async def post_readings(self, readings: Iterable[Reading]) -> None:
         await self.call("POST", "/api/readings", readings_body(readings))
 
 
-def readings_body(readings: Iterable[CircuitReading]) -> dict[str, list[dict[str, Any]]]:
-    """The readings payload of docs/ledger-contract.md (MQTT topic and POST /api/readings)."""
+def readings_body(readings: Iterable[Reading]) -> dict[str, Any]:
+    """The readings payload of docs/ledger-contract.md (MQTT topic and POST /api/readings),
+    version 2: each reading's register in Wh (``energy_wh``) or litres (``volume_l``)."""
     return {
+        "v": 2,
         "readings": [
-            {"point": reading.point_id, "ts": reading.ts, "energy_wh": reading.energy_wh}
+            {"point": reading.point_id, "ts": reading.ts, **dict([reading.register])}
             for reading in readings
-        ]
+        ],
     }

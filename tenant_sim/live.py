@@ -6,7 +6,9 @@ canonical readings (docs/ledger-contract.md) of the points no Home Assistant for
 Modbus channels always (the integration has no Modbus config entry in the demo), the breakers
 only when Home Assistant is not running. A relay switched off by anyone (Home Assistant's
 switch, a Modbus client writing the coil) takes that circuit's load, and the incomer's share
-of it, away.
+of it, away. The hot-water heat meter is a second slave on the same server; its readings and
+the rooms' water counters' are always bridged (the demo's Home Assistant has no entries for
+them yet).
 """
 
 import json
@@ -18,6 +20,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from custom_components.tenant_metering.sources.modbus.core.loader import load_profiles
 from tenant_sim.breakers import SimulatedBreaker, SimulatedChannel
 from tenant_sim.building import (
+    HEAT_PROFILE,
+    HEAT_SLAVE_ID,
     MODBUS_CHANNELS,
     MODBUS_PROFILE,
     MODBUS_SLAVE_ID,
@@ -30,7 +34,7 @@ from tenant_sim.ledger_api import readings_body
 from tenant_sim.modbus_meters import ChannelValues, SimulatedMeter
 from tenant_sim.modbus_server import SimulatedModbusServer
 from tenant_sim.net import LOOPBACK
-from tenant_sim.registers import BuildingRegisters, CircuitReading
+from tenant_sim.registers import BuildingRegisters, CircuitReading, Reading
 
 READINGS_TOPIC: Final = f"{PREFIX}/readings"
 
@@ -55,10 +59,12 @@ class LiveBuilding:
         self.bridge_modbus = True
         """Whether the bridge forwards the Modbus meter's readings (no Home Assistant does)."""
         self.breakers = [_breaker(b, registers, mqtt_port, self.clock) for b in building.breakers]
-        self.modbus = SimulatedModbusServer([MODBUS_SLAVE_ID])
-        profile = load_profiles().profiles[MODBUS_PROFILE]
+        self.modbus = SimulatedModbusServer([MODBUS_SLAVE_ID, HEAT_SLAVE_ID])
+        profiles = load_profiles().profiles
         self._meter: SimulatedMeter | None = None
-        self._profile = profile
+        self._heat_meter: SimulatedMeter | None = None
+        self._profile = profiles[MODBUS_PROFILE]
+        self._heat_profile = profiles[HEAT_PROFILE]
         self._bridge = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="demo-readings-bridge")
         self.published = 0
         """Readings the bridge has published."""
@@ -68,6 +74,7 @@ class LiveBuilding:
         self._meter = SimulatedMeter(
             self.modbus, self._profile, slave_id=MODBUS_SLAVE_ID, channel_count=MODBUS_CHANNELS
         )
+        self._heat_meter = SimulatedMeter(self.modbus, self._heat_profile, slave_id=HEAT_SLAVE_ID)
         self._bridge.connect(LOOPBACK, self.mqtt_port)
         self._bridge.loop_start()
         for breaker in self.breakers:
@@ -81,10 +88,10 @@ class LiveBuilding:
         self._bridge.loop_stop()
         await self.modbus.stop()
 
-    def tick(self, now: float | None = None) -> list[CircuitReading]:
+    def tick(self, now: float | None = None) -> list[Reading]:
         """Meter everything up to ``now``; returns the readings the bridge published."""
         now = self.clock.time() if now is None else now
-        forwarded: list[CircuitReading] = []
+        forwarded: list[Reading] = []
         for spec, breaker in zip(self.building.breakers, self.breakers, strict=True):
             message = breaker.step(now)
             channel = breaker.channels[0]
@@ -107,6 +114,7 @@ class LiveBuilding:
         modbus = self._meter_modbus(int(now))
         if self.bridge_modbus:
             forwarded.extend(modbus)
+        forwarded.extend(self._meter_water_and_heat())
         if forwarded:
             self._bridge.publish(READINGS_TOPIC, json.dumps(readings_body(forwarded)), qos=1)
         self.published += len(forwarded)
@@ -137,6 +145,13 @@ class LiveBuilding:
             )
             readings.append(reading)
         return readings
+
+    def _meter_water_and_heat(self) -> list[Reading]:
+        """The counters' and heat meter's readings now; the heat register into slave 2."""
+        assert self._heat_meter is not None
+        readings = self.registers.meter_readings()
+        self._heat_meter.set_channel("1", ChannelValues(energy_wh=self.registers.heat_wh()))
+        return list(readings)
 
 
 def _breaker(

@@ -1,4 +1,5 @@
-"""Day/night load profiles for simulated circuits: deterministic watts for a time of day."""
+"""Day/night load profiles for simulated circuits and water meters: deterministic watts for a
+time of day, whole litres for an hour."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +48,35 @@ class LoadProfile:
         # Appliances switching: noise that changes every minute, repeatable per circuit.
         noise = random.Random(hash((self.seed, int(ts // 60)))).uniform(0.75, 1.25)  # noqa: S311 - simulation
         return max(0.0, self.peak_w * level * noise)
+
+
+# Litres a hostel room draws in each hour of the local day (0..23): a shower in the morning
+# (6-9 h) and in the evening (18-22 h), taps and the toilet in between, nothing at night.
+_WATER_LITRES_PER_HOUR: Final = (
+    0, 0, 0, 0, 0, 0, 25, 45, 30, 8, 4, 4, 6, 5, 3, 3, 5, 8, 22, 40, 35, 20, 8, 2,
+)  # fmt: skip
+SECONDS_PER_HOUR: Final = 3600
+
+
+@dataclass(frozen=True, kw_only=True)
+class WaterProfile:
+    """A room's water draw: whole litres per hour, the daily shape scaled by ``people`` (a
+    room's occupancy, in percent of one person) with per-hour noise, repeatable per seed."""
+
+    seed: int
+    percent: int
+    utc_offset_h: int = 0
+
+    def litres_in_hour(self, hour_start_ts: int) -> int:
+        """Litres drawn in the hour starting at epoch second ``hour_start_ts``."""
+        hour_index = hour_start_ts // SECONDS_PER_HOUR
+        local_hour = (hour_index + self.utc_offset_h) % 24
+        base = _WATER_LITRES_PER_HOUR[local_hour] * self.percent
+        if not base:
+            return 0
+        # A shower runs longer or shorter: -30 % to +30 %, whole litres, repeatable.
+        swing = random.Random(self.seed * 1_000_003 + hour_index).randint(70, 130)  # noqa: S311 - simulation
+        return base * swing // 10_000
 
 
 def profile_for(index: int, seed: int = 0) -> LoadProfile:

@@ -174,9 +174,16 @@ def _sum(amounts: Iterable[str]) -> str:
     return str(sum((Decimal(amount) for amount in amounts), Decimal(0)))
 
 
+def water_m3(document: dict[str, Any]) -> str:
+    """The water the statement bills (its water section's usage), 0 without one."""
+    usage = [s["usage"] for s in document.get("sections", ()) if s["resource"] == "water"]
+    return _sum(usage) if usage else "0.000"
+
+
 def statement_table(statements: Sequence[dict[str, Any]], building: Building) -> str:
-    """The statements as a fixed-width table with a totals row."""
-    header = ("tenant", "name", "plan", "kWh", "energy", "standing", "net", "tax", "total")
+    """The statements as a fixed-width table with a totals row (electricity in kWh, water in
+    m³; energy is every usage line's amount)."""
+    header = ("tenant", "name", "plan", "kWh", "m³", "energy", "standing", "net", "tax", "total")
     rows = []
     for document in statements:
         tenant = building.tenant(document["tenant_id"])
@@ -187,6 +194,7 @@ def statement_table(statements: Sequence[dict[str, Any]], building: Building) ->
                 tenant.name,
                 tenant.plan_id,
                 document["energy_kwh"],
+                water_m3(document),
                 _sum(line["amount"] for line in lines if line["kind"] == "energy"),
                 _sum(line["amount"] for line in lines if line["kind"] != "energy"),
                 document["net"],

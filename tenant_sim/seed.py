@@ -6,31 +6,40 @@ doubles as a check that the API can set up a real building from nothing.
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from tenant_sim.building import TARIFF_ID, Building
+from tenant_sim.building import HEAT_TARIFF_ID, TARIFF_ID, WATER_TARIFF_ID, Building
 from tenant_sim.ledger_api import LedgerApi
 
 ACTOR = "demo"
 
 
 async def seed(api: LedgerApi, building: Building, *, move_in: datetime) -> Sequence[str]:
-    """Create spaces, points, the tariff, plans and tenants; move tenants in at ``move_in``.
+    """Create spaces, points (electricity circuits, water counters, the heat meter), the
+    tariffs of each resource, plans and tenants; move tenants in at ``move_in``.
 
     Returns the tenant ids. Opening top-ups are posted by ``top_up_openings`` after the
     history is in, so the balances tell the story of the month so far.
     """
     at = move_in.isoformat()
-    await api.call(
-        "POST",
-        f"/api/tariffs/{TARIFF_ID}/versions",
-        {
-            "tariff": building.tariff,
-            "effective_from": at,
-            "name": "Hostel time-of-use",
-            "reason": "demo building",
-            "actor": ACTOR,
-        },
+    tariffs = (
+        (TARIFF_ID, "electricity", building.tariff, "Hostel time-of-use"),
+        (WATER_TARIFF_ID, "water", building.water_tariff, "Hostel cold water"),
+        (HEAT_TARIFF_ID, "heat", building.heat_tariff, "Hostel hot-water heat"),
     )
+    for tariff_id, resource, body, name in tariffs:
+        await api.call(
+            "POST",
+            f"/api/tariffs/{tariff_id}/versions",
+            {
+                "tariff": body,
+                "resource": resource,
+                "effective_from": at,
+                "name": name,
+                "reason": "demo building",
+                "actor": ACTOR,
+            },
+        )
     for plan in building.plans:
         await api.call("POST", "/api/plans", {**plan, "actor": ACTOR})
     for circuit in building.circuits:
@@ -45,6 +54,29 @@ async def seed(api: LedgerApi, building: Building, *, move_in: datetime) -> Sequ
             "/api/points",
             {"id": circuit.point_id, "name": circuit.name, "space": circuit.space_id},
         )
+    # Each room's counter is in its room: moving in assigns it with the circuit, and the
+    # tenant's statement bills it in a water section of its own.
+    for meter in building.water_meters:
+        await api.call(
+            "POST",
+            "/api/points",
+            {
+                "id": meter.point_id,
+                "name": meter.name,
+                "resource": "water",
+                "space": meter.space_id,
+            },
+        )
+    heater: dict[str, Any] = {
+        "id": building.heat_meter.point_id,
+        "name": building.heat_meter.name,
+        "resource": "heat",
+        "kind": "common",
+        "allocation": "consumption",
+        "tariff": HEAT_TARIFF_ID,
+        "actor": ACTOR,
+    }
+    await api.call("POST", "/api/points", heater)
     for tenant in building.tenants:
         await api.call(
             "POST",

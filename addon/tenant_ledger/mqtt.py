@@ -124,6 +124,11 @@ class LedgerMqtt:
         payload = json.dumps(guard, separators=(",", ":"), sort_keys=True)
         self._client.publish(self.guard_topic, payload, qos=1, retain=True)
 
+    def publish_leak_state(self, point_id: str, state: dict[str, Any] | None) -> None:
+        """A watched point's leak state, retained (QoS 1); None clears it (watch removed)."""
+        payload = b"" if state is None else json.dumps(state, separators=(",", ":"))
+        self._client.publish(f"{self.prefix}/ledger/alarms/{point_id}", payload, qos=1, retain=True)
+
     def clear_tenant(self, tenant_id: str) -> None:
         """An empty retained payload: the broker drops the tenant's state (tenant archived)."""
         topic = f"{self.prefix}/ledger/tenant/{tenant_id}/state"

@@ -1,17 +1,19 @@
-"""Incremental rating: new register readings become energy postings, exactly once.
+"""Incremental rating: new register readings become usage postings, exactly once.
 
-Per point a cursor remembers the last reading whose energy has been posted; per tenant and
-billing period a row remembers the energy rated so far, the minor units posted and the
-sub-minor-unit remainder. Cursors, period rows and journal entries are written in one
-transaction, so after a crash either all of a batch is rated or none of it, and the posted total
-of a period always equals its exact total rounded once (``PostingAccumulator``).
+Per point a cursor remembers the last reading whose usage has been posted; per tenant, resource
+and billing period a row remembers the usage rated so far (Wh or L), the minor units posted and
+the sub-minor-unit remainder. Each resource is rated with the tariff (and quota) the tenant's
+plan has for it; a resource the plan does not bill is logged once and not billed. Cursors,
+period rows and journal entries are written in one transaction, so after a crash either all of
+a batch is rated or none of it, and the posted total of a period always equals its exact total
+rounded once (``PostingAccumulator``).
 
-Tiers and allowances depend on the energy already used in the period. The new parts are priced
-as the difference between rating [prior energy + new parts] and [prior energy] alone, the prior
-energy standing in as one interval at the period start.
+Tiers and allowances depend on the usage already rated in the period. The new parts are priced
+as the difference between rating [prior usage + new parts] and [prior usage] alone, the prior
+usage standing in as one interval at the period start.
 
 A reading older than its point's cursor (a late backlog) is stored but does not change posted
-energy: the register delta across it is already rated. Statements, rebuilt from all readings,
+usage: the register delta across it is already rated. Statements, rebuilt from all readings,
 true up any difference that finer time resolution makes (time-of-use bands).
 """
 
@@ -36,14 +38,17 @@ from tenant_ledger.billing import (
     from_epoch,
     rate,
 )
+from tenant_ledger.billing.resources import Resource, base_unit
 from tenant_ledger.billing.timestamps import from_us, to_us
 from tenant_ledger.db import journal_store, rating_store
 from tenant_ledger.db.catalog import Catalog
-from tenant_ledger.db.rating_store import RatedPeriod
+from tenant_ledger.db.rating_store import PeriodOf, RatedPeriod
 from tenant_ledger.journal import ENERGY_INCOME, Leg, Posting, PostingKind, tenant_account
 
 _LOGGER = logging.getLogger(__name__)
 SYSTEM_ACTOR = "ledger"
+_UNBILLED_LOGGED: set[tuple[str, str, Resource]] = set()
+"""(tenant, plan, resource) whose usage was found unbilled and said so in the log."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -60,19 +65,20 @@ def rate_points(
 
     Points never assigned to anyone are skipped (their readings wait, rated once assigned).
     """
-    parts: dict[str, list[Interval]] = defaultdict(list)
+    parts: dict[tuple[str, Resource], list[Interval]] = defaultdict(list)
     for point_id in sorted(point_ids):
         held = catalog.by_point.get(point_id)
         if not held:
             continue
+        resource = catalog.resource_of(point_id)
         for interval in _new_intervals(connection, point_id):
             for assignment in held:
                 part = interval.clip(assignment.start_us, assignment.end_us)
                 if part is not None and part.energy_wh:
-                    parts[assignment.tenant_id].append(part)
+                    parts[assignment.tenant_id, resource].append(part)
     changed = set()
-    for tenant_id, tenant_parts in parts.items():
-        if _post_energy(connection, catalog, tenant_id, tenant_parts, now_us):
+    for (tenant_id, resource), tenant_parts in parts.items():
+        if _post_energy(connection, catalog, tenant_id, resource, tenant_parts, now_us=now_us):
             changed.add(tenant_id)
     return changed
 
@@ -163,19 +169,38 @@ def _in_force(schedule: TariffSchedule, parts: list[Interval]) -> list[Interval]
 
 
 def _post_energy(
-    connection: sa.Connection, catalog: Catalog, tenant_id: str, parts: list[Interval], now_us: int
+    connection: sa.Connection,
+    catalog: Catalog,
+    tenant_id: str,
+    resource: Resource,
+    parts: list[Interval],
+    *,
+    now_us: int,
 ) -> bool:
-    schedule = catalog.schedule_of(tenant_id)
-    if schedule is None:
-        _LOGGER.error("tenant %s has a plan without a tariff: energy not billed", tenant_id)
+    """Post the cost of ``parts`` (usage of ``resource``) to the tenant: one journal entry."""
+    plan = catalog.plan_of(tenant_id)
+    slot = plan.tariff_for(resource)
+    schedule = None if slot is None else catalog.schedules.get(slot.tariff_id)
+    if slot is None or schedule is None:
+        if resource is Resource.ELECTRICITY:
+            _LOGGER.error("tenant %s has a plan without a tariff: energy not billed", tenant_id)
+        elif (tenant_id, plan.id, resource) not in _UNBILLED_LOGGED:
+            _UNBILLED_LOGGED.add((tenant_id, plan.id, resource))
+            _LOGGER.warning(
+                "tenant %s's plan %s has no %s tariff: %s not billed",
+                tenant_id,
+                plan.id,
+                resource,
+                resource,
+            )
         return False
-    quota = catalog.plan_of(tenant_id).quota
     total_minor = total_wh = 0
     for period, period_parts in _by_period(catalog, tenant_id, _in_force(schedule, parts)).items():
-        row = rating_store.rated_period(connection, tenant_id, period.start_us)
+        key = PeriodOf(tenant_id, resource, period.start_us)
+        row = rating_store.rated_period(connection, key)
         prior_wh = 0 if row is None else row.energy_wh
         carry = Fraction(0) if row is None else row.carry
-        cost = marginal_cost(schedule, quota, period, prior_wh, period_parts)
+        cost = marginal_cost(schedule, slot.quota, period, prior_wh, period_parts)
         minor, accumulator = PostingAccumulator(currency=catalog.currency, carry=carry).post(cost)
         energy_wh = sum(part.energy_wh for part in period_parts)
         rated = RatedPeriod(
@@ -183,9 +208,7 @@ def _post_energy(
             posted_minor=(0 if row is None else row.posted_minor) + minor,
             carry=accumulator.carry,
         )
-        rating_store.save_period(
-            connection, tenant_id, period.start_us, rated, existed=row is not None
-        )
+        rating_store.save_period(connection, key, rated, existed=row is not None)
         total_minor += minor
         total_wh += energy_wh
     if total_minor:
@@ -195,7 +218,7 @@ def _post_energy(
                 kind=PostingKind.ENERGY,
                 currency=catalog.currency,
                 actor=SYSTEM_ACTOR,
-                reason=f"{total_wh} Wh",
+                reason=f"{total_wh} {base_unit(resource)}",
                 tenant_id=tenant_id,
                 legs=(
                     Leg(account=tenant_account(tenant_id), amount_minor=-total_minor),

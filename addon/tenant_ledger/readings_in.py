@@ -1,8 +1,11 @@
 """The readings payload (MQTT ``{prefix}/readings`` and ``POST /api/readings``), parsed strictly.
 
-``{"readings":[{"point":"mqtt:a4cf12ab34cd:1","ts":1763800000,"energy_wh":1234567,"seq":1042}]}``
-Registers are integer Wh and times integer epoch seconds; anything else is refused rather than
-guessed at, because a wrong reading becomes a wrong bill.
+``{"v":2,"readings":[{"point":"ha:water_201","ts":1763800000,"volume_l":123456,"seq":7}]}``
+Each reading carries one register: ``energy_wh`` (integer Wh: electricity, heat) or, from
+version 2 on, ``volume_l`` (integer litres: water, gas). A message without ``"v"`` is version 1
+(``energy_wh`` only), so every message sent before version 2 stays valid. Times are integer
+epoch seconds; anything else is refused rather than guessed at, because a wrong reading
+becomes a wrong bill.
 
 Any bytes at all may arrive on the broker: ``decode_readings`` answers with readings or a
 ``PayloadError``, never with another exception, whatever the size, depth or encoding. The
@@ -18,6 +21,8 @@ from typing import Any, Final
 
 import orjson
 
+from tenant_ledger.billing.resources import READINGS_KEYS, Unit
+
 MAX_PAYLOAD_BYTES: Final = 1024 * 1024
 MAX_DEPTH: Final = 1024
 """orjson's fixed nesting limit; a readings document needs 3 levels."""
@@ -28,7 +33,9 @@ POINT_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$"
 safe in MQTT topics, URLs, logs and every database."""
 _POINT_ID: Final = re.compile(POINT_ID_PATTERN, re.ASCII)
 # Far beyond any real register or date, yet inside 64-bit columns and Python's datetime.
-MAX_VALUE: Final = {"ts": 10**11, "energy_wh": 2**53, "seq": 2**53}
+MAX_VALUE: Final = {"ts": 10**11, "seq": 2**53} | dict.fromkeys(READINGS_KEYS, 2**53)
+VERSION_KEYS: Final[dict[int, tuple[str, ...]]] = {1: ("energy_wh",), 2: tuple(READINGS_KEYS)}
+"""The register keys each version of the readings message allows."""
 EXCERPT_CHARS: Final = 300
 """How much of an unreadable message is kept for the landlord to look at."""
 
@@ -37,7 +44,9 @@ EXCERPT_CHARS: Final = 300
 class IncomingReading:
     point_id: str
     ts: int
-    energy_wh: int
+    register: int
+    """The cumulative register, whole ``unit``s."""
+    unit: Unit
     seq: int | None
 
 
@@ -108,10 +117,35 @@ def _point(item: dict[str, Any], index: int) -> str:
     return point
 
 
+def _version(document: dict[str, Any]) -> int:
+    version = document.get("v", 1)
+    if type(version) is not int or version not in VERSION_KEYS:
+        raise PayloadError(
+            "unsupported_version",
+            f"v must be one of {sorted(VERSION_KEYS)} (absent is 1), "
+            f"got {printable(repr(version), 40)}",
+        )
+    return version
+
+
+def _register(item: dict[str, Any], index: int, version: int) -> tuple[int, Unit]:
+    """The reading's one register and its unit."""
+    present = [key for key in READINGS_KEYS if key in item]
+    allowed = VERSION_KEYS[version]
+    if len(present) != 1 or present[0] not in allowed:
+        raise PayloadError(
+            "invalid_register",
+            f"readings[{index}] must have exactly one of {', '.join(allowed)} "
+            f"(version {version}), got {', '.join(present) or 'none'}",
+        )
+    return _whole(item, present[0], index, minimum=0), READINGS_KEYS[present[0]]
+
+
 def parse_readings(document: Any) -> list[IncomingReading]:
     """The readings of a decoded payload, or PayloadError naming the first bad field."""
     if not isinstance(document, dict) or not isinstance(document.get("readings"), list):
         raise PayloadError("not_readings", 'expected an object {"readings": [...]}')
+    version = _version(document)
     if len(document["readings"]) > MAX_READINGS:
         raise PayloadError("too_many_readings", f"more than {MAX_READINGS} readings in one message")
     parsed = []
@@ -119,12 +153,8 @@ def parse_readings(document: Any) -> list[IncomingReading]:
         if not isinstance(item, dict):
             raise PayloadError("invalid_reading", f"readings[{index}] must be an object")
         seq = None if item.get("seq") is None else _whole(item, "seq", index, minimum=0)
-        parsed.append(
-            IncomingReading(
-                point_id=_point(item, index),
-                ts=_whole(item, "ts", index, minimum=1),
-                energy_wh=_whole(item, "energy_wh", index, minimum=0),
-                seq=seq,
-            )
-        )
+        point_id = _point(item, index)
+        ts = _whole(item, "ts", index, minimum=1)
+        register, unit = _register(item, index, version)
+        parsed.append(IncomingReading(point_id, ts, register, unit, seq))
     return parsed

@@ -9,7 +9,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 import functools
 import logging
 import secrets
@@ -18,8 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from tenant_ledger import chain_head, integrity
+from tenant_ledger.billing.night_flow import NightWindow
 from tenant_ledger.billing.statement_document import Issuer
-from tenant_ledger.billing.timestamps import from_us
+from tenant_ledger.billing.timestamps import US_PER_SECOND, from_us
 from tenant_ledger.chain_head import SeriesHead
 from tenant_ledger.clock import Clock, wall_clock_us
 from tenant_ledger.config import LedgerConfig
@@ -38,7 +39,8 @@ from tenant_ledger.i18n import Formats
 from tenant_ledger.journal import Error
 from tenant_ledger.ledger_key import KeyFileError, LedgerKey
 from tenant_ledger.mqtt import Ack, LedgerMqtt
-from tenant_ledger.operations import Action, archive_tenant, create_token, hash_token
+from tenant_ledger.operations import Action, archive_tenant, create_token, hash_token, leaks
+from tenant_ledger.operations.leaks import LeakStates, detect_leaks, leak_states
 from tenant_ledger.rater import SYSTEM_ACTOR, rate_points
 from tenant_ledger.readings_in import IncomingReading, PayloadError, decode_readings
 from tenant_ledger.standing_run import post_daily_standing
@@ -94,6 +96,23 @@ class Evaluated:
     states: list[dict[str, Any]]
     guard: dict[str, int]
     """The building's mass-disconnection guard (``tenant_state.building_guard``)."""
+    leak_states: LeakStates = field(default_factory=dict)
+    """Watched points whose leak state changed (a night's alarm just recorded)."""
+
+
+type _Published = tuple[dict[str, Any], LeakStates]
+"""A leak watch or alarm as the API answers it, and the leak states to publish."""
+
+
+def _spans(readings: Iterable[IncomingReading], points: set[str]) -> dict[str, tuple[int, int]]:
+    """Per point that got new readings: the first and last instant (µs) among ``readings``."""
+    spans: dict[str, tuple[int, int]] = {}
+    for reading in readings:
+        if reading.point_id in points:
+            ts_us = reading.ts * US_PER_SECOND
+            first, last = spans.get(reading.point_id, (ts_us, ts_us))
+            spans[reading.point_id] = (min(first, ts_us), max(last, ts_us))
+    return spans
 
 
 class LedgerService:
@@ -143,6 +162,7 @@ class LedgerService:
             # Archived tenants stay gone even if the broker missed the removal (or was replaced).
             for tenant_id in sorted(self.catalog.archived_tenants):
                 self.mqtt.clear_tenant(tenant_id)
+            self.publish_leak_states(await self.read(lambda c, _: leak_states(c)))
             self._publish_chain()
         self._tasks = [
             asyncio.create_task(self._ingest_loop(), name="ledger-ingest"),
@@ -357,6 +377,7 @@ class LedgerService:
 
     def _publish(self, evaluated: Evaluated) -> None:
         self._publish_guard(evaluated.guard)
+        self.publish_leak_states(evaluated.leak_states)
         for computed in evaluated.states:
             if computed["tenant_id"] not in self.catalog.tenants:
                 continue  # archived meanwhile: its retained state is already cleared
@@ -372,6 +393,16 @@ class LedgerService:
                     _LOGGER.exception("publishing the state of %s failed", state["tenant_id"])
                     continue  # not remembered as published: the next change tries again
             self._published[state["tenant_id"]] = comparable
+
+    def publish_leak_states(self, states: LeakStates) -> None:
+        """Watched points' leak states, retained (None clears a point no longer watched)."""
+        if self.mqtt is None:
+            return
+        for point_id, state in states.items():
+            try:
+                self.mqtt.publish_leak_state(point_id, state)
+            except Exception:
+                _LOGGER.exception("publishing the leak state of %s failed", point_id)
 
     def _publish_guard(self, guard: dict[str, int]) -> None:
         """The building's guard, retained, when it changed (a read-only ledger cuts nobody)."""
@@ -550,6 +581,7 @@ class LedgerService:
             connection: sa.Connection,
         ) -> tuple[tuple[list[StoreResult | PayloadError], Evaluated], Catalog]:
             results: list[StoreResult | PayloadError] = []
+            stored: list[IncomingReading] = []
             for delivery in batch:
                 payload = delivery.payload
                 if isinstance(payload, bytes):
@@ -561,7 +593,8 @@ class LedgerService:
                         continue
                 else:
                     readings = payload
-                results.append(store_readings(connection, readings, now, self.catalog.max_power_w))
+                results.append(store_readings(connection, readings, now, self.catalog.limit_of))
+                stored.extend(readings)
             points = {
                 point
                 for result in results
@@ -570,7 +603,17 @@ class LedgerService:
             }
             tenants = rate_points(connection, self.catalog, points, now)
             evaluated = self._evaluate(connection, self.catalog, tenants)
-            return (results, evaluated), evaluated.catalog
+            alarms = detect_leaks(connection, self.catalog, _spans(stored, points), now)
+            for alarm in alarms:
+                _LOGGER.warning(
+                    "leak alarm: %s counted at least %d per hour all night %s (%d in the window)",
+                    alarm.point_id,
+                    alarm.lowest_per_hour,
+                    alarm.night,
+                    alarm.volume,
+                )
+            changed = leak_states(connection, {alarm.point_id for alarm in alarms})
+            return (results, replace(evaluated, leak_states=changed)), evaluated.catalog
 
         results, evaluated = self._transaction(work)
         for result in results:
@@ -606,12 +649,13 @@ class LedgerService:
                 continue
             self._logged_quarantine.add((item.reading.point_id, reason))
             _LOGGER.warning(
-                "quarantined an implausible reading of %s at %s (%s Wh): %s; see "
+                "quarantined an implausible reading of %s at %s (%s %s): %s; see "
                 "GET /api/readings/quarantine (further ones of this point and reason are "
                 "counted, not logged)",
                 item.reading.point_id,
                 item.reading.ts,
-                item.reading.energy_wh,
+                item.reading.register,
+                item.reading.unit,
                 item.verdict.detail,
             )
 
@@ -628,6 +672,55 @@ class LedgerService:
         self.counters["readings_released"] += 1
         self.counters["readings_stored"] += result.stored
         return result
+
+    # -- leak watches ----------------------------------------------------------------------------
+
+    async def put_leak_watch(
+        self,
+        action: Action,
+        point_id: str,
+        window: NightWindow,
+        minimum_per_hour: int,
+        *,
+        enabled: bool,
+    ) -> dict[str, Any]:
+        """Set the point's leak watch; its leak state goes out retained."""
+
+        def change(
+            connection: sa.Connection, catalog: Catalog
+        ) -> tuple[dict[str, Any], LeakStates]:
+            watch = leaks.put_watch(
+                connection,
+                catalog,
+                action,
+                point_id=point_id,
+                window=window,
+                minimum_per_hour=minimum_per_hour,
+                enabled=enabled,
+            )
+            return leaks.watch_payload(watch), leaks.leak_states(connection, [point_id])
+
+        watch, states = await self.write(change)
+        self.publish_leak_states(states)
+        return watch
+
+    async def delete_leak_watch(self, action: Action, point_id: str) -> None:
+        """Stop watching the point; its retained leak state is cleared."""
+        await self.write(lambda c, _cat: leaks.delete_watch(c, action, point_id=point_id))
+        self.publish_leak_states({point_id: None})
+
+    async def acknowledge_leak_alarm(self, action: Action, alarm_id: int) -> dict[str, Any]:
+        """The landlord has seen the alarm; the point's leak state goes out again."""
+
+        def change(
+            connection: sa.Connection, _catalog: Catalog
+        ) -> tuple[dict[str, Any], LeakStates]:
+            alarm = leaks.acknowledge_alarm(connection, action, alarm_id=alarm_id)
+            return leaks.alarm_payload(alarm), leaks.leak_states(connection, [alarm.point_id])
+
+        alarm, states = await self.write(change)
+        self.publish_leak_states(states)
+        return alarm
 
     # -- time ------------------------------------------------------------------------------------
 

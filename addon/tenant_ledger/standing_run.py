@@ -7,6 +7,10 @@ statement of the period then posts only what its own per-line rounding makes dif
 balance still equals the statement to the cent. Days of a period whose statement is issued are
 never posted: the statement settled them, and neither are days before the period the next
 statement settles (no statement would ever show them).
+
+Every resource the plan bills adds its tariff's standing charge for the time the tenant held a
+point of that resource (electricity's for its electricity points, water's for its water
+points), priced together like the statement's lines: one posting per day.
 """
 
 from datetime import date, datetime, time, timedelta
@@ -14,7 +18,15 @@ import logging
 
 import sqlalchemy as sa
 
-from tenant_ledger.billing import PlanKind, billing_period, occupancy, price, rate
+from tenant_ledger.billing import (
+    PlanKind,
+    StandingLine,
+    billing_period,
+    occupancy,
+    price,
+    rate,
+)
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db import journal_store, statement_inputs
 from tenant_ledger.db.catalog import Catalog
@@ -53,15 +65,9 @@ def post_daily_standing(connection: sa.Connection, catalog: Catalog, now_us: int
     today = from_us(now_us).astimezone(zone).date()
     charged = set()
     for tenant_id in sorted(catalog.tenants):
-        schedule = catalog.schedule_of(tenant_id)
         held = [item for item in catalog.assignments if item.tenant_id == tenant_id]
         plan = catalog.plan_of(tenant_id)
-        if (
-            plan.kind is not PlanKind.PREPAID
-            or schedule is None
-            or not held
-            or not any(v.tariff.standing_charge_per_day for v in schedule.versions)
-        ):
+        if plan.kind is not PlanKind.PREPAID or not held or not _has_standing(catalog, tenant_id):
             continue
         # Back to the period the next statement settles at most (older ones get no statement).
         current, _end = billing_period(plan.billing_day, from_us(now_us), zone)
@@ -77,7 +83,7 @@ def post_daily_standing(connection: sa.Connection, catalog: Catalog, now_us: int
             end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
             windows = occupancy(held, tenant_id, start=begin, end=end)
             if day.isoformat() not in posted and windows:
-                minor = _day_charge(catalog, tenant_id, begin, end, windows)
+                minor = _day_charge(catalog, tenant_id, begin, end)
                 if minor:
                     _post(
                         connection,
@@ -94,35 +100,50 @@ def post_daily_standing(connection: sa.Connection, catalog: Catalog, now_us: int
 
 def standing_to_date(catalog: Catalog, tenant_id: str, start: datetime, now: datetime) -> int:
     """The standing charge with tax from ``start`` to ``now`` (the open period so far)."""
-    schedule = catalog.schedule_of(tenant_id)
-    held = [item for item in catalog.assignments if item.tenant_id == tenant_id]
-    windows = occupancy(held, tenant_id, start=start, end=now) if now > start else ()
-    if schedule is None or not windows:
+    if now <= start:
         return 0
-    try:
-        rating = rate((), schedule, start=start, end=now, occupied=windows)
-    except ValueError:  # no tariff version in force yet
-        return 0
-    return price(rating.standing_lines, catalog.currency).total.minor
+    return price(_standing_lines(catalog, tenant_id, start, now), catalog.currency).total.minor
 
 
-def _day_charge(
-    catalog: Catalog,
-    tenant_id: str,
-    begin: datetime,
-    end: datetime,
-    windows: tuple[tuple[datetime, datetime], ...],
-) -> int:
-    """The day's standing charge with tax, rounded once (0 without a tariff in force)."""
-    schedule = catalog.schedule_of(tenant_id)
-    if schedule is None:
-        return 0
-    try:
-        rating = rate((), schedule, start=begin, end=end, occupied=windows)
-    except ValueError as err:  # no tariff version in force that day
-        _LOGGER.debug("no standing charge for %s on %s: %s", tenant_id, begin.date(), err)
-        return 0
-    return price(rating.standing_lines, catalog.currency).total.minor
+def _has_standing(catalog: Catalog, tenant_id: str) -> bool:
+    """Whether a tariff of the tenant's plan has a standing charge in any version."""
+    return any(
+        version.tariff.standing_charge_per_day
+        for resource in Resource
+        if (schedule := catalog.schedule_of(tenant_id, resource)) is not None
+        for version in schedule.versions
+    )
+
+
+def _standing_lines(
+    catalog: Catalog, tenant_id: str, begin: datetime, end: datetime
+) -> list[StandingLine]:
+    """Each billed resource's standing charge for the time the tenant held a point of it."""
+    lines: list[StandingLine] = []
+    for resource in Resource:
+        schedule = catalog.schedule_of(tenant_id, resource)
+        held = [
+            item
+            for item in catalog.assignments
+            if item.tenant_id == tenant_id and catalog.resource_of(item.point_id) is resource
+        ]
+        windows = occupancy(held, tenant_id, start=begin, end=end)
+        if schedule is None or not windows:
+            continue
+        try:
+            rating = rate((), schedule, start=begin, end=end, occupied=windows)
+        except ValueError as err:  # no tariff version in force yet
+            _LOGGER.debug(
+                "no %s standing charge for %s from %s: %s", resource, tenant_id, begin, err
+            )
+            continue
+        lines += rating.standing_lines
+    return lines
+
+
+def _day_charge(catalog: Catalog, tenant_id: str, begin: datetime, end: datetime) -> int:
+    """The day's standing charges with tax, rounded once (0 without a tariff in force)."""
+    return price(_standing_lines(catalog, tenant_id, begin, end), catalog.currency).total.minor
 
 
 def _post(

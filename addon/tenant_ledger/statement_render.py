@@ -23,10 +23,12 @@ from fpdf import FPDF
 
 from tenant_ledger.billing import format_kwh, format_minor
 from tenant_ledger.billing.rating import FLAT_BAND
+from tenant_ledger.billing.resources import Resource, billing_unit
 from tenant_ledger.billing.statement_document import (
     ChargeKind,
     ChargeRow,
     MeterReading,
+    MeterRow,
     StatementDocument,
 )
 from tenant_ledger.billing.statements import CreditKind
@@ -64,11 +66,11 @@ def _charge_row(row: ChargeRow, formats: Formats) -> TableRow:
             label = row.label
         case _:
             assert_never(row.kind)
-    per = _("day") if row.unit == "day" else "kWh"
+    per = _("day") if row.unit == "day" else row.unit
     quantity = (
         f"{formats.number(row.quantity, 2)} {_('days')}"
         if row.unit == "day"
-        else f"{formats.number(row.quantity, 3)} kWh"
+        else f"{formats.number(row.quantity, 3)} {row.unit}"
     )
     return TableRow(
         label=label,
@@ -85,7 +87,22 @@ def statement_table(document: StatementDocument, formats: Formats) -> list[Table
     """The bill's lines in reading order, each amount in the locale's format."""
     _ = formats.gettext
     rows = [TableRow(label=_("Opening balance"), amount=formats.amount(document.opening_minor))]
-    rows += [_charge_row(row, formats) for row in document.charges]
+    if not document.sections:
+        rows += [_charge_row(row, formats) for row in document.charges]
+    for section in document.sections:
+        rows += [
+            _charge_row(row, formats)
+            for row in document.charges
+            if row.resource is section.resource
+        ]
+        rows.append(
+            TableRow(
+                label=resource_name(section.resource, formats),
+                quantity=f"{formats.kwh(section.usage)} {billing_unit(section.resource)}",
+                amount=formats.amount(section.subtotal_minor),
+                emphasis=True,
+            )
+        )
     rows.append(TableRow(label=_("Net"), amount=formats.amount(document.net_minor), emphasis=True))
     rows += [
         TableRow(
@@ -106,7 +123,7 @@ def statement_table(document: StatementDocument, formats: Formats) -> list[Table
     rows += [
         TableRow(
             label=_("Late readings: {label}").format(label=row.label),
-            quantity=f"{formats.number(row.quantity, 3)} kWh",
+            quantity=f"{formats.number(row.quantity, 3)} {row.unit}",
             amount=formats.amount(-row.amount_minor),
         )
         for row in document.late
@@ -156,6 +173,16 @@ def to_csv(document: StatementDocument) -> str:
         )
         for row in document.charges
     ]
+    rows += [
+        line(
+            "subtotal",
+            section.resource.value,
+            money(section.subtotal_minor),
+            format_kwh(section.usage),
+            billing_unit(section.resource),
+        )
+        for section in document.sections
+    ]
     rows.append(line("net", "net", money(document.net_minor)))
     rows += [
         line("tax", f"{tax.name} {tax.percent} %", money(tax.tax_minor), money(tax.base_minor))
@@ -192,6 +219,19 @@ def to_csv(document: StatementDocument) -> str:
             "kWh",
         )
         for meter in document.meters
+        for which, reading in (("first", meter.first), ("last", meter.last))
+        if reading is not None and not document.sections
+    ]
+    rows += [
+        line(
+            "reading",
+            f"{meter.name} {which} {reading.at.isoformat()}",
+            "",
+            format_kwh(reading.energy_wh),
+            billing_unit(section.resource),
+        )
+        for section in document.sections
+        for meter in section.meters
         for which, reading in (("first", meter.first), ("last", meter.last))
         if reading is not None
     ]
@@ -322,19 +362,22 @@ def to_pdf(document: StatementDocument, formats: Formats) -> bytes:
     head = (_("Line"), _("Quantity"), _("Unit price"), f"{_('Amount')} ({document.currency})")
     pdf.draw_table(head, statement_table(document, formats))
     pdf.ln(3)
-    pdf.line_of(_("Meters"), bold=True)
-    pdf.draw_table(
-        (_("Meter"), _("First reading"), _("Last reading"), _("Energy (kWh)")),
-        (
-            TableRow(
-                label=meter.name,
-                quantity=_reading_text(meter.first, formats),
-                unit_price=_reading_text(meter.last, formats),
-                amount=formats.kwh(meter.energy_wh),
-            )
-            for meter in document.meters
-        ),
-    )
+    for number, group in enumerate(meter_groups(document, formats)):
+        if number:
+            pdf.ln(3)
+        pdf.line_of(group.title, bold=True)
+        pdf.draw_table(
+            (_("Meter"), _("First reading"), _("Last reading"), group.usage_head),
+            (
+                TableRow(
+                    label=meter.name,
+                    quantity=_reading_text(meter.first, formats),
+                    unit_price=_reading_text(meter.last, formats),
+                    amount=formats.kwh(meter.energy_wh),
+                )
+                for meter in group.meters
+            ),
+        )
     _usage_chart(pdf, document, _("Electricity used per day (kWh)"))
     pdf.ln(2)
     pdf.line_of(
@@ -342,6 +385,52 @@ def to_pdf(document: StatementDocument, formats: Formats) -> bytes:
         size=7.5,
     )
     return bytes(pdf.output())
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MeterGroup:
+    """The meters of one resource under their heading (the page and the PDF print these)."""
+
+    title: str
+    usage_head: str
+    unit: str
+    meters: tuple[MeterRow, ...]
+
+
+def meter_groups(document: StatementDocument, formats: Formats) -> list[MeterGroup]:
+    """One group per resource; a statement of electricity alone has its one "Meters" group."""
+    _ = formats.gettext
+    if not document.sections:
+        return [
+            MeterGroup(
+                title=_("Meters"), usage_head=_("Energy (kWh)"), unit="kWh", meters=document.meters
+            )
+        ]
+    return [
+        MeterGroup(
+            title=f"{_('Meters')}: {resource_name(section.resource, formats)}",
+            usage_head=f"{_('Usage')} ({billing_unit(section.resource)})",
+            unit=billing_unit(section.resource),
+            meters=section.meters,
+        )
+        for section in document.sections
+    ]
+
+
+def resource_name(resource: Resource, formats: Formats) -> str:
+    """The resource as the statement names it, in the add-on's locale."""
+    _ = formats.gettext
+    match resource:
+        case Resource.ELECTRICITY:
+            return _("Electricity")
+        case Resource.WATER:
+            return _("Water")
+        case Resource.GAS:
+            return _("Gas")
+        case Resource.HEAT:
+            return _("Heat")
+        case _:
+            assert_never(resource)
 
 
 def _reading_text(reading: MeterReading | None, formats: Formats) -> str:

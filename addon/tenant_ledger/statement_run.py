@@ -20,12 +20,16 @@ import sqlalchemy as sa
 
 from tenant_ledger.billing import (
     AllocationLine,
+    Assignment,
     Money,
+    Reading,
+    ResourceBilling,
     billing_period,
     build_statement,
     consumption,
     tenant_intervals,
 )
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.billing.statement_document import (
     Issuer,
     LateEnergy,
@@ -40,6 +44,7 @@ from tenant_ledger.db import journal_store, sealed
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.statement_inputs import (
     PreviousStatement,
+    Seen,
     account_balance,
     balance_before,
     credits_between,
@@ -48,6 +53,8 @@ from tenant_ledger.db.statement_inputs import (
     next_statement_number,
     period_readings,
     previous_statement,
+    seen_json,
+    usage_posted,
 )
 from tenant_ledger.journal import (
     BILLING_INCOME,
@@ -157,7 +164,7 @@ def issue_statement(
                 "total_minor": document.total_minor,
                 "opening_minor": document.opening_minor,
                 "closing_minor": document.closing_minor,
-                "energy_seen": json.dumps({str(key): list(value) for key, value in seen.items()}),
+                "energy_seen": json.dumps(seen_json(seen)),
                 "body": json.dumps(to_json(document)),
                 "journal_entry_id": entry_id,
             }
@@ -183,13 +190,13 @@ def build_period_document(
     issuer: Issuer,
     now_us: int,
     number: str | None,
-) -> tuple[StatementDocument, dict[int, tuple[int, int]]]:
-    """The tenant's document for [start, end), and the energy it has shown per period.
+) -> tuple[StatementDocument, Seen]:
+    """The tenant's document for [start, end), and the usage it has shown per period.
 
     The one builder behind issued statements and previews (``number`` None, ``end`` now).
     Opening: the previous statement's closing, or (first statement) every posting before
     ``start``. Credits: those since the previous statement's period end (or ``start``).
-    Late readings: energy posted for already-issued periods after their statement.
+    Late readings: usage (of any resource) posted for issued periods after their statement.
     """
     schedule = catalog.schedule_of(tenant_id)
     if schedule is None:
@@ -203,6 +210,7 @@ def build_period_document(
     ]
     points = sorted({a.point_id for a in held})
     readings = period_readings(connection, points, start, end)
+    electricity = [a for a in held if catalog.resource_of(a.point_id) is Resource.ELECTRICITY]
     if previous is None:
         opening, credits_from, seen = balance_before(connection, tenant_id, start_us), start_us, {}
     else:
@@ -213,29 +221,37 @@ def build_period_document(
         start=start,
         end=end,
         schedule=schedule,
-        readings=readings,
-        assignments=held,
+        readings=[r for r in readings if catalog.resource_of(r.point_id) is Resource.ELECTRICITY],
+        assignments=electricity,
         opening_balance=Money(currency=currency, minor=opening),
         credits=credits_between(connection, tenant_id, currency, credits_from, end_us),
         allocations=shares,
         quota=catalog.plan_of(tenant_id).quota,
+        others=_other_resources(catalog, tenant_id, held, readings),
     )
-    posted = energy_posted(connection, tenant_id)
     late = []
-    for period_us, (was_minor, was_wh) in sorted(seen.items()):
-        now_minor, now_wh = posted.get(period_us, (0, 0))
-        if (now_minor, now_wh) != (was_minor, was_wh):
-            late.append(
-                LateEnergy(
-                    period_first_day=from_us(period_us).astimezone(catalog.zone).date(),
-                    energy_wh=now_wh - was_wh,
-                    amount_minor=now_minor - was_minor,
+    billed = [Resource.ELECTRICITY, *(section.resource for section in statement.sections)]
+    for resource in Resource:
+        posted = energy_posted(connection, tenant_id, resource)
+        for key, (was_minor, was_wh) in sorted(seen.items()):
+            now_minor, now_wh = posted.get(key[1], (0, 0))
+            if key[0] is resource and (now_minor, now_wh) != (was_minor, was_wh):
+                late.append(
+                    LateEnergy(
+                        period_first_day=from_us(key[1]).astimezone(catalog.zone).date(),
+                        energy_wh=now_wh - was_wh,
+                        amount_minor=now_minor - was_minor,
+                        resource=resource,
+                    )
                 )
-            )
-            seen[period_us] = (now_minor, now_wh)
-    seen[start_us] = posted.get(start_us, (0, 0))
+                seen[key] = (now_minor, now_wh)
+        # A resource is followed from the first statement that billed it.
+        if resource in billed:
+            seen[resource, start_us] = posted.get(start_us, (0, 0))
     zone = catalog.zone
-    intervals = tenant_intervals(consumption(readings), held, tenant_id, start=start, end=end)
+    intervals = tenant_intervals(
+        consumption(readings), electricity, tenant_id, start=start, end=end
+    )
     last_day = (end.astimezone(zone) - timedelta(microseconds=1)).date()
     document = build_document(
         statement,
@@ -254,6 +270,33 @@ def build_period_document(
     return document, seen
 
 
+def _other_resources(
+    catalog: Catalog, tenant_id: str, held: list[Assignment], readings: list[Reading]
+) -> list[ResourceBilling]:
+    """The resources besides electricity the tenant held points of and its plan bills.
+
+    A resource the plan has no tariff for is not billed (the rater logs it), as it is not rated.
+    """
+    found = []
+    for resource in Resource:
+        schedule = catalog.schedule_of(tenant_id, resource)
+        of_resource = [a for a in held if catalog.resource_of(a.point_id) is resource]
+        if resource is Resource.ELECTRICITY or schedule is None or not of_resource:
+            continue
+        found.append(
+            ResourceBilling(
+                resource=resource,
+                schedule=schedule,
+                readings=tuple(r for r in readings if catalog.resource_of(r.point_id) is resource),
+                assignments=tuple(of_resource),
+                quota=None
+                if (slot := catalog.plan_of(tenant_id).tariff_for(resource)) is None
+                else slot.quota,
+            )
+        )
+    return found
+
+
 def _settle(
     connection: sa.Connection,
     catalog: Catalog,
@@ -263,12 +306,12 @@ def _settle(
     shares: list[AllocationLine],
     now_us: int,
 ) -> int | None:
-    """Post the shares and what the statement adds to the energy already posted."""
+    """Post the shares and what the statement adds to the usage (every resource) posted."""
     tenant_id, start = due.tenant_id, due.start
     shared_minor = _post_shares(
         connection, catalog, tenant_id=tenant_id, start=start, shares=shares, now_us=now_us
     )
-    energy_minor, _wh = energy_posted(connection, tenant_id).get(to_us(start), (0, 0))
+    energy_minor = usage_posted(connection, tenant_id).get(to_us(start), 0)
     zone = catalog.zone
     standing_minor = posted_standing(
         connection, tenant_id, start.astimezone(zone).date(), due.end.astimezone(zone).date()
@@ -346,7 +389,7 @@ def _check_books(
         credit.amount.minor
         for credit in credits_between(connection, tenant_id, catalog.currency, end_us, 2**62)
     )
-    ahead = sum(m for s, (m, _wh) in energy_posted(connection, tenant_id).items() if s >= end_us)
+    ahead = sum(m for s, m in usage_posted(connection, tenant_id).items() if s >= end_us)
     ahead += posted_standing(
         connection, tenant_id, from_us(end_us).astimezone(catalog.zone).date(), date.max
     )

@@ -24,11 +24,12 @@ from tenant_ledger.billing import (
     supply_action,
     tenant_status,
 )
+from tenant_ledger.billing.resources import Resource, billing_unit
 from tenant_ledger.billing.timestamps import from_us, to_us
 from tenant_ledger.config import CutoffPolicy
 from tenant_ledger.db import status_store, supply_store
-from tenant_ledger.db.catalog import Catalog
-from tenant_ledger.db.status_store import BilledStatement, Facts
+from tenant_ledger.db.catalog import Catalog, PlanSettings
+from tenant_ledger.db.status_store import BilledStatement, Facts, ResourcePeriod
 from tenant_ledger.standing_run import standing_to_date
 
 # Once the balance is back where no cut-off is wanted, an earlier cut-off approval is spent.
@@ -165,6 +166,7 @@ def judge(
         "quota_kwh": None if quota is None else format_kwh(quota.included_wh),
         "quota_remaining_kwh": None if quota is None else format_kwh(quota.remaining_wh),
         "points": catalog.points_of(tenant_id, now_us),
+        "resources": _resources_payload(facts, catalog, tenant_id, now_us),
         "cutoff_approved": record.cutoff_approved and not approval_spent,
         "cutoff_awaiting_approval": status.awaiting_approval,
         "supply": None if supply is None else _supply_payload(supply),
@@ -183,6 +185,42 @@ def judge(
         first_status=previous is None,
         approval_spent=approval_spent,
     )
+
+
+def _resources_payload(
+    facts: Facts, catalog: Catalog, tenant_id: str, now_us: int
+) -> dict[str, dict[str, Any]]:
+    """Each resource the tenant's plan bills, holds a point of or used in the period (before a
+    move-out or a change of plan), in its billing unit.
+
+    ``period_cost`` is the resource's usage charges alone; the tenant's ``period_cost`` adds
+    the plan's standing charge to date.
+    """
+    plan = catalog.plan_of(tenant_id)
+    held = {catalog.resource_of(point) for point in catalog.points_of(tenant_id, now_us)}
+    billed = {resource for resource in Resource if plan.tariff_for(resource) is not None}
+    return {
+        resource.value: _resource_payload(resource, facts, plan, catalog.currency)
+        for resource in Resource  # the enum's order: electricity first, a stable payload
+        if resource in held | billed | facts.resources.keys()
+    }
+
+
+def _resource_payload(
+    resource: Resource, facts: Facts, plan: PlanSettings, currency: str
+) -> dict[str, Any]:
+    position = facts.resources.get(resource, ResourcePeriod(usage=0, posted_minor=0))
+    slot = plan.tariff_for(resource)
+    quota = None if slot is None or slot.quota is None else quota_state(slot.quota, position.usage)
+    return {
+        "unit": billing_unit(resource),
+        "billed": slot is not None,
+        # Whole base units (Wh, L) in the billing unit (kWh, m³): 1000 each, exact.
+        "period_usage": format_kwh(position.usage),
+        "period_cost": format_minor(position.posted_minor, currency),
+        "quota": None if quota is None else format_kwh(quota.included_wh),
+        "quota_remaining": None if quota is None else format_kwh(quota.remaining_wh),
+    }
 
 
 def _supply_payload(supply: supply_store.SupplyRecord) -> dict[str, Any]:

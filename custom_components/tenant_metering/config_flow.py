@@ -39,6 +39,7 @@ import voluptuous as vol
 from .const import (
     CONF_KIND,
     CONF_PREFIX,
+    CONF_RESOURCE,
     CONF_SENSOR,
     CONF_SWITCH,
     CONF_TOKEN,
@@ -56,6 +57,8 @@ from .const import (
 )
 from .identifiers import LEDGER_UNIQUE_ID, adopted_entry_unique_id, hub_entry_unique_id
 from .ledger_link.client import LedgerAuthError, LedgerClient, LedgerError
+from .resources import Resource
+from .sources.adopted.register import REGISTER_STATE_CLASSES, RESOURCES_OF_DEVICE_CLASS
 from .sources.modbus.core import Transport
 from .sources.modbus.flow import (
     GatewayOptionsFlow,
@@ -457,7 +460,14 @@ class TenantMeteringConfigFlow(ConfigFlow, domain=DOMAIN):
         fields: dict[vol.Marker, Any] = {}
         if with_sensor:
             fields[vol.Required(CONF_SENSOR)] = EntitySelector(
-                EntitySelectorConfig(domain="sensor", device_class="energy")
+                EntitySelectorConfig(domain="sensor", device_class=list(RESOURCES_OF_DEVICE_CLASS))
+            )
+            fields[vol.Optional(CONF_RESOURCE)] = SelectSelector(
+                SelectSelectorConfig(
+                    options=[resource.value for resource in Resource],
+                    translation_key=CONF_RESOURCE,
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
             )
         fields[vol.Optional(CONF_NAME)] = str
         fields[vol.Optional(CONF_SWITCH)] = EntitySelector(EntitySelectorConfig(domain="switch"))
@@ -470,24 +480,53 @@ class TenantMeteringConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = er.async_get(self.hass).async_get(entity_id)
         return entry.id if entry is not None else entity_id
 
+    def _adopted_resource(
+        self, sensor: er.RegistryEntry, chosen: str | None, errors: dict[str, str]
+    ) -> Resource | None:
+        """What the sensor meters: its device class decides, the installer's choice only
+        between electricity and heat; a sensor that is no meter total gets an error."""
+        state = self.hass.states.get(sensor.entity_id)
+        attributes = state.attributes if state else {}
+        device_class = (
+            sensor.device_class or sensor.original_device_class or attributes.get("device_class")
+        )
+        state_class = (sensor.capabilities or {}).get("state_class") or attributes.get(
+            "state_class"
+        )
+        possible = RESOURCES_OF_DEVICE_CLASS.get(str(device_class))
+        if possible is None:
+            errors[CONF_SENSOR] = "not_a_meter"
+        elif state_class not in REGISTER_STATE_CLASSES:
+            errors[CONF_SENSOR] = "not_a_total"
+        elif chosen and chosen not in possible:
+            errors[CONF_RESOURCE] = "resource_mismatch"
+        else:
+            return Resource(chosen) if chosen else possible[0]
+        return None
+
     async def async_step_adopted(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Adopt an existing HA energy sensor (and optionally its switch) as a metering point."""
+        """Adopt an existing HA meter sensor (energy, water or gas; optionally its switch)
+        as a metering point."""
         errors: dict[str, str] = {}
         if user_input is not None:
             registry = er.async_get(self.hass)
             sensor = registry.async_get(user_input[CONF_SENSOR])
             if sensor is None:
                 errors[CONF_SENSOR] = "not_registered"
-            else:
+            elif resource := self._adopted_resource(sensor, user_input.get(CONF_RESOURCE), errors):
                 await self.async_set_unique_id(adopted_entry_unique_id(sensor.id))
                 self._abort_if_unique_id_configured()
                 state = self.hass.states.get(sensor.entity_id)
                 name = (user_input.get(CONF_NAME) or "").strip() or (
                     state.name if state else sensor.entity_id
                 )
-                data: dict[str, Any] = {CONF_KIND: KIND_ADOPTED, CONF_SENSOR: sensor.id}
+                data: dict[str, Any] = {
+                    CONF_KIND: KIND_ADOPTED,
+                    CONF_SENSOR: sensor.id,
+                    CONF_RESOURCE: resource.value,
+                }
                 if switch := self._switch_reference(user_input.get(CONF_SWITCH)):
                     data[CONF_SWITCH] = switch
                 return self.async_create_entry(title=name, data=data)

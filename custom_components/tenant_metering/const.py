@@ -57,8 +57,10 @@ ROLE_COMMON: Final = "common"
 ROLE_INCOMER: Final = "incomer"
 CHANNEL_ROLES: Final = (ROLE_TENANT, ROLE_COMMON, ROLE_INCOMER)
 
-# Adopted sensor entry data: the sensor's entity registry id, the optional switch.
+# Adopted sensor entry data: the sensor's entity registry id, what it meters (absent in
+# entries from before water, gas and heat: electricity), the optional switch.
 CONF_SENSOR: Final = "sensor"
+CONF_RESOURCE: Final = "resource"
 CONF_SWITCH: Final = "switch"
 
 ACK_TIMEOUT: Final = 5.0  # seconds a breaker has to acknowledge a relay command
@@ -75,6 +77,8 @@ ISSUE_LEDGER_REWOUND: Final = "ledger_rewound"
 # Fired when the ledger's chain head contradicts one seen before (chain_watch.py).
 EVENT_LEDGER_REWOUND: Final = f"{DOMAIN}_ledger_rewound"
 ISSUE_STATEMENTS_FAILED: Final = "statements_failed"
+# Fired once per leak alarm of a watched point (ledger_link/leaks.py); leak_alarm listens.
+EVENT_LEAK: Final = f"{DOMAIN}_leak"
 GUARD_STORAGE_VERSION: Final = 1
 CHAIN_STORAGE_VERSION: Final = 1
 CHAIN_SAVE_DELAY: Final = 10  # seconds: the newest head seen is stored at most this often
@@ -115,6 +119,16 @@ def signal_ledger_availability(entry_id: str) -> str:
 def signal_ledger_chain(entry_id: str) -> str:
     """Dispatcher signal: the ledger published a new chain head."""
     return f"{DOMAIN}_{entry_id}_ledger_chain"
+
+
+def signal_new_leak_point(entry_id: str) -> str:
+    """A point the ledger watches for leaks appeared: add its leak sensor."""
+    return f"{DOMAIN}_{entry_id}_new_leak_point"
+
+
+def signal_new_tenant_resource(entry_id: str) -> str:
+    """Dispatcher signal: a known tenant's state names a resource it had no entities for."""
+    return f"{DOMAIN}_{entry_id}_new_tenant_resource"
 
 
 def signal_tenant_update(entry_id: str, tenant_id: str) -> str:

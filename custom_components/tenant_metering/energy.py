@@ -17,6 +17,13 @@ any other source (HA_COMPAT.md says never to write `energy_sources`: appending a
 there is none is the one exception, and the issue that asked for it says why). The grid
 source's shape is HA's own: 2025.4 keeps a `flow_from` list, 2026 one import meter per grid
 source; `GridSourceType` says which.
+
+Water and gas meters (adopted sensors) are not electricity devices. Water goes to HA's
+individual water devices (`device_consumption_water`, HA 2025.12 and later) where the release
+has them, else it is a water source, the only place HA 2025.4 shows water; gas is always a
+gas source (HA has no individual gas devices). Like the grid, a source is only ever appended,
+for a meter no source names yet. Heat has no place in the energy dashboard (an energy sensor
+among the electricity devices would be counted as electricity), so heat meters are left out.
 """
 
 from collections.abc import Sequence
@@ -25,7 +32,10 @@ from typing import Any, Final, cast
 
 from homeassistant.components.energy.data import (
     DEVICE_CONSUMPTION_SCHEMA,
+    GAS_SOURCE_SCHEMA,
+    WATER_SOURCE_SCHEMA,
     DeviceConsumption,
+    EnergyPreferences,
     EnergyPreferencesUpdate,
     GridSourceType,
     SourceType,
@@ -36,16 +46,19 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 
 from .identifiers import KEY_ENERGY
+from .resources import Resource
 
 INCLUDED_IN_STAT: Final = "included_in_stat"
+DEVICE_CONSUMPTION_WATER: Final = "device_consumption_water"
 
 
 @dataclass(frozen=True, kw_only=True)
 class EnergyDevice:
-    """One energy sensor (kWh, total_increasing) to show as an individual device."""
+    """One meter sensor (total_increasing) to show as an individual device or source."""
 
     stat_consumption: str
     name: str | None = None
+    resource: Resource = Resource.ELECTRICITY
     upstream: str | None = None  # the meter this one is downstream of (its incomer)
     incomer: bool = False
     """The building's supply meter (a channel in the incomer role)."""
@@ -56,6 +69,7 @@ class EnergyChanges:
     """What ``async_register_energy_devices`` added to the energy preferences."""
 
     devices: list[str]
+    """Statistics added: electricity and water devices, water and gas sources."""
     grid: str | None = None
     """The incomer's statistic, when it became the grid consumption."""
 
@@ -73,6 +87,11 @@ def channel_energy_sensors(hass: HomeAssistant, entry_id: str) -> list[er.Regist
 def supports_included_in_stat() -> bool:
     """Whether this HA's energy preferences accept an upstream device."""
     return INCLUDED_IN_STAT in {str(key) for key in DEVICE_CONSUMPTION_SCHEMA.schema}
+
+
+def supports_device_consumption_water() -> bool:
+    """Whether this HA's energy preferences have individual water devices (2025.12+)."""
+    return DEVICE_CONSUMPTION_WATER in EnergyPreferences.__annotations__
 
 
 def _entry(device: EnergyDevice, upstream: str | None) -> DeviceConsumption:
@@ -111,16 +130,37 @@ def grid_source(stat_energy_from: str) -> SourceType:
     return cast("SourceType", unified)
 
 
+def meter_source(device: EnergyDevice) -> SourceType:
+    """A water or gas source that reads ``device``, without prices (both HA shapes agree)."""
+    schema = WATER_SOURCE_SCHEMA if device.resource is Resource.WATER else GAS_SOURCE_SCHEMA
+    source: SourceType = schema(
+        {
+            "type": device.resource.value,
+            "stat_energy_from": device.stat_consumption,
+            "stat_cost": None,
+            "entity_energy_price": None,
+            "number_energy_price": None,
+        }
+    )
+    return source
+
+
+def _source_stats(sources: Sequence[SourceType]) -> set[str]:
+    return {str(source.get("stat_energy_from")) for source in sources}
+
+
 async def async_register_energy_devices(
     hass: HomeAssistant, devices: Sequence[EnergyDevice]
 ) -> EnergyChanges:
     """Append missing devices to the energy prefs, under the building's incomer when there is
     exactly one, and make that incomer the grid consumption when there is no grid source."""
     manager = await async_get_manager(hass)
-    current: list[DeviceConsumption] = list(
-        manager.data["device_consumption"] if manager.data else []
-    )
-    sources: list[SourceType] = list(manager.data["energy_sources"] if manager.data else [])
+    data: dict[str, Any] = dict(manager.data or {})
+    current: list[DeviceConsumption] = list(data.get("device_consumption", []))
+    sources: list[SourceType] = list(data.get("energy_sources", []))
+    update: dict[str, Any] = {}
+    added_water = _add_water_and_gas(data, devices, update)
+    devices = [device for device in devices if device.resource is Resource.ELECTRICITY]
     known = {entry["stat_consumption"] for entry in current}
     incomers = [device for device in devices if device.incomer]
     incomer = incomers[0] if len(incomers) == 1 else None
@@ -134,14 +174,42 @@ async def async_register_energy_devices(
         if device.stat_consumption not in known:
             known.add(device.stat_consumption)
             added.append(_entry(device, parent))
-    # EnergyPreferencesUpdate is total=False but inherits required keys (HA typing slip).
-    update: EnergyPreferencesUpdate = {}  # type: ignore[typeddict-item]
     if added:
         update["device_consumption"] = current + added
     grid = None
     if incomer is not None and not any(source["type"] == "grid" for source in sources):
         grid = incomer.stat_consumption
-        update["energy_sources"] = [*sources, grid_source(grid)]
+        update["energy_sources"] = [*update.get("energy_sources", sources), grid_source(grid)]
     if update:
-        await manager.async_update(update)
-    return EnergyChanges(devices=[entry["stat_consumption"] for entry in added], grid=grid)
+        await manager.async_update(cast("EnergyPreferencesUpdate", update))
+    return EnergyChanges(
+        devices=[entry["stat_consumption"] for entry in added] + added_water, grid=grid
+    )
+
+
+def _add_water_and_gas(
+    data: dict[str, Any], devices: Sequence[EnergyDevice], update: dict[str, Any]
+) -> list[str]:
+    """Put the missing water and gas meters into ``update``; returns their statistics."""
+    water_devices: list[DeviceConsumption] = list(data.get(DEVICE_CONSUMPTION_WATER, []))
+    sources: list[SourceType] = list(data.get("energy_sources", []))
+    known = _source_stats(sources) | {entry["stat_consumption"] for entry in water_devices}
+    new_devices: list[DeviceConsumption] = []
+    new_sources: list[SourceType] = []
+    for device in devices:
+        if device.resource not in (Resource.WATER, Resource.GAS):
+            continue
+        if device.stat_consumption in known:
+            continue
+        known.add(device.stat_consumption)
+        if device.resource is Resource.WATER and supports_device_consumption_water():
+            new_devices.append(_entry(device, None))
+        else:
+            new_sources.append(meter_source(device))
+    if new_devices:
+        update[DEVICE_CONSUMPTION_WATER] = water_devices + new_devices
+    if new_sources:
+        update["energy_sources"] = sources + new_sources
+    return [entry["stat_consumption"] for entry in new_devices] + [
+        str(source.get("stat_energy_from")) for source in new_sources
+    ]

@@ -12,25 +12,42 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 
 from .const import CONF_KIND, CONF_PREFIX, DEFAULT_PREFIX, DOMAIN, KIND_LEDGER
+from .resources import Resource, reading_key
 
 _LOGGER = logging.getLogger(__name__)
 
 # Large backlogs go out in several messages, each well below typical broker limits.
 MAX_READINGS_PER_MESSAGE: Final = 500
+# Readings contract v2: a reading's register is energy_wh (electricity, heat) or volume_l
+# (water, gas). The ledger still accepts v1 (no "v", energy_wh only) from older publishers.
+CONTRACT_VERSION: Final = 2
 
 
 @dataclass(frozen=True, kw_only=True)
 class PointReading:
-    """One register reading of any metering point (MQTT, Modbus, adopted)."""
+    """One register reading of any metering point (MQTT, Modbus, adopted): the integer
+    cumulative register, in the unit of the point's resource (Wh or L)."""
 
     point: str
     ts: int
-    energy_wh: int
+    resource: Resource
+    register: int
     seq: int | None = None
+
+    def body(self) -> dict[str, Any]:
+        """The reading as the readings contract (v2) carries it."""
+        body: dict[str, Any] = {
+            "point": self.point,
+            "ts": self.ts,
+            reading_key(self.resource): self.register,
+        }
+        if self.seq is not None:
+            body["seq"] = self.seq
+        return body
 
 
 def readings_payload(readings: list[dict[str, Any]]) -> str:
-    return json.dumps({"readings": readings}, separators=(",", ":"))
+    return json.dumps({"v": CONTRACT_VERSION, "readings": readings}, separators=(",", ":"))
 
 
 def readings_prefix(hass: HomeAssistant, own_prefix: str | None = None) -> str:
@@ -75,14 +92,7 @@ class ReadingPublisher:
                 continue
             if last is None or reading.ts > last:
                 self._last_ts[reading.point] = reading.ts
-            body: dict[str, Any] = {
-                "point": reading.point,
-                "ts": reading.ts,
-                "energy_wh": reading.energy_wh,
-            }
-            if reading.seq is not None:
-                body["seq"] = reading.seq
-            readings.append(body)
+            readings.append(reading.body())
         topic = self.topic
         for start in range(0, len(readings), MAX_READINGS_PER_MESSAGE):
             batch = readings[start : start + MAX_READINGS_PER_MESSAGE]

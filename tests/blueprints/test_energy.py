@@ -15,8 +15,10 @@ from custom_components.tenant_metering.energy import (
     EnergyChanges,
     EnergyDevice,
     async_register_energy_devices,
+    supports_device_consumption_water,
     supports_included_in_stat,
 )
+from custom_components.tenant_metering.resources import Resource
 
 GRID: dict[str, Any] = {
     "type": "grid",
@@ -160,3 +162,86 @@ async def test_two_incomers_leave_the_rest_unassigned_and_no_grid(hass: HomeAssi
     assert prefs is not None
     assert prefs["energy_sources"] == []
     assert all("included_in_stat" not in device for device in prefs["device_consumption"])
+
+
+WATER_METER = EnergyDevice(
+    stat_consumption="sensor.room_7_cold_water", name="Room 7 water", resource=Resource.WATER
+)
+GAS_METER = EnergyDevice(stat_consumption="sensor.kitchen_gas", resource=Resource.GAS)
+
+
+def _price_free_source(kind: str, stat: str) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "stat_energy_from": stat,
+        "stat_cost": None,
+        "entity_energy_price": None,
+        "number_energy_price": None,
+    }
+
+
+def test_ha_2025_4_has_no_individual_water_devices() -> None:
+    """2025.12 added them; the newest-HA run takes the other branch of the test below."""
+    assert supports_device_consumption_water() is (
+        "device_consumption_water" in EnergyManager.default_preferences()
+    )
+
+
+@pytest.mark.usefixtures("landlords_prefs")
+async def test_water_and_gas_meters_in_this_has_shape(hass: HomeAssistant) -> None:
+    """Water: an individual water device where HA has them, else a water source; gas: a gas
+    source. Electricity devices are placed as before, and water is never under the incomer."""
+    changes = await async_register_energy_devices(hass, [*ROOMS, INCOMER, WATER_METER, GAS_METER])
+
+    prefs = (await async_get_manager(hass)).data
+    assert prefs is not None
+    assert ENERGY_SOURCE_SCHEMA(prefs["energy_sources"]) == prefs["energy_sources"]
+    stats = [device["stat_consumption"] for device in prefs["device_consumption"]]
+    assert WATER_METER.stat_consumption not in stats
+    assert GAS_METER.stat_consumption not in stats
+    assert stats[1:] == [INCOMER.stat_consumption, *(room.stat_consumption for room in ROOMS)]
+    gas = _price_free_source("gas", GAS_METER.stat_consumption)
+    if supports_device_consumption_water():
+        water_devices = prefs["device_consumption_water"]  # type: ignore[typeddict-item]
+        assert water_devices == [
+            {"stat_consumption": WATER_METER.stat_consumption, "name": "Room 7 water"}
+        ]
+        assert prefs["energy_sources"][1:] == [gas]
+    else:
+        water = _price_free_source("water", WATER_METER.stat_consumption)
+        assert prefs["energy_sources"][1:] == [water, gas]
+    assert set(changes.devices) >= {WATER_METER.stat_consumption, GAS_METER.stat_consumption}
+
+    again = await async_register_energy_devices(hass, [WATER_METER, GAS_METER, *ROOMS, INCOMER])
+    assert again == EnergyChanges(devices=[], grid=None)
+
+
+async def test_water_devices_where_ha_has_them(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The newer shape, asked of this HA: the update carries the water devices, no source."""
+    monkeypatch.setattr(
+        "custom_components.tenant_metering.energy.supports_device_consumption_water", lambda: True
+    )
+    manager = await async_get_manager(hass)
+    updates: list[dict[str, Any]] = []
+    monkeypatch.setattr(manager, "async_update", _recording(updates))
+
+    changes = await async_register_energy_devices(hass, [WATER_METER, INCOMER])
+
+    assert changes == EnergyChanges(
+        devices=[INCOMER.stat_consumption, WATER_METER.stat_consumption],
+        grid=INCOMER.stat_consumption,
+    )
+    (update,) = updates
+    assert update["device_consumption_water"] == [
+        {"stat_consumption": WATER_METER.stat_consumption, "name": "Room 7 water"}
+    ]
+    assert [source["type"] for source in update["energy_sources"]] == ["grid"]
+
+
+def _recording(updates: list[dict[str, Any]]) -> Any:
+    async def async_update(update: dict[str, Any]) -> None:
+        updates.append(update)
+
+    return async_update

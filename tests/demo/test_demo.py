@@ -63,7 +63,11 @@ async def test_live_demo_seeds_the_hostel_and_meters_it(live_demo: DemoRun) -> N
         assert tenants["t103"]["quota_kwh"] == "60.000"
         assert tenants["t101"]["quota_kwh"] is None
         points = {p["id"] for p in (await ledger_api.call("GET", "/api/points"))["points"]}
-        assert points == {c.point_id for c in BUILDING.circuits}
+        assert points == {
+            *(c.point_id for c in BUILDING.circuits),
+            *(m.point_id for m in BUILDING.water_meters),
+            BUILDING.heat_meter.point_id,
+        }
         # The month so far (from 1 October) is in: every tenant has used energy and been
         # charged for it (t103's and t202's 60 kWh allowances are used up by the 20th).
         for state in tenants.values():
@@ -124,7 +128,7 @@ def _table_rows(output: str) -> dict[str, list[str]]:
     for line in output.splitlines():
         cells = line.split()
         if cells and (cells[0] in {t.tenant_id for t in BUILDING.tenants} or cells[0] == "all"):
-            rows[cells[0]] = cells[-6:]  # kWh, energy, standing, net, tax, total
+            rows[cells[0]] = cells[-7:]  # kWh, m³, energy, standing, net, tax, total
     return rows
 
 
@@ -159,9 +163,15 @@ async def test_simulated_month_prints_the_ledgers_statements(
 
     assert set(rows) == {*issued, "all"}
     for tenant_id, document in issued.items():
-        kwh, _energy, _standing, net, tax, total = rows[tenant_id]
-        assert (kwh, net, tax, total) == (
+        kwh, m3, _energy, _standing, net, tax, total = rows[tenant_id]
+        # Each tenant's statement bills its room's electricity and its cold water.
+        assert [section["resource"] for section in document["sections"]] == [
+            "electricity",
+            "water",
+        ]
+        assert (kwh, m3, net, tax, total) == (
             document["energy_kwh"],
+            document["sections"][1]["usage"],
             document["net"],
             document["tax"],
             document["total"],
@@ -174,11 +184,16 @@ async def test_simulated_month_prints_the_ledgers_statements(
     end = datetime(2026, 11, 1, tzinfo=ZoneInfo(TIMEZONE))
     registers = BuildingRegisters(BUILDING, int(start.timestamp()), step_s=300)
     at_start = {c.point_id: registers.energy_wh(c) for c in BUILDING.circuits}
+    litres_at_start = {m.point_id: registers.volume_l(m) for m in BUILDING.water_meters}
     registers.advance(int(end.timestamp()))
     for tenant in BUILDING.tenants:
         (circuit,) = [c for c in BUILDING.rooms if c.space_id == tenant.space_id]
         used_wh = registers.energy_wh(circuit) - at_start[circuit.point_id]
         assert Decimal(issued[tenant.tenant_id]["energy_kwh"]) * 1000 == used_wh
+        # And the water its room's pulse counter counted, to the litre.
+        (meter,) = [m for m in BUILDING.water_meters if m.space_id == tenant.space_id]
+        used_l = registers.volume_l(meter) - litres_at_start[meter.point_id]
+        assert Decimal(issued[tenant.tenant_id]["sections"][1]["usage"]) * 1000 == used_l
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.const import ATTR_ENTITY_ID, CONF_NAME, SERVICE_TURN_OFF
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
@@ -17,11 +17,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tenant_metering.const import (
     CONF_KIND,
+    CONF_RESOURCE,
     CONF_SENSOR,
     CONF_SWITCH,
     DOMAIN,
     KIND_ADOPTED,
 )
+from custom_components.tenant_metering.ledger_link.backfill import energy_sensor_of_point
 from custom_components.tenant_metering.sources.adopted.point import AdoptedPoint
 from tenant_sim.modbus_server import SimulatedModbusServer
 
@@ -52,7 +54,11 @@ def _fast_bus() -> Iterator[None]:
 
 
 def _energy(hass: HomeAssistant, value: str, unit: str = "kWh", entity_id: str = SENSOR) -> None:
-    hass.states.async_set(entity_id, value, {"device_class": "energy", "unit_of_measurement": unit})
+    hass.states.async_set(
+        entity_id,
+        value,
+        {"device_class": "energy", "state_class": "total_increasing", "unit_of_measurement": unit},
+    )
 
 
 @pytest.fixture
@@ -110,7 +116,12 @@ async def test_adopt_flow_and_exact_readings(
     assert switch is not None
     assert entry.title == "Room 7"
     assert entry.unique_id == f"ha_{shelly.id}"
-    assert entry.data == {CONF_KIND: KIND_ADOPTED, CONF_SENSOR: shelly.id, CONF_SWITCH: switch.id}
+    assert entry.data == {
+        CONF_KIND: KIND_ADOPTED,
+        CONF_SENSOR: shelly.id,
+        CONF_RESOURCE: "electricity",
+        CONF_SWITCH: switch.id,
+    }
     point = f"ha:{shelly.id}"
 
     for value, unit in (
@@ -240,3 +251,231 @@ async def test_supply_switch_fans_out_across_mqtt_modbus_and_adopted_points(
     assert prepaid.relay("1") is False
     assert state_of(hass, "switch.r2_1_relay") == "off"
     assert state_of(hass, "switch.room_201_relay") == "off"
+
+
+WATER = "sensor.room_7_cold_water"
+
+
+def _register_meter(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    entity_id: str,
+    attributes: dict[str, str],
+    value: str,
+) -> er.RegistryEntry:
+    platform, object_id = "pulse_counter", entity_id.removeprefix("sensor.")
+    sensor = entity_registry.async_get_or_create(
+        "sensor",
+        platform,
+        object_id,
+        suggested_object_id=object_id,
+        original_device_class=attributes.get("device_class"),
+    )
+    hass.states.async_set(entity_id, value, attributes)
+    return sensor
+
+
+def _meter_attributes(
+    device_class: str, unit: str, state_class: str = "total_increasing"
+) -> dict[str, str]:
+    return {"device_class": device_class, "state_class": state_class, "unit_of_measurement": unit}
+
+
+async def test_a_water_meter_publishes_exact_litres(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    entity_registry: er.EntityRegistry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    meter = _register_meter(
+        hass, entity_registry, WATER, _meter_attributes("water", "m³"), "12.3456"
+    )
+    entry = await _adopt(hass, {CONF_SENSOR: WATER, CONF_NAME: "Room 7 water"})
+    assert entry.data[CONF_RESOURCE] == "water"
+    point = f"ha:{meter.id}"
+    # The state at adoption: 12.3456 m³ is 12 345.6 L, rounded half up once.
+    assert _readings(mqtt_mock) == [
+        {"point": point, "ts": int(dt_util.utcnow().timestamp()), "volume_l": 12_346}
+    ]
+    for value, unit, litres in (
+        ("12.5", "m³", 12_500),
+        ("3400", "gal", 12_870),  # 12 870.4 L
+        ("460", "ft³", 13_026),  # 13 025.749 L
+        ("13100", "L", 13_100),
+        ("1.2", "kWh", None),  # an energy unit on a water meter: skipped, not guessed
+    ):
+        mqtt_mock.async_publish.reset_mock()
+        freezer.tick(1)
+        hass.states.async_set(WATER, value, _meter_attributes("water", unit))
+        await hass.async_block_till_done()
+        expected = (
+            []
+            if litres is None
+            else [{"point": point, "ts": int(dt_util.utcnow().timestamp()), "volume_l": litres}]
+        )
+        assert _readings(mqtt_mock) == expected, value
+
+
+async def test_an_energy_sensor_adopted_as_heat(
+    hass: HomeAssistant, mqtt_mock: MagicMock, entity_registry: er.EntityRegistry
+) -> None:
+    heat = "sensor.hot_water_heat_meter_energy"
+    _register_meter(hass, entity_registry, heat, _meter_attributes("energy", "GJ"), "1.5")
+    entry = await _adopt(hass, {CONF_SENSOR: heat, CONF_RESOURCE: "heat"})
+    assert entry.data[CONF_RESOURCE] == "heat"
+    runtime = entry.runtime_data
+    assert isinstance(runtime, AdoptedPoint)
+    assert runtime.resource == "heat"
+    # 1.5 GJ = 416 666.67 Wh
+    assert [r["energy_wh"] for r in _readings(mqtt_mock)] == [416_667]
+    assert runtime.diagnostics()["adopted"]["resource"] == "heat"
+
+
+@pytest.mark.parametrize(
+    ("attributes", "user_input", "errors"),
+    [
+        (
+            _meter_attributes("power", "W", "measurement"),
+            {},
+            {CONF_SENSOR: "not_a_meter"},
+        ),
+        (
+            _meter_attributes("water", "L/min", "measurement"),
+            {},
+            {CONF_SENSOR: "not_a_total"},
+        ),
+        (
+            _meter_attributes("water", "m³"),
+            {CONF_RESOURCE: "heat"},
+            {CONF_RESOURCE: "resource_mismatch"},
+        ),
+        (
+            _meter_attributes("gas", "m³"),
+            {CONF_RESOURCE: "electricity"},
+            {CONF_RESOURCE: "resource_mismatch"},
+        ),
+    ],
+)
+async def test_only_meter_totals_of_a_fitting_resource_are_adopted(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    entity_registry: er.EntityRegistry,
+    attributes: dict[str, str],
+    user_input: dict[str, str],
+    errors: dict[str, str],
+) -> None:
+    _register_meter(hass, entity_registry, WATER, attributes, "1")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "adopted"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_SENSOR: WATER, **user_input}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
+WMBUS_ID = "12345678"
+WMBUS_STATE_TOPIC = "wmbusmeters/room7_water"
+
+
+async def test_a_wireless_mbus_water_meter_from_wmbusmeters(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    entity_registry: er.EntityRegistry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """wmbusmeters announces its meters with HA MQTT discovery (device class water, m³,
+    total_increasing) and publishes each telegram as JSON: HA's MQTT integration makes the
+    sensor, we adopt it like any other; no radio code of ours."""
+    unique_id = f"wmbusmeters_{WMBUS_ID}_total_m3"
+    fire(
+        hass,
+        f"homeassistant/sensor/wmbusmeters_{WMBUS_ID}/total_m3/config",
+        {
+            "name": "Total",
+            "unique_id": unique_id,
+            "state_topic": WMBUS_STATE_TOPIC,
+            "value_template": "{{ value_json.total_m3 }}",
+            "device_class": "water",
+            "state_class": "total_increasing",
+            "unit_of_measurement": "m³",
+            "device": {
+                "identifiers": [f"wmbusmeters_{WMBUS_ID}"],
+                "name": "room7_water",
+                "manufacturer": "Kamstrup",
+                "model": "multical21",
+            },
+        },
+        retain=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    entity_id = entity_registry.async_get_entity_id("sensor", "mqtt", unique_id)
+    assert entity_id is not None
+
+    def telegram(total_m3: float) -> dict[str, Any]:
+        return {
+            "media": "cold water",
+            "meter": "multical21",
+            "name": "room7_water",
+            "id": WMBUS_ID,
+            "total_m3": total_m3,
+            "target_m3": 6.2,
+            "current_status": "OK",
+            "timestamp": "2026-11-20T08:00:00Z",
+        }
+
+    fire(hass, WMBUS_STATE_TOPIC, telegram(6.408))
+    await hass.async_block_till_done()
+    entry = await _adopt(hass, {CONF_SENSOR: entity_id, CONF_NAME: "Room 7 water"})
+    assert entry.data[CONF_RESOURCE] == "water"
+    point = f"ha:{entity_registry.async_get(entity_id).id}"  # type: ignore[union-attr]
+    assert [(r["point"], r["volume_l"]) for r in _readings(mqtt_mock)] == [(point, 6408)]
+
+    mqtt_mock.async_publish.reset_mock()
+    freezer.tick(3600)
+    fire(hass, WMBUS_STATE_TOPIC, telegram(6.4125))  # half a litre more: rounds up
+    await hass.async_block_till_done()
+    assert _readings(mqtt_mock) == [
+        {"point": point, "ts": int(dt_util.utcnow().timestamp()), "volume_l": 6413}
+    ]
+
+
+async def test_only_wh_points_get_statistics_from_the_ledger(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    entity_registry: er.EntityRegistry,
+    shelly: er.RegistryEntry,
+) -> None:
+    """The backfill writes kWh statistics: an adopted water meter keeps the recorder's own
+    (in its unit, m³), an electricity or heat sensor gets the ledger's history."""
+    meter = _register_meter(hass, entity_registry, WATER, _meter_attributes("water", "m³"), "1")
+    await _adopt(hass, {CONF_SENSOR: WATER})
+    await _adopt(hass, {CONF_SENSOR: SENSOR, CONF_RESOURCE: "heat"})
+    assert energy_sensor_of_point(hass, f"ha:{meter.id}") is None
+    assert energy_sensor_of_point(hass, f"ha:{shelly.id}") == SENSOR
+
+
+@pytest.mark.parametrize(
+    "resource",
+    ["", "Water", "steam", "électricité", "water\x00", "a" * 10_000, 7, None, ["water"], {"x": 1}],
+)
+async def test_the_resource_field_refuses_garbage(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    entity_registry: er.EntityRegistry,
+    resource: Any,
+) -> None:
+    """Anything but the four names is refused by the form's schema; nothing is created."""
+    _register_meter(hass, entity_registry, WATER, _meter_attributes("water", "m³"), "1")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "adopted"}
+    )
+    with pytest.raises(InvalidData):
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_SENSOR: WATER, CONF_RESOURCE: resource}
+        )
+    assert not hass.config_entries.async_entries(DOMAIN)

@@ -20,7 +20,6 @@ from homeassistant.components.recorder.statistics import (
     statistics_during_period,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.recorder import get_instance
 import pytest
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -142,7 +141,7 @@ async def test_a_new_channel_gets_the_ledgers_history_and_the_recorder_continues
     await announce(hass)
     fire(hass, f"{BASE}/state", state(_ts(NOW), 1, {"1": {"energy_wh": register(HOURS)}}))
     await hass.async_block_till_done()
-    sensor = energy_sensor_of_point(er.async_get(hass), POINT)
+    sensor = energy_sensor_of_point(hass, POINT)
     assert sensor is not None
 
     async with aiohttp.ClientSession() as session:

@@ -13,7 +13,7 @@ from syrupy.filters import props
 from tenant_sim.modbus_server import SimulatedModbusServer
 
 from .common import BASE, FULL_CHANNEL, announce, fire, setup_hub, state
-from .fake_ledger import FakeLedger
+from .fake_ledger import FakeLedger, tenant_state
 from .modbus_common import fast_bus, meter_subentry, setup_gateway, simulated, values
 from .test_ledger_link import setup_ledger
 
@@ -67,3 +67,24 @@ async def test_gateway_diagnostics_list_meters_and_redact_the_address(
     assert (meter["profile"], meter["slave_id"], meter["blocks"]) == ("peacefair_pzem016", 1, 1)
     assert meter["last_reading"]["channels"]["1"]["energy_wh"] == 1_234_560
     assert diagnostics["entry"]["subentries"][0]["title"] == "Room 101 meter"
+
+
+async def test_ledger_diagnostics_show_each_resource_as_exact_text(
+    hass: HomeAssistant,
+    mqtt_mock: MagicMock,
+    fake_ledger: FakeLedger,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    water = {
+        "unit": "m³", "billed": True, "period_usage": "1.234", "period_cost": "3.09",
+        "quota": None, "quota_remaining": None,
+    }  # fmt: skip
+    fake_ledger.tenants["t101"] = tenant_state(resources={"water": water})
+    entry = await setup_ledger(hass, fake_ledger)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diagnostics["ledger"]["tenants"]["t101"]["resources"] == {
+        "water": {
+            "billed": True, "period_usage": "1.234", "period_cost": "3.09",
+            "quota": None, "quota_remaining": None,
+        }
+    }  # fmt: skip

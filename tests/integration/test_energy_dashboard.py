@@ -12,7 +12,8 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 
-from custom_components.tenant_metering.const import CONF_SENSOR, DOMAIN
+from custom_components.tenant_metering.const import CONF_RESOURCE, CONF_SENSOR, DOMAIN
+from custom_components.tenant_metering.energy import supports_device_consumption_water
 from tenant_sim.modbus_server import SimulatedModbusServer
 
 from .common import BASE, FULL_CHANNEL, announce, fire, setup_hub, state
@@ -98,3 +99,44 @@ async def test_register_energy_devices_writes_preferences(
         DOMAIN, "register_energy_devices", {}, blocking=True, return_response=True
     )
     assert again == {"added": [], "grid": None, "backfilled": {}}
+
+
+async def test_adopted_water_and_heat_meters_in_the_energy_dashboard(
+    hass: HomeAssistant, mqtt_mock: MagicMock, entity_registry: er.EntityRegistry
+) -> None:
+    """An adopted water meter becomes water consumption (HA's own shape); a heat meter's
+    energy sensor stays out, so it is never counted as electricity."""
+    assert await async_setup_component(hass, "energy", {})
+    water = "sensor.room_7_cold_water"
+    heat = "sensor.hot_water_heat_meter_energy"
+    for entity_id, device_class, unit in ((water, "water", "m³"), (heat, "energy", "MWh")):
+        entity_registry.async_get_or_create(
+            "sensor", "pulse_counter", entity_id, suggested_object_id=entity_id[7:]
+        )
+        hass.states.async_set(
+            entity_id,
+            "1.5",
+            {
+                "device_class": device_class,
+                "state_class": "total_increasing",
+                "unit_of_measurement": unit,
+            },
+        )
+    await _adopt(hass, {CONF_SENSOR: water, CONF_NAME: "Room 7 water"})
+    await _adopt(hass, {CONF_SENSOR: heat, CONF_RESOURCE: "heat"})
+
+    response = await hass.services.async_call(
+        DOMAIN, "register_energy_devices", {}, blocking=True, return_response=True
+    )
+    assert response == {"added": [water], "grid": None, "backfilled": {}}
+    manager = await async_get_manager(hass)
+    assert manager.data is not None
+    assert manager.data["device_consumption"] == []
+    if supports_device_consumption_water():
+        assert manager.data["device_consumption_water"] == [  # type: ignore[typeddict-item]
+            {"stat_consumption": water, "name": "Room 7 water"}
+        ]
+    else:
+        assert [(s["type"], s.get("stat_energy_from")) for s in manager.data["energy_sources"]] == [
+            ("water", water)
+        ]

@@ -20,8 +20,11 @@ from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.tenant_metering.compat import device_config_subentries
+from custom_components.tenant_metering.readings import PointReading
+from custom_components.tenant_metering.resources import Resource
 from custom_components.tenant_metering.sources.modbus.core import Quantity
 from custom_components.tenant_metering.sources.modbus.gateway import ModbusGateway
+from tenant_sim.modbus_meters import ChannelValues
 from tenant_sim.modbus_server import SimulatedModbusServer
 
 from .common import find_device, published, state_of
@@ -273,3 +276,42 @@ async def test_gateway_down_at_setup_retries(
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+@pytest.mark.parametrize("modbus_slave_ids", [[1, 2]])
+async def test_a_heat_meter_beside_a_room_meter(
+    hass: HomeAssistant, mqtt_mock: MagicMock, modbus_server: SimulatedModbusServer
+) -> None:
+    """The heat meter's integer Wh register goes to the ledger as heat; its energy sensor is
+    not offered to the energy dashboard as an electricity device, the room meter's is."""
+    simulated(modbus_server, "peacefair_pzem016", 1).set_channel("1", values(0))
+    simulated(modbus_server, "generic_heat_meter", 2).set_channel(
+        "1", ChannelValues(energy_wh=98_765_432, power=45_000)
+    )
+    entry = await setup_gateway(
+        hass, modbus_server, [PZEM, meter_subentry(2, "generic_heat_meter", "Hot water heat")]
+    )
+    (batch,) = await published(mqtt_mock, READINGS)
+    assert {r["point"]: r["energy_wh"] for r in batch["readings"]} == {
+        f"modbus:{GATEWAY_UID}:1:1": 1_234_560,
+        f"modbus:{GATEWAY_UID}:2:1": 98_765_432,
+    }
+    assert state_of(hass, "sensor.hot_water_heat_1_energy") == "98765.432"
+    runtime = entry.runtime_data
+    assert isinstance(runtime, ModbusGateway)
+    assert {device.stat_consumption: device.resource for device in runtime.energy_devices()} == {
+        "sensor.room_101_meter_1_energy": Resource.ELECTRICITY,
+        "sensor.hot_water_heat_1_energy": Resource.HEAT,
+    }
+    with patch(
+        "custom_components.tenant_metering.sources.modbus.gateway.PointReading",
+        wraps=PointReading,
+    ) as point_reading:
+        await poll(hass, entry)
+    resources = {
+        call.kwargs["point"]: call.kwargs["resource"] for call in point_reading.call_args_list
+    }
+    assert resources == {
+        f"modbus:{GATEWAY_UID}:1:1": Resource.ELECTRICITY,
+        f"modbus:{GATEWAY_UID}:2:1": Resource.HEAT,
+    }

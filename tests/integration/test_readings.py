@@ -1,8 +1,13 @@
 """Readings to the ledger: one QoS 1 batch per state message, stable point ids, no repeats."""
 
+import json
 from unittest.mock import MagicMock
 
 from homeassistant.core import HomeAssistant
+import pytest
+
+from custom_components.tenant_metering.readings import PointReading, readings_payload
+from custom_components.tenant_metering.resources import Resource
 
 from .common import (
     BASE,
@@ -33,13 +38,18 @@ async def test_each_state_message_becomes_one_batch(
     await hass.async_block_till_done()
     (batch,) = await published(mqtt_mock, READINGS)
     assert batch == {
+        "v": 2,
         "readings": [
             {"point": f"mqtt:{DEVICE_ID}:1", "ts": 1763800000, "energy_wh": 1234567, "seq": 1042},
             {"point": f"mqtt:{DEVICE_ID}:2", "ts": 1763800000, "energy_wh": 5, "seq": 1042},
-        ]
+        ],
     }
     (call,) = [c for c in mqtt_mock.async_publish.call_args_list if c.args[0] == READINGS]
     assert call.args[2:] == (1, False)  # QoS 1, not retained
+    # Contract v2; an electricity reading is what it was in v1, byte for byte.
+    assert call.args[1].startswith(
+        '{"v":2,"readings":[{"point":"mqtt:a4cf12ab34cd:1","ts":1763800000,"energy_wh":1234567,'
+    )
 
     # The same message again (a broker redelivery) is not re-published.
     fire(hass, f"{BASE}/state", state(1763800000, 1042, {"1": FULL_CHANNEL}))
@@ -94,3 +104,23 @@ async def test_readings_follow_the_ledger_links_prefix(
     (batch,) = await published(mqtt_mock, READINGS)
     assert batch["readings"][0]["energy_wh"] == 2
     assert len(await published(mqtt_mock, "building_b/readings")) == 1
+
+
+@pytest.mark.parametrize(
+    ("resource", "key"),
+    [
+        (Resource.ELECTRICITY, "energy_wh"),
+        (Resource.HEAT, "energy_wh"),
+        (Resource.WATER, "volume_l"),
+        (Resource.GAS, "volume_l"),
+    ],
+)
+def test_a_reading_carries_its_register_under_its_resources_key(
+    resource: Resource, key: str
+) -> None:
+    """Contract v2: Wh registers as energy_wh, litre registers as volume_l, nothing else."""
+    reading = PointReading(point="ha:x", ts=1763800000, resource=resource, register=123456, seq=7)
+    assert json.loads(readings_payload([reading.body()])) == {
+        "v": 2,
+        "readings": [{"point": "ha:x", "ts": 1763800000, key: 123456, "seq": 7}],
+    }

@@ -173,14 +173,21 @@ async def test_tenant_state_has_the_contract_fields(api: Api) -> None:
     assert set(state) == {
         "tenant_id", "name", "currency", "balance", "status", "status_reason", "status_since",
         "plan", "period_start", "period_energy_kwh", "period_cost", "quota_kwh",
-        "quota_remaining_kwh", "points", "cutoff_approved", "cutoff_awaiting_approval", "supply",
-        "supply_action", "cutoff_guard_count", "cutoff_guard_limit", "ha_user_ids", "updated_at",
+        "quota_remaining_kwh", "points", "resources", "cutoff_approved", "cutoff_awaiting_approval",
+        "supply", "supply_action", "cutoff_guard_count", "cutoff_guard_limit", "ha_user_ids",
+        "updated_at",
     }  # fmt: skip
     assert state["supply"] is None  # never reported: unknown, so never cut
     assert state["supply_action"] == "none"
     assert state["ha_user_ids"] == []
     assert state["period_start"] == "2026-11-01T00:00:00+01:00"
     assert state["points"] == ["mqtt:dev:1"]
+    assert state["resources"] == {
+        "electricity": {
+            "unit": "kWh", "billed": True, "period_usage": "0.000", "period_cost": "0.00",
+            "quota": None, "quota_remaining": None,
+        }
+    }  # fmt: skip
     assert state["status"] == "low"  # 0.00 is below the default 5.00 threshold
 
 

@@ -43,7 +43,8 @@ JSON_VALUES = st.recursive(
 )
 FIELD_NAMES = st.sampled_from(
     ["amount", "reason", "actor", "ref", "id", "name", "plan", "at", "until", "points", "space",
-     "tariff", "effective_from", "kind", "readings", "exempt", "user_id", "max_power_w"]
+     "tariff", "effective_from", "kind", "readings", "exempt", "user_id", "max_power_w",
+     "window_start", "window_end", "minimum_per_hour", "enabled", "status"]
 )  # fmt: skip
 
 

@@ -27,7 +27,7 @@ from tenant_ledger.journal import tenant_account
 
 from . import legacy
 
-HEAD = "0012"
+HEAD = "0014"
 KEY = ledger_key.generate(dict.fromkeys(ledger_key.SERIES, 1), dict.fromkeys(ledger_key.SERIES, 0))
 
 
@@ -83,6 +83,8 @@ EARLIER = [
     ("0008", "parked_messages", None),
     ("0009", "audit_log", "principal"),
     ("0010", "supply_reports", None),
+    ("0012", "plan_tariffs", None),
+    ("0013", "leak_watches", None),
 ]
 
 

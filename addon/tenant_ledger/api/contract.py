@@ -38,6 +38,7 @@ from tenant_ledger.billing.money import (
     AmountSign,
     parse_amount,
 )
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.billing.timestamps import to_us
 from tenant_ledger.errors import LedgerError, invalid, not_found
 from tenant_ledger.readings_in import POINT_ID_PATTERN
@@ -73,6 +74,11 @@ def typed(max_length: int) -> StringConstraints:
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 PointId = Annotated[str, StringConstraints(pattern=POINT_ID_PATTERN)]
 Name = Annotated[str, typed(200)]
+ResourceName = Annotated[
+    Resource,
+    # Not strict: the JSON text "water" is the member Resource.WATER.
+    Field(strict=False, description="electricity (Wh), water (L), gas (L) or heat (Wh)"),
+]
 UserId = Annotated[str, typed(64), Field(description="Home Assistant user id")]
 Actor = Annotated[str, typed(200), Field(description="who acted (default: the token's name)")]
 Reason = Annotated[str, typed(2000), Field(description="why (kept in the audit log)")]
@@ -238,6 +244,7 @@ PATH_PARAMETERS: dict[str, TypeAdapter[Any]] = {
     "name": TypeAdapter(Name),
     "statement_id": TypeAdapter(Annotated[str, StringConstraints(pattern=r"^[0-9]{1,9}$")]),
     "quarantine_id": TypeAdapter(Annotated[str, StringConstraints(pattern=r"^[0-9]{1,9}$")]),
+    "alarm_id": TypeAdapter(Annotated[str, StringConstraints(pattern=r"^[0-9]{1,9}$")]),
 }
 """Every path parameter's type: a value outside it names nothing, so it answers 404."""
 

@@ -30,6 +30,17 @@ class Supply(Reply):
     reason: str
 
 
+class ResourceUsage(Reply):
+    """One resource of a tenant in the period so far: decimal strings in ``unit``."""
+
+    unit: str = Field(description="the billing unit: kWh (electricity, heat) or m³ (water, gas)")
+    billed: bool = Field(description="the tenant's plan has a tariff for the resource")
+    period_usage: str
+    period_cost: str = Field(description="the resource's usage charges (no standing charge)")
+    quota: str | None
+    quota_remaining: str | None
+
+
 class TenantState(Reply):
     """A tenant as published (also retained over MQTT); see docs/ledger-contract.md."""
 
@@ -47,6 +58,8 @@ class TenantState(Reply):
     quota_kwh: str | None
     quota_remaining_kwh: str | None
     points: list[str]
+    resources: dict[Literal["electricity", "water", "gas", "heat"], ResourceUsage]
+    """Each resource the plan bills or the tenant holds a point of (ledger 0.5.0 on)."""
     cutoff_approved: bool
     cutoff_awaiting_approval: bool
     """A cut-off is due but waits for the landlord's approval (setting or guard)."""

@@ -1,6 +1,6 @@
 """Register readings: posted like the MQTT readings topic, listed, turned away, quarantined."""
 
-from typing import Annotated
+from typing import Annotated, Final, Literal
 
 from aiohttp import web
 from pydantic import Field, ValidationError
@@ -24,16 +24,42 @@ from tenant_ledger.readings_in import MAX_VALUE, PayloadError, parse_readings
 MAX_READINGS = 100_000
 
 
-class ReadingIn(Body):
+# Exactly one register per reading (null counts as absent), and litres only in version 2.
+_ONE_REGISTER: Final = {
+    "oneOf": [
+        {
+            "required": [key],
+            "properties": {key: {"type": "integer"}, other: {"type": "null"}},
+        }
+        for key, other in (("energy_wh", "volume_l"), ("volume_l", "energy_wh"))
+    ]
+}
+_LITRES_FROM_VERSION_2: Final = {
+    "if": {"properties": {"v": {"const": 2}}, "required": ["v"]},
+    "else": {"properties": {"readings": {"items": {"properties": {"volume_l": {"type": "null"}}}}}},
+}
+
+
+class ReadingIn(Body, json_schema_extra=_ONE_REGISTER):
     point: PointId
     ts: Annotated[int, Field(ge=1, le=MAX_VALUE["ts"], description="epoch seconds")]
-    energy_wh: Annotated[int, Field(ge=0, le=MAX_VALUE["energy_wh"])]
+    energy_wh: Annotated[int, Field(ge=0, le=MAX_VALUE["energy_wh"], description="Wh")] | None = (
+        None
+    )
+    volume_l: (
+        Annotated[int, Field(ge=0, le=MAX_VALUE["volume_l"], description="litres (version 2)")]
+        | None
+    ) = None
     seq: Annotated[int, Field(ge=0, le=MAX_VALUE["seq"])] | None = None
 
 
-class Readings(Body):
-    """The MQTT readings payload; implausible readings are quarantined, not refused."""
+class Readings(Body, json_schema_extra={"allOf": [_LITRES_FROM_VERSION_2]}):
+    """The MQTT readings payload; implausible readings are quarantined, not refused.
 
+    Each reading has exactly one register, ``energy_wh`` or (with ``"v": 2``) ``volume_l``.
+    """
+
+    v: Annotated[Literal[1, 2], Field(description="contract version; absent is 1")] | None = None
     readings: Annotated[list[ReadingIn], Field(max_length=MAX_READINGS)]
 
     @classmethod
@@ -46,6 +72,8 @@ class Readings(Body):
                 code = f"invalid_{field}"
             case ("readings", int()):
                 code = "invalid_reading"
+            case ("v", *_):
+                code = "unsupported_version"
             case _:
                 code = "not_readings"
         return LedgerError(400, code, refusal.message)
@@ -97,7 +125,8 @@ class QuarantineItem(Reply):
     id: int
     point: str
     ts: int
-    energy_wh: int
+    energy_wh: int = Field(description="the register, in unit (named energy_wh since version 1)")
+    unit: Literal["Wh", "L"]
     seq: int | None
     reason: str
     detail: str
@@ -147,7 +176,7 @@ class Released(QuarantineItem):
 )
 async def post_readings(call: Call) -> web.Response:
     try:
-        batch = parse_readings(call.body.model_dump())
+        batch = parse_readings(call.body.model_dump(exclude_none=True))
     except PayloadError as err:
         raise LedgerError(400, err.kind, str(err)) from None
     result = await call.service.ingest(batch)

@@ -7,6 +7,7 @@ cannot drift from what the server accepts.
 from tenant_ledger.api import (  # noqa: F401  (each module registers its routes on import)
     access,
     health,
+    leaks,
     payments,
     readings,
     reports,

@@ -11,10 +11,12 @@ from tenant_ledger import operations as ops
 from tenant_ledger.api.contract import (
     MAX_INTEGER,
     Action,
+    Body,
     Id,
     Name,
     NonNegativeAmount,
     Reasoned,
+    ResourceName,
     SignedAmount,
     Time,
 )
@@ -22,9 +24,10 @@ from tenant_ledger.api.models import Created, Reply
 from tenant_ledger.api.registry import Call, json_response, route
 from tenant_ledger.billing import PlanKind, Quota
 from tenant_ledger.billing.money import to_minor
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db import listings
-from tenant_ledger.db.catalog import PlanSettings
+from tenant_ledger.db.catalog import PlanSettings, ResourceTariff
 
 QUOTA_KWH_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,3})?$"
 RATE_PATTERN = r"^[0-9]{1,6}(\.[0-9]{1,12})?$"
@@ -35,6 +38,13 @@ class TariffVersion(Reasoned):
     tariff: Annotated[dict[str, Any], Field(description="the billing engine's tariff JSON")]
     effective_from: Time
     name: Name | None = None
+    resource: (
+        Annotated[
+            ResourceName,
+            Field(description="what it prices, per kWh or m³ (a new tariff: electricity)"),
+        ]
+        | None
+    ) = None
 
 
 class TariffCreated(Reply):
@@ -43,12 +53,30 @@ class TariffCreated(Reply):
 
 class StoredTariffVersion(Reply):
     tariff_id: str
+    resource: ResourceName
     effective_from: str
     tariff: dict[str, Any]
 
 
 class TariffVersions(Reply):
     versions: list[StoredTariffVersion]
+
+
+QuotaAmount = Annotated[
+    str, Field(pattern=QUOTA_KWH_PATTERN, description="included per period, in kWh or m³")
+]
+OverageRate = Annotated[
+    str, Field(pattern=RATE_PATTERN, description="price per unit above the quota; none: a cap")
+]
+OtherResource = Literal["water", "gas", "heat"]
+
+
+class PlanResource(Body):
+    """How a plan bills a resource other than electricity."""
+
+    tariff: Annotated[Id, Field(description="a tariff of that resource")]
+    quota: QuotaAmount | None = None
+    quota_overage_rate: OverageRate | None = None
 
 
 class NewPlan(Action):
@@ -64,6 +92,16 @@ class NewPlan(Action):
     grace_days: Days | None = None
     quota_kwh: Annotated[str, Field(pattern=QUOTA_KWH_PATTERN)] | None = None
     quota_overage_rate: Annotated[str, Field(pattern=RATE_PATTERN)] | None = None
+    resources: Annotated[
+        dict[OtherResource, PlanResource],
+        Field(description="the tariff (and quota) of each other resource the plan bills"),
+    ] = {}  # noqa: RUF012 (pydantic copies each default)
+
+
+class PlanResourceReply(Reply):
+    tariff_id: str
+    quota: str | None
+    quota_overage_rate: str | None
 
 
 class Plan(Reply):
@@ -79,6 +117,7 @@ class Plan(Reply):
     grace_days: int
     quota_kwh: str | None
     quota_overage_rate: str | None
+    resources: dict[OtherResource, PlanResourceReply]
 
 
 class Plans(Reply):
@@ -100,6 +139,7 @@ async def list_tariffs(call: Call) -> web.Response:
             "versions": [
                 {
                     "tariff_id": row["tariff_id"],
+                    "resource": row["resource"],
                     "effective_from": from_us(row["effective_from_us"]).isoformat(),
                     "tariff": json.loads(row["body"]),
                 }
@@ -133,6 +173,7 @@ async def add_tariff_version(call: Call) -> web.Response:
             name=body.name,
             body=body.tariff,
             effective_from_us=body.effective_from,
+            resource=body.resource,
         ),
         affects=None,
         catalog_changed=True,
@@ -164,13 +205,6 @@ async def create_plan(call: Call) -> web.Response:
         # The add-on's defaults are exact decimals: whole minor units in every currency.
         return to_minor(Decimal(default), currency) if value is None else value
 
-    quota = None
-    if body.quota_kwh is not None:
-        rate = body.quota_overage_rate
-        quota = Quota(
-            included_wh=int(Decimal(body.quota_kwh) * 1000),
-            overage_rate=None if rate is None else Decimal(rate),
-        )
     plan = PlanSettings(
         id=body.id,
         name=body.name,
@@ -182,9 +216,25 @@ async def create_plan(call: Call) -> web.Response:
         billing_day=1 if body.billing_day is None else body.billing_day,
         due_days=14 if body.due_days is None else body.due_days,
         grace_days=defaults.grace_days if body.grace_days is None else body.grace_days,
-        quota=quota,
+        quota=_quota(body.quota_kwh, body.quota_overage_rate),
+        others={
+            Resource(name): ResourceTariff(
+                tariff_id=slot.tariff, quota=_quota(slot.quota, slot.quota_overage_rate)
+            )
+            for name, slot in body.resources.items()
+        },
     )
     await call.service.write(
         lambda c, cat: ops.create_plan(c, cat, action, plan), catalog_changed=True
     )
     return json_response({"id": plan.id}, 201)
+
+
+def _quota(amount: str | None, overage_rate: str | None) -> Quota | None:
+    """A quota given in the billing unit (kWh, m³), in whole base units (Wh, L)."""
+    if amount is None:
+        return None
+    return Quota(
+        included_wh=int(Decimal(amount) * 1000),
+        overage_rate=None if overage_rate is None else Decimal(overage_rate),
+    )

@@ -15,12 +15,14 @@ from tenant_ledger.api.contract import (
     NonNegativeDecimal,
     PointId,
     Reason,
+    ResourceName,
     Time,
     refuse,
 )
 from tenant_ledger.api.models import Created, Reply, TenantState
 from tenant_ledger.api.registry import Call, json_response, route
 from tenant_ledger.billing.plausibility import DEFAULT_MAX_POWER_W
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.db import listings
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.errors import conflict
@@ -41,7 +43,8 @@ MaxPower = Annotated[
         ge=1,
         le=MAX_POWER_W,
         description=(
-            f"readings implying more average power are quarantined (default {DEFAULT_MAX_POWER_W})"
+            "readings implying more base units per hour (W for Wh, L/h for litres) are "
+            f"quarantined (default per resource: {DEFAULT_MAX_POWER_W} for electricity)"
         ),
     ),
 ]
@@ -92,6 +95,9 @@ class NewPoint(PointUseFields, json_schema_extra={"allOf": [_USE_RULE]}):
     id: Annotated[PointId, Field(description="e.g. mqtt:a4cf12ab34cd:1")]
     name: Name
     space: Id | None = None
+    resource: Annotated[ResourceName, Field(description="what it measures, for good")] = (
+        Resource.ELECTRICITY
+    )
 
 
 class PointUseChange(
@@ -171,6 +177,7 @@ class Point(Reply):
     allocation: str | None
     tariff_id: str | None
     max_power_w: int
+    resource: ResourceName
 
 
 class Points(Reply):
@@ -287,7 +294,14 @@ async def create_point(call: Call) -> web.Response:
     action, body = call.action, call.body
     await call.service.write(
         lambda c, cat: ops.create_point(
-            c, cat, action, point_id=body.id, name=body.name, space_id=body.space, use=body.use
+            c,
+            cat,
+            action,
+            point_id=body.id,
+            name=body.name,
+            space_id=body.space,
+            use=body.use,
+            resource=body.resource,
         ),
         catalog_changed=True,
     )

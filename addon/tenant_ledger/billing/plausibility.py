@@ -9,14 +9,20 @@ is not judged here: that is a reset or a meter replacement, which rating handles
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tenant_ledger.billing.resources import Resource, Unit, default_max_per_hour, unit_mismatch
+
 EARLIEST_TS = 946_684_800
 """2000-01-01T00:00:00Z: no meter this ledger reads was running before."""
 MAX_AHEAD_S = 86_400
 """How far a reading may be stamped ahead of the ledger's clock (device clock drift)."""
-DEFAULT_MAX_POWER_W = 100_000
-"""A point's default maximum average power: 100 kW, far above any room circuit."""
-REGISTER_STEP_WH = 1
-"""Slack of one register step, so a single Wh over a very short interval is never refused."""
+DEFAULT_MAX_POWER_W = default_max_per_hour(Resource.ELECTRICITY)
+"""An electricity point's default maximum average power: 100 kW, far above any room circuit."""
+REGISTER_STEP = 1
+"""Slack of one register step, so a single Wh (or L) over a very short interval is never
+refused."""
+UNREGISTERED: dict[Unit, Resource] = {Unit.WH: Resource.ELECTRICITY, Unit.L: Resource.GAS}
+"""What a reading of a point not registered yet is checked as: electricity as always for Wh,
+and for litres gas, the larger of the two litre defaults (water's is smaller)."""
 
 
 class Implausible(StrEnum):
@@ -26,15 +32,30 @@ class Implausible(StrEnum):
     """Stamped more than MAX_AHEAD_S ahead of the ledger's clock."""
     BEFORE_2000 = "before_2000"
     ABOVE_MAX_POWER = "above_max_power"
-    """The register rose faster than the point's maximum power allows."""
+    """The register rose faster than the point's maximum power (or flow) allows."""
+    WRONG_UNIT = "wrong_unit"
+    """The register's unit is not the point's resource's (litres for an electricity point)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Register:
-    """A stored or incoming register value: epoch seconds and whole Wh."""
+    """A stored or incoming register value: epoch seconds and whole base units (Wh or L)."""
 
     ts: int
     energy_wh: int
+
+
+@dataclass(frozen=True, slots=True)
+class PointLimit:
+    """What a point measures and the most base units per hour it may count."""
+
+    resource: Resource
+    max_per_hour: int
+
+    @classmethod
+    def unregistered(cls, unit: Unit) -> "PointLimit":
+        resource = UNREGISTERED[unit]
+        return cls(resource, default_max_per_hour(resource))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,21 +74,24 @@ def check_time(ts: int, now_s: int) -> Verdict | None:
     return None
 
 
-def check_rise(earlier: Register, later: Register, max_power_w: int) -> Verdict | None:
-    """Whether the rise from ``earlier`` to ``later`` exceeds ``max_power_w`` on average.
+def check_rise(
+    earlier: Register, later: Register, max_per_hour: int, unit: Unit = Unit.WH
+) -> Verdict | None:
+    """Whether the rise from ``earlier`` to ``later`` exceeds ``max_per_hour`` on average.
 
-    ``delta_wh * 3600 > max_power_w * elapsed_s + slack`` compares Wh·s/h exactly.
+    ``delta * 3600 > max_per_hour * elapsed_s + slack`` compares units·s/h exactly.
     """
-    delta_wh = later.energy_wh - earlier.energy_wh
+    delta = later.energy_wh - earlier.energy_wh
     elapsed_s = later.ts - earlier.ts
-    if delta_wh <= 0 or elapsed_s <= 0:
+    if delta <= 0 or elapsed_s <= 0:
         return None
-    if delta_wh * 3600 <= max_power_w * elapsed_s + REGISTER_STEP_WH * 3600:
+    if delta * 3600 <= max_per_hour * elapsed_s + REGISTER_STEP * 3600:
         return None
+    rate = "W" if unit is Unit.WH else f"{unit}/h"
     return Verdict(
         Implausible.ABOVE_MAX_POWER,
-        f"{delta_wh} Wh in {elapsed_s} s (from {earlier.ts} to {later.ts}) is an average of "
-        f"{delta_wh * 3600 // elapsed_s} W, above the point's maximum of {max_power_w} W",
+        f"{delta} {unit} in {elapsed_s} s (from {earlier.ts} to {later.ts}) is an average of "
+        f"{delta * 3600 // elapsed_s} {rate}, above the point's maximum of {max_per_hour} {rate}",
     )
 
 
@@ -78,6 +102,7 @@ def check_reading(
     following: Register | None,
     max_power_w: int,
     now_s: int,
+    unit: Unit = Unit.WH,
 ) -> Verdict | None:
     """The first reason ``reading`` is impossible between its stored neighbours, if any.
 
@@ -85,7 +110,13 @@ def check_reading(
     """
     verdict = check_time(reading.ts, now_s)
     if verdict is None and previous is not None:
-        verdict = check_rise(previous, reading, max_power_w)
+        verdict = check_rise(previous, reading, max_power_w, unit)
     if verdict is None and following is not None:
-        verdict = check_rise(reading, following, max_power_w)
+        verdict = check_rise(reading, following, max_power_w, unit)
     return verdict
+
+
+def check_unit(unit: Unit, limit: PointLimit, point_id: str) -> Verdict | None:
+    """Whether a reading in ``unit`` can belong to the point at all."""
+    mismatch = unit_mismatch(unit, limit.resource, point_id)
+    return None if mismatch is None else Verdict(Implausible.WRONG_UNIT, mismatch)

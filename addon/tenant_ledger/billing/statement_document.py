@@ -26,7 +26,8 @@ from tenant_ledger.billing.allocation import AllocationLine
 from tenant_ledger.billing.money import format_minor, round_half_up, to_minor
 from tenant_ledger.billing.rating import EnergyLine, StandingLine
 from tenant_ledger.billing.readings import Interval, format_kwh
-from tenant_ledger.billing.statements import CreditKind, Statement
+from tenant_ledger.billing.resources import Resource, billing_unit
+from tenant_ledger.billing.statements import CreditKind, PointSummary, Statement
 from tenant_ledger.billing.timestamps import to_us
 
 SCHEMA = 2
@@ -49,10 +50,11 @@ class ChargeRow:
 
     kind: ChargeKind
     label: str
-    quantity: Decimal  # kWh, or days
-    unit: str  # "kWh" | "day"
+    quantity: Decimal  # kWh or m³ (the resource's billing unit), or days
+    unit: str  # "kWh" | "m³" | "day"
     unit_price: Decimal | None
     amount_minor: int
+    resource: Resource = Resource.ELECTRICITY
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -89,6 +91,20 @@ class MeterRow:
     last: MeterReading | None
     energy_wh: int
     events: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SectionRow:
+    """One resource's part of the statement: its meters, usage and the net of its lines.
+
+    Its charge rows are those of ``StatementDocument.charges`` with its ``resource``.
+    """
+
+    resource: Resource
+    usage: int
+    """Base units (Wh or L); shown in the billing unit (kWh or m³)."""
+    meters: tuple[MeterRow, ...]
+    subtotal_minor: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -133,6 +149,9 @@ class StatementDocument:
     energy_wh: int
     meters: tuple[MeterRow, ...]
     usage: tuple[UsageDay, ...]
+    sections: tuple[SectionRow, ...] = ()
+    """One per resource, electricity first, when the tenant is billed for more than
+    electricity (empty otherwise: ``energy_wh`` and ``meters`` are then the whole story)."""
 
     @property
     def preview(self) -> bool:
@@ -153,7 +172,9 @@ class LateEnergy:
 
     period_first_day: date
     energy_wh: int
+    """Base units of ``resource`` (Wh or L)."""
     amount_minor: int
+    resource: Resource = Resource.ELECTRICITY
 
 
 def _kwh(energy_wh: int) -> Decimal:
@@ -161,15 +182,18 @@ def _kwh(energy_wh: int) -> Decimal:
     return (Decimal(energy_wh) / 1000).quantize(Decimal("0.001"))
 
 
-def _charge_row(line: Any, amount_minor: int) -> ChargeRow:
+def _charge_row(
+    line: Any, amount_minor: int, resource: Resource = Resource.ELECTRICITY
+) -> ChargeRow:
     if isinstance(line, EnergyLine):
         return ChargeRow(
             kind=ChargeKind.ENERGY,
             label=line.label,
             quantity=_kwh(line.energy_wh),
-            unit="kWh",
+            unit=billing_unit(resource),
             unit_price=line.unit_price,
             amount_minor=amount_minor,
+            resource=resource,
         )
     if isinstance(line, StandingLine):
         days = Decimal(line.days.numerator) / Decimal(line.days.denominator)
@@ -180,6 +204,7 @@ def _charge_row(line: Any, amount_minor: int) -> ChargeRow:
             unit="day",
             unit_price=line.daily_charge,
             amount_minor=amount_minor,
+            resource=resource,
         )
     if isinstance(line, AllocationLine):
         return ChargeRow(
@@ -219,9 +244,10 @@ def build_document(
             kind=ChargeKind.LATE,
             label=f"late readings for {item.period_first_day.isoformat()}",
             quantity=_kwh(item.energy_wh),
-            unit="kWh",
+            unit=billing_unit(item.resource),
             unit_price=None,
             amount_minor=item.amount_minor,
+            resource=item.resource,
         )
         for item in late
     )
@@ -235,6 +261,8 @@ def build_document(
         for credit in statement.credits
     )
     issued_on = issued.astimezone(zone).date()
+    electricity = Resource.ELECTRICITY
+    resource_of = {id(item): s.resource for s in statement.sections for item in s.lines}
     closing = (
         statement.opening_balance.minor
         + sum(credit.amount_minor for credit in credits)
@@ -253,7 +281,10 @@ def build_document(
         issued_on=issued_on,
         due_on=due_date(issued_on, due_days),
         opening_minor=statement.opening_balance.minor,
-        charges=tuple(_charge_row(item.line, item.amount.minor) for item in charges.lines),
+        charges=tuple(
+            _charge_row(item.line, item.amount.minor, resource_of.get(id(item), electricity))
+            for item in charges.lines
+        ),
         net_minor=charges.net.minor,
         taxes=tuple(
             TaxRow(
@@ -271,30 +302,62 @@ def build_document(
         credits=credits,
         closing_minor=closing,
         energy_wh=statement.energy_wh,
-        meters=tuple(
-            MeterRow(
-                point_id=p.point_id,
-                name=point_names.get(p.point_id, p.point_id),
-                first=None
-                if p.first_reading is None
-                else MeterReading(
-                    at=p.first_reading.ts.astimezone(zone), energy_wh=p.first_reading.energy_wh
-                ),
-                last=None
-                if p.last_reading is None
-                else MeterReading(
-                    at=p.last_reading.ts.astimezone(zone), energy_wh=p.last_reading.energy_wh
-                ),
-                energy_wh=p.energy_wh,
-                events=tuple(
-                    f"{event.ts.astimezone(zone):%Y-%m-%d %H:%M} {event.kind.value}"
-                    for event in p.events
-                ),
-            )
-            for p in statement.points
-        ),
+        meters=_meter_rows(statement.points, point_names, zone),
         usage=usage,
+        sections=_sections(statement, point_names, zone),
     )
+
+
+def _meter_rows(
+    points: tuple[PointSummary, ...], point_names: dict[str, str], zone: ZoneInfo
+) -> tuple[MeterRow, ...]:
+    return tuple(
+        MeterRow(
+            point_id=p.point_id,
+            name=point_names.get(p.point_id, p.point_id),
+            first=None
+            if p.first_reading is None
+            else MeterReading(
+                at=p.first_reading.ts.astimezone(zone), energy_wh=p.first_reading.energy_wh
+            ),
+            last=None
+            if p.last_reading is None
+            else MeterReading(
+                at=p.last_reading.ts.astimezone(zone), energy_wh=p.last_reading.energy_wh
+            ),
+            energy_wh=p.energy_wh,
+            events=tuple(
+                f"{event.ts.astimezone(zone):%Y-%m-%d %H:%M} {event.kind.value}"
+                for event in p.events
+            ),
+        )
+        for p in points
+    )
+
+
+def _sections(
+    statement: Statement, point_names: dict[str, str], zone: ZoneInfo
+) -> tuple[SectionRow, ...]:
+    """Electricity (with the common-area shares) and each other resource; none when the
+    statement bills electricity alone."""
+    if not statement.sections:
+        return ()
+    others = [
+        SectionRow(
+            resource=section.resource,
+            usage=section.usage,
+            meters=_meter_rows(section.points, point_names, zone),
+            subtotal_minor=section.subtotal.minor,
+        )
+        for section in statement.sections
+    ]
+    electricity = SectionRow(
+        resource=Resource.ELECTRICITY,
+        usage=statement.energy_wh,
+        meters=_meter_rows(statement.points, point_names, zone),
+        subtotal_minor=statement.charges.net.minor - sum(row.subtotal_minor for row in others),
+    )
+    return (electricity, *others)
 
 
 def validate_document(document: StatementDocument) -> list[str]:
@@ -330,6 +393,21 @@ def validate_document(document: StatementDocument) -> list[str]:
             "closing != opening + credits - total - late readings",
         ),
         (document.due_on > document.issued_on, "due date is not after the issue date"),
+        (
+            not document.sections
+            or sum(section.subtotal_minor for section in document.sections) == document.net_minor,
+            "resource subtotals do not add up to the net",
+        ),
+        *(
+            (
+                sum(
+                    row.amount_minor for row in document.charges if row.resource is section.resource
+                )
+                == section.subtotal_minor,
+                f"{section.resource} lines do not add up to its subtotal",
+            )
+            for section in document.sections
+        ),
     ]
     return [problem for holds, problem in checks if not holds]
 
@@ -338,7 +416,7 @@ def validate_document(document: StatementDocument) -> list[str]:
 
 
 def _row_json(row: ChargeRow, currency: str) -> dict[str, Any]:
-    return {
+    found = {
         "kind": row.kind,
         "label": row.label,
         "quantity": str(row.quantity),
@@ -346,6 +424,50 @@ def _row_json(row: ChargeRow, currency: str) -> dict[str, Any]:
         "unit_price": None if row.unit_price is None else str(row.unit_price),
         "amount": format_minor(row.amount_minor, currency),
     }
+    if row.resource is not Resource.ELECTRICITY:  # electricity rows keep their old shape
+        found["resource"] = row.resource.value
+    return found
+
+
+def _meter_json(meter: MeterRow, key: str) -> dict[str, Any]:
+    """A meter with its readings and usage under ``key`` ("energy_kwh" or "usage")."""
+
+    def reading(value: MeterReading | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        return {"time": value.at.isoformat(), key: format_kwh(value.energy_wh)}
+
+    return {
+        "point": meter.point_id,
+        "name": meter.name,
+        "first": reading(meter.first),
+        "last": reading(meter.last),
+        key: format_kwh(meter.energy_wh),
+        "events": list(meter.events),
+    }
+
+
+def _meter_of(data: dict[str, Any], key: str) -> MeterRow:
+    def reading(value: dict[str, Any] | None) -> MeterReading | None:
+        if value is None:
+            return None
+        return MeterReading(
+            at=datetime.fromisoformat(value["time"]), energy_wh=_base_units(value[key])
+        )
+
+    return MeterRow(
+        point_id=data["point"],
+        name=data["name"],
+        first=reading(data["first"]),
+        last=reading(data["last"]),
+        energy_wh=_base_units(data[key]),
+        events=tuple(data["events"]),
+    )
+
+
+def _base_units(text: str) -> int:
+    """Whole base units back from a billing-unit figure with three decimals ('1.234' -> 1234)."""
+    return int(Decimal(text) * 1000)
 
 
 def _reading_json(reading: MeterReading | None) -> dict[str, Any] | None:
@@ -404,21 +526,28 @@ def to_json(document: StatementDocument) -> dict[str, Any]:
         ],
         "closing_balance": money(document.closing_minor),
         "energy_kwh": format_kwh(document.energy_wh),
-        "meters": [
-            {
-                "point": meter.point_id,
-                "name": meter.name,
-                "first": _reading_json(meter.first),
-                "last": _reading_json(meter.last),
-                "energy_kwh": format_kwh(meter.energy_wh),
-                "events": list(meter.events),
-            }
-            for meter in document.meters
-        ],
+        "meters": [_meter_json(meter, "energy_kwh") for meter in document.meters],
         "usage": [
             {"date": day.day.isoformat(), "energy_kwh": format_kwh(day.energy_wh)}
             for day in document.usage
         ],
+        # Only for statements billing more than electricity: the others keep their old shape.
+        **(
+            {
+                "sections": [
+                    {
+                        "resource": section.resource.value,
+                        "unit": billing_unit(section.resource),
+                        "usage": format_kwh(section.usage),
+                        "subtotal": money(section.subtotal_minor),
+                        "meters": [_meter_json(meter, "usage") for meter in section.meters],
+                    }
+                    for section in document.sections
+                ]
+            }
+            if document.sections
+            else {}
+        ),
     }
 
 
@@ -431,15 +560,7 @@ def _row_of(data: dict[str, Any], currency: str) -> ChargeRow:
         unit=data["unit"],
         unit_price=None if price is None else Decimal(price),
         amount_minor=to_minor(Decimal(data["amount"]), currency),
-    )
-
-
-def _reading_of(data: dict[str, Any] | None) -> MeterReading | None:
-    if data is None:
-        return None
-    return MeterReading(
-        at=datetime.fromisoformat(data["time"]),
-        energy_wh=int(Decimal(data["energy_kwh"]) * 1000),
+        resource=Resource(data.get("resource", Resource.ELECTRICITY)),
     )
 
 
@@ -486,24 +607,20 @@ def from_json(data: dict[str, Any]) -> StatementDocument:
             for credit in data["credits"]
         ),
         closing_minor=minor(data["closing_balance"]),
-        energy_wh=int(Decimal(data["energy_kwh"]) * 1000),
-        meters=tuple(
-            MeterRow(
-                point_id=meter["point"],
-                name=meter["name"],
-                first=_reading_of(meter["first"]),
-                last=_reading_of(meter["last"]),
-                energy_wh=int(Decimal(meter["energy_kwh"]) * 1000),
-                events=tuple(meter["events"]),
-            )
-            for meter in data["meters"]
-        ),
+        energy_wh=_base_units(data["energy_kwh"]),
+        meters=tuple(_meter_of(meter, "energy_kwh") for meter in data["meters"]),
         usage=tuple(
-            UsageDay(
-                day=date.fromisoformat(day["date"]),
-                energy_wh=int(Decimal(day["energy_kwh"]) * 1000),
-            )
+            UsageDay(day=date.fromisoformat(day["date"]), energy_wh=_base_units(day["energy_kwh"]))
             for day in data["usage"]
+        ),
+        sections=tuple(
+            SectionRow(
+                resource=Resource(section["resource"]),
+                usage=_base_units(section["usage"]),
+                meters=tuple(_meter_of(meter, "usage") for meter in section["meters"]),
+                subtotal_minor=minor(section["subtotal"]),
+            )
+            for section in data.get("sections", ())
         ),
     )
 

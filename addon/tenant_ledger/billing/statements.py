@@ -13,16 +13,17 @@ from enum import StrEnum
 from fractions import Fraction
 
 from tenant_ledger.billing.allocation import AllocationLine
-from tenant_ledger.billing.charges import Charges, price
+from tenant_ledger.billing.charges import ChargeLine, Charges, PricedLine, price
 from tenant_ledger.billing.money import Money, round_half_up
 from tenant_ledger.billing.quota import Quota
-from tenant_ledger.billing.rating import rate
+from tenant_ledger.billing.rating import Rating, rate
 from tenant_ledger.billing.readings import (
     ConsumptionEvent,
     MeterReplacement,
     Reading,
     consumption,
 )
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.billing.tariffs import TariffSchedule
 from tenant_ledger.billing.tenancy import Assignment, occupancy, tenant_intervals, tenant_windows
 from tenant_ledger.billing.timestamps import to_us
@@ -57,6 +58,35 @@ class PointSummary:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ResourceBilling:
+    """A resource besides electricity the tenant's plan bills: its points, readings, tariff.
+
+    Readings and points are of this resource only; usage is in its base unit (L for water and
+    gas, Wh for heat), priced per 1000 base units like electricity's kWh.
+    """
+
+    resource: Resource
+    schedule: TariffSchedule
+    readings: tuple[Reading, ...]
+    assignments: tuple[Assignment, ...]
+    quota: Quota | None = None
+    replacements: tuple[MeterReplacement, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceSection:
+    """One resource's part of a statement: its points, usage, priced lines and their net."""
+
+    resource: Resource
+    points: tuple[PointSummary, ...]
+    usage: int
+    """Base units (Wh or L) the tenant used in the period."""
+    lines: tuple[PricedLine, ...]
+    subtotal: Money
+    """The lines' net: each line rounded once, tax on the statement's whole net."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Statement:
     tenant_id: str
     currency: str
@@ -68,6 +98,9 @@ class Statement:
     charges: Charges
     credits: tuple[Credit, ...]
     closing_balance: Money
+    sections: tuple[ResourceSection, ...] = ()
+    """The resources besides electricity, in ``Resource`` order; electricity (with the
+    common-area shares) is ``points``, ``energy_wh`` and the rest of ``charges.lines``."""
 
 
 def build_statement(
@@ -83,6 +116,7 @@ def build_statement(
     credits: Sequence[Credit] = (),
     allocations: Sequence[AllocationLine] = (),
     quota: Quota | None = None,
+    others: Sequence[ResourceBilling] = (),
 ) -> Statement:
     """The tenant's statement for [start, end).
 
@@ -90,6 +124,10 @@ def build_statement(
     the time the tenant held any point. ``allocations``: the tenant's common-area and loss
     shares. ``credits``: those since the previous statement, none after ``end``. Balance:
     closing = opening + credits - total (positive = in credit).
+
+    ``readings`` and ``assignments`` are electricity's; ``others`` each bill one more resource
+    (its own points, usage and standing charge) in a section of its own. All lines are priced
+    together: one net, tax per rate on it, one total.
     """
     currency = schedule.currency
     end_us = to_us(end)
@@ -98,6 +136,83 @@ def build_statement(
         # statements' periods) is still shown, one after ``end`` belongs to the next statement.
         if to_us(credit.ts) >= end_us or credit.amount.currency != currency:
             raise ValueError(f"credit at {credit.ts} is after the period or not in {currency}")
+    rating, points = _rate_resource(
+        tenant_id,
+        start=start,
+        end=end,
+        schedule=schedule,
+        readings=readings,
+        assignments=assignments,
+        replacements=replacements,
+        quota=quota,
+    )
+    others_rated = [
+        (
+            other,
+            *_rate_resource(
+                tenant_id,
+                start=start,
+                end=end,
+                schedule=other.schedule,
+                readings=other.readings,
+                assignments=other.assignments,
+                replacements=other.replacements,
+                quota=other.quota,
+            ),
+        )
+        for other in sorted(others, key=lambda item: list(Resource).index(item.resource))
+    ]
+    if any(other.schedule.currency != currency for other, _, _ in others_rated):
+        raise ValueError(f"every tariff of a statement must be in {currency}")
+    other_lines: list[ChargeLine] = []
+    for _, other_rating, _ in others_rated:
+        other_lines += [*other_rating.energy_lines, *other_rating.standing_lines]
+    charges = price(
+        [*rating.energy_lines, *rating.standing_lines, *allocations, *other_lines], currency
+    )
+    sections = []
+    offset = len(rating.energy_lines) + len(rating.standing_lines) + len(allocations)
+    for other, other_rating, other_points in others_rated:
+        count = len(other_rating.energy_lines) + len(other_rating.standing_lines)
+        lines = charges.lines[offset : offset + count]
+        offset += count
+        sections.append(
+            ResourceSection(
+                resource=other.resource,
+                points=other_points,
+                usage=other_rating.energy_wh,
+                lines=lines,
+                subtotal=sum((item.amount for item in lines), Money.zero(currency)),
+            )
+        )
+    paid_in = sum((credit.amount for credit in credits), Money.zero(currency))
+    return Statement(
+        tenant_id=tenant_id,
+        currency=currency,
+        start=start,
+        end=end,
+        opening_balance=opening_balance,
+        points=points,
+        energy_wh=rating.energy_wh,
+        charges=charges,
+        credits=tuple(sorted(credits, key=lambda credit: to_us(credit.ts))),
+        closing_balance=opening_balance + paid_in - charges.total,
+        sections=tuple(sections),
+    )
+
+
+def _rate_resource(
+    tenant_id: str,
+    *,
+    start: datetime,
+    end: datetime,
+    schedule: TariffSchedule,
+    readings: Iterable[Reading],
+    assignments: Sequence[Assignment],
+    replacements: Iterable[MeterReplacement],
+    quota: Quota | None,
+) -> tuple[Rating, tuple[PointSummary, ...]]:
+    """One resource's rating (usage and standing charge) and the tenant's points of it."""
     consumptions = consumption(readings, replacements)
     intervals = tenant_intervals(consumptions, assignments, tenant_id, start=start, end=end)
     rating = rate(
@@ -108,7 +223,6 @@ def build_statement(
         occupied=occupancy(assignments, tenant_id, start=start, end=end),
         quota=quota,
     )
-    charges = price([*rating.energy_lines, *rating.standing_lines, *allocations], currency)
     points = []
     for point_id, windows in tenant_windows(assignments, tenant_id, start=start, end=end).items():
         bounds = [(to_us(begin), to_us(finish)) for begin, finish in windows]
@@ -131,19 +245,7 @@ def build_statement(
                 ),
             )
         )
-    paid_in = sum((credit.amount for credit in credits), Money.zero(currency))
-    return Statement(
-        tenant_id=tenant_id,
-        currency=currency,
-        start=start,
-        end=end,
-        opening_balance=opening_balance,
-        points=tuple(points),
-        energy_wh=rating.energy_wh,
-        charges=charges,
-        credits=tuple(sorted(credits, key=lambda credit: to_us(credit.ts))),
-        closing_balance=opening_balance + paid_in - charges.total,
-    )
+    return rating, tuple(points)
 
 
 def validate_statement(statement: Statement) -> list[str]:
@@ -172,5 +274,19 @@ def validate_statement(statement: Statement) -> list[str]:
             "closing balance is not opening + credits - total",
         ),
         (point_energy == statement.energy_wh, "point energies do not add up to the energy"),
+        *(
+            check
+            for section in statement.sections
+            for check in (
+                (
+                    sum(point.energy_wh for point in section.points) == section.usage,
+                    f"{section.resource} point usages do not add up to its usage",
+                ),
+                (
+                    sum((item.amount for item in section.lines), zero) == section.subtotal,
+                    f"{section.resource} lines do not add up to its subtotal",
+                ),
+            )
+        ),
     ]
     return [problem for holds, problem in checks if not holds]

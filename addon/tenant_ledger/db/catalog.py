@@ -26,19 +26,30 @@ from tenant_ledger.billing import (
     decode_json,
     parse_tariff,
 )
-from tenant_ledger.billing.plausibility import DEFAULT_MAX_POWER_W
+from tenant_ledger.billing.plausibility import DEFAULT_MAX_POWER_W, PointLimit
+from tenant_ledger.billing.resources import Resource, Unit
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db.schema import (
     assignments,
     metering_points,
+    plan_tariffs,
     plans,
     sites,
     spaces,
     tariff_versions,
+    tariffs,
     tenants,
 )
 
 SITE_ID = "main"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceTariff:
+    """How a plan bills one resource: its tariff and quota (in base units: Wh or L)."""
+
+    tariff_id: str
+    quota: Quota | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +65,15 @@ class PlanSettings:
     due_days: int
     grace_days: int
     quota: Quota | None
+    """The electricity quota (``quota_kwh``); other resources' quotas are in ``others``."""
+    others: Mapping[Resource, ResourceTariff] = field(default_factory=dict)
+    """The tariffs (and quotas) of the resources other than electricity the plan bills."""
+
+    def tariff_for(self, resource: Resource) -> ResourceTariff | None:
+        """The plan's tariff and quota for ``resource``; None: the plan does not bill it."""
+        if resource is Resource.ELECTRICITY:
+            return ResourceTariff(tariff_id=self.tariff_id, quota=self.quota)
+        return self.others.get(resource)
 
     def billing_plan(self, currency: str) -> Plan:
         match self.kind:
@@ -97,6 +117,8 @@ class PointRecord:
     allocation: str | None
     tariff_id: str | None
     max_power_w: int = DEFAULT_MAX_POWER_W
+    """Read as the most base units per hour of the point's resource (Wh/h = W, L/h)."""
+    resource: Resource = Resource.ELECTRICITY
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +131,7 @@ class Catalog:
     """Archived tenants: their journal, statements and late readings are still theirs."""
     plans: Mapping[str, PlanSettings]
     schedules: Mapping[str, TariffSchedule]
+    tariff_resources: Mapping[str, Resource]
     assignments: tuple[Assignment, ...]
     points: frozenset[str]
     point_records: Mapping[str, PointRecord]
@@ -129,16 +152,27 @@ class Catalog:
     def plan_of(self, tenant_id: str) -> PlanSettings:
         return self.plans[self.record_of(tenant_id).plan_id]
 
-    def max_power_w(self, point_id: str) -> int:
-        """The point's maximum average power (the default for a point not registered yet)."""
+    def limit_of(self, point_id: str, unit: Unit) -> PointLimit:
+        """The point's resource and maximum per hour; for a point not registered yet, the
+        default of a resource read in ``unit``."""
         record = self.point_records.get(point_id)
-        return DEFAULT_MAX_POWER_W if record is None else record.max_power_w
+        if record is None:
+            return PointLimit.unregistered(unit)
+        return PointLimit(record.resource, record.max_power_w)
+
+    def resource_of(self, point_id: str) -> Resource:
+        record = self.point_records.get(point_id)
+        return Resource.ELECTRICITY if record is None else record.resource
 
     def points_of_kind(self, kind: str) -> list[PointRecord]:
         return [point for _, point in sorted(self.point_records.items()) if point.kind == kind]
 
-    def schedule_of(self, tenant_id: str) -> TariffSchedule | None:
-        return self.schedules.get(self.plan_of(tenant_id).tariff_id)
+    def schedule_of(
+        self, tenant_id: str, resource: Resource = Resource.ELECTRICITY
+    ) -> TariffSchedule | None:
+        """The tenant's tariff for ``resource``; None when their plan does not bill it."""
+        slot = self.plan_of(tenant_id).tariff_for(resource)
+        return None if slot is None else self.schedules.get(slot.tariff_id)
 
     def points_of(self, tenant_id: str, at_us: int) -> list[str]:
         """The points the tenant holds at ``at_us``."""
@@ -151,11 +185,21 @@ class Catalog:
         )
 
 
-def _quota(row: sa.Row[tuple[object, ...]]) -> Quota | None:
-    if row.quota_kwh is None:
+def _quota(amount: str | None, overage_rate: str | None) -> Quota | None:
+    """A quota stored in the billing unit (kWh, m³), in base units (Wh, L)."""
+    if amount is None:
         return None
-    overage = None if row.quota_overage_rate is None else Decimal(row.quota_overage_rate)
-    return Quota(included_wh=int(Decimal(row.quota_kwh) * 1000), overage_rate=overage)
+    overage = None if overage_rate is None else Decimal(overage_rate)
+    return Quota(included_wh=int(Decimal(amount) * 1000), overage_rate=overage)
+
+
+def _plan_tariffs(connection: sa.Connection) -> dict[str, dict[Resource, ResourceTariff]]:
+    found: dict[str, dict[Resource, ResourceTariff]] = {}
+    for row in connection.execute(sa.select(plan_tariffs)):
+        found.setdefault(row.plan_id, {})[Resource(row.resource)] = ResourceTariff(
+            tariff_id=row.tariff_id, quota=_quota(row.quota, row.quota_overage_rate)
+        )
+    return found
 
 
 def load_catalog(connection: sa.Connection) -> Catalog:
@@ -181,6 +225,7 @@ def load_catalog(connection: sa.Connection) -> Catalog:
         )
         for row in connection.execute(sa.select(tenants))
     ]
+    others = _plan_tariffs(connection)
     points = {
         row.id: PointRecord(
             id=row.id,
@@ -190,6 +235,7 @@ def load_catalog(connection: sa.Connection) -> Catalog:
             allocation=row.allocation,
             tariff_id=row.tariff_id,
             max_power_w=row.max_power_w,
+            resource=Resource(row.resource),
         )
         for row in connection.execute(sa.select(metering_points))
     }
@@ -212,11 +258,16 @@ def load_catalog(connection: sa.Connection) -> Catalog:
                 billing_day=row.billing_day,
                 due_days=row.due_days,
                 grace_days=row.grace_days,
-                quota=_quota(row),
+                quota=_quota(row.quota_kwh, row.quota_overage_rate),
+                others=others.get(row.id, {}),
             )
             for row in connection.execute(sa.select(plans))
         },
         schedules={tariff_id: TariffSchedule.of(items) for tariff_id, items in versions.items()},
+        tariff_resources={
+            row.id: Resource(row.resource)
+            for row in connection.execute(sa.select(tariffs.c.id, tariffs.c.resource))
+        },
         assignments=tuple(
             Assignment(
                 point_id=row.point_id,

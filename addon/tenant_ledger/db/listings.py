@@ -12,6 +12,7 @@ from tenant_ledger.db.schema import (
     ha_user_links,
     metering_points,
     parked_messages,
+    plan_tariffs,
     plans,
     quarantined_readings,
     reading_conflicts,
@@ -19,6 +20,7 @@ from tenant_ledger.db.schema import (
     spaces,
     statements,
     tariff_versions,
+    tariffs,
 )
 
 type Row = dict[str, Any]
@@ -41,11 +43,24 @@ def assignment_rows(connection: sa.Connection) -> list[Row]:
 
 
 def plan_rows(connection: sa.Connection) -> list[Row]:
-    return _rows(connection, sa.select(plans).order_by(plans.c.id))
+    """Every plan with the tariff (and quota) of each resource other than electricity."""
+    others: dict[str, dict[str, Row]] = {}
+    for row in _rows(connection, sa.select(plan_tariffs).order_by(plan_tariffs.c.resource)):
+        others.setdefault(row.pop("plan_id"), {})[row.pop("resource")] = row
+    return [
+        row | {"resources": others.get(row["id"], {})}
+        for row in _rows(connection, sa.select(plans).order_by(plans.c.id))
+    ]
 
 
 def tariff_version_rows(connection: sa.Connection) -> list[Row]:
-    return _rows(connection, sa.select(tariff_versions).order_by(tariff_versions.c.id))
+    """Every tariff version with the resource its tariff prices."""
+    query = (
+        sa.select(tariff_versions, tariffs.c.resource)
+        .join(tariffs, tariffs.c.id == tariff_versions.c.tariff_id)
+        .order_by(tariff_versions.c.id)
+    )
+    return _rows(connection, query)
 
 
 def ha_user_rows(connection: sa.Connection, tenant_id: str) -> list[Row]:
@@ -148,6 +163,7 @@ def _quarantine_item(row: dict[str, Any]) -> dict[str, Any]:
         "point": row["point_id"],
         "ts": row["ts"],
         "energy_wh": row["energy_wh"],
+        "unit": row["unit"],
         "seq": row["seq"],
         "reason": row["reason"],
         "detail": row["detail"],

@@ -6,6 +6,7 @@ from fractions import Fraction
 import sqlalchemy as sa
 
 from tenant_ledger.billing.plausibility import Register
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.db.schema import rating_cursors, rating_periods, readings
 
 
@@ -48,16 +49,25 @@ def move_cursor(connection: sa.Connection, point_id: str, to: Register, *, exist
         connection.execute(rating_cursors.insert().values(point_id=point_id, **values))
 
 
-def _period_key(tenant_id: str, start_us: int) -> sa.ColumnElement[bool]:
-    return (rating_periods.c.tenant_id == tenant_id) & (
-        rating_periods.c.period_start_us == start_us
+@dataclass(frozen=True, slots=True)
+class PeriodOf:
+    """A tenant's billing period of one resource: the key of its rating row."""
+
+    tenant_id: str
+    resource: Resource
+    start_us: int
+
+
+def _period_key(key: PeriodOf) -> sa.ColumnElement[bool]:
+    return (
+        (rating_periods.c.tenant_id == key.tenant_id)
+        & (rating_periods.c.resource == key.resource.value)
+        & (rating_periods.c.period_start_us == key.start_us)
     )
 
 
-def rated_period(connection: sa.Connection, tenant_id: str, start_us: int) -> RatedPeriod | None:
-    row = connection.execute(
-        sa.select(rating_periods).where(_period_key(tenant_id, start_us))
-    ).first()
+def rated_period(connection: sa.Connection, key: PeriodOf) -> RatedPeriod | None:
+    row = connection.execute(sa.select(rating_periods).where(_period_key(key))).first()
     if row is None:
         return None
     return RatedPeriod(
@@ -66,7 +76,7 @@ def rated_period(connection: sa.Connection, tenant_id: str, start_us: int) -> Ra
 
 
 def save_period(
-    connection: sa.Connection, tenant_id: str, start_us: int, rated: RatedPeriod, *, existed: bool
+    connection: sa.Connection, key: PeriodOf, rated: RatedPeriod, *, existed: bool
 ) -> None:
     values = {
         "energy_wh": rated.energy_wh,
@@ -74,10 +84,13 @@ def save_period(
         "carry": str(rated.carry),
     }
     if existed:
-        connection.execute(
-            rating_periods.update().where(_period_key(tenant_id, start_us)).values(**values)
-        )
+        connection.execute(rating_periods.update().where(_period_key(key)).values(**values))
     else:
         connection.execute(
-            rating_periods.insert().values(tenant_id=tenant_id, period_start_us=start_us, **values)
+            rating_periods.insert().values(
+                tenant_id=key.tenant_id,
+                resource=key.resource.value,
+                period_start_us=key.start_us,
+                **values,
+            )
         )

@@ -8,7 +8,15 @@ import logging
 import sqlalchemy as sa
 
 from tenant_ledger.billing import Reading, from_epoch
-from tenant_ledger.billing.plausibility import Register, Verdict, check_reading
+from tenant_ledger.billing.plausibility import (
+    Implausible,
+    PointLimit,
+    Register,
+    Verdict,
+    check_reading,
+    check_unit,
+)
+from tenant_ledger.billing.resources import Unit
 from tenant_ledger.db import sealed
 from tenant_ledger.db.audit import Action, audit
 from tenant_ledger.db.engine import dialect_insert, insert_ignoring_duplicates
@@ -41,15 +49,15 @@ class StoreResult:
     quarantined: tuple[Quarantined, ...] = ()
 
 
-type MaxPower = Callable[[str], int]
-"""A point's maximum average power in W (``Catalog.max_power_w``)."""
+type PointLimits = Callable[[str, Unit], PointLimit]
+"""A point's resource and maximum per hour (``Catalog.limit_of``), for a reading's unit."""
 
 
 def store_readings(
     connection: sa.Connection,
     batch: Sequence[IncomingReading],
     received_at_us: int,
-    max_power_w: MaxPower | None,
+    limits: PointLimits | None,
 ) -> StoreResult:
     """Insert new readings, ignore exact repeats, record conflicting repeats and quarantine.
 
@@ -60,8 +68,9 @@ def store_readings(
 
     A new reading that is implausible (``billing.plausibility``) against the stored readings
     next to it, and the batch's own readings accepted before it, goes to
-    ``quarantined_readings`` instead (once per distinct value). ``max_power_w`` None stores
-    without the check (a landlord released the reading).
+    ``quarantined_readings`` instead (once per distinct value), and so does one whose unit is
+    not its point's resource's. ``limits`` None stores without the checks (a landlord
+    released the reading).
     """
     unique: dict[tuple[str, int], IncomingReading] = {}
     for reading in batch:
@@ -78,17 +87,20 @@ def store_readings(
     now_s = received_at_us // 1_000_000
     for reading in sorted((r for k, r in unique.items() if k not in kept), key=_by_time):
         timeline = timelines[reading.point_id]
-        register = Register(reading.ts, reading.energy_wh)
+        register = Register(reading.ts, reading.register)
         index = bisect.bisect_left(timeline, reading.ts, key=_register_ts)
+        limit = None if limits is None else limits(reading.point_id, reading.unit)
         verdict = (
             None
-            if max_power_w is None
-            else check_reading(
+            if limit is None
+            else check_unit(reading.unit, limit, reading.point_id)
+            or check_reading(
                 register,
                 previous=timeline[index - 1] if index else None,
                 following=timeline[index] if index < len(timeline) else None,
-                max_power_w=max_power_w(reading.point_id),
+                max_power_w=limit.max_per_hour,
                 now_s=now_s,
+                unit=reading.unit,
             )
         )
         if verdict is None:
@@ -100,7 +112,7 @@ def store_readings(
         {
             "point_id": reading.point_id,
             "ts": reading.ts,
-            "energy_wh": reading.energy_wh,
+            "energy_wh": reading.register,
             "seq": reading.seq,
             "received_at_us": received_at_us,
         }
@@ -110,11 +122,11 @@ def store_readings(
     # the ledger is the only writer: each is inserted, with its id and keyed hash.
     sealed.insert(connection, sealed.READINGS, rows)
     inserted = {(reading.point_id, reading.ts) for reading in fresh}
-    kept |= {key: reading.energy_wh for key, reading in unique.items() if key in inserted}
+    kept |= {key: reading.register for key, reading in unique.items() if key in inserted}
     conflicts = [
         (reading, kept[key])
         for reading in batch
-        if (key := (reading.point_id, reading.ts)) in kept and kept[key] != reading.energy_wh
+        if (key := (reading.point_id, reading.ts)) in kept and kept[key] != reading.register
     ]
     _record_conflicts(connection, conflicts, received_at_us)
     _record_quarantine(connection, quarantined, received_at_us)
@@ -265,7 +277,8 @@ def _insert_quarantine(
                 {
                     "point_id": reading.point_id,
                     "ts": reading.ts,
-                    "energy_wh": reading.energy_wh,
+                    "energy_wh": reading.register,
+                    "unit": reading.unit.value,
                     "seq": reading.seq,
                     "reason": reason,
                     "detail": detail,
@@ -283,10 +296,11 @@ def _record_conflicts(
 ) -> None:
     for reading, kept in conflicts:
         _LOGGER.warning(
-            "conflicting reading for %s at %s: %s Wh received, %s Wh kept",
+            "conflicting reading for %s at %s: %s %s received, %s kept",
             reading.point_id,
             reading.ts,
-            reading.energy_wh,
+            reading.register,
+            reading.unit,
             kept,
         )
     if conflicts:
@@ -296,7 +310,7 @@ def _record_conflicts(
                 {
                     "point_id": reading.point_id,
                     "ts": reading.ts,
-                    "energy_wh": reading.energy_wh,
+                    "energy_wh": reading.register,
                     "kept_energy_wh": kept,
                     "received_at_us": received_at_us,
                 }
@@ -328,6 +342,9 @@ def release_quarantined(
         raise not_found("quarantined reading", str(quarantine_id))
     if row.released_at_us is not None:
         raise conflict(f"quarantined reading {quarantine_id} was already released")
+    if row.reason == Implausible.WRONG_UNIT:
+        # Stored, its litres would be read as the point's watt-hours (or the other way round).
+        raise conflict(f"quarantined reading {quarantine_id} is not in its point's unit")
     connection.execute(
         quarantined_readings.update()
         .where(quarantined_readings.c.id == quarantine_id)
@@ -335,9 +352,7 @@ def release_quarantined(
             released_at_us=action.now_us, released_by=action.actor, release_reason=action.reason
         )
     )
-    reading = IncomingReading(
-        point_id=row.point_id, ts=row.ts, energy_wh=row.energy_wh, seq=row.seq
-    )
+    reading = IncomingReading(row.point_id, row.ts, row.energy_wh, Unit(row.unit), row.seq)
     result = store_readings(connection, [reading], action.now_us, None)
     audit(
         connection,

@@ -9,11 +9,26 @@ import sqlalchemy as sa
 
 from tenant_ledger.billing.allocation import AllocationMethod, PointKind
 from tenant_ledger.billing.plans import PlanKind
+from tenant_ledger.billing.resources import RESOURCES, Resource
 
 metadata = sa.MetaData()
 
 POINT_KINDS = tuple(kind.value for kind in PointKind)
 ALLOCATION_METHODS = tuple(method.value for method in AllocationMethod)
+PLAN_TARIFF_RESOURCES = tuple(r.value for r in Resource if r is not Resource.ELECTRICITY)
+"""A plan's electricity tariff is ``plans.tariff_id``; ``plan_tariffs`` holds the others."""
+
+
+def _resource(name: str) -> sa.Column[str]:
+    """Added by revision 0013: what a point, tariff or rating period measures."""
+    return sa.Column(
+        "resource",
+        sa.String(16),
+        sa.CheckConstraint(f"resource IN {RESOURCES!r}", name=name),
+        nullable=False,
+        server_default=Resource.ELECTRICITY.value,
+    )
+
 
 sites = sa.Table(
     "sites",
@@ -31,6 +46,9 @@ tariffs = sa.Table(
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
+    _resource("tariff_resource"),
+    # The target of plan_tariffs' composite key: a slot holds a tariff of its own resource.
+    sa.Index("ix_tariffs_id_resource", "id", "resource", unique=True),
 )
 
 tariff_versions = sa.Table(
@@ -63,6 +81,26 @@ plans = sa.Table(
     sa.CheckConstraint("credit_limit_minor >= 0", name="plan_credit_limit"),
     sa.CheckConstraint("billing_day BETWEEN 1 AND 28", name="plan_billing_day"),
     sa.CheckConstraint("due_days >= 0 AND grace_days >= 0", name="plan_days"),
+)
+
+# Added by revision 0013: a plan's tariff (and quota, in the billing unit) per resource other
+# than electricity. The composite key refuses a tariff of another resource.
+plan_tariffs = sa.Table(
+    "plan_tariffs",
+    metadata,
+    sa.Column("plan_id", sa.String(64), sa.ForeignKey("plans.id"), primary_key=True),
+    sa.Column(
+        "resource",
+        sa.String(16),
+        sa.CheckConstraint(
+            f"resource IN {PLAN_TARIFF_RESOURCES!r}", name="ck_plan_tariffs_resource"
+        ),
+        primary_key=True,
+    ),
+    sa.Column("tariff_id", sa.String(64), nullable=False),
+    sa.Column("quota", sa.String(32)),
+    sa.Column("quota_overage_rate", sa.String(32)),
+    sa.ForeignKeyConstraint(["tariff_id", "resource"], ["tariffs.id", "tariffs.resource"]),
 )
 
 tenants = sa.Table(
@@ -119,6 +157,7 @@ metering_points = sa.Table(
         nullable=False,
         server_default="100000",
     ),
+    _resource("point_resource"),
 )
 
 assignments = sa.Table(
@@ -164,6 +203,14 @@ rating_periods = sa.Table(
     "rating_periods",
     metadata,
     sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), primary_key=True),
+    # Revision 0013 added the resource to the key: one running position per resource.
+    sa.Column(
+        "resource",
+        sa.String(16),
+        sa.CheckConstraint(f"resource IN {RESOURCES!r}", name="rating_period_resource"),
+        primary_key=True,
+        server_default=Resource.ELECTRICITY.value,
+    ),
     sa.Column("period_start_us", sa.BigInteger, primary_key=True),
     sa.Column("energy_wh", sa.BigInteger, nullable=False),
     sa.Column("posted_minor", sa.BigInteger, nullable=False),
@@ -310,6 +357,14 @@ quarantined_readings = sa.Table(
     sa.Column("released_at_us", sa.BigInteger),
     sa.Column("released_by", sa.String(200)),
     sa.Column("release_reason", sa.Text),
+    # Added by revision 0013: the unit the register came in (a water reading released is litres).
+    sa.Column(
+        "unit",
+        sa.String(2),
+        sa.CheckConstraint("unit IN ('Wh', 'L')", name="quarantined_unit"),
+        nullable=False,
+        server_default="Wh",
+    ),
     sa.UniqueConstraint("point_id", "ts", "energy_wh", name="quarantined_reading_value"),
 )
 
@@ -393,6 +448,53 @@ portal_sessions = sa.Table(
     sa.CheckConstraint(
         "ended_at_us IS NULL OR ended_at_us >= created_at_us",
         name="ck_portal_sessions_ended_after_created",
+    ),
+)
+
+# Added by revision 0014: a point watched for flow that never stops at night (a leak), and
+# the alarms it raised: one per point and night, whatever replays or restarts happen.
+leak_watches = sa.Table(
+    "leak_watches",
+    metadata,
+    sa.Column("point_id", sa.String(200), sa.ForeignKey("metering_points.id"), primary_key=True),
+    sa.Column("window_start_min", sa.Integer, nullable=False),
+    sa.Column("window_end_min", sa.Integer, nullable=False),
+    sa.Column("minimum_per_hour", sa.BigInteger, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+    sa.CheckConstraint(
+        "window_start_min >= 0 AND window_start_min < 1440 "
+        "AND window_end_min >= 0 AND window_end_min < 1440 "
+        "AND window_start_min <> window_end_min",
+        name="ck_leak_watches_window",
+    ),
+    sa.CheckConstraint("minimum_per_hour > 0", name="ck_leak_watches_minimum"),
+)
+
+leak_alarms = sa.Table(
+    "leak_alarms",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("point_id", sa.String(200), sa.ForeignKey("metering_points.id"), nullable=False),
+    sa.Column("night", sa.Date, nullable=False),
+    sa.Column("window_start_us", sa.BigInteger, nullable=False),
+    sa.Column("window_end_us", sa.BigInteger, nullable=False),
+    sa.Column("minimum_per_hour", sa.BigInteger, nullable=False),
+    sa.Column("lowest_per_hour", sa.BigInteger, nullable=False),
+    sa.Column("volume", sa.BigInteger, nullable=False),
+    sa.Column("detected_at_us", sa.BigInteger, nullable=False),
+    sa.Column("acknowledged_at_us", sa.BigInteger),
+    sa.Column("acknowledged_by", sa.String(200)),
+    sa.UniqueConstraint("point_id", "night", name="uq_leak_alarms_point_night"),
+    sa.CheckConstraint("window_start_us < window_end_us", name="ck_leak_alarms_window"),
+    sa.CheckConstraint(
+        "minimum_per_hour > 0 AND lowest_per_hour >= minimum_per_hour AND volume >= 0",
+        name="ck_leak_alarms_flow",
+    ),
+    sa.CheckConstraint(
+        "(acknowledged_at_us IS NULL) = (acknowledged_by IS NULL) "
+        "AND (acknowledged_at_us IS NULL OR acknowledged_at_us >= detected_at_us)",
+        name="ck_leak_alarms_acknowledged",
     ),
 )
 

@@ -14,6 +14,7 @@ import json
 import sqlalchemy as sa
 
 from tenant_ledger.billing import Credit, CreditKind, Money, Reading, from_epoch
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.billing.timestamps import from_us, to_epoch, to_us
 from tenant_ledger.db import sealed
 from tenant_ledger.db.schema import journal, journal_legs, rating_periods, readings, statements
@@ -117,8 +118,10 @@ def period_readings(
     return readings_around(connection, point_ids, to_epoch(start), -(-to_us(end) // 1_000_000))
 
 
-def energy_posted(connection: sa.Connection, tenant_id: str) -> dict[int, tuple[int, int]]:
-    """Per rating period (start, µs): the minor units and Wh of energy posted so far."""
+def energy_posted(
+    connection: sa.Connection, tenant_id: str, resource: Resource = Resource.ELECTRICITY
+) -> dict[int, tuple[int, int]]:
+    """Per rating period (start, µs): the minor units and base units of ``resource`` posted."""
     return {
         row.period_start_us: (row.posted_minor, row.energy_wh)
         for row in connection.execute(
@@ -126,9 +129,40 @@ def energy_posted(connection: sa.Connection, tenant_id: str) -> dict[int, tuple[
                 rating_periods.c.period_start_us,
                 rating_periods.c.posted_minor,
                 rating_periods.c.energy_wh,
-            ).where(rating_periods.c.tenant_id == tenant_id)
+            ).where(
+                (rating_periods.c.tenant_id == tenant_id)
+                & (rating_periods.c.resource == resource.value)
+            )
         )
     }
+
+
+def usage_posted(connection: sa.Connection, tenant_id: str) -> dict[int, int]:
+    """Per rating period (start, µs): the minor units posted for the usage of every resource."""
+    query = (
+        sa.select(rating_periods.c.period_start_us, sa.func.sum(rating_periods.c.posted_minor))
+        .where(rating_periods.c.tenant_id == tenant_id)
+        .group_by(rating_periods.c.period_start_us)
+    )
+    return {int(start_us): int(minor) for start_us, minor in connection.execute(query)}
+
+
+type Seen = dict[tuple[Resource, int], tuple[int, int]]
+"""Per resource and issued period (start, µs): minor units and base units its statements
+showed. Stored as JSON keyed ``"{start}"`` for electricity (as before there were others) and
+``"{resource}:{start}"`` for the others."""
+
+
+def seen_json(seen: Seen) -> dict[str, list[int]]:
+    return {
+        (str(start) if resource is Resource.ELECTRICITY else f"{resource}:{start}"): list(value)
+        for (resource, start), value in seen.items()
+    }
+
+
+def _seen_key(key: str) -> tuple[Resource, int]:
+    resource, _, start = key.rpartition(":")
+    return Resource(resource or Resource.ELECTRICITY), int(start)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -137,8 +171,7 @@ class PreviousStatement:
 
     period_end_us: int
     closing_minor: int
-    energy_seen: dict[int, tuple[int, int]]
-    """Per issued period (start, µs): minor units and Wh of energy the statements showed."""
+    energy_seen: Seen
 
 
 def previous_statement(
@@ -157,7 +190,7 @@ def previous_statement(
         period_end_us=row.period_end_us,
         closing_minor=row.closing_minor,
         energy_seen={
-            int(key): (int(minor), int(wh))
+            _seen_key(key): (int(minor), int(wh))
             for key, (minor, wh) in json.loads(row.energy_seen).items()
         },
     )

@@ -4,11 +4,13 @@
 and hands back what to write: the status when it changed, a spent cut-off approval.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from tenant_ledger.billing import Status, TenantState
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.billing.timestamps import from_us, to_us
 from tenant_ledger.db import journal_store, supply_store
 from tenant_ledger.db.schema import (
@@ -27,6 +29,14 @@ class BilledStatement:
     due_at_us: int
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResourcePeriod:
+    """A resource's running position in the period: usage in base units (Wh, L), charges."""
+
+    usage: int
+    posted_minor: int
+
+
 @dataclass(frozen=True, kw_only=True)
 class Facts:
     """One tenant's stored figures at one instant."""
@@ -34,6 +44,8 @@ class Facts:
     balance_minor: int
     period_energy_wh: int
     period_posted_minor: int
+    resources: Mapping[Resource, ResourcePeriod]
+    """Every resource rated in the period so far (electricity too, as in the two above)."""
     previous: Status | None
     statements_newest_first: list[BilledStatement]
     """Only for postpaid plans (empty otherwise): the oldest unpaid due date comes from them."""
@@ -51,22 +63,35 @@ def facts(
     postpaid: bool,
 ) -> Facts:
     account = tenant_account(tenant_id)
-    period = connection.execute(
-        sa.select(rating_periods.c.energy_wh, rating_periods.c.posted_minor).where(
-            (rating_periods.c.tenant_id == tenant_id)
-            & (rating_periods.c.period_start_us == period_start_us)
-        )
-    ).first()
+    resources = _period_positions(connection, tenant_id, period_start_us)
+    electricity = resources.get(Resource.ELECTRICITY, ResourcePeriod(usage=0, posted_minor=0))
     return Facts(
         balance_minor=journal_store.balances(connection, [account])[account],
-        period_energy_wh=0 if period is None else period.energy_wh,
-        period_posted_minor=0 if period is None else period.posted_minor,
+        period_energy_wh=electricity.usage,
+        period_posted_minor=electricity.posted_minor,
+        resources=resources,
         previous=status_of(connection, tenant_id),
         statements_newest_first=_statements(connection, tenant_id) if postpaid else [],
         supply=supply_store.latest(connection, tenant_id),
         guard_count=supply_store.guard_count(connection, guard_since_us, tenant_id),
         linked_users=linked_users(connection, tenant_id),
     )
+
+
+def _period_positions(
+    connection: sa.Connection, tenant_id: str, period_start_us: int
+) -> dict[Resource, ResourcePeriod]:
+    query = sa.select(
+        rating_periods.c.resource, rating_periods.c.energy_wh, rating_periods.c.posted_minor
+    ).where(
+        (rating_periods.c.tenant_id == tenant_id)
+        & (rating_periods.c.period_start_us == period_start_us)
+    )
+    # ``energy_wh`` holds the resource's base units (Wh or L) since revision 0013.
+    return {
+        Resource(row.resource): ResourcePeriod(usage=row.energy_wh, posted_minor=row.posted_minor)
+        for row in connection.execute(query)
+    }
 
 
 def status_of(connection: sa.Connection, tenant_id: str) -> Status | None:

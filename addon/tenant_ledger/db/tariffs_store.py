@@ -1,8 +1,11 @@
 """Tariffs and their versions (each in force from an instant), and plans."""
 
+from collections.abc import Mapping
+
 import sqlalchemy as sa
 
-from tenant_ledger.db.schema import tariff_versions
+from tenant_ledger.billing.resources import Resource
+from tenant_ledger.db.schema import plan_tariffs, tariff_versions
 
 
 def has_version_from(connection: sa.Connection, tariff_id: str, effective_from_us: int) -> bool:
@@ -29,3 +32,17 @@ def latest_bodies(connection: sa.Connection) -> dict[str, str]:
         tariff_versions.c.effective_from_us
     )
     return {row.tariff_id: row.body for row in connection.execute(query)}
+
+
+def add_plan_tariffs(
+    connection: sa.Connection, plan_id: str, slots: Mapping[Resource, dict[str, str | None]]
+) -> None:
+    """The plan's tariffs (and quotas) of resources other than electricity."""
+    if slots:
+        connection.execute(
+            plan_tariffs.insert(),
+            [
+                {"plan_id": plan_id, "resource": resource.value, **values}
+                for resource, values in slots.items()
+            ],
+        )

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tenant_ledger.billing import AllocationMethod, PointKind
+from tenant_ledger.billing.resources import Resource, default_max_per_hour
 from tenant_ledger.db import premises_store, rows
 from tenant_ledger.db.audit import Action, audit
 from tenant_ledger.db.catalog import SITE_ID, Catalog
@@ -51,10 +52,11 @@ class PointUse:
     allocation: str | None = None
     tariff_id: str | None = None
     max_power_w: int | None = None
-    """Readings implying more average power are quarantined; None: the default (or unchanged)."""
+    """Readings implying more base units per hour (W, L/h) are quarantined; None: the
+    resource's default (or unchanged)."""
 
 
-def _check_use(catalog: Catalog, use: PointUse) -> dict[str, Any]:
+def _check_use(catalog: Catalog, use: PointUse, resource: Resource) -> dict[str, Any]:
     """The point's columns ``use`` sets (kind, allocation, tariff; max power when given)."""
     power = {} if use.max_power_w is None else {"max_power_w": use.max_power_w}
     if use.kind is None:
@@ -70,6 +72,11 @@ def _check_use(catalog: Catalog, use: PointUse) -> dict[str, Any]:
     if use.tariff_id is None:
         raise invalid("a common point needs the tariff its energy is priced with")
     require("tariff", use.tariff_id, catalog.schedules)
+    if catalog.tariff_resources[use.tariff_id] is not resource:
+        raise invalid(
+            f"tariff {use.tariff_id} prices {catalog.tariff_resources[use.tariff_id]}, "
+            f"not {resource}"
+        )
     return {"kind": use.kind, "allocation": use.allocation, "tariff_id": use.tariff_id} | power
 
 
@@ -82,10 +89,13 @@ def create_point(
     name: str,
     space_id: str | None,
     use: PointUse = PointUse(),
+    resource: Resource = Resource.ELECTRICITY,
 ) -> None:
+    """A new point measuring ``resource`` (which it keeps: its readings are in its unit)."""
     if space_id is not None and not premises_store.space_exists(connection, space_id):
         raise not_found("space", space_id)
-    values = _check_use(catalog, use)
+    values = {"resource": resource.value, "max_power_w": default_max_per_hour(resource)}
+    values |= _check_use(catalog, use, resource)
     rows.insert_new(
         connection,
         "metering point",
@@ -110,7 +120,7 @@ def set_point_use(
     ``use.kind`` None keeps the kind and changes only ``max_power_w``.
     """
     require("metering point", point_id, catalog.points)
-    values = _check_use(catalog, use)
+    values = _check_use(catalog, use, catalog.resource_of(point_id))
     if use.kind not in (None, "tenant") and catalog.by_point.get(point_id):
         raise conflict(f"{point_id} has been assigned to a tenant; it stays a tenant point")
     if not values:

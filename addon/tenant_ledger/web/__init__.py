@@ -81,6 +81,8 @@ ROUTES: tuple[tuple[str, str, Access, Handler], ...] = (
     ("POST", f"{_TENANT}/move-in", Access.LANDLORD, tenancy.move_in),
     ("POST", f"{_TENANT}/move-out", Access.LANDLORD, tenancy.move_out),
     ("GET", "/points", Access.LANDLORD, tenancy.points),
+    ("POST", "/points/leak-watch", Access.LANDLORD, tenancy.put_leak_watch),
+    ("POST", "/points/leak-watch/remove", Access.LANDLORD, tenancy.remove_leak_watch),
     ("GET", "/building", Access.LANDLORD, building.building),
     ("GET", "/building.csv", Access.LANDLORD, building.building_csv),
     ("GET", "/setup", Access.LANDLORD, setup.setup),
@@ -99,6 +101,12 @@ ROUTES: tuple[tuple[str, str, Access, Handler], ...] = (
         r"/readings/issues/{quarantine_id:\d{1,9}}/release",
         Access.LANDLORD,
         issues.release,
+    ),
+    (
+        "POST",
+        r"/readings/issues/leaks/{alarm_id:\d{1,9}}/acknowledge",
+        Access.LANDLORD,
+        issues.acknowledge_leak,
     ),
 )
 """Every page: method, path, who may open it, handler (tests walk this table)."""

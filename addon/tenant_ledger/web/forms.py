@@ -5,7 +5,7 @@ the messages and re-renders the form with what was typed.
 """
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 import re
 import secrets
@@ -23,6 +23,7 @@ _KWH = re.compile(r"[0-9]{1,12}(\.[0-9]{1,3})?", re.ASCII)
 _RATE = re.compile(r"[0-9]{1,6}(\.[0-9]{1,12})?", re.ASCII)
 _WHOLE = re.compile(r"[0-9]{1,4}", re.ASCII)
 _FORM_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
+_WALL_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]", re.ASCII)
 _REGISTER = re.compile(r"[0-9]+(\.[0-9]{1,3})?", re.ASCII)
 
 
@@ -96,10 +97,13 @@ def local_time(field: str, value: str, zone: ZoneInfo) -> int:
     return to_us(naive.replace(tzinfo=zone))
 
 
-def register_wh(field: str, value: str) -> int:
-    """A meter register in kWh with at most 3 decimals (as printed on the meter), as Wh."""
+def register_wh(field: str, value: str, billing_unit: str = "kWh") -> int:
+    """A meter register in its billing unit (kWh, m³) with at most 3 decimals (as printed on
+    the meter), as whole base units (Wh, L): every billing unit is 1000 of them."""
     if not _REGISTER.fullmatch(value):
-        raise FormError(field, "Enter the meter register in kWh, e.g. 1234.567 (max 3 decimals).")
+        raise FormError(
+            field, f"Enter the meter register in {billing_unit}, e.g. 1234.567 (max 3 decimals)."
+        )
     return int(Decimal(value) * 1000)
 
 
@@ -130,6 +134,13 @@ def choice(field: str, value: str, options: Collection[str], what: str) -> str:
     if value not in options:
         raise FormError(field, f"Choose a {what} from the list.")
     return value
+
+
+def wall_time(field: str, value: str) -> time:
+    """``HH:MM`` (a time input), a local wall time."""
+    if not _WALL_TIME.fullmatch(value):
+        raise FormError(field, "Enter a time like 23:00.")
+    return time.fromisoformat(value)
 
 
 def area_m2(field: str, value: str) -> Decimal | None:

@@ -5,6 +5,10 @@ joined, the demo's month) while HA starts each new energy sensor with no statist
 so the energy dashboard says "No statistics found". For every ledger point whose energy
 sensor HA has and whose statistic has no hourly row yet, this imports what the ledger holds
 (``statistics.async_backfill``); a statistic that has hours is never touched again.
+
+Only Wh points are filled (electricity, and heat: an energy sensor too). An adopted water or
+gas meter keeps the statistics HA's recorder compiles from its own states: its unit is the
+sensor's (m³, gal, …), not the ledger's litres.
 """
 
 import asyncio
@@ -14,12 +18,15 @@ import logging
 from typing import Final
 
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN
 from ..identifiers import KEY_ENERGY, adopted_registry_id, channel_key_of_point
+from ..resources import REGISTER_UNIT, RegisterUnit
+from ..runtime import loaded_runtimes
+from ..sources.adopted.point import AdoptedPoint
 from ..statistics import async_backfill, async_has_long_term
 from .client import LedgerClient
 
@@ -39,11 +46,18 @@ class _Backfills:
     filled: set[str] = field(default_factory=set)
 
 
-def energy_sensor_of_point(registry: er.EntityRegistry, point_id: str) -> str | None:
-    """The entity id of the energy sensor behind a ledger point, if HA has it."""
+@callback
+def energy_sensor_of_point(hass: HomeAssistant, point_id: str) -> str | None:
+    """The entity id of the energy sensor (Wh register) behind a ledger point, if HA has it."""
+    registry = er.async_get(hass)
     if (key := channel_key_of_point(point_id, KEY_ENERGY)) is not None:
         return registry.async_get_entity_id(Platform.SENSOR, DOMAIN, key.unique_id)
     if (registry_id := adopted_registry_id(point_id)) is not None:
+        adopted = [
+            point for point in loaded_runtimes(hass, AdoptedPoint) if point.point == point_id
+        ]
+        if any(REGISTER_UNIT[point.resource] is not RegisterUnit.WH for point in adopted):
+            return None
         entry = registry.async_get(registry_id)
         return None if entry is None else entry.entity_id
     return None
@@ -64,12 +78,11 @@ async def async_backfill_statistics(hass: HomeAssistant, client: LedgerClient) -
 async def _async_fill(
     hass: HomeAssistant, client: LedgerClient, filled: set[str]
 ) -> dict[str, int]:
-    registry = er.async_get(hass)
     until = int(dt_util.utcnow().timestamp())
     since = until - int(BACKFILL_SPAN.total_seconds())
     imported: dict[str, int] = {}
     for point_id in await client.point_ids():
-        entity_id = energy_sensor_of_point(registry, point_id)
+        entity_id = energy_sensor_of_point(hass, point_id)
         if entity_id is None or entity_id in filled or await async_has_long_term(hass, entity_id):
             continue
         readings = await client.readings(point_id, since=since, until=until)

@@ -3,7 +3,7 @@
 Amounts travel as decimal strings; the client never turns money into floats.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -12,6 +12,8 @@ from typing import Any, Final, Literal, get_args
 from urllib.parse import quote, urlencode
 
 import aiohttp
+
+from ..resources import Resource
 
 REQUEST_TIMEOUT: Final = aiohttp.ClientTimeout(total=10)
 READINGS_PAGE: Final = 10_000
@@ -227,6 +229,17 @@ SUPPLY_ACTIONS: Final[frozenset[str]] = frozenset(get_args(SupplyAction.__value_
 
 
 @dataclass(frozen=True, kw_only=True)
+class ResourceFigures:
+    """One resource of a tenant in the period so far, in its billing unit (kWh or m³)."""
+
+    billed: bool
+    period_usage: Decimal | None
+    period_cost: Decimal | None
+    quota: Decimal | None
+    quota_remaining: Decimal | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class TenantState:
     """A tenant as the ledger publishes it (retained MQTT state or ``GET /api/tenants``)."""
 
@@ -246,6 +259,8 @@ class TenantState:
     points: tuple[str, ...]
     cutoff_approved: bool
     updated_at: datetime | None
+    resources: dict[Resource, ResourceFigures] = field(default_factory=dict)
+    """Per resource (absent from older ledgers: empty); names this version knows only."""
     ha_user_ids: tuple[str, ...] = ()  # HA users linked to the tenant (personal data)
     # Supply control (docs/ledger-contract.md): the ledger's decision and what it knows.
     supply_action: SupplyAction = "none"
@@ -295,6 +310,27 @@ def _strings(data: dict[str, Any], key: str) -> list[str]:
     return value
 
 
+def _resources(data: dict[str, Any]) -> dict[Resource, ResourceFigures]:
+    """The ``resources`` map; a resource this version does not know is left out, not guessed."""
+    value = data.get("resources") or {}
+    if not isinstance(value, dict):
+        raise ValueError("'resources' must be an object")
+    found: dict[Resource, ResourceFigures] = {}
+    for name, figures in value.items():
+        if not isinstance(figures, dict):
+            raise ValueError(f"resource {name!r} must be an object")
+        if name not in Resource:
+            continue
+        found[Resource(name)] = ResourceFigures(
+            billed=figures.get("billed") is True,
+            period_usage=_decimal(figures, "period_usage"),
+            period_cost=_decimal(figures, "period_cost"),
+            quota=_decimal(figures, "quota"),
+            quota_remaining=_decimal(figures, "quota_remaining"),
+        )
+    return found
+
+
 def parse_tenant_state(data: Any) -> TenantState:
     """Parse a tenant state object; raises ValueError on anything malformed."""
     if not isinstance(data, dict):
@@ -326,6 +362,7 @@ def parse_tenant_state(data: Any) -> TenantState:
         points=tuple(points),
         cutoff_approved=data.get("cutoff_approved") is True,
         updated_at=_datetime(data, "updated_at"),
+        resources=_resources(data),
         ha_user_ids=tuple(ha_user_ids),
         # Fail safe: only the exact words act; anything else does nothing.
         supply_action=action if action in SUPPLY_ACTIONS else "none",

@@ -21,7 +21,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory, UnitOfEnergy
+from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfVolume
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -42,7 +42,8 @@ from ..identifiers import (
     tenant_identifier,
     tenant_unique_id,
 )
-from .client import TenantState
+from ..resources import Resource
+from .client import ResourceFigures, TenantState
 
 if TYPE_CHECKING:
     from .link import LedgerLink
@@ -141,6 +142,61 @@ TENANT_SENSORS: tuple[TenantSensorEntityDescription, ...] = (
         value_fn=lambda tenant: tenant.quota_remaining_kwh,
     ),
 )
+
+
+# How Home Assistant measures each resource beside electricity (its own sensors above).
+_RESOURCE_MEASURES: dict[Resource, tuple[SensorDeviceClass, str]] = {
+    Resource.WATER: (SensorDeviceClass.WATER, UnitOfVolume.CUBIC_METERS),
+    Resource.GAS: (SensorDeviceClass.GAS, UnitOfVolume.CUBIC_METERS),
+    Resource.HEAT: (SensorDeviceClass.ENERGY, UnitOfEnergy.KILO_WATT_HOUR),
+}
+RESOURCES_WITH_SENSORS: tuple[Resource, ...] = tuple(_RESOURCE_MEASURES)
+
+
+def _figure(
+    resource: Resource, read: Callable[[ResourceFigures], SensorValue]
+) -> Callable[[TenantState], SensorValue]:
+    def value(tenant: TenantState) -> SensorValue:
+        figures = tenant.resources.get(resource)
+        return None if figures is None else read(figures)
+
+    return value
+
+
+def resource_sensor_descriptions(
+    resource: Resource,
+) -> tuple[TenantSensorEntityDescription, ...]:
+    """A tenant's usage, cost and quota left of ``resource`` (water, gas, heat)."""
+    device_class, unit = _RESOURCE_MEASURES[resource]
+    return (
+        TenantSensorEntityDescription(
+            key=f"{resource}_period_usage",
+            translation_key=f"{resource}_period_usage",
+            device_class=device_class,
+            native_unit_of_measurement=unit,
+            suggested_display_precision=3,
+            value_fn=_figure(resource, lambda figures: figures.period_usage),
+            state_class=SensorStateClass.TOTAL,
+            last_reset_fn=lambda tenant: tenant.period_start,
+        ),
+        TenantSensorEntityDescription(
+            key=f"{resource}_period_cost",
+            translation_key=f"{resource}_period_cost",
+            device_class=SensorDeviceClass.MONETARY,
+            currency_unit=True,
+            value_fn=_figure(resource, lambda figures: figures.period_cost),
+            state_class=SensorStateClass.TOTAL,
+            last_reset_fn=lambda tenant: tenant.period_start,
+        ),
+        TenantSensorEntityDescription(
+            key=f"{resource}_quota_remaining",
+            translation_key=f"{resource}_quota_remaining",
+            device_class=device_class,
+            native_unit_of_measurement=unit,
+            suggested_display_precision=3,
+            value_fn=_figure(resource, lambda figures: figures.quota_remaining),
+        ),
+    )
 
 
 class TenantSensor(TenantEntity, SensorEntity):

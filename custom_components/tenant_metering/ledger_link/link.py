@@ -54,11 +54,14 @@ from ..const import (
     LEDGER_HEALTH_INTERVAL,
     signal_ledger_availability,
     signal_ledger_chain,
+    signal_new_leak_point,
     signal_new_tenant,
+    signal_new_tenant_resource,
     signal_tenant_update,
 )
 from ..energy import EnergyDevice
 from ..identifiers import LEDGER_IDENTIFIER, LEDGER_UNIQUE_ID, tenant_id_of, tenant_identifier
+from ..resources import Resource
 from .backfill import async_backfill_statistics
 from .client import (
     LedgerAuthError,
@@ -69,13 +72,16 @@ from .client import (
     parse_tenant_state,
 )
 from .entities import (
+    RESOURCES_WITH_SENSORS,
     TENANT_BINARY_SENSORS,
     TENANT_SENSORS,
     JournalHeadSensor,
     TenantBinarySensor,
     TenantSensor,
+    resource_sensor_descriptions,
 )
 from .guard import CutoffGuardBinarySensor, CutoffsLastHourSensor, LedgerGuard, parse_guard
+from .leaks import LeakBinarySensor, LedgerLeaks, parse_leak_state
 from .supply import SupplySwitch
 
 _LOGGER = logging.getLogger(__name__)
@@ -165,6 +171,11 @@ class LedgerLink:
         self.supply_switches: dict[str, SupplySwitch] = {}
         # The ledger's mass-disconnection guard (guard.py), as it publishes it.
         self.guard = LedgerGuard()
+        # Points the ledger watches for leaks (leaks.py), as it publishes them.
+        self.leaks = LedgerLeaks(
+            hass,
+            lambda point: async_dispatcher_send(hass, signal_new_leak_point(entry.entry_id), point),
+        )
         # The newest chain head seen (chain_watch.py), kept across restarts.
         self.chain: ChainHead | None = None
         self._chain_store: Store[dict[str, Any]] = Store(
@@ -177,6 +188,9 @@ class LedgerLink:
         # Tenants removed by an empty retained payload: a poll answered before the ledger
         # archived them must not bring them back. A new retained state lifts this.
         self._tombstones: set[str] = set()
+        # The resources each tenant has entities of: a resource that leaves the tenant's map
+        # (a new period) keeps its entities, so its return must not add them twice.
+        self.tenant_resources: dict[str, set[Resource]] = {}
 
     @classmethod
     async def async_create(cls, hass: HomeAssistant, entry: ConfigEntry[Any]) -> Self:
@@ -250,6 +264,11 @@ class LedgerLink:
                 self.hass, f"{self.prefix}/ledger/guard", self._on_guard, 1, encoding=None
             )
         )
+        self._unsubscribers.append(
+            await mqtt.async_subscribe(
+                self.hass, f"{self.prefix}/ledger/alarms/+", self._on_leak_state, 1, encoding=None
+            )
+        )
         self._unsubscribers.append(self.coordinator.async_add_listener(self._on_tenant_list))
         await self.coordinator.async_refresh()
         self._update_trust()
@@ -282,6 +301,15 @@ class LedgerLink:
         payload = msg.payload if isinstance(msg.payload, bytes | str) else b""
         if (guard := parse_guard(payload)) is not None:
             self.guard.update(guard)
+
+    @callback
+    def _on_leak_state(self, msg: ReceiveMessage) -> None:
+        point = msg.topic.rpartition("/")[2]
+        payload = msg.payload if isinstance(msg.payload, bytes | str) else b""
+        if not payload:
+            self.leaks.update(point, None)
+        elif (state := parse_leak_state(point, payload)) is not None:
+            self.leaks.update(point, state)
 
     @callback
     def _on_ledger_status(self, msg: ReceiveMessage) -> None:
@@ -387,6 +415,9 @@ class LedgerLink:
         if known == tenant:
             return
         self.tenants[tenant.tenant_id] = tenant
+        with_entities = self.tenant_resources.setdefault(tenant.tenant_id, set())
+        new_resources = tenant.resources.keys() - with_entities
+        with_entities |= new_resources
         if known is None:
             async_dispatcher_send(
                 self.hass, signal_new_tenant(self.entry.entry_id), tenant.tenant_id
@@ -394,6 +425,13 @@ class LedgerLink:
         else:
             if known.name != tenant.name:
                 self._rename_tenant_device(tenant)
+            for resource in new_resources:
+                async_dispatcher_send(
+                    self.hass,
+                    signal_new_tenant_resource(self.entry.entry_id),
+                    tenant.tenant_id,
+                    resource,
+                )
             async_dispatcher_send(
                 self.hass, signal_tenant_update(self.entry.entry_id, tenant.tenant_id)
             )
@@ -409,6 +447,7 @@ class LedgerLink:
     @callback
     def _remove_tenant(self, tenant_id: str) -> None:
         self.tenants.pop(tenant_id, None)
+        self.tenant_resources.pop(tenant_id, None)
         device = async_get_entry_device(
             self.hass, self.entry.entry_id, tenant_identifier(tenant_id)
         )
@@ -462,8 +501,35 @@ class LedgerLink:
                 self.hass, signal_new_tenant(self.entry.entry_id), _add_tenant_entities
             )
         )
+
+        @callback
+        def _add_resource_entities(tenant_id: str, resource: Resource) -> None:
+            if entities := tenant_resource_entities(self, tenant_id, resource, platform):
+                async_add_entities(entities)
+
+        self.entry.async_on_unload(
+            async_dispatcher_connect(
+                self.hass, signal_new_tenant_resource(self.entry.entry_id), _add_resource_entities
+            )
+        )
         for tenant_id in self.tenants:
             _add_tenant_entities(tenant_id)
+        if platform is not Platform.BINARY_SENSOR:
+            return
+
+        @callback
+        def _add_leak_sensor(point: str) -> None:
+            async_add_entities(
+                [LeakBinarySensor(self.leaks, point, LEDGER_UNIQUE_ID, self.device_info)]
+            )
+
+        self.entry.async_on_unload(
+            async_dispatcher_connect(
+                self.hass, signal_new_leak_point(self.entry.entry_id), _add_leak_sensor
+            )
+        )
+        for point in self.leaks.states:
+            _add_leak_sensor(point)
 
     def known_device_identifiers(self) -> set[str]:
         return {LEDGER_UNIQUE_ID} | {tenant_identifier(tenant_id)[1] for tenant_id in self.tenants}
@@ -476,12 +542,7 @@ class LedgerLink:
                 "last_poll_success": self.coordinator.last_update_success,
                 "tenants": {
                     tenant_id: async_redact_data(
-                        {
-                            key: str(value)
-                            if value is not None and not isinstance(value, bool | tuple)
-                            else value
-                            for key, value in asdict(tenant).items()
-                        },
+                        {key: _diagnostic(value) for key, value in asdict(tenant).items()},
                         TENANT_TO_REDACT,
                     )
                     for tenant_id, tenant in self.tenants.items()
@@ -492,6 +553,15 @@ class LedgerLink:
     def energy_devices(self) -> list[EnergyDevice]:
         """None: the ledger measures nothing itself."""
         return []
+
+
+def _diagnostic(value: Any) -> Any:
+    """A tenant-state value as diagnostics show it: figures as their exact text."""
+    if value is None or isinstance(value, bool | tuple):
+        return value
+    if isinstance(value, dict):
+        return {str(key): _diagnostic(item) for key, item in value.items()}
+    return str(value)
 
 
 def ledger_entities(link: LedgerLink, platform: Platform) -> list[Entity]:
@@ -509,7 +579,11 @@ def ledger_entities(link: LedgerLink, platform: Platform) -> list[Entity]:
 def tenant_entities(link: LedgerLink, tenant_id: str, platform: Platform) -> list[Entity]:
     """One tenant's entities on ``platform``."""
     if platform is Platform.SENSOR:
-        return [TenantSensor(link, tenant_id, description) for description in TENANT_SENSORS]
+        return [TenantSensor(link, tenant_id, description) for description in TENANT_SENSORS] + [
+            entity
+            for resource in sorted(link.tenant_resources.get(tenant_id, ()))
+            for entity in tenant_resource_entities(link, tenant_id, resource, platform)
+        ]
     if platform is Platform.BINARY_SENSOR:
         return [
             TenantBinarySensor(link, tenant_id, description)
@@ -518,3 +592,15 @@ def tenant_entities(link: LedgerLink, tenant_id: str, platform: Platform) -> lis
     if platform is Platform.SWITCH:
         return [SupplySwitch(link, tenant_id)]
     return []
+
+
+def tenant_resource_entities(
+    link: LedgerLink, tenant_id: str, resource: Resource, platform: Platform
+) -> list[Entity]:
+    """A tenant's sensors of ``resource`` beside electricity (water, gas, heat)."""
+    if platform is not Platform.SENSOR or resource not in RESOURCES_WITH_SENSORS:
+        return []
+    return [
+        TenantSensor(link, tenant_id, description)
+        for description in resource_sensor_descriptions(resource)
+    ]

@@ -255,3 +255,28 @@ async def test_rtu_over_tcp_gateway(socket_enabled: None, profiles: dict[str, Pr
             await bus.close()
     assert reading.channels["1"].energy_wh == 1_234_560
     assert reading.channels["1"].power == pytest.approx(712.4)
+
+
+async def test_a_heat_meter_reads_exact_wh_and_allows_a_heat_plants_power(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    """The integer register comes back to the Wh; the spike filter's ceiling is the profile's
+    200 kW (with the filter's overload margin, 320 kWh in an hour), not 1 A at 230 V: 150 kWh
+    of heat in an hour is believed, 400 kWh is not."""
+    heat = profiles["generic_heat_meter"]
+    meter = SimulatedMeter(modbus_server, heat, slave_id=1)
+    now = [0.0]
+    poller = MeterPoller(bus, MeterConfig(profile=heat, slave_id=1), clock=lambda: now[0])
+
+    meter.set_channel("1", ChannelValues(energy_wh=4_000_000_001, power=45_000))
+    reading = (await poller.poll()).channels["1"]
+    assert (reading.energy_wh, reading.power) == (4_000_000_001, 45_000)
+
+    now[0] += 3600
+    meter.set_channel("1", ChannelValues(energy_wh=4_000_150_001))
+    assert (await poller.poll()).channels["1"].energy_wh == 4_000_150_001
+
+    now[0] += 3600
+    meter.set_channel("1", ChannelValues(energy_wh=4_000_550_001))
+    spike = (await poller.poll()).channels["1"]
+    assert spike.energy_rejected

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from custom_components.tenant_metering.resources import Resource
 from custom_components.tenant_metering.sources.modbus.core import (
     BUILT_IN_DIR,
     Profile,
@@ -24,6 +25,7 @@ BUILT_IN_IDS = {
     "eastron_sdm630",
     "generic_prepaid_relay",
     "generic_multi_circuit",
+    "generic_heat_meter",
 }
 
 
@@ -67,6 +69,24 @@ def test_multi_circuit_variants_stride_registers_and_coils(profiles: dict[str, P
     assert last.relay.address == 17
     with pytest.raises(ValueError, match="no 5-channel variant"):
         meter.expand(5)
+
+
+def test_the_heat_meter_bills_heat_in_integer_wh(profiles: dict[str, Profile]) -> None:
+    heat = profiles["generic_heat_meter"]
+    assert heat.resource is Resource.HEAT
+    assert heat.max_power_w == 200_000
+    (channel,) = heat.expand()
+    energy = channel.value(Quantity.ENERGY)
+    assert energy is not None
+    assert (energy.table, energy.address, energy.data_type, energy.factor) == (
+        Table.HOLDING,
+        0,
+        DataType.U32,
+        1,
+    )
+    assert {p.profile_id for p in profiles.values() if p.resource is not Resource.ELECTRICITY} == {
+        "generic_heat_meter"
+    }
 
 
 def test_relay_capability(profiles: dict[str, Profile]) -> None:
@@ -143,6 +163,11 @@ BROKEN_PROFILES = {
     ),
     "no layout at all": (lambda d: _without(d, "channels"), "channels"),
     "unknown key": (lambda d: _with(d, 1, "registers"), "registers"),
+    "a Modbus meter meters electricity or heat": (
+        lambda d: _with(d, "water", "resource"),
+        "resource",
+    ),
+    "a ceiling is whole watts": (lambda d: _with(d, "lots", "max_power_w"), "max_power_w"),
 }
 
 

@@ -5,7 +5,11 @@ from pathlib import Path
 import subprocess
 import sys
 
+from hypothesis import given, settings, strategies as st
 import pytest
+
+from tenant_ledger import rate_cli
+from tenant_ledger.billing.resources import Unit
 
 ADDON = Path(__file__).resolve().parents[3] / "addon"
 
@@ -34,12 +38,12 @@ r2,2026-01-02T12:00:00+01:00,900
 FROM, TO = "2026-01-01T00:00:00+01:00", "2026-01-03T00:00:00+01:00"
 
 
-def run_rate(tmp_path, tariff=TOU_TARIFF, readings=READINGS, start=FROM, end=TO):
+def run_rate(tmp_path, tariff=TOU_TARIFF, readings=READINGS, start=FROM, end=TO, more=()):
     (tmp_path / "tariff.json").write_text(tariff)
     (tmp_path / "readings.csv").write_text(readings)
     return subprocess.run(
         [sys.executable, "-m", "tenant_ledger", "rate", "--tariff", "tariff.json",
-         "--readings", "readings.csv", "--from", start, "--to", end],
+         "--readings", "readings.csv", "--from", start, "--to", end, *more],
         cwd=tmp_path,
         env={"PYTHONPATH": str(ADDON), "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
         capture_output=True,
@@ -111,6 +115,51 @@ def test_readings_outside_the_period_are_apportioned_by_time(tmp_path):
     }
 
 
+WATER_TARIFF = """{"currency": "EUR", "timezone": "Europe/Berlin",
+  "energy": {"type": "flat", "rate": "4.20"}, "standing_charge_per_day": "0.10",
+  "tax_rate": "0.07"}"""
+WATER_READINGS = """point_id,ts,volume_l
+cold,2026-11-01T00:00:00+01:00,1000
+cold,2026-11-16T00:00:00+01:00,3250
+cold,2026-12-01T00:00:00+01:00,5500
+"""
+NOVEMBER = ("2026-11-01T00:00:00+01:00", "2026-12-01T00:00:00+01:00")
+
+
+def test_a_water_meter_is_rated_per_m3_like_its_statement_section(tmp_path):
+    """The water section of tests/ledger/test_statement_resources.py: 4.5 m³ at 4.20 and
+    30 days at 0.10 is a subtotal of 21.90 (tax 7 % of it on its own: 1.53)."""
+    result = run_rate(
+        tmp_path, WATER_TARIFF, WATER_READINGS, *NOVEMBER, more=("--resource", "water")
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert json.loads(result.stdout) == {
+        "currency": "EUR",
+        "resource": "water",
+        "volume_l": 4500,
+        "bands": {"energy": {"volume_m3": "4.500", "amount": "18.90"}},
+        "standing": "3.00",
+        "net": "21.90",
+        "tax": "1.53",
+        "total": "23.43",
+    }
+
+
+def test_readings_in_another_unit_than_the_resource_are_refused(tmp_path):
+    result = run_rate(tmp_path, WATER_TARIFF, WATER_READINGS, *NOVEMBER)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2,
+        "",
+        "error: readings.csv line 1: expected the header point_id,ts,energy_wh\n",
+    )
+    bad = WATER_READINGS.replace("3250", "3250.5")
+    result = run_rate(tmp_path, WATER_TARIFF, bad, *NOVEMBER, more=("--resource", "gas"))
+    assert result.stderr == "error: readings.csv line 3, field volume_l: not an integer: '3250.5'\n"
+    result = run_rate(tmp_path, WATER_TARIFF, WATER_READINGS, *NOVEMBER, more=("--resource", "x"))
+    assert result.returncode == 2
+    assert "argument --resource: invalid Resource value: 'x'" in result.stderr
+
+
 def test_register_reset_is_warned_about(tmp_path):
     readings = READINGS + "r1,2026-01-02T12:00:00+01:00,50\n"
     result = run_rate(tmp_path, readings=readings)
@@ -156,3 +205,30 @@ def test_naive_period_bounds_are_refused_with_status_2(tmp_path):
         "python -m tenant_ledger rate: error: argument --from: "
         "not an ISO-8601 timestamp with offset: '2026-01-01T00:00:00'"
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    unit=st.sampled_from(list(Unit)),
+    text=st.one_of(
+        st.text(),
+        st.lists(st.lists(st.text(max_size=30), max_size=4), max_size=6).map(
+            lambda rows: "\n".join(",".join(row) for row in [["point_id", "ts", "volume_l"], *rows])
+        ),
+    ),
+)
+def test_any_readings_file_is_read_or_refused_in_one_line(
+    tmp_path_factory: pytest.TempPathFactory, unit: Unit, text: str
+) -> None:
+    """Garbage of any shape in either unit's CSV: readings or an InputError, nothing else."""
+    path = tmp_path_factory.mktemp("csv") / "readings.csv"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    problem, readings = "", []
+    try:
+        readings = rate_cli._load_readings(path, unit)
+    except rate_cli.InputError as err:
+        problem = str(err)
+    if problem:
+        assert "\n" not in problem
+        assert problem.startswith(str(path))
+    assert all(reading.energy_wh >= 0 for reading in readings)

@@ -6,7 +6,16 @@ from decimal import Decimal
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from tenant_ledger.billing import Assignment, Credit, CreditKind, Money, Reading, build_statement
+from tenant_ledger.billing import (
+    Assignment,
+    Credit,
+    CreditKind,
+    Money,
+    Reading,
+    ResourceBilling,
+    build_statement,
+)
+from tenant_ledger.billing.resources import Resource, billing_unit
 from tenant_ledger.billing.statement_document import (
     Issuer,
     LateEnergy,
@@ -113,6 +122,106 @@ def test_every_generated_month_adds_up_line_by_line(month: dict[str, object]) ->
         + len(document.credits)  # type: ignore[attr-defined]
     )
     assert from_json(to_json(document)) == document  # type: ignore[arg-type]
+
+
+@st.composite
+def two_resource_months(draw: st.DrawFn) -> tuple[dict[str, object], dict[str, object]]:
+    """An electricity month and, on another point, a month of another resource."""
+    month = draw(months())
+    other = draw(months())
+    resource = draw(st.sampled_from([Resource.WATER, Resource.GAS, Resource.HEAT]))
+    other["resource"] = resource
+    other["readings"] = [
+        Reading(point_id="meter", ts=r.ts, energy_wh=r.energy_wh)
+        for r in other["readings"]  # type: ignore[attr-defined]
+    ]
+    other["assignments"] = [
+        Assignment(point_id="meter", tenant_id="t", start=a.start)
+        for a in other["assignments"]  # type: ignore[attr-defined]
+    ]
+    return month, other
+
+
+def _alone(month: dict[str, object]) -> object:
+    """The statement of one resource's readings billed as if it were the only one."""
+    return build_statement(
+        tenant_id="t",
+        start=NOV_1,
+        end=DEC_1,
+        schedule=month["schedule"],  # type: ignore[arg-type]
+        readings=month["readings"],  # type: ignore[arg-type]
+        assignments=month["assignments"],  # type: ignore[arg-type]
+        opening_balance=Money.zero("EUR"),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(two_resource_months())
+def test_a_second_resource_gets_its_own_exact_section(
+    months_pair: tuple[dict[str, object], dict[str, object]],
+) -> None:
+    """Per resource: its section is what its readings and tariff alone would bill, line by
+    line (the arithmetic per 1000 L is the arithmetic per kWh); one net, tax and total."""
+    month, other = months_pair
+    resource = other["resource"]
+    statement = build_statement(
+        tenant_id="t",
+        start=NOV_1,
+        end=DEC_1,
+        schedule=month["schedule"],  # type: ignore[arg-type]
+        readings=month["readings"],  # type: ignore[arg-type]
+        assignments=month["assignments"],  # type: ignore[arg-type]
+        opening_balance=Money(currency="EUR", minor=month["opening"]),  # type: ignore[arg-type]
+        credits=month["credits"],  # type: ignore[arg-type]
+        others=[
+            ResourceBilling(
+                resource=resource,  # type: ignore[arg-type]
+                schedule=other["schedule"],  # type: ignore[arg-type]
+                readings=tuple(other["readings"]),  # type: ignore[arg-type]
+                assignments=tuple(other["assignments"]),  # type: ignore[arg-type]
+            )
+        ],
+    )
+    electricity, alone = _alone(month), _alone(other)
+    (section,) = statement.sections
+    assert section.resource is resource
+    assert section.usage == alone.energy_wh  # type: ignore[attr-defined]
+    assert [item.amount for item in section.lines] == [
+        item.amount
+        for item in alone.charges.lines  # type: ignore[attr-defined]
+    ]
+    assert statement.energy_wh == electricity.energy_wh  # type: ignore[attr-defined]
+    assert statement.charges.net == electricity.charges.net + alone.charges.net  # type: ignore[attr-defined]
+    document = build_document(
+        statement,
+        number="2026-00042",
+        issuer=ISSUER,
+        tenant_name="Anna",
+        point_names={"room": "Room 101", "meter": "Cold water"},
+        zone=BERLIN,
+        issued=month["issued"],  # type: ignore[arg-type]
+        due_days=month["due_days"],  # type: ignore[arg-type]
+        late=month["late"],  # type: ignore[arg-type]
+    )
+    assert validate_document(document) == []
+    assert [s.resource for s in document.sections] == [Resource.ELECTRICITY, resource]
+    assert sum(s.subtotal_minor for s in document.sections) == document.net_minor
+    assert {row.unit for row in document.charges if row.resource is resource} <= {
+        billing_unit(resource),
+        "day",
+    }
+    assert from_json(to_json(document)) == document
+    table = statement_table(document, Formats("de", "EUR"))
+    assert len([row for row in table if row.amount]) == (
+        2
+        + len(document.charges)
+        + len(document.sections)
+        + 2
+        + len(document.taxes)
+        + len(document.late)
+        + len(document.credits)
+    )
+    to_csv(document)
 
 
 def test_due_date_is_always_after_the_issue_date() -> None:

@@ -23,6 +23,7 @@ def concrete(path: str, tenant_id: str) -> str:
         .replace(r"{period:\d{4}-\d{2}-\d{2}}", PERIOD)
         .replace("{format:pdf|csv}", "pdf")
         .replace(r"{quarantine_id:\d{1,9}}", "1")
+        .replace(r"{alarm_id:\d{1,9}}", "1")
         .replace(r"{entry_id:\d{1,9}}", "1")
     )
 

@@ -60,6 +60,18 @@ def test_a_whole_number_is_in_its_range_or_a_message(typed: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
+@given(typed=ANY_TEXT | st.from_regex(r"[0-9]{1,3}:[0-9]{1,3}(:[0-9]{2})?", fullmatch=True))
+def test_a_night_window_time_is_a_whole_minute_or_a_message(typed: str) -> None:
+    try:
+        moment = forms.wall_time("window_start", typed)
+    except forms.FormError as err:
+        assert_field(err, "window_start")
+        return
+    assert (moment.second, moment.microsecond) == (0, 0)
+    assert moment.isoformat("minutes") == typed
+
+
+@settings(max_examples=300, deadline=None)
 @given(kwh=ANY_TEXT | NUMBER_LIKE, rate=ANY_TEXT | NUMBER_LIKE)
 def test_a_quota_is_exact_wh_or_a_message(kwh: str, rate: str) -> None:
     try:

@@ -18,7 +18,7 @@ from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.queries import StoredReading, readings_between
 from tenant_ledger.db.statement_inputs import readings_around
 from tenant_ledger.journal import PostingKind, tenant_account
-from tenant_ledger.statement_render import statement_table, to_csv, to_pdf
+from tenant_ledger.statement_render import meter_groups, statement_table, to_csv, to_pdf
 from tenant_ledger.web.charts import Bar, bar_chart
 from tenant_ledger.web.context import Page, Web
 from tenant_ledger.web.names import names
@@ -297,6 +297,7 @@ async def statement(web_ui: Web, page: Page) -> web.StreamResponse:
         problem=problem,
         document=None if isinstance(document, str) else document,
         rows=[] if isinstance(document, str) else statement_table(document, formats),
+        meter_groups=[] if isinstance(document, str) else meter_groups(document, formats),
         chart=chart,
         anchor=reading_anchor,
         to_epoch=to_epoch,

@@ -1,5 +1,8 @@
-"""Reading issues for the landlord: quarantined (implausible) readings, unreadable messages
-and conflicting readings.
+"""Reading issues for the landlord: leak alarms, quarantined (implausible) readings,
+unreadable messages and conflicting readings.
+
+A leak alarm nobody has acknowledged is listed first; acknowledging it here turns the point's
+leak sensor in Home Assistant off (addon/DOCS.md, "Leak watches").
 
 A quarantined reading that was real after all is released here, with a reason, and is then
 ingested like any reading (BILLING.md, "Implausible readings"). An unreadable message carried
@@ -13,8 +16,9 @@ from aiohttp import web
 import sqlalchemy as sa
 
 from tenant_ledger.billing.timestamps import from_us
-from tenant_ledger.db import listings
+from tenant_ledger.db import leak_store, listings
 from tenant_ledger.errors import LedgerError
+from tenant_ledger.operations import leaks
 from tenant_ledger.web import forms
 from tenant_ledger.web.context import Page, Web, redirect
 
@@ -26,6 +30,12 @@ def _issues(connection: sa.Connection) -> dict[str, list[dict[str, Any]]]:
         "conflicts": listings.conflict_rows(connection, None, MAX_ROWS),
         "quarantined": listings.quarantined(connection, None, MAX_ROWS),
         "parked": listings.parked(connection, MAX_ROWS),
+        "leaks": [
+            leaks.alarm_payload(alarm)
+            for alarm in leak_store.alarms(
+                connection, point_id=None, open_only=True, limit=MAX_ROWS
+            )
+        ],
     }
 
 
@@ -55,6 +65,10 @@ async def _render(
             row | {"time": local(datetime.fromisoformat(row["last_received_at"]))}
             for row in issues["parked"]
         ],
+        leaks=[
+            alarm | {"from": local_s(alarm["window_start"]), "to": local_s(alarm["window_end"])}
+            for alarm in issues["leaks"]
+        ],
         errors=errors or {},
         values=values or {},
         truncated=any(len(rows) == MAX_ROWS for rows in issues.values()),
@@ -80,3 +94,21 @@ async def release(web_ui: Web, page: Page) -> web.StreamResponse:
         errors = {f"{form}.": err.message}
         return await _render(web_ui, page, 400, errors, {f"{form}.reason": reason})
     raise redirect(page, "/readings/issues", done="release")
+
+
+async def acknowledge_leak(web_ui: Web, page: Page) -> web.StreamResponse:
+    identifier = page.request.match_info["alarm_id"]
+    form = f"leak{identifier}"
+    reason = page.field("reason")
+    try:
+        action = web_ui.action(page, forms.text("reason", reason) if reason else "")
+        await web_ui.service.acknowledge_leak_alarm(action, int(identifier))
+    except forms.FormError as err:
+        errors = {f"{form}.{err.field}": err.message}
+        return await _render(web_ui, page, 400, errors, {f"{form}.reason": reason})
+    except LedgerError as err:
+        if err.status == 404:
+            return web_ui.not_found(page)
+        errors = {f"{form}.": err.message}
+        return await _render(web_ui, page, 400, errors, {f"{form}.reason": reason})
+    raise redirect(page, "/readings/issues", done="leak")

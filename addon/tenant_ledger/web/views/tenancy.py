@@ -10,14 +10,20 @@ from typing import Any
 from aiohttp import web
 
 from tenant_ledger import operations as ops
-from tenant_ledger.billing import format_kwh
+from tenant_ledger.billing.night_flow import NightWindow
+from tenant_ledger.billing.resources import base_unit, billing_unit, format_usage
 from tenant_ledger.billing.timestamps import from_us
+from tenant_ledger.db import leak_store
+from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.queries import point_rows
 from tenant_ledger.errors import LedgerError
+from tenant_ledger.operations import leaks
 from tenant_ledger.readings_in import IncomingReading
 from tenant_ledger.web import forms
 from tenant_ledger.web.context import Page, Web, redirect
 from tenant_ledger.web.names import names
+
+MAX_MINIMUM_PER_HOUR = 10**9
 
 
 def _holders(web_ui: Web, now_us: int) -> dict[str, str]:
@@ -41,13 +47,29 @@ def _free(web_ui: Web, now_us: int) -> list[str]:
 
 
 async def points(web_ui: Web, page: Page) -> web.StreamResponse:
+    return await _points_page(web_ui, page)
+
+
+async def _points_page(
+    web_ui: Web,
+    page: Page,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> web.Response:
     catalog, now_us = web_ui.service.catalog, web_ui.service.clock()
     holders = _holders(web_ui, now_us)
     rows = await web_ui.service.read(lambda c, _cat: point_rows(c))
+    watches = await web_ui.service.read(lambda c, _cat: leak_store.watches(c))
     known = await names(web_ui)
     return web_ui.render(
         page,
         "points.html",
+        status,
+        watches={watch.point_id: leaks.watch_payload(watch) for watch in watches},
+        watchable=sorted(catalog.point_records),
+        errors=errors or {},
+        values=values or {},
         points=[
             {
                 "row": row,
@@ -57,16 +79,54 @@ async def points(web_ui: Web, page: Page) -> web.StreamResponse:
                 "kind": catalog.point_records[row.point_id].kind
                 if row.point_id in catalog.point_records
                 else "",
+                "resource": catalog.resource_of(row.point_id),
                 "holder": holders.get(row.point_id),
                 "last": ""
                 if row.last_ts is None or row.last_wh is None
-                else f"{format_kwh(row.last_wh)} kWh at "
+                else f"{format_usage(row.last_wh, catalog.resource_of(row.point_id))} at "
                 f"{from_us(row.last_ts * 1_000_000).astimezone(catalog.zone):%Y-%m-%d %H:%M}",
             }
             for row in rows
         ],
         tenants={tenant_id: record.name for tenant_id, record in catalog.tenants.items()},
     )
+
+
+_WATCH_FIELDS = ("point", "window_start", "window_end", "minimum_per_hour", "reason")
+
+
+async def put_leak_watch(web_ui: Web, page: Page) -> web.StreamResponse:
+    """Watch a meter for flow that never stops at night (addon/DOCS.md, "Leak watches")."""
+    fields = {name: page.field(name) for name in _WATCH_FIELDS}
+    try:
+        point_id = forms.choice(
+            "point", fields["point"], web_ui.service.catalog.point_records, "meter"
+        )
+        start = forms.wall_time("window_start", fields["window_start"])
+        end = forms.wall_time("window_end", fields["window_end"])
+        if start == end:
+            raise forms.FormError(
+                "window_end", "The night must end at another time than it starts."
+            )
+        minimum = forms.whole(
+            "minimum_per_hour", fields["minimum_per_hour"], 1, MAX_MINIMUM_PER_HOUR
+        )
+        action = web_ui.action(page, forms.text("reason", fields["reason"], required=False))
+        window = NightWindow(start=start, end=end)
+        await web_ui.service.put_leak_watch(action, point_id, window, minimum, enabled=True)
+    except forms.FormError as err:
+        values = {f"watch.{name}": value for name, value in fields.items()}
+        return await _points_page(web_ui, page, 400, {f"watch.{err.field}": err.message}, values)
+    raise redirect(page, "/points", done="leak_watch")
+
+
+async def remove_leak_watch(web_ui: Web, page: Page) -> web.StreamResponse:
+    point_id = page.field("point")
+    try:
+        await web_ui.service.delete_leak_watch(web_ui.action(page, ""), point_id)
+    except LedgerError:
+        return web_ui.not_found(page)
+    raise redirect(page, "/points", done="leak_unwatch")
 
 
 async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) -> web.Response:
@@ -83,6 +143,7 @@ async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) ->
         held=catalog.points_of(tenant_id, now_us),
         free=sorted(_free(web_ui, now_us), key=lambda point_id: known.point(point_id).lower()),
         point_name=known.point,
+        unit_of=lambda point_id: billing_unit(catalog.resource_of(point_id)),
         **({"values": {"at": now}, "errors": {}} | context),
     )
 
@@ -91,13 +152,16 @@ async def move_form(web_ui: Web, page: Page) -> web.StreamResponse:
     return await _render(web_ui, page)
 
 
-def _final_readings(page: Page, point_ids: list[str], ts: int) -> list[IncomingReading]:
+def _final_readings(
+    catalog: Catalog, page: Page, point_ids: list[str], ts: int
+) -> list[IncomingReading]:
     found = []
     for point_id in point_ids:
         text = page.field(f"reading.{point_id}")
         if text:
-            wh = forms.register_wh(f"reading.{point_id}", text)
-            found.append(IncomingReading(point_id=point_id, ts=ts, energy_wh=wh, seq=None))
+            resource = catalog.resource_of(point_id)
+            register = forms.register_wh(f"reading.{point_id}", text, billing_unit(resource))
+            found.append(IncomingReading(point_id, ts, register, base_unit(resource), None))
     return found
 
 
@@ -117,7 +181,7 @@ async def _move(web_ui: Web, page: Page, direction: str) -> web.StreamResponse:
                 forms.choice("points", point_id, free, "free room meter")
         else:
             chosen = catalog.points_of(tenant_id, ts * 1_000_000)
-        final = _final_readings(page, chosen, ts)
+        final = _final_readings(web_ui.service.catalog, page, chosen, ts)
         if final:
             await web_ui.service.ingest(final)
         if direction == "in":

@@ -1,17 +1,17 @@
-"""An adopted HA energy sensor (Shelly, Tasmota, Zigbee2MQTT, ESPHome, …) as a metering point.
+"""An adopted HA meter sensor (Shelly, Tasmota, Zigbee2MQTT, ESPHome, wmbusmeters, …) as a
+metering point: electricity or heat (device class energy), water or gas.
 
 Each state change of the sensor is one register reading for the ledger, point id
 ``ha:{entity registry id}``: the registry's UUID stays the same when the entity id is renamed,
 so the point (and the tenant it is assigned to) survives renames. The state string is
-converted to integer Wh with Decimal, never float; unavailable/unknown states and units
-other than Wh/kWh/MWh are skipped. A decrease is published like any other reading: the
-ledger treats it as a counter reset.
+converted exactly to the resource's integer register, Wh or L (``register.py``);
+unavailable/unknown states and other units are skipped. A decrease is published like any
+other reading: the ledger treats it as a counter reset.
 """
 
 from dataclasses import asdict
-from decimal import Decimal, InvalidOperation
 import logging
-from typing import Any, Final, Self
+from typing import Any, Self
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
@@ -19,7 +19,6 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
     Platform,
-    UnitOfEnergy,
 )
 from homeassistant.core import (
     CALLBACK_TYPE,
@@ -36,35 +35,14 @@ from homeassistant.helpers.event import (
     async_track_state_change_event,
 )
 
-from ...const import CONF_SENSOR, CONF_SWITCH
+from ...const import CONF_RESOURCE, CONF_SENSOR, CONF_SWITCH
 from ...energy import EnergyDevice
 from ...identifiers import adopted_point_id
 from ...readings import PointReading, ReadingPublisher
-from ...units import to_wh
+from ...resources import Resource
+from .register import Skipped, register_of
 
 _LOGGER = logging.getLogger(__name__)
-
-WH_PER_UNIT: Final[dict[str, Decimal]] = {
-    UnitOfEnergy.WATT_HOUR: Decimal(1),
-    UnitOfEnergy.KILO_WATT_HOUR: Decimal(1000),
-    UnitOfEnergy.MEGA_WATT_HOUR: Decimal(1_000_000),
-}
-
-
-def energy_wh(state: State) -> int | None:
-    """The sensor's state as an integer Wh register, or None when it is not a reading."""
-    if state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
-        return None
-    factor = WH_PER_UNIT.get(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT, ""))
-    if factor is None:
-        return None
-    try:
-        value = Decimal(state.state)
-    except InvalidOperation:
-        return None
-    if not value.is_finite() or value < 0:
-        return None
-    return to_wh(value * factor)
 
 
 class AdoptedPoint:
@@ -78,6 +56,8 @@ class AdoptedPoint:
         self.entry = entry
         self.registry_id: str = entry.data[CONF_SENSOR]
         self.point = adopted_point_id(self.registry_id)
+        # Entries adopted before there were other resources are electricity.
+        self.resource = Resource(entry.data.get(CONF_RESOURCE, Resource.ELECTRICITY))
         self.publisher = ReadingPublisher(hass, entry)
         self.entity_id: str | None = None
         self.last_reading: PointReading | None = None
@@ -140,20 +120,27 @@ class AdoptedPoint:
 
     @callback
     def _publish(self, state: State) -> None:
-        wh = energy_wh(state)
-        if wh is None:
-            unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+        unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+        register = register_of(state.state, unit, self.resource)
+        if isinstance(register, Skipped):
             if state.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN) and unit != self._warned_unit:
                 self._warned_unit = unit
                 _LOGGER.warning(
-                    "%s: %s = %r %s is not an energy reading in Wh, kWh or MWh; skipped",
+                    "%s: %s = %r %s is not a %s reading (%s); skipped",
                     self.point,
                     state.entity_id,
                     state.state,
                     unit,
+                    self.resource,
+                    register.why,
                 )
             return
-        reading = PointReading(point=self.point, ts=int(state.last_updated_timestamp), energy_wh=wh)
+        reading = PointReading(
+            point=self.point,
+            ts=int(state.last_updated_timestamp),
+            resource=self.resource,
+            register=register,
+        )
         self.last_reading = reading
         self.publisher.publish_points([reading])
 
@@ -172,6 +159,7 @@ class AdoptedPoint:
         return {
             "adopted": {
                 "point": self.point,
+                "resource": self.resource,
                 "entity_id": self.entity_id,
                 "switch": self.switch_entity_id,
                 "last_reading": asdict(reading) if reading else None,
@@ -181,4 +169,10 @@ class AdoptedPoint:
     def energy_devices(self) -> list[EnergyDevice]:
         if self.entity_id is None:
             return []
-        return [EnergyDevice(stat_consumption=self.entity_id, name=self.entry.title)]
+        if self.resource is Resource.HEAT:
+            return []  # the energy dashboard has no place for heat (energy.py)
+        return [
+            EnergyDevice(
+                stat_consumption=self.entity_id, name=self.entry.title, resource=self.resource
+            )
+        ]

@@ -53,6 +53,7 @@ from ...identifiers import (
     modbus_point_id,
 )
 from ...readings import PointReading, ReadingPublisher
+from ...resources import Resource
 from .coordinator import ModbusCoordinator
 from .core import (
     ChannelReading,
@@ -254,7 +255,12 @@ class ModbusGateway:
                         channel.energy_wh,
                     )
                 points.append(
-                    PointReading(point=point, ts=int(reading.ts), energy_wh=channel.energy_wh)
+                    PointReading(
+                        point=point,
+                        ts=int(reading.ts),
+                        resource=meter.profile.resource,
+                        register=channel.energy_wh,
+                    )
                 )
         self.publisher.publish_points(points)
 
@@ -380,7 +386,14 @@ class ModbusGateway:
 
     def energy_devices(self) -> list[EnergyDevice]:
         """The incomer's energy sensor first: the upstream of this gateway's other channels
-        only (other sources may be fed from elsewhere)."""
+        only (other sources may be fed from elsewhere). A heat meter's channels say so."""
+        resources = {
+            channel_unique_id(
+                meter.device_id, channel.channel_id, KEY_ENERGY
+            ): meter.profile.resource
+            for meter in self.meters.values()
+            for channel in meter.channels
+        }
         incomer_ids = {
             channel_unique_id(meter.device_id, channel.channel_id, KEY_ENERGY)
             for meter in self.meters.values()
@@ -392,7 +405,11 @@ class ModbusGateway:
             (entity.entity_id for entity in energy if entity.unique_id in incomer_ids), None
         )
         others = [
-            EnergyDevice(stat_consumption=entity.entity_id, upstream=incomer)
+            EnergyDevice(
+                stat_consumption=entity.entity_id,
+                upstream=incomer,
+                resource=resources.get(entity.unique_id, Resource.ELECTRICITY),
+            )
             for entity in energy
             if entity.entity_id != incomer
         ]

@@ -19,6 +19,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from ...const import signal_device_update
 from ...identifiers import KEY_ENERGY, ChannelEntityKey, channel_unique_id, mqtt_point_id
 from ...readings import PointReading, ReadingPublisher
+from ...resources import Resource
 from . import commands, protocol
 from .breaker import Breaker
 from .protocol import ChannelState, ProtocolError
@@ -207,7 +208,8 @@ class BreakerTopics:
             PointReading(
                 point=mqtt_point_id(device_id, channel_id),
                 ts=ts,
-                energy_wh=state.energy_wh,
+                resource=Resource.ELECTRICITY,
+                register=state.energy_wh,
                 seq=seq,
             )
             for ts, seq, channels in messages

@@ -11,6 +11,8 @@ File layout (see the built-in files for worked examples)::
     id: vendor_model            # unique, lower-case
     name / manufacturer / model / source (the datasheet cited)
     rated_current_a: 100        # the spike filter's ceiling per channel (per phase)
+    resource: heat              # optional: electricity (default) or heat, both in Wh
+    max_power_w: 200000         # optional: the ceiling in W instead (a heat meter's power)
     default_slave_id: 1         # optional
     serial: {baudrate: 9600, bytesize: 8, parity: N, stopbits: 1}   # optional
     max_gap: 16                 # optional; 0 if the meter refuses unmapped registers
@@ -38,6 +40,7 @@ from typing import Any
 import voluptuous as vol
 import yaml
 
+from ....resources import Resource
 from .profile import (
     UNIT_FACTORS,
     ChannelSpec,
@@ -164,6 +167,10 @@ _PROFILE = vol.Schema(
         vol.Required("model"): vol.All(str, vol.Length(min=1)),
         vol.Required("source"): vol.All(str, vol.Length(min=1)),
         vol.Required("rated_current_a"): vol.All(vol.Coerce(float), vol.Range(min=0.1, max=10000)),
+        vol.Optional("resource", default=Resource.ELECTRICITY.value): vol.In(
+            [Resource.ELECTRICITY.value, Resource.HEAT.value]
+        ),
+        vol.Optional("max_power_w"): vol.All(int, vol.Range(min=1, max=10**9)),
         vol.Optional("default_slave_id", default=1): vol.All(int, vol.Range(min=1, max=247)),
         vol.Optional("serial", default={}): {
             vol.Optional("baudrate", default=9600): vol.In(
@@ -261,6 +268,8 @@ def parse_profile(data: Any, *, file: Path) -> Profile:
             model=valid["model"],
             source=valid["source"],
             rated_current_a=valid["rated_current_a"],
+            resource=Resource(valid["resource"]),
+            max_power_w=Decimal(valid["max_power_w"]) if "max_power_w" in valid else None,
             default_slave_id=valid["default_slave_id"],
             serial=SerialDefaults(**valid["serial"]),
             max_gap=valid["max_gap"],

@@ -99,7 +99,8 @@ class MeterPoller:
         self._guards = {
             channel.channel_id: EnergyGuard(
                 name=f"{profile.profile_id} slave {config.slave_id} channel {channel.channel_id}",
-                max_power_w=Decimal(
+                max_power_w=profile.max_power_w
+                or Decimal(
                     str(config.rated_current_a.get(channel.channel_id, profile.rated_current_a))
                 )
                 * Decimal(str(config.nominal_voltage_v))

@@ -13,6 +13,8 @@ from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 
+from ....resources import Resource
+
 
 class Table(StrEnum):
     """Modbus data tables a profile can address."""
@@ -183,6 +185,11 @@ class Profile:
     model: str
     source: str
     rated_current_a: float
+    resource: Resource = Resource.ELECTRICITY
+    """What the energy register meters: electricity, or heat for a heat meter (both Wh)."""
+    max_power_w: Decimal | None = None
+    """The spike filter's ceiling per channel where current times voltage says nothing (a
+    heat meter's thermal power); else rated current * nominal voltage * phases."""
     default_slave_id: int = 1
     serial: SerialDefaults = SerialDefaults()
     max_gap: int

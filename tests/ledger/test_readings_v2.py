@@ -1,0 +1,263 @@
+"""Readings contract version 2: a register in Wh or in litres, old messages still valid."""
+
+import json
+from typing import Any
+
+from hypothesis import given, settings, strategies as st
+import pytest
+
+from tenant_ledger.billing.resources import (
+    UNIT_SPECS,
+    Resource,
+    Unit,
+    base_unit,
+    billing_unit,
+    unit_mismatch,
+)
+from tenant_ledger.readings_in import (
+    EXCERPT_CHARS,
+    MAX_VALUE,
+    IncomingReading,
+    PayloadError,
+    decode_readings,
+    excerpt,
+)
+
+from .conftest import Api
+
+NOV_5 = 1_793_836_800
+POINT = "ha:sensor.room_201"
+
+
+def _decode(document: Any) -> list[IncomingReading]:
+    return decode_readings(json.dumps(document).encode())
+
+
+def _error(document: Any) -> PayloadError:
+    with pytest.raises(PayloadError) as raised:
+        _decode(document)
+    return raised.value
+
+
+def test_each_resource_has_its_units() -> None:
+    assert {
+        resource: (spec.base_unit, spec.billing_unit) for resource, spec in UNIT_SPECS.items()
+    } == {
+        Resource.ELECTRICITY: (Unit.WH, "kWh"),
+        Resource.HEAT: (Unit.WH, "kWh"),
+        Resource.WATER: (Unit.L, "m³"),
+        Resource.GAS: (Unit.L, "m³"),
+    }
+    assert billing_unit(Resource.WATER) == "m³"
+    assert unit_mismatch(Unit.L, Resource.WATER, "w") is None
+    assert unit_mismatch(Unit.L, Resource.ELECTRICITY, "x") == (
+        "volume_l reading for electricity point x"
+    )
+    assert unit_mismatch(Unit.WH, Resource.GAS, "g") == "energy_wh reading for gas point g"
+
+
+def test_a_version_1_message_is_read_as_before() -> None:
+    document = {"readings": [{"point": POINT, "ts": NOV_5, "energy_wh": 1234567, "seq": 7}]}
+    assert _decode(document) == [IncomingReading(POINT, NOV_5, 1234567, Unit.WH, 7)]
+    assert _decode({"v": 1} | document) == _decode(document)
+
+
+def test_version_2_carries_litres_and_watt_hours() -> None:
+    document = {
+        "v": 2,
+        "readings": [
+            {"point": "ha:water_201", "ts": NOV_5, "volume_l": 123456, "seq": 7},
+            {"point": POINT, "ts": NOV_5, "energy_wh": 99},
+        ],
+    }
+    assert _decode(document) == [
+        IncomingReading("ha:water_201", NOV_5, 123456, Unit.L, 7),
+        IncomingReading(POINT, NOV_5, 99, Unit.WH, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("document", "kind", "says"),
+    [
+        (
+            {"readings": [{"point": POINT, "ts": NOV_5, "volume_l": 5}]},
+            "invalid_register",
+            "version 1",
+        ),
+        (
+            {"v": 2, "readings": [{"point": POINT, "ts": NOV_5, "volume_l": 5, "energy_wh": 5}]},
+            "invalid_register",
+            "got energy_wh, volume_l",
+        ),
+        ({"v": 2, "readings": [{"point": POINT, "ts": NOV_5}]}, "invalid_register", "got none"),
+        ({"v": 3, "readings": []}, "unsupported_version", "got 3"),
+        ({"v": "2", "readings": []}, "unsupported_version", "got '2'"),
+        ({"v": True, "readings": []}, "unsupported_version", "got True"),
+        (
+            {"v": 2, "readings": [{"point": POINT, "ts": NOV_5, "volume_l": -1}]},
+            "invalid_volume_l",
+            "integer",
+        ),
+        (
+            {"v": 2, "readings": [{"point": POINT, "ts": NOV_5, "volume_l": 1.5}]},
+            "invalid_volume_l",
+            "1.5",
+        ),
+        (
+            {
+                "v": 2,
+                "readings": [{"point": POINT, "ts": NOV_5, "volume_l": MAX_VALUE["volume_l"] + 1}],
+            },
+            "invalid_volume_l",
+            "integer",
+        ),
+    ],
+)
+def test_a_bad_register_or_version_is_named(document: Any, kind: str, says: str) -> None:
+    error = _error(document)
+    assert error.kind == kind
+    assert says in str(error)
+
+
+_ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    resource=st.sampled_from(Resource),
+    version=st.one_of(st.just(None), _ANY_JSON),
+    register=_ANY_JSON,
+    extra=st.dictionaries(st.sampled_from(["energy_wh", "volume_l", "seq", "ts"]), _ANY_JSON),
+)
+def test_garbage_registers_give_readings_of_the_right_unit_or_a_payload_error(
+    resource: Resource, version: Any, register: Any, extra: dict[str, Any]
+) -> None:
+    key = UNIT_SPECS[resource].readings_key
+    item = {"point": POINT, "ts": NOV_5, key: register} | extra
+    document: dict[str, Any] = {"readings": [item]}
+    if version is not None:
+        document["v"] = version
+    raw = json.dumps(document).encode()
+    refusal: str | None
+    try:
+        parsed = decode_readings(raw)
+    except PayloadError as err:
+        refusal = str(err)
+    else:
+        refusal = None
+    if refusal is not None:
+        # What is kept for the landlord can be stored by any database and shown as it is.
+        assert refusal.isprintable()
+        assert len(refusal) <= EXCERPT_CHARS + 1
+        assert excerpt(raw).isprintable()
+        return
+    (reading,) = parsed
+    # Accepted only with exactly one whole, non-negative register the version allows.
+    registers = [name for name in ("energy_wh", "volume_l") if name in item]
+    assert len(registers) == 1
+    accepted = item[registers[0]]
+    assert type(accepted) is int
+    assert reading.register == accepted >= 0
+    assert reading.unit is (Unit.WH if registers[0] == "energy_wh" else Unit.L)
+    assert reading.unit is base_unit(resource) or registers[0] != key
+    assert registers[0] == "energy_wh" or document.get("v") == 2
+
+
+async def test_the_api_takes_version_2_and_names_a_bad_register(api: Api) -> None:
+    body = {"v": 2, "readings": [{"point": "ha:water", "ts": NOV_5, "volume_l": 5}]}
+    assert (await api.call("POST", "/api/readings", body))["stored"] == 1
+    both = {"v": 2, "readings": [{"point": "ha:water", "ts": NOV_5, "volume_l": 5, "energy_wh": 1}]}
+    error = (await api.call("POST", "/api/readings", both, expect=400))["error"]
+    assert error["code"] == "invalid_register"
+    version_one = {"readings": [{"point": "ha:water", "ts": NOV_5 + 60, "volume_l": 6}]}
+    error = (await api.call("POST", "/api/readings", version_one, expect=400))["error"]
+    assert error["code"] == "invalid_register"
+    future = {"v": 9, "readings": []}
+    error = (await api.call("POST", "/api/readings", future, expect=400))["error"]
+    assert error["code"] == "unsupported_version"
+
+
+async def _quarantine(api: Api) -> list[dict[str, Any]]:
+    return list((await api.call("GET", "/api/readings/quarantine"))["quarantined"])
+
+
+async def test_a_point_measures_one_resource_and_readings_of_another_unit_are_quarantined(
+    api: Api,
+) -> None:
+    await api.call(
+        "POST", "/api/points", {"id": "ha:water", "name": "Water", "resource": "water"}, expect=201
+    )
+    await api.call("POST", "/api/points", {"id": "ha:power", "name": "Power"}, expect=201)
+    points = {p["id"]: p for p in (await api.call("GET", "/api/points"))["points"]}
+    # Each keeps its resource's default maximum per hour (W for Wh, L/h for litres).
+    assert (points["ha:water"]["resource"], points["ha:water"]["max_power_w"]) == ("water", 6000)
+    assert (points["ha:power"]["resource"], points["ha:power"]["max_power_w"]) == (
+        "electricity",
+        100_000,
+    )
+    body = {
+        "v": 2,
+        "readings": [
+            {"point": "ha:power", "ts": NOV_5, "volume_l": 5},
+            {"point": "ha:water", "ts": NOV_5, "volume_l": 1000},
+            {"point": "ha:water", "ts": NOV_5 + 60, "energy_wh": 1001},
+        ],
+    }
+    assert await api.call("POST", "/api/readings", body) == {
+        "stored": 1,
+        "duplicates": 0,
+        "conflicts": 0,
+        "quarantined": 2,
+    }
+    found = {(q["point"], q["unit"]): (q["reason"], q["detail"]) for q in await _quarantine(api)}
+    assert found == {
+        ("ha:power", "L"): ("wrong_unit", "volume_l reading for electricity point ha:power"),
+        ("ha:water", "Wh"): ("wrong_unit", "energy_wh reading for water point ha:water"),
+    }
+    # Released, a reading of the wrong unit would be counted in the point's unit: refused.
+    identifier = (await _quarantine(api))[0]["id"]
+    await api.call(
+        "POST",
+        f"/api/readings/quarantine/{identifier}/release",
+        {"reason": "looks fine"},
+        expect=409,
+    )
+
+
+async def test_water_flow_above_the_points_maximum_is_quarantined_in_litres_per_hour(
+    api: Api,
+) -> None:
+    await api.call(
+        "POST", "/api/points", {"id": "ha:water", "name": "Water", "resource": "water"}, expect=201
+    )
+    # 6000 L/h: 100 L in a minute is the most; 102 L (above one litre of slack) is not.
+    readings = [(NOV_5, 0), (NOV_5 + 60, 101), (NOV_5 + 120, 203)]
+    body = {
+        "v": 2,
+        "readings": [
+            {"point": "ha:water", "ts": ts, "volume_l": litres} for ts, litres in readings
+        ],
+    }
+    assert (await api.call("POST", "/api/readings", body))["quarantined"] == 1
+    (item,) = await _quarantine(api)
+    assert (item["ts"], item["energy_wh"], item["unit"], item["reason"]) == (
+        NOV_5 + 120,
+        203,
+        "L",
+        "above_max_power",
+    )
+    assert item["detail"] == (
+        f"102 L in 60 s (from {NOV_5 + 60} to {NOV_5 + 120}) is an average of 6120 L/h, "
+        "above the point's maximum of 6000 L/h"
+    )
+    # Released by the landlord, it is stored in litres as it came.
+    released = await api.call(
+        "POST", f"/api/readings/quarantine/{item['id']}/release", {"reason": "filled the pool"}
+    )
+    assert released["stored"] == 1

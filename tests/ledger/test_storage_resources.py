@@ -1,0 +1,114 @@
+"""Revision 0013: a resource on points, tariffs, plans and rating periods.
+
+What was there before measures electricity."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from tenant_ledger import ledger_key
+from tenant_ledger.db import engine as db_engine
+from tenant_ledger.db.schema import (
+    metering_points,
+    plan_tariffs,
+    quarantined_readings,
+    rating_periods,
+    tariffs,
+)
+
+from . import legacy
+
+KEY = ledger_key.generate(dict.fromkeys(ledger_key.SERIES, 1), dict.fromkeys(ledger_key.SERIES, 0))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    if request.param == "sqlite":
+        url = db_engine.default_url(tmp_path)
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = db_engine.create_engine(url, key=KEY)
+    yield engine
+    engine.dispose()
+
+
+def _rating_period(engine: sa.Engine) -> None:
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO rating_periods (tenant_id, period_start_us, energy_wh, posted_minor, "
+            "carry) VALUES ('t1', 1000, 4321, 130, '0.0063')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO quarantined_readings (point_id, ts, energy_wh, reason, detail, "
+            "received_at_us) VALUES ('p1', 5, 10, 'future', 'd', 0)"
+        )
+
+
+def test_existing_points_tariffs_and_rating_periods_become_electricity(engine: sa.Engine) -> None:
+    db_engine.upgrade(engine, "0012")
+    legacy.building(engine)
+    _rating_period(engine)
+    db_engine.upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(metering_points.c.resource)).scalars().all() == [
+            "electricity"
+        ]
+        assert connection.execute(sa.select(tariffs.c.resource)).scalars().all() == ["electricity"]
+        period = connection.execute(sa.select(rating_periods)).one()
+        assert connection.execute(sa.select(quarantined_readings.c.unit)).scalar() == "Wh"
+    assert tuple(period) == ("t1", "electricity", 1000, 4321, 130, "0.0063")
+    # Down again: the electricity period is what the older ledger knows, and it stays.
+    with engine.begin() as connection:
+        connection.execute(
+            rating_periods.insert().values(
+                tenant_id="t1",
+                resource="water",
+                period_start_us=1000,
+                energy_wh=5,
+                posted_minor=1,
+                carry="0",
+            )
+        )
+    db_engine.downgrade(engine, "0012")
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT tenant_id, period_start_us, energy_wh, posted_minor, carry FROM rating_periods"
+        ).all()
+    assert [tuple(row) for row in rows] == [("t1", 1000, 4321, 130, "0.0063")]
+
+
+def test_the_database_refuses_a_tariff_of_another_resource_in_a_plan_slot(
+    engine: sa.Engine,
+) -> None:
+    db_engine.upgrade(engine)
+    legacy.building(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            tariffs.insert().values(id="cold", name="Cold water", currency="EUR", resource="water")
+        )
+        connection.execute(
+            plan_tariffs.insert().values(plan_id="main", resource="water", tariff_id="cold")
+        )
+    for resource, tariff_id in (("gas", "cold"), ("heat", "std"), ("electricity", "std")):
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(
+                plan_tariffs.insert().values(plan_id="main", resource=resource, tariff_id=tariff_id)
+            )
+
+
+@pytest.mark.parametrize(
+    ("table", "values"),
+    [
+        (metering_points, {"id": "p2", "name": "P", "created_at_us": 0, "resource": "steam"}),
+        (tariffs, {"id": "x", "name": "X", "currency": "EUR", "resource": "Water"}),
+    ],
+)
+def test_the_database_refuses_an_unknown_resource(
+    engine: sa.Engine, table: sa.Table, values: dict[str, object]
+) -> None:
+    db_engine.upgrade(engine)
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(table.insert().values(**values))
