@@ -172,6 +172,9 @@ assignments = sa.Table(
 )
 
 # Readings are kept for any point id, known or not: they are rated once the point is assigned.
+# The register column keeps its historic name `energy_wh` but holds the point's own unit
+# (revision 0013): Wh for electricity and heat, whole litres for water and gas. The same holds
+# for `energy_wh` in rating_cursors, rating_periods, reading_conflicts and quarantine.
 readings = sa.Table(
     "readings",
     metadata,
