@@ -123,6 +123,10 @@ def judge_night(
     unproven = NightJudgement(
         night=night, verdict=Verdict.UNPROVEN, start_us=start_us, end_us=end_us
     )
+    if start_us >= end_us:
+        # A window inside the hour the clocks skip (02:00-03:00 on a spring-forward night)
+        # has no length that night: there is nothing to judge.
+        return unproven
     before = [ts for ts in by_ts if ts <= start_us]
     after = [ts for ts in by_ts if ts >= end_us]
     if not before or not after:

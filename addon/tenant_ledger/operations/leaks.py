@@ -5,6 +5,7 @@ duplicates and restarts never raise it twice; the ledger publishes what was reco
 """
 
 from collections.abc import Collection, Mapping
+import logging
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +17,8 @@ from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.leak_store import LeakAlarm, LeakWatch
 from tenant_ledger.errors import not_found
 from tenant_ledger.operations.common import require
+
+_LOGGER = logging.getLogger(__name__)
 
 type LeakStates = dict[str, dict[str, Any] | None]
 """Per point, its published leak state (None: no longer watched, cleared)."""
@@ -99,9 +102,15 @@ def detect_leaks(
             reads = leak_store.register_reads(
                 connection, watch.point_id, start_us - MAX_GAP_US, end_us + MAX_GAP_US
             )
-            judgement = judge_night(
-                reads, watch.window, night, catalog.zone, watch.minimum_per_hour
-            )
+            try:
+                judgement = judge_night(
+                    reads, watch.window, night, catalog.zone, watch.minimum_per_hour
+                )
+            except Exception:  # an alarm is advice; the readings come first
+                # Judging runs inside the ingest transaction: a defect here must never turn
+                # away the readings (the broker would redeliver them for ever).
+                _LOGGER.exception("could not judge night %s of %s", night, watch.point_id)
+                continue
             if judgement.verdict is not Verdict.CONTINUOUS:
                 continue
             alarm = leak_store.record_alarm(

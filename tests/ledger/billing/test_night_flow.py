@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from random import Random
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 import pytest
 
 from tenant_ledger.billing.night_flow import (
@@ -116,6 +116,19 @@ def test_dst_nights_last_as_long_as_the_clocks_say(night: date, hours: int) -> N
     assert judge_night(reads, ACROSS_MIDNIGHT, night, BERLIN, 10).verdict is Verdict.INTERRUPTED
 
 
+def test_a_window_inside_the_skipped_hour_has_no_length_and_proves_nothing() -> None:
+    night = date(2026, 3, 28)  # Berlin skips 02:00-03:00 on the morning of 29 March
+    for window in (
+        NightWindow(start=time(2, 0), end=time(3, 0)),
+        NightWindow(start=time(2, 15), end=time(2, 45)),
+    ):
+        start_us, end_us = window.bounds_us(night + timedelta(days=1), BERLIN)
+        assert start_us == end_us
+        reads = hourly_reads(start_us - 3 * US_PER_HOUR, [50] * 6)
+        judgement = judge_night(reads, window, night + timedelta(days=1), BERLIN, 1)
+        assert judgement.verdict is Verdict.UNPROVEN
+
+
 def test_a_window_is_whole_minutes_and_not_empty() -> None:
     with pytest.raises(ValueError, match="same time"):
         NightWindow(start=time(2, 0), end=time(2, 0))
@@ -203,12 +216,14 @@ def test_a_gap_longer_than_an_hour_never_raises_an_alarm(
 
 
 @given(WINDOWS, ZONES, NIGHTS)
+@example(NightWindow(start=time(2, 0), end=time(3, 0)), BERLIN, date(2026, 3, 29))
 def test_a_window_lasts_less_than_a_day_and_nights_follow_each_other(
     window: NightWindow, zone: ZoneInfo, night: date
 ) -> None:
     start_us, end_us = window.bounds_us(night, zone)
     next_start, _ = window.bounds_us(night + timedelta(days=1), zone)
-    assert 0 < end_us - start_us <= 25 * US_PER_HOUR
+    # Empty only when the whole window falls in the hour a spring-forward night skips.
+    assert 0 <= end_us - start_us <= 25 * US_PER_HOUR
     assert end_us <= next_start
     assert night in set(window.nights_touching(zone, start_us, start_us))
     assert night in set(window.nights_touching(zone, end_us, end_us))
