@@ -84,6 +84,8 @@ def test_worked_conversions(state: str, unit: str, resource: Resource, register:
         ("-0.001", "m³", Resource.WATER, "negative"),
         ("1e999999999", "L", Resource.WATER, "too large for a register"),
         ("9007199254740.993", "m³", Resource.WATER, "too large for a register"),  # 2^53 + 1 L
+        ("1E-999999999", "m³", Resource.WATER, "more than 40 decimal places"),  # no 10^999999999
+        ("0." + "0" * 40 + "1", "L", Resource.WATER, "more than 40 decimal places"),
     ],
 )
 def test_what_is_skipped_says_why(
@@ -120,6 +122,8 @@ def test_a_litre_register_shown_in_cubic_metres_comes_back_exactly(litres: int) 
     state=st.one_of(
         st.text(),
         st.from_regex(r"\A[-+]?\d{0,40}(\.\d{0,40})?([eE][-+]?\d{1,12})?\Z"),
+        # Tiny and huge exponents: each must cost nothing, not a 10**exponent Fraction.
+        st.builds("{}E{}".format, st.integers(1, 99), st.integers(-(10**12), 10**12)),
     ),
     unit=st.one_of(st.none(), st.text(max_size=8), st.sampled_from(["m³", "kWh", "GJ", "gal"])),
     resource=st.sampled_from(list(Resource)),

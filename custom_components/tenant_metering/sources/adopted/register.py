@@ -53,6 +53,9 @@ MAX_REGISTER: Final = 2**53
 _MAX_DIGITS: Final = 24
 """More integer digits than any register in any unit: refused before converting, so a state
 like ``1e999999999`` costs nothing."""
+_MAX_PLACES: Final = 40
+"""More decimal places than any meter shows: refused before converting, so a state like
+``1e-999999999`` (a huge Fraction denominator) costs nothing either."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +83,9 @@ def register_of(state: str, unit: str | None, resource: Resource) -> int | Skipp
         return Skipped(why="negative")
     if value and value.adjusted() >= _MAX_DIGITS:
         return Skipped(why="too large for a register")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -_MAX_PLACES:
+        return Skipped(why=f"more than {_MAX_PLACES} decimal places")
     register = round_half_up(Fraction(value) * factor)
     if register > MAX_REGISTER:
         return Skipped(why="too large for a register")
