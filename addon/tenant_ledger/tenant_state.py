@@ -15,6 +15,7 @@ from tenant_ledger.billing import (
     Exemption,
     Money,
     PlanKind,
+    QuotaState,
     Status,
     TenantState,
     billing_period,
@@ -125,7 +126,8 @@ def judge(
     if record.exempt:
         until = None if record.exempt_until_us is None else from_us(record.exempt_until_us)
         exemption = Exemption(reason=record.exempt_reason, until=until)
-    quota = None if plan.quota is None else quota_state(plan.quota, energy_wh)
+    quotas = _quota_states(facts, plan)
+    quota = quotas.get(Resource.ELECTRICITY)
     unpaid_due = _oldest_unpaid_due(facts.statements_newest_first, -(balance + cost_minor))
     guard_tripped = facts.guard_count >= policy.guard_limit
     status = tenant_status(
@@ -137,7 +139,7 @@ def judge(
         supply_disconnected=None if supply is None else supply.off,
         previous=previous,
         exemption=exemption,
-        quota=quota,
+        quotas=quotas,
         quiet_hours=policy.quiet_hours,
         oldest_unpaid_due=None if unpaid_due is None else from_us(unpaid_due),
         supply_cause=None if supply is None else supply.cause,
@@ -166,7 +168,7 @@ def judge(
         "quota_kwh": None if quota is None else format_kwh(quota.included_wh),
         "quota_remaining_kwh": None if quota is None else format_kwh(quota.remaining_wh),
         "points": catalog.points_of(tenant_id, now_us),
-        "resources": _resources_payload(facts, catalog, tenant_id, now_us),
+        "resources": _resources_payload(facts, catalog, tenant_id, now_us, quotas),
         "cutoff_approved": record.cutoff_approved and not approval_spent,
         "cutoff_awaiting_approval": status.awaiting_approval,
         "supply": None if supply is None else _supply_payload(supply),
@@ -187,8 +189,23 @@ def judge(
     )
 
 
+def _quota_states(facts: Facts, plan: PlanSettings) -> dict[Resource, QuotaState]:
+    """The period's allowance position of each resource the plan gives a quota."""
+    states: dict[Resource, QuotaState] = {}
+    for resource in Resource:
+        slot = plan.tariff_for(resource)
+        if slot is not None and slot.quota is not None:
+            used = facts.resources.get(resource, ResourcePeriod(usage=0, posted_minor=0)).usage
+            states[resource] = quota_state(slot.quota, used)
+    return states
+
+
 def _resources_payload(
-    facts: Facts, catalog: Catalog, tenant_id: str, now_us: int
+    facts: Facts,
+    catalog: Catalog,
+    tenant_id: str,
+    now_us: int,
+    quotas: dict[Resource, QuotaState],
 ) -> dict[str, dict[str, Any]]:
     """Each resource the tenant's plan bills, holds a point of or used in the period (before a
     move-out or a change of plan), in its billing unit.
@@ -200,26 +217,29 @@ def _resources_payload(
     held = {catalog.resource_of(point) for point in catalog.points_of(tenant_id, now_us)}
     billed = {resource for resource in Resource if plan.tariff_for(resource) is not None}
     return {
-        resource.value: _resource_payload(resource, facts, plan, catalog.currency)
+        resource.value: _resource_payload(
+            resource, facts, resource in billed, quotas.get(resource), catalog.currency
+        )
         for resource in Resource  # the enum's order: electricity first, a stable payload
         if resource in held | billed | facts.resources.keys()
     }
 
 
 def _resource_payload(
-    resource: Resource, facts: Facts, plan: PlanSettings, currency: str
+    resource: Resource, facts: Facts, billed: bool, quota: QuotaState | None, currency: str
 ) -> dict[str, Any]:
     position = facts.resources.get(resource, ResourcePeriod(usage=0, posted_minor=0))
-    slot = plan.tariff_for(resource)
-    quota = None if slot is None or slot.quota is None else quota_state(slot.quota, position.usage)
     return {
         "unit": billing_unit(resource),
-        "billed": slot is not None,
+        "billed": billed,
         # Whole base units (Wh, L) in the billing unit (kWh, m³): 1000 each, exact.
         "period_usage": format_kwh(position.usage),
         "period_cost": format_minor(position.posted_minor, currency),
         "quota": None if quota is None else format_kwh(quota.included_wh),
         "quota_remaining": None if quota is None else format_kwh(quota.remaining_wh),
+        # Used up (priced at the overage rate from now, or a hard cap reached); the status
+        # says what follows: quota_exhausted for electricity, a note in the reason for others.
+        "quota_exhausted": None if quota is None else quota.exhausted,
     }
 
 

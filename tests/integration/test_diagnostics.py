@@ -77,7 +77,7 @@ async def test_ledger_diagnostics_show_each_resource_as_exact_text(
 ) -> None:
     water = {
         "unit": "m³", "billed": True, "period_usage": "1.234", "period_cost": "3.09",
-        "quota": None, "quota_remaining": None,
+        "quota": "1.000", "quota_remaining": "0.000", "quota_exhausted": True,
     }  # fmt: skip
     fake_ledger.tenants["t101"] = tenant_state(resources={"water": water})
     entry = await setup_ledger(hass, fake_ledger)
@@ -85,6 +85,6 @@ async def test_ledger_diagnostics_show_each_resource_as_exact_text(
     assert diagnostics["ledger"]["tenants"]["t101"]["resources"] == {
         "water": {
             "billed": True, "period_usage": "1.234", "period_cost": "3.09",
-            "quota": None, "quota_remaining": None,
+            "quota": "1.000", "quota_remaining": "0.000", "quota_exhausted": True,
         }
     }  # fmt: skip

@@ -27,10 +27,14 @@ from .fake_ledger import FakeLedger, tenant_state
 from .test_ledger_link import TENANT_TOPIC, setup_ledger
 
 
-def figures(usage: str, cost: str, quota: str | None, left: str | None) -> dict[str, Any]:
+def figures(
+    usage: str, cost: str, quota: str | None, left: str | None, exhausted: bool | None = None
+) -> dict[str, Any]:
+    if exhausted is None and quota is not None:
+        exhausted = left == "0.000"
     return {
         "unit": "m³", "billed": True, "period_usage": usage, "period_cost": cost,
-        "quota": quota, "quota_remaining": left,
+        "quota": quota, "quota_remaining": left, "quota_exhausted": exhausted,
     }  # fmt: skip
 
 
@@ -107,8 +111,14 @@ async def test_a_new_tenant_with_water_gets_its_water_sensors_at_once(
 
 @pytest.mark.parametrize(
     "resources",
-    ["water", ["water"], {"water": "1.234"}, {"water": figures("1.5", "x", None, None)}],
-    ids=["text", "list", "not-an-object", "not-a-decimal"],
+    [
+        "water",
+        ["water"],
+        {"water": "1.234"},
+        {"water": figures("1.5", "x", None, None)},
+        {"water": WATER | {"quota_exhausted": "yes"}},
+    ],
+    ids=["text", "list", "not-an-object", "not-a-decimal", "exhausted-not-a-boolean"],
 )
 async def test_a_malformed_resources_map_is_ignored_with_the_state(
     hass: HomeAssistant,
@@ -133,6 +143,7 @@ def test_resource_figures_are_exact_decimals_never_floats() -> None:
             period_cost=Decimal("3.09"),
             quota=Decimal("5.000"),
             quota_remaining=Decimal("3.766"),
+            quota_exhausted=False,
         )
     }
     assert parse_tenant_state(tenant_state()).resources == {}  # older ledgers
@@ -167,6 +178,7 @@ def test_any_resources_garbage_parses_or_is_refused_with_a_value_error(resources
         assert resource in Resource
         for value in (found.period_usage, found.period_cost, found.quota, found.quota_remaining):
             assert value is None or (isinstance(value, Decimal) and value.is_finite())
+        assert found.quota_exhausted in (None, True, False)
 
 
 async def test_water_leaving_the_map_and_coming_back_keeps_one_set_of_sensors(
@@ -183,3 +195,31 @@ async def test_water_leaving_the_map_and_coming_back_keeps_one_set_of_sensors(
         expected = "unknown" if not resources else resources["water"]["period_usage"]
         assert state_of(hass, "sensor.room_101_period_water") == expected
     assert "already exists" not in caplog.text
+
+
+async def test_a_used_up_water_quota_shows_on_its_sensor_and_in_the_status_reason(
+    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
+) -> None:
+    await setup_ledger(hass, fake_ledger)
+    resources = {"electricity": ELECTRICITY, "water": figures("5.200", "0.50", "5.000", "0.000")}
+    reason = "balance 12.34 EUR; water allowance of 5.000 m³ used up"
+    fire(hass, TENANT_TOPIC, tenant_state(status_reason=reason, resources=resources))
+    await hass.async_block_till_done()
+
+    assert state_of(hass, "sensor.room_101_water_quota_remaining") == "0.000"
+    quota = attributes_of(hass, "sensor.room_101_water_quota_remaining")
+    assert (quota["quota"], quota["quota_exhausted"]) == ("5.000", True)
+    # Only the electricity breaker is switched: the status and its decision stay the account's.
+    assert state_of(hass, "sensor.room_101_status") == "ok"
+    status = attributes_of(hass, "sensor.room_101_status")
+    assert (status["reason"], status["supply_action"]) == (reason, "none")
+
+    # The next period: water left again, flagged so; a slot without a quota flags nothing.
+    resources["water"] = figures("0.100", "0.00", "5.000", "4.900")
+    resources["gas"] = figures("0.750", "0.90", None, None)
+    fire(hass, TENANT_TOPIC, tenant_state(resources=resources))
+    await hass.async_block_till_done()
+    quota = attributes_of(hass, "sensor.room_101_water_quota_remaining")
+    assert (quota["quota"], quota["quota_exhausted"]) == ("5.000", False)
+    gas = attributes_of(hass, "sensor.room_101_gas_quota_remaining")
+    assert (gas["quota"], gas["quota_exhausted"]) == (None, None)

@@ -185,7 +185,7 @@ async def test_tenant_state_has_the_contract_fields(api: Api) -> None:
     assert state["resources"] == {
         "electricity": {
             "unit": "kWh", "billed": True, "period_usage": "0.000", "period_cost": "0.00",
-            "quota": None, "quota_remaining": None,
+            "quota": None, "quota_remaining": None, "quota_exhausted": None,
         }
     }  # fmt: skip
     assert state["status"] == "low"  # 0.00 is below the default 5.00 threshold

@@ -61,9 +61,15 @@ def _tariff(connection: sa.Connection, tariff_id: str, rate: str, resource: Reso
     )
 
 
-def _tenant(engine: sa.Engine, points: dict[str, Resource], water: ResourceTariff | None) -> str:
-    """A new postpaid tenant billed electricity at 0.30/kWh and, with ``water``, water too,
-    holding ``points`` from 1 November."""
+def _tenant(
+    engine: sa.Engine,
+    points: dict[str, Resource],
+    water: ResourceTariff | None,
+    power_cap: int | None = None,
+) -> str:
+    """A new postpaid tenant billed electricity at 0.30/kWh (``power_cap``: a hard-capped
+    allowance of that many Wh) and, with ``water``, water too, holding ``points`` from 1
+    November."""
     n = next(_IDS)
     tenant_id = f"t{n}"
     with engine.begin() as connection:
@@ -81,7 +87,7 @@ def _tenant(engine: sa.Engine, points: dict[str, Resource], water: ResourceTarif
             billing_day=1,
             due_days=14,
             grace_days=0,
-            quota=None,
+            quota=None if power_cap is None else Quota(included_wh=power_cap),
             others={} if water is None else {Resource.WATER: water},
         )
         ops.create_plan(connection, load_catalog(connection), ACTION, plan)
@@ -138,11 +144,11 @@ def test_water_usage_and_quota_are_published_beside_the_unchanged_electricity_fi
     assert state["resources"] == {
         "electricity": {
             "unit": "kWh", "billed": True, "period_usage": "2.500", "period_cost": "0.75",
-            "quota": None, "quota_remaining": None,
+            "quota": None, "quota_remaining": None, "quota_exhausted": None,
         },
         "water": {
             "unit": "m³", "billed": True, "period_usage": "7.234", "period_cost": "5.59",
-            "quota": "5.000", "quota_remaining": "0.000",
+            "quota": "5.000", "quota_remaining": "0.000", "quota_exhausted": True,
         },
     }  # fmt: skip
 
@@ -154,7 +160,7 @@ def test_a_water_point_the_plan_does_not_bill_is_shown_unbilled(engine: sa.Engin
     # Not rated without a tariff: nothing used or charged in the period's position.
     assert water == {
         "unit": "m³", "billed": False, "period_usage": "0.000", "period_cost": "0.00",
-        "quota": None, "quota_remaining": None,
+        "quota": None, "quota_remaining": None, "quota_exhausted": None,
     }  # fmt: skip
 
 
@@ -182,6 +188,7 @@ def test_water_figures_are_the_exact_integer_litres_in_cubic_metres(
     assert Decimal(figures["period_usage"]) * 1000 == used
     assert Decimal(figures["quota"]) * 1000 == included
     assert Decimal(figures["quota_remaining"]) * 1000 == max(0, included - used)
+    assert figures["quota_exhausted"] is (used >= included)
     cents = round_half_up(Fraction(max(0, used - included), 1000) * 250)  # 2.50 per m³
     assert Decimal(figures["period_cost"]) * 100 == cents
 
@@ -204,5 +211,61 @@ def test_water_used_this_period_stays_in_the_state_after_a_move_and_a_plan_chang
     water_figures = _state(engine, tenant_id)["resources"]["water"]  # type: ignore[index]
     assert water_figures == {
         "unit": "m³", "billed": False, "period_usage": "1.500", "period_cost": "3.75",
-        "quota": None, "quota_remaining": None,
+        "quota": None, "quota_remaining": None, "quota_exhausted": None,
     }  # fmt: skip
+
+
+def test_a_used_up_water_cap_is_flagged_and_named_but_never_cuts_the_electricity(
+    engine: sa.Engine,
+) -> None:
+    # A hard cap of 5 m³ (no overage price), 5.200 m³ used; electricity has no quota.
+    water = ResourceTariff(tariff_id=f"w{next(_IDS)}", quota=Quota(included_wh=5_000))
+    tenant_id = _tenant(engine, {"e": Resource.ELECTRICITY, "w": Resource.WATER}, water)
+    n = _n(tenant_id)
+    _feed(engine, f"e{n}", Resource.ELECTRICITY, 2_500)
+    _feed(engine, f"w{n}", Resource.WATER, 5_200)
+    state = _state(engine, tenant_id)
+    assert (state["status"], state["status_reason"]) == (
+        "ok",
+        "no bill overdue; water allowance of 5.000 m³ used up",
+    )
+    assert state["supply_action"] == "none"
+    resources = state["resources"]
+    assert resources["water"]["quota_exhausted"] is True  # type: ignore[index]
+    assert resources["water"]["quota_remaining"] == "0.000"  # type: ignore[index]
+    assert resources["electricity"]["quota_exhausted"] is None  # type: ignore[index]
+
+
+def test_the_electricity_cap_still_makes_quota_exhausted_beside_an_unused_water_cap(
+    engine: sa.Engine,
+) -> None:
+    water = ResourceTariff(tariff_id=f"w{next(_IDS)}", quota=Quota(included_wh=5_000))
+    tenant_id = _tenant(
+        engine, {"e": Resource.ELECTRICITY, "w": Resource.WATER}, water, power_cap=2_000
+    )
+    n = _n(tenant_id)
+    _feed(engine, f"e{n}", Resource.ELECTRICITY, 2_500)
+    _feed(engine, f"w{n}", Resource.WATER, 4_999)
+    state = _state(engine, tenant_id)
+    assert (state["status"], state["status_reason"]) == (
+        "quota_exhausted",
+        "allowance of 2.000 kWh used up",
+    )
+    resources = state["resources"]
+    assert resources["electricity"]["quota_exhausted"] is True  # type: ignore[index]
+    assert resources["water"]["quota_exhausted"] is False  # type: ignore[index]
+    assert resources["water"]["quota_remaining"] == "0.001"  # type: ignore[index]
+
+
+def test_a_water_allowance_with_an_overage_price_is_flagged_but_not_in_the_reason(
+    engine: sa.Engine,
+) -> None:
+    water = ResourceTariff(
+        tariff_id=f"w{next(_IDS)}", quota=Quota(included_wh=1_000, overage_rate=Decimal("4.00"))
+    )
+    tenant_id = _tenant(engine, {"w": Resource.WATER}, water)
+    _feed(engine, f"w{_n(tenant_id)}", Resource.WATER, 1_250)  # 0.250 m³ over at 4.00: 1.00
+    state = _state(engine, tenant_id)
+    assert (state["status"], state["status_reason"]) == ("ok", "no bill overdue")
+    water_figures = state["resources"]["water"]  # type: ignore[index]
+    assert (water_figures["quota_exhausted"], water_figures["period_cost"]) == (True, "1.00")

@@ -39,6 +39,10 @@ class ResourceUsage(Reply):
     period_cost: str = Field(description="the resource's usage charges (no standing charge)")
     quota: str | None
     quota_remaining: str | None
+    quota_exhausted: bool | None = Field(
+        description="the allowance is used up (null: no quota); only electricity's hard cap "
+        "makes the status quota_exhausted, another resource's is named in status_reason"
+    )
 
 
 class TenantState(Reply):

@@ -11,8 +11,10 @@ OVERAGE_BAND = "overage"
 class Quota:
     """``included_wh`` per period at no energy charge; after that ``overage_rate`` per kWh.
 
-    ``overage_rate=None`` is a hard cap: the tenant's status becomes ``quota_exhausted`` (the
-    supply is cut) and whatever flows before the cut is priced by the tariff's own energy price.
+    ``overage_rate=None`` is a hard cap: whatever flows beyond it is priced by the tariff's own
+    price. For electricity the tenant's status becomes ``quota_exhausted`` (Home Assistant may
+    cut the supply); for water, gas or heat the status reason names it and nothing is cut
+    (``status.SUPPLY_RESOURCE``).
     """
 
     included_wh: int

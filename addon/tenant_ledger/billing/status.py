@@ -7,16 +7,27 @@ power on a guess is worse than billing them late.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from tenant_ledger.billing.money import Money
 from tenant_ledger.billing.plans import Plan, PrepaidPlan
 from tenant_ledger.billing.quota import QuotaState
 from tenant_ledger.billing.readings import format_kwh
+from tenant_ledger.billing.resources import Resource, format_usage
 from tenant_ledger.billing.timestamps import require_aware
+
+SUPPLY_RESOURCE: Final = Resource.ELECTRICITY
+"""The resource whose supply Home Assistant switches: the tenant's electricity breaker.
+
+Only its hard-capped allowance makes the status ``quota_exhausted``. A used-up hard cap of
+water, gas or heat cannot be enforced by cutting the electricity (a hostel does not turn off
+the lights over a long shower); it is named in the reason, whatever the state.
+"""
 
 
 class TenantState(StrEnum):
@@ -118,7 +129,7 @@ def tenant_status(
     supply_disconnected: bool | None,
     previous: Status | None = None,
     exemption: Exemption | None = None,
-    quota: QuotaState | None = None,
+    quotas: Mapping[Resource, QuotaState] | None = None,
     quiet_hours: QuietHours | None = None,
     oldest_unpaid_due: datetime | None = None,
     supply_cause: SupplyCause | None = None,
@@ -134,9 +145,17 @@ def tenant_status(
     ``supply_cause``: why a disconnected supply is off; switched off by the landlord or for
     safety (not an arrears cut-off), it stays ``disconnected`` whatever the balance.
     ``approval_required``: a due cut-off waits for ``approved`` (the landlord's setting, or the
-    mass-disconnection guard tripped).
+    mass-disconnection guard tripped). ``quotas``: the period's allowance of each resource
+    that has one; see ``SUPPLY_RESOURCE`` for which of them may make ``quota_exhausted``.
     """
     require_aware(now, "now")
+    capped = _hard_caps_used_up(quotas or {})
+    # The other resources' used-up caps are told, never acted on (see SUPPLY_RESOURCE).
+    noted = "".join(
+        f"; {resource} allowance of {format_usage(quota.included_wh, resource)} used up"
+        for resource, quota in capped.items()
+        if resource is not SUPPLY_RESOURCE
+    )
 
     def status(
         state: TenantState,
@@ -149,7 +168,7 @@ def tenant_status(
         since = previous.since if previous is not None and unchanged else now
         return Status(
             state=state,
-            reason=reason,
+            reason=reason + noted,
             since=since,
             arrears_since=arrears_since,
             awaiting_approval=awaiting_approval,
@@ -184,8 +203,8 @@ def tenant_status(
             None if previous is None else previous.arrears_since,
         )
     exhausted = None
-    if quota is not None and quota.hard_cap and quota.exhausted:
-        exhausted = f"allowance of {format_kwh(quota.included_wh)} kWh used up"
+    if (supply_cap := capped.get(SUPPLY_RESOURCE)) is not None:
+        exhausted = f"allowance of {format_kwh(supply_cap.included_wh)} kWh used up"
     if supply_disconnected and position.reconnect_needs:
         reason = f"{position.reason}; {position.reconnect_needs}"
         return status(TenantState.DISCONNECTED, reason, position.arrears_since)
@@ -208,6 +227,15 @@ def tenant_status(
     if exhausted:
         return status(TenantState.QUOTA_EXHAUSTED, exhausted)
     return status(position.state, position.reason)
+
+
+def _hard_caps_used_up(quotas: Mapping[Resource, QuotaState]) -> dict[Resource, QuotaState]:
+    """The hard-capped allowances used up, in the resources' order (a stable reason)."""
+    return {
+        resource: quota
+        for resource in Resource
+        if (quota := quotas.get(resource)) is not None and quota.hard_cap and quota.exhausted
+    }
 
 
 def supply_action(

@@ -237,6 +237,9 @@ class ResourceFigures:
     period_cost: Decimal | None
     quota: Decimal | None
     quota_remaining: Decimal | None
+    quota_exhausted: bool | None = None
+    """The allowance is used up; None: no quota (or an older ledger). Only electricity's makes
+    the status ``quota_exhausted``: another resource's is named in the status reason."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -327,8 +330,17 @@ def _resources(data: dict[str, Any]) -> dict[Resource, ResourceFigures]:
             period_cost=_decimal(figures, "period_cost"),
             quota=_decimal(figures, "quota"),
             quota_remaining=_decimal(figures, "quota_remaining"),
+            quota_exhausted=_optional_flag(figures, "quota_exhausted"),
         )
     return found
+
+
+def _optional_flag(data: dict[str, Any], key: str) -> bool | None:
+    """true, false, or null/absent (None); anything else is refused."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"{key!r} must be true, false or null, not {value!r}")
+    return value
 
 
 def parse_tenant_state(data: Any) -> TenantState:

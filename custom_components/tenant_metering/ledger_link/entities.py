@@ -151,6 +151,9 @@ _RESOURCE_MEASURES: dict[Resource, tuple[SensorDeviceClass, str]] = {
     Resource.HEAT: (SensorDeviceClass.ENERGY, UnitOfEnergy.KILO_WATT_HOUR),
 }
 RESOURCES_WITH_SENSORS: tuple[Resource, ...] = tuple(_RESOURCE_MEASURES)
+_QUOTA_SENSORS = {f"{resource}_quota_remaining": resource for resource in RESOURCES_WITH_SENSORS}
+"""The quota-left sensor of each resource, which also shows the whole quota and whether it
+is used up."""
 
 
 def _figure(
@@ -230,6 +233,14 @@ class TenantSensor(TenantEntity, SensorEntity):
         if self.entity_description.key == "quota_remaining":
             # The quota-warning blueprint divides by it: the period's whole allowance.
             return {"quota_kwh": None if tenant.quota_kwh is None else str(tenant.quota_kwh)}
+        if (resource := _QUOTA_SENSORS.get(self.entity_description.key)) is not None:
+            figures = tenant.resources.get(resource)
+            quota = None if figures is None else figures.quota
+            return {
+                "quota": None if quota is None else str(quota),
+                # Used up: the status reason names it; only electricity's cuts the supply.
+                "quota_exhausted": None if figures is None else figures.quota_exhausted,
+            }
         if self.entity_description.key != "status":
             return None
         return {

@@ -17,6 +17,7 @@ from tenant_ledger.billing import (
     quota_state,
     tenant_status,
 )
+from tenant_ledger.billing.resources import Resource
 
 from .helpers import BERLIN, at
 
@@ -109,13 +110,13 @@ def test_exemption_wins_until_it_expires():
 
 def test_quota_exhausted_with_a_hard_cap():
     quota = quota_state(Quota(included_wh=50_000), 50_000)
-    status = prepaid("40.00", quota=quota)
+    status = prepaid("40.00", quotas={Resource.ELECTRICITY: quota})
     assert (status.state, status.reason) == (
         TenantState.QUOTA_EXHAUSTED,
         "allowance of 50.000 kWh used up",
     )
     overage = quota_state(Quota(included_wh=50_000, overage_rate=eur("0.4").amount), 60_000)
-    assert prepaid("40.00", quota=overage).state is TenantState.OK
+    assert prepaid("40.00", quotas={Resource.ELECTRICITY: overage}).state is TenantState.OK
 
 
 def test_postpaid_arrears_after_due_date_and_cut_off_after_grace():

@@ -491,3 +491,38 @@ async def test_garbage_links_and_pins_never_sign_in_and_never_fail(
     with portal.ledger.engine.connect() as connection:
         sessions = connection.execute(sa.select(sa.func.count()).select_from(portal_sessions))
         assert sessions.scalar() == 1
+
+
+async def test_a_used_up_water_allowance_is_said_on_the_account_page_and_the_power_stays_on(
+    portal: Portal, phones: tuple[Door, Door]
+) -> None:
+    alice, bob = phones
+    api = portal.api
+    water_tariff = {
+        "tariff": {"currency": "EUR", "timezone": "Europe/Berlin",
+                   "energy": {"type": "flat", "rate": "2.50"}},
+        "resource": "water", "effective_from": "2026-01-01T00:00:00+01:00", "reason": "setup",
+    }  # fmt: skip
+    await api.call("POST", "/api/tariffs/cold/versions", water_tariff, expect=201)
+    # No water included at all, hard-capped: used up from the first litre.
+    plan = {
+        "id": "capped", "name": "Capped", "kind": "prepaid", "tariff": "std",
+        "resources": {"water": {"tariff": "cold", "quota": "0"}},
+    }  # fmt: skip
+    await api.call("POST", "/api/plans", plan, expect=201)
+    state = await api.call("PUT", "/api/tenants/t1/plan", {"plan": "capped", "reason": "test"})
+    assert state["status_reason"].endswith("; water allowance of 0.000 m³ used up")
+    assert state["status"] != "quota_exhausted"
+    assert state["resources"]["water"]["quota_exhausted"] is True
+
+    await signed_in(portal, alice, "t1")
+    html = await (await alice.get("/")).text()
+    assert "water allowance of 0.000 m³ used up" in html  # the status reason
+    advice = (
+        "Your water allowance for this period is used up: what you use from now on is charged. "
+        "Your power is not cut off for it."
+    )
+    assert advice in html
+    assert "Your electricity allowance" not in html
+    await signed_in(portal, bob, "t2")
+    assert "allowance" not in await (await bob.get("/")).text()
