@@ -158,15 +158,17 @@ def whole(field: str, value: str, lowest: int, highest: int) -> int:
     return int(value)
 
 
-def quota(field: str, kwh: str, rate_field: str, rate: str) -> Quota | None:
-    """A plan's included energy (kWh, optional) and the price per kWh above it (optional:
-    none is a hard cap)."""
-    if not kwh:
+def quota(field: str, amount: str, rate_field: str, rate: str, unit: str = "kWh") -> Quota | None:
+    """A plan's included usage in the billing ``unit`` (kWh, m³; optional) and the price per
+    unit above it (optional: none is a hard cap), in whole base units (Wh, L)."""
+    if not amount:
         if rate:
-            raise FormError(rate_field, "An overage price needs the included kWh.")
+            raise FormError(rate_field, f"An overage price needs the included {unit}.")
         return None
-    if not _KWH.fullmatch(kwh):
-        raise FormError(field, "Enter the included energy in kWh, e.g. 150 (max 3 decimals).")
+    if not _KWH.fullmatch(amount):
+        raise FormError(field, f"Enter the included usage in {unit}, e.g. 150 (max 3 decimals).")
     if rate and not _RATE.fullmatch(rate):
-        raise FormError(rate_field, "Enter a price per kWh, e.g. 0.35.")
-    return Quota(included_wh=int(Decimal(kwh) * 1000), overage_rate=Decimal(rate) if rate else None)
+        raise FormError(rate_field, f"Enter a price per {unit}, e.g. 0.35.")
+    return Quota(
+        included_wh=int(Decimal(amount) * 1000), overage_rate=Decimal(rate) if rate else None
+    )

@@ -36,6 +36,7 @@ from tenant_ledger.db.statement_inputs import readings_around
 from tenant_ledger.errors import LedgerError
 from tenant_ledger.web import forms, tariff_form
 from tenant_ledger.web.context import Page, Web, redirect
+from tenant_ledger.web.plan_view import plan_rows
 from tenant_ledger.web.statements import Row, charge_rows
 from tenant_ledger.web.tariff_view import band_rows
 
@@ -150,7 +151,7 @@ async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) ->
         "tariffs.html",
         status,
         tariffs=tariffs,
-        plans=sorted(catalog.plans.values(), key=lambda plan: plan.id),
+        plans=plan_rows(list(catalog.plans.values())),
         tenants={tenant_id: record.name for tenant_id, record in catalog.tenants.items()},
         weekdays=WEEKDAYS,
         rows={
