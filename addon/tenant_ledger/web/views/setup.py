@@ -157,7 +157,8 @@ def _tariff(catalog: Catalog, field: str, tariff_id: str, resource: Resource) ->
     forms.choice(field, tariff_id, catalog.schedules, "tariff")
     if (priced := catalog.tariff_resources[tariff_id]) is not resource:
         raise forms.FormError(
-            field, f"Tariff {tariff_id} prices {priced}, not {resource}: choose a {resource} tariff."
+            field,
+            f"Tariff {tariff_id} prices {priced}, not {resource}: choose a {resource} tariff.",
         )
     return tariff_id
 
