@@ -137,7 +137,7 @@ def point_id(field: str, value: str, taken: Collection[str]) -> str:
     if not _POINT_ID.fullmatch(value):
         raise FormError(
             field,
-            f"Enter the meter's id: up to {MAX_POINT_ID} letters, digits, _ . : or -, "
+            f"Enter the meter id: up to {MAX_POINT_ID} letters, digits, _ . : or -, "
             "starting with a letter or digit.",
         )
     if value in taken:

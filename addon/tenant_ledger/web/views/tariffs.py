@@ -145,7 +145,8 @@ async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) ->
 
     bodies = await web_ui.service.read(lambda c, _catalog: tariffs_store.latest_bodies(c))
     editing = page.query("edit")
-    values = _form_values(catalog, editing, bodies.get(editing))
+    # What was typed when a form comes back, else the editor's starting point.
+    values = context.pop("values", None) or _form_values(catalog, editing, bodies.get(editing))
     tariffs = [
         {
             "id": tariff_id,
@@ -174,21 +175,30 @@ async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) ->
         resources=RESOURCES,
         units={resource.value: billing_unit(resource) for resource in Resource},
         # A tariff prices one resource for good: an existing one's is shown, not offered.
-        fixed_resource=catalog.tariff_resources.get(values["tariff_id"]),
-        unit=billing_unit(Resource(values["resource"]))
-        if values["resource"] in RESOURCES
-        else billing_unit(Resource.ELECTRICITY),
+        fixed_resource=catalog.tariff_resources.get(values.get("tariff_id", "")),
+        unit=_unit(catalog, values),
         rows={
             "tiers": range(tariff_form.TIER_ROWS),
             "bands": range(tariff_form.BAND_ROWS),
             "windows": range(tariff_form.WINDOW_ROWS),
         },
-        **({"values": values, "errors": {}, "preview": None, "old_preview": None} | context),
+        values=values,
+        **({"errors": {}, "preview": None, "old_preview": None} | context),
     )
 
 
 async def tariffs(web_ui: Web, page: Page) -> web.StreamResponse:
     return await _render(web_ui, page)
+
+
+def _unit(catalog: Catalog, values: dict[str, str]) -> str:
+    """The billing unit the editor's prices are in: the tariff's own resource's, or the one
+    chosen for a new tariff (kWh while nothing valid is chosen)."""
+    fixed = catalog.tariff_resources.get(values.get("tariff_id", ""))
+    chosen = values.get("resource", "")
+    if fixed is None and chosen in RESOURCES:
+        return billing_unit(Resource(chosen))
+    return billing_unit(fixed or Resource.ELECTRICITY)
 
 
 def _resource(catalog: Catalog, tariff_id: str, chosen: str) -> Resource:
