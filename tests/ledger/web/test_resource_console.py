@@ -2,6 +2,7 @@
 meters with their resource (a water meter watched for leaks by default), and a tenant's period
 per resource on the tenant page. Garbage in every new field: a clear message, nothing stored."""
 
+from decimal import Decimal
 import re
 from typing import Any
 
@@ -9,12 +10,15 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from playwright.async_api import Browser as Chromium, expect
 
 from tenant_ledger.i18n import Formats
+from tenant_ledger.readings_in import MAX_POINT_ID
 from tenant_ledger.service import LedgerService
+from tenant_ledger.web import forms
 from tenant_ledger.web.resource_usage import resource_usage
 from tests.ledger.conftest import Api
 
 from .conftest import LANDLORD, Browser
 from .test_browser import DESKTOP, open_as, shot
+from .test_form_fields import assert_field
 from .test_setup_forms import PLAN
 
 WATER_TARIFF = {
@@ -233,7 +237,7 @@ async def test_the_tenant_page_shows_each_resources_usage_cost_and_quota_left_in
 ) -> None:
     """In Chromium: a water tariff (labels follow the chosen resource), a plan with a water
     slot, a water meter watched for leaks, a tenant moved in; the tenant page shows water."""
-    api, browser = site
+    api, _browser = site
     base = str(api.client.make_url("")).rstrip("/")
     page = await open_as(chromium, LANDLORD, DESKTOP)
 
@@ -328,3 +332,38 @@ def test_the_resource_rows_are_exact_in_the_add_ons_locale() -> None:
         ("Strom", "12,345", "-1.234,56", None, None, True),
         ("Wasser", "1.234.567,891", "0,00", "1.500,000", "0,001", False),
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(typed=st.text(st.characters(codec=None), max_size=60) | st.text(max_size=400))
+def test_a_meter_id_is_a_readings_contract_id_or_a_message(typed: str) -> None:
+    try:
+        point_id = forms.point_id("id", typed, {"mqtt:dev:1"})
+    except forms.FormError as err:
+        assert_field(err, "id")
+        return
+    assert point_id == typed
+    assert point_id != "mqtt:dev:1"
+    assert 0 < len(point_id) <= MAX_POINT_ID
+    assert point_id.isascii()
+    assert point_id.isprintable()
+
+
+def _names_the_unit(err: forms.FormError, unit: str) -> None:
+    assert unit in err.message, err
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    amount=st.text(max_size=30) | st.from_regex(r"[0-9]{0,14}(\.[0-9]{0,5})?", fullmatch=True),
+    unit=st.sampled_from(["kWh", "m³"]),
+)
+def test_a_quota_in_m3_is_exact_litres_or_a_message_in_m3(amount: str, unit: str) -> None:
+    try:
+        quota = forms.quota("quota_water", amount, "overage_rate_water", "", unit)
+    except forms.FormError as err:
+        assert_field(err, "quota_water")
+        _names_the_unit(err, unit)
+        return
+    if quota is not None:
+        assert Decimal(quota.included_wh) == Decimal(amount) * 1000
