@@ -75,7 +75,7 @@ async def test_a_water_tariff_and_a_plan_with_a_water_slot_from_the_forms(
     assert plan.tariff_id == "std"
     water = plan.tariff_for(ledger.catalog.tariff_resources["water"])
     assert water is not None
-    assert (water.tariff_id, water.quota) is not None
+    assert water.tariff_id == "water"
     assert water.quota is not None
     assert (water.quota.included_wh, str(water.quota.overage_rate)) == (1_500_000, "3")
     (listed,) = [

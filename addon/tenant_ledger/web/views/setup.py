@@ -184,7 +184,7 @@ def _slot(catalog: Catalog, page: Page, resource: Resource) -> ResourceTariff | 
 
 def _plan(web_ui: Web, page: Page, existing: PlanSettings | None = None) -> PlanSettings:
     """The plan the form describes; editing ``existing`` keeps what its form does not show
-    (kind, tariff, billing day, quota)."""
+    (kind, tariffs, billing day, quotas)."""
     catalog, currency = web_ui.service.catalog, web_ui.service.catalog.currency
 
     def money(field: str, sign: AmountSign) -> int:
