@@ -270,8 +270,13 @@ async def test_the_tenant_page_shows_each_resources_usage_cost_and_quota_left_in
     await page.goto(f"{base}/points")
     await page.fill("#point input[name=id]", "mqtt:w:1")
     await page.fill("#point input[name=name]", "Wanda's cold water")
+    # The leak watch is offered for a water meter only.
+    await expect(page.locator("#new-point-watch")).to_be_hidden()
     await page.select_option("#point select[name=resource]", "water")
+    await expect(page.locator("#new-point-watch")).to_be_visible()
     await expect(page.locator("#point input[name=watch]")).to_be_checked()
+    await expect(page.locator("#point input[name=window_start]")).to_have_value("23:00")
+    await expect(page.locator("#point input[name=minimum_per_hour]")).to_have_value("8")
     await page.click("#point button[type=submit]")
     await expect(page.locator(".notice")).to_have_text("Meter created.")
     await expect(page.locator("tr", has_text="Wanda's cold water")).to_contain_text(

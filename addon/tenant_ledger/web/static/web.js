@@ -44,6 +44,16 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     });
   }
+  // Parts of a form for one choice only (a new water meter's leak watch) hide for the others.
+  for (const select of document.querySelectorAll("select[data-shows]")) {
+    const show = () => {
+      for (const part of select.form.querySelectorAll("[data-only-for]")) {
+        part.hidden = part.dataset.onlyFor !== select.value;
+      }
+    };
+    select.addEventListener("change", show);
+    show();
+  }
   for (const button of document.querySelectorAll("[data-print]")) {
     button.addEventListener("click", () => window.print());
   }
