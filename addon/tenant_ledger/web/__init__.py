@@ -81,6 +81,7 @@ ROUTES: tuple[tuple[str, str, Access, Handler], ...] = (
     ("POST", f"{_TENANT}/move-in", Access.LANDLORD, tenancy.move_in),
     ("POST", f"{_TENANT}/move-out", Access.LANDLORD, tenancy.move_out),
     ("GET", "/points", Access.LANDLORD, tenancy.points),
+    ("POST", "/points", Access.LANDLORD, tenancy.create_point),
     ("POST", "/points/leak-watch", Access.LANDLORD, tenancy.put_leak_watch),
     ("POST", "/points/leak-watch/remove", Access.LANDLORD, tenancy.remove_leak_watch),
     ("GET", "/building", Access.LANDLORD, building.building),

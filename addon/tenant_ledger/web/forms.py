@@ -4,16 +4,19 @@ Each parser returns the value or raises ``FormError`` naming the field, so a han
 the messages and re-renders the form with what was typed.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field as dataclass_field
 from datetime import datetime, time
 from decimal import Decimal
 import re
 import secrets
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from tenant_ledger.billing.money import AmountError, AmountSign, parse_amount
 from tenant_ledger.billing.quota import Quota
 from tenant_ledger.billing.timestamps import FIRST_DAY, LAST_DAY, supported_day, to_us
+from tenant_ledger.readings_in import MAX_POINT_ID, POINT_ID_PATTERN
 
 MAX_TEXT = 500
 MAX_NAME = 200
@@ -25,6 +28,7 @@ _WHOLE = re.compile(r"[0-9]{1,4}", re.ASCII)
 _FORM_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
 _WALL_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]", re.ASCII)
 _REGISTER = re.compile(r"[0-9]+(\.[0-9]{1,3})?", re.ASCII)
+_POINT_ID = re.compile(POINT_ID_PATTERN, re.ASCII)
 
 
 class FormError(ValueError):
@@ -32,6 +36,27 @@ class FormError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+@dataclass(frozen=True, kw_only=True)
+class Refusal:
+    """A refused form as its page shows it again: the message on its field, what was typed.
+
+    Keys are ``form.field`` (``form.`` for the form as a whole), as the templates' macros read
+    them; a page without a refused form renders ``NO_REFUSAL``."""
+
+    errors: Mapping[str, str] = dataclass_field(default_factory=dict)
+    values: Mapping[str, str] = dataclass_field(default_factory=dict)
+
+    @classmethod
+    def of(cls, form: str, err: "FormError", typed: Mapping[str, str]) -> "Refusal":
+        return cls(
+            errors={f"{form}.{err.field}": err.message},
+            values={f"{form}.{name}": value for name, value in typed.items()},
+        )
+
+
+NO_REFUSAL: Final = Refusal()
 
 
 def amount(
@@ -107,6 +132,19 @@ def register_wh(field: str, value: str, billing_unit: str = "kWh") -> int:
     return int(Decimal(value) * 1000)
 
 
+def point_id(field: str, value: str, taken: Collection[str]) -> str:
+    """A new metering point's id as the readings contract names it (``mqtt:a4cf12ab34cd:1``)."""
+    if not _POINT_ID.fullmatch(value):
+        raise FormError(
+            field,
+            f"Enter the meter id: up to {MAX_POINT_ID} letters, digits, _ . : or -, "
+            "starting with a letter or digit.",
+        )
+    if value in taken:
+        raise FormError(field, "A meter with this id exists already.")
+    return value
+
+
 def name(field: str, value: str) -> str:
     """A name people read (tenant, room, plan, tariff): required, one line, printable."""
     if not value:
@@ -158,15 +196,17 @@ def whole(field: str, value: str, lowest: int, highest: int) -> int:
     return int(value)
 
 
-def quota(field: str, kwh: str, rate_field: str, rate: str) -> Quota | None:
-    """A plan's included energy (kWh, optional) and the price per kWh above it (optional:
-    none is a hard cap)."""
-    if not kwh:
+def quota(field: str, amount: str, rate_field: str, rate: str, unit: str = "kWh") -> Quota | None:
+    """A plan's included usage in the billing ``unit`` (kWh, m³; optional) and the price per
+    unit above it (optional: none is a hard cap), in whole base units (Wh, L)."""
+    if not amount:
         if rate:
-            raise FormError(rate_field, "An overage price needs the included kWh.")
+            raise FormError(rate_field, f"An overage price needs the included {unit}.")
         return None
-    if not _KWH.fullmatch(kwh):
-        raise FormError(field, "Enter the included energy in kWh, e.g. 150 (max 3 decimals).")
+    if not _KWH.fullmatch(amount):
+        raise FormError(field, f"Enter the included usage in {unit}, e.g. 150 (max 3 decimals).")
     if rate and not _RATE.fullmatch(rate):
-        raise FormError(rate_field, "Enter a price per kWh, e.g. 0.35.")
-    return Quota(included_wh=int(Decimal(kwh) * 1000), overage_rate=Decimal(rate) if rate else None)
+        raise FormError(rate_field, f"Enter a price per {unit}, e.g. 0.35.")
+    return Quota(
+        included_wh=int(Decimal(amount) * 1000), overage_rate=Decimal(rate) if rate else None
+    )

@@ -20,19 +20,20 @@ def _hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-def band_rows(tariff: Tariff, quota: Quota | None) -> list[BandRow]:
-    """The bands statements name (``energy``, ``tier1``…, TOU band names, ``standing``)."""
-    rows = _energy_rows(tariff.energy)
+def band_rows(tariff: Tariff, quota: Quota | None, unit: str = "kWh") -> list[BandRow]:
+    """The bands statements name (``energy``, ``tier1``…, TOU band names, ``standing``),
+    priced per ``unit``: the billing unit of the resource the tariff prices (kWh, m³)."""
+    rows = _energy_rows(tariff.energy, unit)
     if quota is not None:
-        included = f"first {format_kwh(quota.included_wh)} kWh of the period"
+        included = f"first {format_kwh(quota.included_wh)} {unit} of the period"
         rows.insert(0, BandRow(band=INCLUDED_BAND, applies=included, price="included in the plan"))
         if quota.overage_rate is not None:
             rows.insert(
                 1,
                 BandRow(
                     band=OVERAGE_BAND,
-                    applies="kWh beyond the allowance",
-                    price=f"{quota.overage_rate} / kWh",
+                    applies=f"{unit} beyond the allowance",
+                    price=f"{quota.overage_rate} / {unit}",
                 ),
             )
     rows.append(
@@ -45,10 +46,12 @@ def band_rows(tariff: Tariff, quota: Quota | None) -> list[BandRow]:
     return rows
 
 
-def _energy_rows(energy: EnergyPrice) -> list[BandRow]:
+def _energy_rows(energy: EnergyPrice, unit: str) -> list[BandRow]:
     match energy:
         case FlatEnergy():
-            return [BandRow(band=FLAT_BAND, applies="every kWh", price=f"{energy.rate} / kWh")]
+            return [
+                BandRow(band=FLAT_BAND, applies=f"every {unit}", price=f"{energy.rate} / {unit}")
+            ]
         case TieredEnergy():
             rows, lower = [], 0
             for index, tier in enumerate(energy.tiers, start=1):
@@ -56,8 +59,8 @@ def _energy_rows(energy: EnergyPrice) -> list[BandRow]:
                 rows.append(
                     BandRow(
                         band=tier_band(index),
-                        applies=f"kWh of the period from {format_kwh(lower)}{upper}",
-                        price=f"{tier.rate} / kWh",
+                        applies=f"{unit} of the period from {format_kwh(lower)}{upper}",
+                        price=f"{tier.rate} / {unit}",
                     )
                 )
                 lower = tier.up_to_wh or lower
@@ -73,7 +76,9 @@ def _energy_rows(energy: EnergyPrice) -> list[BandRow]:
                 ]
                 if band == energy.default_band:
                     windows.append("all other times")
-                rows.append(BandRow(band=band, applies="; ".join(windows), price=f"{rate} / kWh"))
+                rows.append(
+                    BandRow(band=band, applies="; ".join(windows), price=f"{rate} / {unit}")
+                )
             return rows
         case _:
             assert_never(energy)

@@ -35,6 +35,25 @@ document.addEventListener("DOMContentLoaded", () => {
       form.dataset.sent = "1";
     });
   }
+  // A tariff's prices are per its resource's billing unit (kWh, m³): the labels follow.
+  for (const select of document.querySelectorAll("select[data-units]")) {
+    const units = JSON.parse(select.dataset.units);
+    select.addEventListener("change", () => {
+      for (const label of select.form.querySelectorAll("[data-unit]")) {
+        label.textContent = units[select.value] ?? label.textContent;
+      }
+    });
+  }
+  // Parts of a form for one choice only (a new water meter's leak watch) hide for the others.
+  for (const select of document.querySelectorAll("select[data-shows]")) {
+    const show = () => {
+      for (const part of select.form.querySelectorAll("[data-only-for]")) {
+        part.hidden = part.dataset.onlyFor !== select.value;
+      }
+    };
+    select.addEventListener("change", show);
+    show();
+  }
   for (const button of document.querySelectorAll("[data-print]")) {
     button.addEventListener("click", () => window.print());
   }

@@ -22,6 +22,7 @@ from tenant_ledger.statement_render import meter_groups, statement_table, to_csv
 from tenant_ledger.web.charts import Bar, bar_chart
 from tenant_ledger.web.context import Page, Web
 from tenant_ledger.web.names import names
+from tenant_ledger.web.resource_usage import resource_usage
 from tenant_ledger.web.statements import (
     Period,
     find_period,
@@ -162,6 +163,7 @@ async def _account_page(
         "tenant.html",
         status,
         unlinked=web_ui.seen,
+        resources=resource_usage(context["state"], web_ui.service.formats),
         **(context | {"errors": {}, "values": {}} | extra),
     )
 

@@ -40,11 +40,7 @@ def _issues(connection: sa.Connection) -> dict[str, list[dict[str, Any]]]:
 
 
 async def _render(
-    web_ui: Web,
-    page: Page,
-    status: int = 200,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
+    web_ui: Web, page: Page, status: int = 200, refusal: forms.Refusal = forms.NO_REFUSAL
 ) -> web.Response:
     zone = web_ui.service.catalog.zone
     issues = await web_ui.service.read(lambda c, _cat: _issues(c))
@@ -69,8 +65,8 @@ async def _render(
             alarm | {"from": local_s(alarm["window_start"]), "to": local_s(alarm["window_end"])}
             for alarm in issues["leaks"]
         ],
-        errors=errors or {},
-        values=values or {},
+        errors=refusal.errors,
+        values=refusal.values,
         truncated=any(len(rows) == MAX_ROWS for rows in issues.values()),
     )
 
@@ -88,11 +84,10 @@ async def release(web_ui: Web, page: Page) -> web.StreamResponse:
         action = web_ui.action(page, text)
         await web_ui.service.release_reading(action, int(identifier))
     except forms.FormError as err:
-        errors = {f"{form}.{err.field}": err.message}
-        return await _render(web_ui, page, 400, errors, {f"{form}.reason": reason})
+        return await _render(web_ui, page, 400, forms.Refusal.of(form, err, {"reason": reason}))
     except LedgerError as err:
-        errors = {f"{form}.": err.message}
-        return await _render(web_ui, page, 400, errors, {f"{form}.reason": reason})
+        refusal = forms.Refusal.of(form, forms.FormError("", err.message), {"reason": reason})
+        return await _render(web_ui, page, 400, refusal)
     raise redirect(page, "/readings/issues", done="release")
 
 
@@ -104,11 +99,10 @@ async def acknowledge_leak(web_ui: Web, page: Page) -> web.StreamResponse:
         action = web_ui.action(page, forms.text("reason", reason) if reason else "")
         await web_ui.service.acknowledge_leak_alarm(action, int(identifier))
     except forms.FormError as err:
-        errors = {f"{form}.{err.field}": err.message}
-        return await _render(web_ui, page, 400, errors, {f"{form}.reason": reason})
+        return await _render(web_ui, page, 400, forms.Refusal.of(form, err, {"reason": reason}))
     except LedgerError as err:
         if err.status == 404:
             return web_ui.not_found(page)
-        errors = {f"{form}.": err.message}
-        return await _render(web_ui, page, 400, errors, {f"{form}.reason": reason})
+        refusal = forms.Refusal.of(form, forms.FormError("", err.message), {"reason": reason})
+        return await _render(web_ui, page, 400, refusal)
     raise redirect(page, "/readings/issues", done="leak")

@@ -12,11 +12,16 @@ from aiohttp import web
 from tenant_ledger import operations as ops
 from tenant_ledger.billing import PlanKind
 from tenant_ledger.billing.money import AmountSign
-from tenant_ledger.db.catalog import PlanSettings
+from tenant_ledger.billing.resources import Resource, billing_unit
+from tenant_ledger.db.catalog import Catalog, PlanSettings, ResourceTariff
 from tenant_ledger.errors import LedgerError
 from tenant_ledger.web import forms
 from tenant_ledger.web.context import Page, Web, redirect
 from tenant_ledger.web.names import names
+from tenant_ledger.web.plan_view import plan_rows
+
+PLAN_SLOTS = tuple(resource for resource in Resource if resource is not Resource.ELECTRICITY)
+"""The optional tariffs of a new plan beside its electricity tariff (``plans.tariff_id``)."""
 
 
 async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) -> web.Response:
@@ -37,11 +42,13 @@ async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) ->
         "setup.html",
         status,
         plans=sorted(catalog.plans.values(), key=lambda plan: plan.name.lower()),
+        plan_rows=plan_rows(list(catalog.plans.values())),
         plan_options=[
             (plan.id, f"{plan.name} ({plan.kind})")
             for plan in sorted(catalog.plans.values(), key=lambda plan: plan.name.lower())
         ],
-        tariffs=[(tariff_id, tariff_id) for tariff_id in sorted(catalog.schedules)],
+        tariffs=_tariffs_by_resource(catalog),
+        slots=[(resource.value, billing_unit(resource)) for resource in PLAN_SLOTS],
         tenants=sorted(known.tenants.items(), key=lambda item: item[1].lower()),
         rooms=sorted(known.rooms.items(), key=lambda item: item[1].lower()),
         roomless=sorted(
@@ -53,6 +60,18 @@ async def _render(web_ui: Web, page: Page, status: int = 200, **context: Any) ->
         failed={key.partition(".")[0] for key in context.get("errors", {})},
         **({"values": values, "errors": {}} | context),
     )
+
+
+def _tariffs_by_resource(catalog: Catalog) -> dict[str, list[tuple[str, str]]]:
+    """Each resource's tariffs as select options: a plan's slot offers only its own."""
+    return {
+        resource.value: [
+            (tariff_id, tariff_id)
+            for tariff_id in sorted(catalog.schedules)
+            if catalog.tariff_resources[tariff_id] is resource
+        ]
+        for resource in Resource
+    }
 
 
 async def setup(web_ui: Web, page: Page) -> web.StreamResponse:
@@ -133,9 +152,39 @@ async def create_room(web_ui: Web, page: Page) -> web.StreamResponse:
     return await _submit(web_ui, page, "room", write)
 
 
+def _tariff(catalog: Catalog, field: str, tariff_id: str, resource: Resource) -> str:
+    """A tariff of ``resource`` (the database refuses another resource's in a plan's slot)."""
+    forms.choice(field, tariff_id, catalog.schedules, "tariff")
+    if (priced := catalog.tariff_resources[tariff_id]) is not resource:
+        raise forms.FormError(
+            field,
+            f"Tariff {tariff_id} prices {priced}, not {resource}: choose a {resource} tariff.",
+        )
+    return tariff_id
+
+
+def _slot(catalog: Catalog, page: Page, resource: Resource) -> ResourceTariff | None:
+    """The plan's optional tariff and quota for ``resource`` (fields ``tariff_water``, ...)."""
+    tariff_id = page.field(f"tariff_{resource}")
+    quota = forms.quota(
+        f"quota_{resource}",
+        page.field(f"quota_{resource}"),
+        f"overage_rate_{resource}",
+        page.field(f"overage_rate_{resource}"),
+        billing_unit(resource),
+    )
+    if not tariff_id:
+        if quota is not None:
+            raise forms.FormError(f"quota_{resource}", f"A {resource} quota needs a tariff.")
+        return None
+    return ResourceTariff(
+        tariff_id=_tariff(catalog, f"tariff_{resource}", tariff_id, resource), quota=quota
+    )
+
+
 def _plan(web_ui: Web, page: Page, existing: PlanSettings | None = None) -> PlanSettings:
     """The plan the form describes; editing ``existing`` keeps what its form does not show
-    (kind, tariff, billing day, quota)."""
+    (kind, tariffs, billing day, quotas)."""
     catalog, currency = web_ui.service.catalog, web_ui.service.catalog.currency
 
     def money(field: str, sign: AmountSign) -> int:
@@ -151,7 +200,7 @@ def _plan(web_ui: Web, page: Page, existing: PlanSettings | None = None) -> Plan
         id=forms.new_id(name, catalog.plans, "plan"),
         name=name,
         kind=PlanKind(forms.choice("kind", page.field("kind"), set(PlanKind), "kind")),
-        tariff_id=forms.choice("tariff", page.field("tariff"), catalog.schedules, "tariff"),
+        tariff_id=_tariff(catalog, "tariff", page.field("tariff"), Resource.ELECTRICITY),
         low_balance_minor=low_balance,
         credit_limit_minor=credit_limit,
         reconnect_minimum_minor=reconnect_minimum,
@@ -161,6 +210,11 @@ def _plan(web_ui: Web, page: Page, existing: PlanSettings | None = None) -> Plan
         quota=forms.quota(
             "quota_kwh", page.field("quota_kwh"), "overage_rate", page.field("overage_rate")
         ),
+        others={
+            resource: slot
+            for resource in PLAN_SLOTS
+            if (slot := _slot(catalog, page, resource)) is not None
+        },
     )
     return replace(
         base,

@@ -11,7 +11,13 @@ from aiohttp import web
 
 from tenant_ledger import operations as ops
 from tenant_ledger.billing.night_flow import NightWindow
-from tenant_ledger.billing.resources import base_unit, billing_unit, format_usage
+from tenant_ledger.billing.resources import (
+    RESOURCES,
+    Resource,
+    base_unit,
+    billing_unit,
+    format_usage,
+)
 from tenant_ledger.billing.timestamps import from_us
 from tenant_ledger.db import leak_store
 from tenant_ledger.db.catalog import Catalog
@@ -24,6 +30,9 @@ from tenant_ledger.web.context import Page, Web, redirect
 from tenant_ledger.web.names import names
 
 MAX_MINIMUM_PER_HOUR = 10**9
+DEFAULT_WATCH = {"window_start": "23:00", "window_end": "05:00", "minimum_per_hour": "8"}
+"""A leak watch as the forms offer it: the night 23:00-05:00, at least 8 L every hour (a
+running toilet or a dripping tap; a household uses next to nothing then)."""
 
 
 def _holders(web_ui: Web, now_us: int) -> dict[str, str]:
@@ -51,11 +60,7 @@ async def points(web_ui: Web, page: Page) -> web.StreamResponse:
 
 
 async def _points_page(
-    web_ui: Web,
-    page: Page,
-    status: int = 200,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
+    web_ui: Web, page: Page, status: int = 200, refusal: forms.Refusal = forms.NO_REFUSAL
 ) -> web.Response:
     catalog, now_us = web_ui.service.catalog, web_ui.service.clock()
     holders = _holders(web_ui, now_us)
@@ -68,8 +73,14 @@ async def _points_page(
         status,
         watches={watch.point_id: leaks.watch_payload(watch) for watch in watches},
         watchable=sorted(catalog.point_records),
-        errors=errors or {},
-        values=values or {},
+        default_watch=DEFAULT_WATCH,
+        resources=[(resource.value, billing_unit(resource)) for resource in Resource],
+        rooms=sorted(known.rooms.items(), key=lambda item: item[1].lower()),
+        errors=refusal.errors,
+        # A new meter is electricity; a water one is watched with the default night.
+        values={"point.resource": Resource.ELECTRICITY.value, "point.watch": "on"}
+        | {f"point.{name}": value for name, value in DEFAULT_WATCH.items()}
+        | dict(refusal.values),
         points=[
             {
                 "row": row,
@@ -80,6 +91,8 @@ async def _points_page(
                 if row.point_id in catalog.point_records
                 else "",
                 "resource": catalog.resource_of(row.point_id),
+                "unit": billing_unit(catalog.resource_of(row.point_id)),
+                "base_unit": base_unit(catalog.resource_of(row.point_id)),
                 "holder": holders.get(row.point_id),
                 "last": ""
                 if row.last_ts is None or row.last_wh is None
@@ -93,6 +106,17 @@ async def _points_page(
 
 
 _WATCH_FIELDS = ("point", "window_start", "window_end", "minimum_per_hour", "reason")
+_POINT_FIELDS = ("id", "name", "resource", "room", "watch", *DEFAULT_WATCH, "reason")
+
+
+def _watch(fields: dict[str, str]) -> tuple[NightWindow, int]:
+    """A leak watch's night window and minimum flow per hour (in the meter's base unit)."""
+    start = forms.wall_time("window_start", fields["window_start"])
+    end = forms.wall_time("window_end", fields["window_end"])
+    if start == end:
+        raise forms.FormError("window_end", "The night must end at another time than it starts.")
+    minimum = forms.whole("minimum_per_hour", fields["minimum_per_hour"], 1, MAX_MINIMUM_PER_HOUR)
+    return NightWindow(start=start, end=end), minimum
 
 
 async def put_leak_watch(web_ui: Web, page: Page) -> web.StreamResponse:
@@ -102,22 +126,43 @@ async def put_leak_watch(web_ui: Web, page: Page) -> web.StreamResponse:
         point_id = forms.choice(
             "point", fields["point"], web_ui.service.catalog.point_records, "meter"
         )
-        start = forms.wall_time("window_start", fields["window_start"])
-        end = forms.wall_time("window_end", fields["window_end"])
-        if start == end:
-            raise forms.FormError(
-                "window_end", "The night must end at another time than it starts."
-            )
-        minimum = forms.whole(
-            "minimum_per_hour", fields["minimum_per_hour"], 1, MAX_MINIMUM_PER_HOUR
-        )
+        window, minimum = _watch(fields)
         action = web_ui.action(page, forms.text("reason", fields["reason"], required=False))
-        window = NightWindow(start=start, end=end)
         await web_ui.service.put_leak_watch(action, point_id, window, minimum, enabled=True)
     except forms.FormError as err:
-        values = {f"watch.{name}": value for name, value in fields.items()}
-        return await _points_page(web_ui, page, 400, {f"watch.{err.field}": err.message}, values)
+        return await _points_page(web_ui, page, 400, forms.Refusal.of("watch", err, fields))
     raise redirect(page, "/points", done="leak_watch")
+
+
+async def create_point(web_ui: Web, page: Page) -> web.StreamResponse:
+    """A new meter measuring electricity, water, gas or heat (kept for good); a water meter
+    is watched for leaks with the default night unless the landlord unticks it."""
+    fields = {name: page.field(name) for name in _POINT_FIELDS}
+    catalog = web_ui.service.catalog
+    try:
+        point_id = forms.point_id("id", fields["id"], catalog.point_records)
+        name = forms.name("name", fields["name"])
+        resource = Resource(forms.choice("resource", fields["resource"], RESOURCES, "resource"))
+        rooms = (await names(web_ui)).rooms
+        space_id = forms.choice("room", fields["room"], rooms, "room") if fields["room"] else None
+        watch = _watch(fields) if resource is Resource.WATER and fields["watch"] else None
+        action = web_ui.action(page, forms.text("reason", fields["reason"], required=False))
+        await web_ui.service.write(
+            lambda c, cat: ops.create_point(
+                c, cat, action, point_id=point_id, name=name, space_id=space_id, resource=resource
+            ),
+            affects=None,
+            catalog_changed=True,
+        )
+        # Every field was judged above: the watch of a point just created cannot be refused.
+        if watch is not None:
+            await web_ui.service.put_leak_watch(action, point_id, *watch, enabled=True)
+    except forms.FormError as err:
+        return await _points_page(web_ui, page, 400, forms.Refusal.of("point", err, fields))
+    except LedgerError as err:
+        refusal = forms.Refusal.of("point", forms.FormError("", err.message), fields)
+        return await _points_page(web_ui, page, 400, refusal)
+    raise redirect(page, "/points", done="point")
 
 
 async def remove_leak_watch(web_ui: Web, page: Page) -> web.StreamResponse:
