@@ -65,8 +65,9 @@ async def test_the_sections_examples_set_up_a_billed_water_meter(
     refused = await api.call("POST", "/api/plans", wrong, expect=400)
     assert refused["error"]["message"] == "tariff std prices electricity, not water"
     # An energy_wh reading for the water point is quarantined as the section says.
-    energy = {"v": 2, "readings": [{**readings["readings"][0], "ts": 1763803600}]}
-    energy["readings"][0]["energy_wh"] = energy["readings"][0].pop("volume_l") + 1
+    reading = {**readings["readings"][0], "ts": 1763803600}
+    reading["energy_wh"] = reading.pop("volume_l") + 1
+    energy = {"v": 2, "readings": [reading]}
     assert (await api.call("POST", "/api/readings", energy, expect=200))["quarantined"] == 1
     assert clock.now_us > readings["readings"][0]["ts"] * 1_000_000
 

@@ -157,3 +157,20 @@ def _chart_attempts(base: str, cookie: str) -> None:
             assert "resource must be one of electricity, water, gas, heat" in body
 
     attempt()
+
+
+async def test_the_readings_page_shows_each_meter_in_its_own_unit(
+    water_site: tuple[Api, Browser],
+) -> None:
+    """10 November (Berlin): the water meter at 12:00 read 228 h x 12 L, 72 L after 06:00;
+    the electricity meter at 13:00 read 10 kWh + 48 h x 1 kWh, 1 kWh after 12:00."""
+    _api, browser = water_site
+    page = await browser.get(ALICE, "/tenants/t1/readings?from=2026-11-10&to=2026-11-10")
+    rows = {
+        " ".join(re.sub(r"<[^>]+>", " ", row).split())
+        for row in re.findall(r"<tr id=[^>]*>(.*?)</tr>", await page.text(), re.S)
+    }
+    assert "2026-11-10 12:00 cold:t1 2.736 m³ 0.072 m³" in rows
+    assert "2026-11-10 13:00 mqtt:dev:1 58.000 kWh 1.000 kWh" in rows
+    assert not any("cold:t2" in row or "mqtt:dev:2" in row for row in rows)
+    assert not any("cold:t1" in row and "kWh" in row for row in rows)

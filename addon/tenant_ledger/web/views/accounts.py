@@ -9,7 +9,7 @@ from markupsafe import Markup
 import sqlalchemy as sa
 
 from tenant_ledger import operations as ops
-from tenant_ledger.billing import Reading, format_kwh, format_minor
+from tenant_ledger.billing import Reading, format_minor
 from tenant_ledger.billing.resources import RESOURCES, Resource, billing_unit, format_usage
 from tenant_ledger.billing.statement_document import StatementDocument
 from tenant_ledger.billing.tenancy import tenant_windows
@@ -247,24 +247,26 @@ class ReadingLine:
     anchor: str
     point_id: str
     time: str
-    register_kwh: str
-    delta_kwh: str
+    register: str
+    """In the point's billing unit: '2.736 m³', '58.000 kWh'."""
+    delta: str
 
 
 def _reading_lines(catalog: Catalog, rows: list[StoredReading]) -> list[ReadingLine]:
-    """Newest first, each with the energy since the point's previous reading in the list."""
+    """Newest first, each with the usage since the point's previous reading in the list."""
     previous: dict[str, int] = {}
     lines = []
     for row in sorted(rows, key=lambda item: item.ts):
         before = previous.get(row.point_id)
         previous[row.point_id] = row.energy_wh
+        resource = catalog.resource_of(row.point_id)
         lines.append(
             ReadingLine(
                 anchor=reading_anchor(row.point_id, row.ts),
                 point_id=row.point_id,
                 time=_local(catalog, row.ts * 1_000_000),
-                register_kwh=format_kwh(row.energy_wh),
-                delta_kwh="" if before is None else format_kwh(row.energy_wh - before),
+                register=format_usage(row.energy_wh, resource),
+                delta="" if before is None else format_usage(row.energy_wh - before, resource),
             )
         )
     return lines[::-1]
