@@ -19,7 +19,7 @@ from tenant_ledger.service import LedgerService
 from tenant_ledger.web.portal import SESSION_COOKIE
 from tests.ledger.conftest import Api, FakeClock
 
-from .conftest import ALICE, BOB, LANDLORD, Browser, add_water
+from .conftest import ALICE, BOB, LANDLORD, NOV_1, Browser, add_water
 from .test_portal import open_portal, signed_in
 
 _ANY_TEXT = st.text(max_size=200) | st.text(st.characters(codec="utf-8"), max_size=3000)
@@ -174,3 +174,40 @@ async def test_the_readings_page_shows_each_meter_in_its_own_unit(
     assert "2026-11-10 13:00 mqtt:dev:1 58.000 kWh 1.000 kWh" in rows
     assert not any("cold:t2" in row or "mqtt:dev:2" in row for row in rows)
     assert not any("cold:t1" in row and "kWh" in row for row in rows)
+
+
+async def test_a_heat_meter_the_plan_does_not_bill_is_shown_in_kwh_and_not_priced(
+    water_site: tuple[Api, Browser], ledger: LedgerService
+) -> None:
+    """t1 also holds a heat meter from 1 November, 500 Wh an hour, which the plan does not
+    bill: its chart in kWh, never added to the electricity or priced."""
+    api, browser = water_site
+    await api.call(
+        "POST", "/api/points", {"id": "heat:t1", "name": "Heat", "resource": "heat"}, expect=201
+    )
+    await api.call(
+        "POST",
+        "/api/tenants/t1/move-in",
+        {"points": ["heat:t1"], "at": "2026-11-01T00:00:00+01:00"},
+        expect=201,
+    )
+    readings = [
+        {"point": "heat:t1", "ts": ts, "energy_wh": (ts - NOV_1) // 3600 * 500}
+        for ts in range(NOV_1, ledger.clock() // 1_000_000 + 1, 6 * 3600)
+    ]
+    await api.call("POST", "/api/readings", {"v": 2, "readings": readings}, expect=200)
+    alice = await (await browser.get(ALICE, "/")).text()
+    # The tenant state counts billed usage only: the card says so, the chart shows the use.
+    assert "usage-heat" not in alice
+    assert "cost-heat" not in alice
+    assert "Not billed by your plan." in alice
+    assert _stat(alice, "usage-electricity") == "48.000 kWh"
+    assert _stat(alice, "balance") == "-15.87 EUR"  # as before: heat is not billed
+    assert 'class="card stat resource-heat"' in alice
+    assert 'data-chart="/tenants/t1/chart.svg?resource=heat"' in alice
+    heat = await (await browser.get(ALICE, "/tenants/t1/chart.svg?resource=heat")).text()
+    # 4-9 November 24 h x 500 Wh each, 10 November up to 12:00: 6 kWh.
+    assert 'aria-label="Heat used, last 7 days: 78.000 kWh"' in heat
+    assert "Mon 09 Nov: 12.000 kWh" in heat
+    power = await (await browser.get(ALICE, "/tenants/t1/chart.svg")).text()
+    assert "Electricity used, last 7 days: 48.000 kWh" in power
