@@ -59,8 +59,11 @@ def bar_chart(bars: Sequence[Bar], caption: str, unit: str = "kWh") -> Markup:
             f'<text class="chart-axis" x="{_LEFT - 6}" y="{y + 4}" text-anchor="end">'
             f"{tick(top * share // 2)}</text>"
         )
+    # The unit sits in the labels' row, left of the first bar: beside the top tick it ran
+    # into it ("kWh0.1") once a phone scaled the chart down.
     parts.append(
-        f'<text class="chart-axis" x="4" y="{_TOP + 4}" text-anchor="start">{escape(unit)}</text>'
+        f'<text class="chart-axis" x="4" y="{HEIGHT - 10}" text-anchor="start">'
+        f"{escape(unit)}</text>"
     )
     for index, bar in enumerate(bars):
         height = plot_h * bar.usage // top
