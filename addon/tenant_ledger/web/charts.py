@@ -1,7 +1,8 @@
 """Usage charts as inline SVG, drawn on the server: no chart library, no script, no float money.
 
-Heights are integer arithmetic on Wh; the SVG carries classes the stylesheet colours, and each
-bar a <title> so a tap or hover shows the exact kWh.
+Heights are integer arithmetic on whole base units (Wh or L); the SVG carries classes the
+stylesheet colours, and each bar a <title> so a tap or hover shows the exact amount in the
+billing unit (kWh or m³: 1000 base units each).
 """
 
 from collections.abc import Sequence
@@ -21,27 +22,29 @@ _MAX_LABELS = 12
 class Bar:
     label: str
     title: str
-    energy_wh: int
+    usage: int
+    """Whole base units (Wh or L)."""
 
 
-def kwh(energy_wh: int) -> str:
-    """kWh without trailing zeros, for axis ticks ('1.5', '20')."""
-    return f"{Decimal(format_kwh(energy_wh)).normalize():f}"
+def tick(usage: int) -> str:
+    """Base units in the billing unit without trailing zeros, for axis ticks ('1.5', '20')."""
+    return f"{Decimal(format_kwh(usage)).normalize():f}"
 
 
-def _scale_top(largest_wh: int) -> int:
-    """The smallest 1/2/5 x 10^k Wh at or above the largest bar (at least 100 Wh)."""
+def _scale_top(largest: int) -> int:
+    """The smallest 1/2/5 x 10^k base units at or above the largest bar (at least 100)."""
     step = 100
     while True:
         for factor in (1, 2, 5):
-            if step * factor >= largest_wh:
+            if step * factor >= largest:
                 return step * factor
         step *= 10
 
 
-def bar_chart(bars: Sequence[Bar], caption: str) -> Markup:
+def bar_chart(bars: Sequence[Bar], caption: str, unit: str = "kWh") -> Markup:
+    """``bars`` in base units, drawn and labelled in the billing ``unit`` (kWh, m³)."""
     plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
-    top = _scale_top(max((bar.energy_wh for bar in bars), default=0))
+    top = _scale_top(max((bar.usage for bar in bars), default=0))
     slot = plot_w // max(len(bars), 1)
     every = -(-len(bars) // _MAX_LABELS)
     parts = [
@@ -54,16 +57,21 @@ def bar_chart(bars: Sequence[Bar], caption: str) -> Markup:
         parts.append(
             f'<line class="chart-grid" x1="{_LEFT}" y1="{y}" x2="{WIDTH - _RIGHT}" y2="{y}"/>'
             f'<text class="chart-axis" x="{_LEFT - 6}" y="{y + 4}" text-anchor="end">'
-            f"{kwh(top * share // 2)}</text>"
+            f"{tick(top * share // 2)}</text>"
         )
-    parts.append(f'<text class="chart-axis" x="4" y="{_TOP + 4}" text-anchor="start">kWh</text>')
+    # The unit sits in the labels' row, left of the first bar: beside the top tick it ran
+    # into it ("kWh0.1") once a phone scaled the chart down.
+    parts.append(
+        f'<text class="chart-axis" x="4" y="{HEIGHT - 10}" text-anchor="start">'
+        f"{escape(unit)}</text>"
+    )
     for index, bar in enumerate(bars):
-        height = plot_h * bar.energy_wh // top
+        height = plot_h * bar.usage // top
         x = _LEFT + index * slot
         parts.append(
             f'<rect class="chart-bar" x="{x + 1}" y="{_TOP + plot_h - height}" '
             f'width="{max(slot - 2, 1)}" height="{height}">'
-            f"<title>{escape(bar.title)}: {format_kwh(bar.energy_wh)} kWh</title></rect>"
+            f"<title>{escape(bar.title)}: {format_kwh(bar.usage)} {escape(unit)}</title></rect>"
         )
         if index % every == 0:
             parts.append(

@@ -56,7 +56,8 @@ def usage_bars(
     assignments: Sequence[Assignment],
     tenant_id: str,
 ) -> list[Bar]:
-    """Energy of ``tenant_id``'s points while it held them, per bucket."""
+    """Usage (base units) of ``tenant_id``'s points while it held them, per bucket: pass the
+    readings of one resource's points, so Wh and L never add up."""
     intervals = tenant_intervals(
         consumption(readings),
         assignments,
@@ -67,6 +68,6 @@ def usage_bars(
     bars = []
     for label, title, start_us, end_us in edges:
         parts = (interval.clip(start_us, end_us) for interval in intervals)
-        energy = sum(part.energy_wh for part in parts if part is not None)
-        bars.append(Bar(label=label, title=title, energy_wh=energy))
+        used = sum(part.energy_wh for part in parts if part is not None)
+        bars.append(Bar(label=label, title=title, usage=used))
     return bars

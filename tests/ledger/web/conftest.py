@@ -15,7 +15,7 @@ from tenant_ledger.app import create_app
 from tenant_ledger.service import LedgerService
 from tenant_ledger.web import setup_web
 from tenant_ledger.web.csrf import COOKIE
-from tests.ledger.conftest import Api, FakeClock
+from tests.ledger.conftest import FLAT_TARIFF, Api, FakeClock
 
 LOCAL = "127.0.0.1"
 CHROMIUM = "/usr/bin/chromium"
@@ -162,6 +162,65 @@ async def post_readings(api: Api, clock: FakeClock) -> None:
         for hour in range(49)
     ]
     await api.call("POST", "/api/readings", {"readings": readings}, expect=200)
+
+
+NOV_1 = 1_793_487_600
+"""2026-11-01 00:00 Europe/Berlin: the tenants' move-in."""
+WATER_PER_HOUR = {"t1": 12, "t2": 5}
+"""Litres an hour through each tenant's cold-water meter ``cold:<tenant>``."""
+
+
+async def add_water(api: Api, clock: FakeClock) -> None:
+    """Water beside electricity for t1 and t2: 2.00 EUR/m³ beyond 2 m³ a period (plan
+    ``mainw``, electricity unchanged), a cold-water meter each from 1 November, and contract v2
+    registers every 6 hours from then up to the clock."""
+    water_tariff = {**FLAT_TARIFF, "energy": {"type": "flat", "rate": "2.00"}}
+    await api.call(
+        "POST",
+        "/api/tariffs/w/versions",
+        {
+            "tariff": water_tariff,
+            "resource": "water",
+            "effective_from": "2026-01-01T00:00:00+01:00",
+            "reason": "setup",
+        },
+        expect=201,
+    )
+    await api.call(
+        "POST",
+        "/api/plans",
+        {
+            "id": "mainw",
+            "name": "Main with water",
+            "kind": "prepaid",
+            "tariff": "std",
+            "resources": {"water": {"tariff": "w", "quota": "2"}},
+        },
+        expect=201,
+    )
+    readings = []
+    for tenant_id, per_hour in WATER_PER_HOUR.items():
+        point = f"cold:{tenant_id}"
+        await api.call(
+            "PUT",
+            f"/api/tenants/{tenant_id}/plan",
+            {"plan": "mainw", "reason": "water"},
+            expect=200,
+        )
+        await api.call(
+            "POST", "/api/points", {"id": point, "name": point, "resource": "water"}, expect=201
+        )
+        await api.call(
+            "POST",
+            f"/api/tenants/{tenant_id}/move-in",
+            {"points": [point], "at": "2026-11-01T00:00:00+01:00"},
+            expect=201,
+        )
+        readings += [
+            {"point": point, "ts": ts, "volume_l": (ts - NOV_1) // 3600 * per_hour}
+            for ts in range(NOV_1, clock.epoch + 1, 6 * 3600)
+        ]
+    await api.call("POST", "/api/readings", {"v": 2, "readings": readings}, expect=200)
 
 
 @pytest.fixture

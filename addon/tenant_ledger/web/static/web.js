@@ -6,9 +6,10 @@ document.addEventListener("DOMContentLoaded", () => {
     for (const tab of card.querySelectorAll("a[data-span]")) {
       tab.addEventListener("click", async (event) => {
         event.preventDefault();
-        const reply = await fetch(`${card.dataset.chart}?span=${tab.dataset.span}`, {
-          credentials: "same-origin",
-        });
+        // The card's address may name its resource already (?resource=water).
+        const address = new URL(card.dataset.chart, window.location.href);
+        address.searchParams.set("span", tab.dataset.span);
+        const reply = await fetch(address, { credentials: "same-origin" });
         if (!reply.ok) {
           window.location.href = tab.href;
           return;

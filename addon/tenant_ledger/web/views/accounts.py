@@ -9,7 +9,8 @@ from markupsafe import Markup
 import sqlalchemy as sa
 
 from tenant_ledger import operations as ops
-from tenant_ledger.billing import Reading, format_kwh, format_minor
+from tenant_ledger.billing import Reading, format_minor
+from tenant_ledger.billing.resources import RESOURCES, Resource, billing_unit, format_usage
 from tenant_ledger.billing.statement_document import StatementDocument
 from tenant_ledger.billing.tenancy import tenant_windows
 from tenant_ledger.billing.timestamps import from_epoch, from_us, supported_day, to_epoch, to_us
@@ -45,28 +46,69 @@ def _span(page: Page) -> Span:
         return Span.WEEK
 
 
-def _points(catalog: Catalog, tenant_id: str) -> set[str]:
-    """Every point the tenant ever held (history matters for statements and charts)."""
-    return {item.point_id for item in catalog.assignments if item.tenant_id == tenant_id}
+class UnknownResourceError(ValueError):
+    """A chart was asked for a resource the ledger does not know."""
 
 
-async def _chart(web_ui: Web, tenant_id: str, span: Span) -> Markup:
+CHART_RESOURCE_HELP = f"resource must be one of {', '.join(RESOURCES)}"
+_RESOURCE_NAMES = {
+    Resource.ELECTRICITY: "Electricity",
+    Resource.WATER: "Water",
+    Resource.GAS: "Gas",
+    Resource.HEAT: "Heat",
+}
+_SPAN_CAPTIONS = {
+    Span.DAY: "last 24 hours",
+    Span.WEEK: "last 7 days",
+    Span.MONTH: "last 30 days",
+}
+
+
+def _resource(page: Page) -> Resource:
+    """The chart's resource in the page's query: electricity when none is named."""
+    name = page.query("resource")
+    if not name:
+        return Resource.ELECTRICITY
+    if name not in RESOURCES:
+        raise UnknownResourceError(name)
+    return Resource(name)
+
+
+def _points(
+    catalog: Catalog, tenant_id: str, resource: Resource = Resource.ELECTRICITY
+) -> set[str]:
+    """Every point of ``resource`` the tenant ever held (history matters for the charts)."""
+    return {
+        item.point_id
+        for item in catalog.assignments
+        if item.tenant_id == tenant_id and catalog.resource_of(item.point_id) is resource
+    }
+
+
+async def _chart(
+    web_ui: Web, tenant_id: str, span: Span, resource: Resource = Resource.ELECTRICITY
+) -> Markup:
+    """The tenant's use of ``resource`` over ``span``, in its billing unit (kWh or m³)."""
     service, catalog = web_ui.service, web_ui.service.catalog
     edges = buckets(span, from_us(service.clock()), catalog.zone)
-    points = _points(catalog, tenant_id)
+    points = _points(catalog, tenant_id, resource)
     start_s, end_s = edges[0][2] // 1_000_000, edges[-1][3] // 1_000_000
 
     def query(connection: sa.Connection, _catalog: Catalog) -> list[Reading]:
         return readings_around(connection, points, start_s, end_s)
 
     bars = usage_bars(edges, await service.read(query), catalog.assignments, tenant_id)
-    total = sum(bar.energy_wh for bar in bars)
-    caption = {
-        Span.DAY: "last 24 hours",
-        Span.WEEK: "last 7 days",
-        Span.MONTH: "last 30 days",
-    }[span]
-    return bar_chart(bars, f"Electricity used, {caption}: {format_kwh(total)} kWh")
+    total = format_usage(sum(bar.usage for bar in bars), resource)
+    caption = f"{_RESOURCE_NAMES[resource]} used, {_SPAN_CAPTIONS[span]}: {total}"
+    return bar_chart(bars, caption, billing_unit(resource))
+
+
+async def _resource_charts(
+    web_ui: Web, tenant_id: str, span: Span, state: dict[str, Any]
+) -> dict[Resource, Markup]:
+    """A chart of electricity and of each other resource in the tenant's state, in that order."""
+    shown = dict.fromkeys([Resource.ELECTRICITY, *map(Resource, state["resources"])])
+    return {resource: await _chart(web_ui, tenant_id, span, resource) for resource in shown}
 
 
 async def state_of(web_ui: Web, tenant_id: str) -> dict[str, Any]:
@@ -98,14 +140,17 @@ async def account_context(web_ui: Web, page: Page, tenant_id: str) -> dict[str, 
     entries, reversals, linked, issued = await service.read(query)
     catalog = service.catalog
     plan = catalog.plan_of(tenant_id)
+    state = await state_of(web_ui, tenant_id)
+    charts = await _resource_charts(web_ui, tenant_id, span, state)
     return {
         "tenant_id": tenant_id,
-        "state": await state_of(web_ui, tenant_id),
+        "state": state,
         "record": catalog.tenants[tenant_id],
         "plan": plan,
         "span": span.value,
         "spans": [item.value for item in Span],
-        "chart": await _chart(web_ui, tenant_id, span),
+        "chart": charts[Resource.ELECTRICITY],
+        "charts": charts,
         "entries": [
             {
                 "time": _local(catalog, row.ts_us),
@@ -178,7 +223,11 @@ async def rerender_with_errors(
 
 
 async def chart(web_ui: Web, page: Page) -> web.StreamResponse:
-    svg = await _chart(web_ui, page.tenant_id, _span(page))
+    try:
+        resource = _resource(page)
+    except UnknownResourceError:
+        return web_ui.refused(page, CHART_RESOURCE_HELP, status=400)
+    svg = await _chart(web_ui, page.tenant_id, _span(page), resource)
     return web.Response(
         text=str(svg),
         content_type="image/svg+xml",
@@ -200,24 +249,26 @@ class ReadingLine:
     anchor: str
     point_id: str
     time: str
-    register_kwh: str
-    delta_kwh: str
+    register: str
+    """In the point's billing unit: '2.736 m³', '58.000 kWh'."""
+    delta: str
 
 
 def _reading_lines(catalog: Catalog, rows: list[StoredReading]) -> list[ReadingLine]:
-    """Newest first, each with the energy since the point's previous reading in the list."""
+    """Newest first, each with the usage since the point's previous reading in the list."""
     previous: dict[str, int] = {}
     lines = []
     for row in sorted(rows, key=lambda item: item.ts):
         before = previous.get(row.point_id)
         previous[row.point_id] = row.energy_wh
+        resource = catalog.resource_of(row.point_id)
         lines.append(
             ReadingLine(
                 anchor=reading_anchor(row.point_id, row.ts),
                 point_id=row.point_id,
                 time=_local(catalog, row.ts * 1_000_000),
-                register_kwh=format_kwh(row.energy_wh),
-                delta_kwh="" if before is None else format_kwh(row.energy_wh - before),
+                register=format_usage(row.energy_wh, resource),
+                delta="" if before is None else format_usage(row.energy_wh - before, resource),
             )
         )
     return lines[::-1]
@@ -284,7 +335,7 @@ async def statement(web_ui: Web, page: Page) -> web.StreamResponse:
                 Bar(
                     label=str(day.day.day),
                     title=formats.day(day.day),
-                    energy_wh=day.energy_wh,
+                    usage=day.energy_wh,
                 )
                 for day in document.usage
             ],
