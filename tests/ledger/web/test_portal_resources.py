@@ -211,3 +211,18 @@ async def test_a_heat_meter_the_plan_does_not_bill_is_shown_in_kwh_and_not_price
     assert "Mon 09 Nov: 12.000 kWh" in heat
     power = await (await browser.get(ALICE, "/tenants/t1/chart.svg")).text()
     assert "Electricity used, last 7 days: 48.000 kWh" in power
+
+
+async def test_the_tariff_page_shows_each_billed_resource_in_its_unit(
+    water_site: tuple[Api, Browser],
+) -> None:
+    _api, browser = water_site
+    page = await browser.get(ALICE, "/tenants/t1/tariff")
+    text = await page.text()
+    assert page.status == 200, text
+    electricity, water = text.split('id="resource-water"')
+    assert 'id="band-energy"' in electricity
+    assert "0.30 / kWh" in electricity
+    assert 'id="band-water-energy"' in water
+    assert "2.00 / m³" in water
+    assert "/ kWh" not in water

@@ -19,7 +19,13 @@ from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.queries import StoredReading, readings_between
 from tenant_ledger.db.statement_inputs import readings_around
 from tenant_ledger.journal import PostingKind, tenant_account
-from tenant_ledger.statement_render import meter_groups, statement_table, to_csv, to_pdf
+from tenant_ledger.statement_render import (
+    meter_groups,
+    resource_name,
+    statement_table,
+    to_csv,
+    to_pdf,
+)
 from tenant_ledger.web.charts import Bar, bar_chart
 from tenant_ledger.web.context import Page, Web
 from tenant_ledger.web.names import names
@@ -395,20 +401,30 @@ def _download(body: bytes, content_type: str, filename: str) -> web.Response:
 async def tariff(web_ui: Web, page: Page) -> web.StreamResponse:
     catalog, tenant_id = web_ui.service.catalog, page.tenant_id
     plan = catalog.plan_of(tenant_id)
-    schedule = catalog.schedule_of(tenant_id)
-    versions = [] if schedule is None else list(reversed(schedule.versions))
+    sections = []
+    for resource in Resource:
+        slot, schedule = plan.tariff_for(resource), catalog.schedule_of(tenant_id, resource)
+        if slot is None or schedule is None:
+            continue
+        sections.append(
+            {
+                "resource": resource.value,
+                "name": resource_name(resource, web_ui.service.formats),
+                "versions": [
+                    {
+                        "from": f"{version.effective_from.astimezone(catalog.zone):%Y-%m-%d %H:%M}",
+                        "tariff": version.tariff,
+                        "bands": band_rows(version.tariff, slot.quota, billing_unit(resource)),
+                    }
+                    for version in reversed(schedule.versions)
+                ],
+            }
+        )
     return web_ui.render(
         page,
         "tariff_view.html",
         tenant_id=tenant_id,
         name=catalog.tenants[tenant_id].name,
         plan=plan,
-        versions=[
-            {
-                "from": f"{version.effective_from.astimezone(catalog.zone):%Y-%m-%d %H:%M}",
-                "tariff": version.tariff,
-                "bands": band_rows(version.tariff, plan.quota),
-            }
-            for version in versions
-        ],
+        sections=sections,
     )
