@@ -173,14 +173,19 @@ class HomeAssistantDemo:
             f"{MODBUS_CHANNELS}-channel meter added",
             self._setup_modbus(),
         )
-        self.forwards_heat = await attempt(
-            f"Tenant Metering: heat meter ({HEAT_PROFILE}) as slave {HEAT_SLAVE_ID} of the gateway",
-            self._setup_heat_meter(),
-        )
-        self.adopts_water = await attempt(
-            f"Tenant Metering: the {len(self.building.water_meters)} rooms' pulse counters "
-            "adopted as water points, registered in the ledger",
-            self._adopt_water(),
+        # Side by side: the water waits for the ledger, the heat meter for the gateway to set
+        # itself up again for its first meter.
+        self.adopts_water, self.forwards_heat = await asyncio.gather(
+            attempt(
+                f"Tenant Metering: the {len(self.building.water_meters)} rooms' pulse counters "
+                "adopted as water points, registered in the ledger",
+                self._adopt_water(),
+            ),
+            attempt(
+                f"Tenant Metering: heat meter ({HEAT_PROFILE}) as slave {HEAT_SLAVE_ID} of the "
+                "gateway",
+                self._setup_heat_meter(),
+            ),
         )
         entities_ready = await attempt(
             "Tenant Metering: breaker and tenant entities created", self._wait_for_entities()
@@ -414,7 +419,6 @@ class HomeAssistantDemo:
             },
             path="/api/config/config_entries/subentries/flow",
         )
-        await self._meter_loaded(MODBUS_SLAVE_ID)
 
     async def _meter_loaded(self, slave_id: int) -> None:
         """Wait until the gateway, set up again for a new meter, has its entities: only then
@@ -443,6 +447,7 @@ class HomeAssistantDemo:
         """The shared heater's heat meter: a second meter (subentry) on the same gateway."""
         if self._gateway_entry_id is None:
             raise HomeAssistantError("no Modbus gateway to add the heat meter to")
+        await self._meter_loaded(MODBUS_SLAVE_ID)
         await self._flow(
             (self._gateway_entry_id, "meter"),
             {"name": "Heat meter", "profile": HEAT_PROFILE, "slave_id": HEAT_SLAVE_ID},
@@ -460,13 +465,16 @@ class HomeAssistantDemo:
             point: adopted_point_id(registry_id) for point, (_, registry_id) in sensors.items()
         }
         await self.register_water(self.water_points)
-        for meter in self.building.water_meters:
-            entity_id, _ = sensors[meter.point_id]
-            await self._flow(
-                DOMAIN,
-                {"next_step_id": "adopted"},
-                {"sensor": entity_id, "resource": "water", "name": meter.name},
+        await asyncio.gather(
+            *(
+                self._flow(
+                    DOMAIN,
+                    {"next_step_id": "adopted"},
+                    {"sensor": sensors[meter.point_id][0], "resource": "water", "name": meter.name},
+                )
+                for meter in self.building.water_meters
             )
+        )
 
     async def _water_sensors(self) -> dict[str, tuple[str, str]]:
         """Each counter's point id → its sensor's (entity id, registry id), once MQTT
