@@ -208,7 +208,7 @@ async def backfill(
     """Post the month so far as hourly readings, a day per request; returns how many.
 
     With ``held``, the water counters' readings go there instead: their points are
-    registered once Home Assistant has adopted the counters (``_water_registration``)."""
+    registered once Home Assistant knows their ids (``_WaterRegistration``)."""
     batch: list[Reading] = []
     sent = 0
     water = {meter.point_id for meter in registers.building.water_meters}
@@ -325,7 +325,7 @@ async def _start(
     moved_in = month_start(options.clock.now())
     # With Home Assistant, the water counters become ledger points under the ids HA adopts
     # them as, known only once it runs: until then their month so far is held back.
-    water = _WaterRegistration(api, building, moved_in, held=[] if not options.no_ha else None)
+    water = _WaterRegistration(api, building, moved_in, held=None if options.no_ha else [])
     # From here on a failing part is reported and the rest keeps running.
     await progress.attempt(
         "ledger seeded: 12 rooms, 11 tenants, time-of-use tariff, prepaid and postpaid plans",
@@ -362,20 +362,13 @@ async def _start(
         live.bridge_breakers = not ha.forwards_breakers
         live.bridge_modbus = not ha.forwards_modbus
         live.bridge_heat = not ha.forwards_heat
-    if water.held is not None and not water.registered:
-        # Home Assistant never got to the counters: the bridge carries them under their own ids.
-        await progress.attempt(
-            "water counters registered in the ledger (bridged: Home Assistant did not adopt them)",
-            water.register({m.point_id: m.point_id for m in building.water_meters}),
+    await _water_settled(
+        water, live, adopted=running.ha is not None and running.ha.adopts_water, progress=progress
+    )
+    if running.ha is not None and running.ha.url is not None:
+        running.portal = await _portal(
+            options, stack=stack, ha=running.ha, ledger=ledger, progress=progress
         )
-    live.water_points = dict(water.registered or live.water_points)
-    live.bridge_water = running.ha is None or not running.ha.adopts_water
-    if running.ha is not None:
-        ha = running.ha
-        if ha.url is not None:
-            running.portal = await _portal(
-                options, stack=stack, ha=ha, ledger=ledger, progress=progress
-            )
 
     await progress.attempt(
         f"tenant portal on http://{LOOPBACK}:{tenant_portal}: a sign-in link and PIN per tenant",
@@ -413,6 +406,21 @@ class _WaterRegistration:
         await register_water_points(self.api, self.building, points, move_in=self.moved_in)
         self.registered = dict(points)
         await self.api.post_readings(replace(r, point_id=points[r.point_id]) for r in self.held)
+
+
+async def _water_settled(
+    water: _WaterRegistration, live: LiveBuilding, *, adopted: bool, progress: Progress
+) -> None:
+    """Who forwards the water counters' readings, under which point ids, once Home
+    Assistant's set-up is over: HA when it adopted them all, else the bridge (under the ids
+    they were registered as; their own if HA never got to them)."""
+    if water.held is not None and not water.registered:
+        await progress.attempt(
+            "water counters registered in the ledger (bridged: Home Assistant did not adopt them)",
+            water.register({m.point_id: m.point_id for m in water.building.water_meters}),
+        )
+    live.water_points.update(water.registered)
+    live.bridge_water = not adopted
 
 
 async def _sign_ins(running: Running, landlord: str, building: Building) -> None:

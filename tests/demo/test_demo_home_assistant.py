@@ -1,8 +1,9 @@
 """The demo's Home Assistant part: a real HA started by ``scripts/demo``, checked as a user would.
 
-Marked slow (a real HA process: about 10-30 s on a warm machine, well under a minute), and still
-run by scripts/test: it is the only test that proves the README's main command gives a working
-HA with the logins it prints.
+Marked slow (a real HA process, started once for the module: about 20-40 s on a warm machine,
+well under a minute), and still run by scripts/test: it is the only test that proves the
+README's main command gives a working HA with the logins it prints, and that the rooms' water
+reaches the tenants' sensors through it.
 """
 
 import asyncio
