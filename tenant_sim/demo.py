@@ -8,9 +8,9 @@ month at high speed and prints the statements.
 
 import argparse
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 import json
 from pathlib import Path
@@ -37,8 +37,8 @@ from tenant_sim.mosquitto import MosquittoBroker
 from tenant_sim.net import LOOPBACK, free_port
 from tenant_sim.portal_links import SignInLink, make_sign_in_links
 from tenant_sim.progress import Progress
-from tenant_sim.registers import BuildingRegisters, Reading
-from tenant_sim.seed import create_token, seed, top_up_openings
+from tenant_sim.registers import BuildingRegisters, MeterReading, Reading
+from tenant_sim.seed import create_token, register_water_points, seed, top_up_openings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MARKER = ".tenant-metering-demo"
@@ -198,13 +198,27 @@ def month_start(now: datetime) -> datetime:
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-async def backfill(api: LedgerApi, registers: BuildingRegisters, until_ts: int) -> int:
-    """Post the month so far as hourly readings, a day per request; returns how many."""
+async def backfill(
+    api: LedgerApi,
+    registers: BuildingRegisters,
+    until_ts: int,
+    *,
+    held: list[MeterReading] | None = None,
+) -> int:
+    """Post the month so far as hourly readings, a day per request; returns how many.
+
+    With ``held``, the water counters' readings go there instead: their points are
+    registered once Home Assistant knows their ids (``_WaterRegistration``)."""
     batch: list[Reading] = []
     sent = 0
+    water = {meter.point_id for meter in registers.building.water_meters}
     for hour in hourly_readings(registers, until_ts):
-        batch.extend(hour)
-        if len(batch) >= BACKFILL_BATCH_HOURS * len(hour):
+        posted = hour
+        if held is not None:
+            held += [r for r in hour if isinstance(r, MeterReading) and r.point_id in water]
+            posted = [r for r in hour if r.point_id not in water]
+        batch.extend(posted)
+        if len(batch) >= BACKFILL_BATCH_HOURS * len(posted):
             await api.post_readings(batch)
             sent += len(batch)
             batch = []
@@ -309,21 +323,25 @@ async def _start(
 
     now = int(options.clock.time())
     moved_in = month_start(options.clock.now())
+    # With Home Assistant, the water counters become ledger points under the ids HA adopts
+    # them as, known only once it runs: until then their month so far is held back.
+    water = _WaterRegistration(api, building, moved_in, held=None if options.no_ha else [])
     # From here on a failing part is reported and the rest keeps running.
     await progress.attempt(
         "ledger seeded: 12 rooms, 11 tenants, time-of-use tariff, prepaid and postpaid plans",
-        seed(api, building, move_in=moved_in),
+        seed(api, building, move_in=moved_in, water=water.held is None),
     )
     registers = BuildingRegisters(building, int(moved_in.timestamp()), step_s=300)
     await progress.attempt(
         f"month so far metered: hourly readings since {moved_in:%Y-%m-%d %H:%M %Z}",
-        backfill(api, registers, now),
+        backfill(api, registers, now, held=water.held),
     )
     await progress.attempt("opening payments posted", top_up_openings(api, building))
     registers.advance(now)  # where the backfill stopped, had it failed
     registers.step_s = 60
 
     live = LiveBuilding(building, registers, broker.port, clock=options.clock)
+    live.bridge_water = water.held is None  # nothing to send them to before they are registered
     await progress.step(
         f"simulator: {len(building.breakers)} MQTT breakers, Modbus meter "
         f"(6 channels) on 127.0.0.1:{live.modbus.port}, readings every {options.interval:g} s",
@@ -335,7 +353,7 @@ async def _start(
 
     if not options.no_ha:
         running.ha = await _home_assistant(
-            options, building, live=live, ledger=ledger, api=api, progress=progress
+            options, building, live=live, ledger=ledger, api=api, water=water, progress=progress
         )
     if running.ha is not None:
         ha = running.ha
@@ -343,10 +361,14 @@ async def _start(
         await ha.start(stop)
         live.bridge_breakers = not ha.forwards_breakers
         live.bridge_modbus = not ha.forwards_modbus
-        if ha.url is not None:
-            running.portal = await _portal(
-                options, stack=stack, ha=ha, ledger=ledger, progress=progress
-            )
+        live.bridge_heat = not ha.forwards_heat
+    await _water_settled(
+        water, live, adopted=running.ha is not None and running.ha.adopts_water, progress=progress
+    )
+    if running.ha is not None and running.ha.url is not None:
+        running.portal = await _portal(
+            options, stack=stack, ha=running.ha, ledger=ledger, progress=progress
+        )
 
     await progress.attempt(
         f"tenant portal on http://{LOOPBACK}:{tenant_portal}: a sign-in link and PIN per tenant",
@@ -355,6 +377,50 @@ async def _start(
 
     running.totals = await _ledger_totals(api)
     return running
+
+
+class _WaterRegistration:
+    """The water counters' ledger points, registered once their ids are known, with the
+    month so far that ``backfill`` held back for them."""
+
+    def __init__(
+        self,
+        api: LedgerApi,
+        building: Building,
+        moved_in: datetime,
+        *,
+        held: list[MeterReading] | None,
+    ) -> None:
+        self.api = api
+        self.building = building
+        self.moved_in = moved_in
+        self.held = held
+        """The counters' readings of the month so far; None: the seed registered them."""
+        self.registered: dict[str, str] = {}
+        """Each counter's point id in the building → the ledger point it is registered as."""
+
+    async def register(self, points: Mapping[str, str]) -> None:
+        """Each counter under ``points[its id]``, in its room's tenant's hands since the
+        move-in, with its month so far."""
+        assert self.held is not None, "the seed registered the counters"
+        await register_water_points(self.api, self.building, points, move_in=self.moved_in)
+        self.registered = dict(points)
+        await self.api.post_readings(replace(r, point_id=points[r.point_id]) for r in self.held)
+
+
+async def _water_settled(
+    water: _WaterRegistration, live: LiveBuilding, *, adopted: bool, progress: Progress
+) -> None:
+    """Who forwards the water counters' readings, under which point ids, once Home
+    Assistant's set-up is over: HA when it adopted them all, else the bridge (under the ids
+    they were registered as; their own if HA never got to them)."""
+    if water.held is not None and not water.registered:
+        await progress.attempt(
+            "water counters registered in the ledger (bridged: Home Assistant did not adopt them)",
+            water.register({m.point_id: m.point_id for m in water.building.water_meters}),
+        )
+    live.water_points.update(water.registered)
+    live.bridge_water = not adopted
 
 
 async def _sign_ins(running: Running, landlord: str, building: Building) -> None:
@@ -400,6 +466,7 @@ async def _home_assistant(
     live: LiveBuilding,
     ledger: LedgerProcess,
     api: LedgerApi,
+    water: _WaterRegistration,
     progress: Progress,
 ) -> HomeAssistantDemo | None:
     """HA with an operator token of its own for the ledger; None when its port is taken."""
@@ -420,6 +487,7 @@ async def _home_assistant(
         modbus_port=live.modbus.port,
         ledger_url=ledger.url,
         ledger_token=token,
+        register_water=water.register,
         progress=progress,
     )
 

@@ -8,7 +8,7 @@ needs beyond the test venv are pinned in requirements/demo.txt.
 """
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 import json
 from pathlib import Path
 import secrets
@@ -21,10 +21,20 @@ from typing import Any, Final
 import aiohttp
 import yaml
 
+from custom_components.tenant_metering.identifiers import (
+    KEY_ENERGY,
+    adopted_point_id,
+    channel_unique_id,
+    modbus_device_id,
+)
+from tenant_sim import pulse_counters
 from tenant_sim.building import (
     CURRENCY,
+    HEAT_PROFILE,
+    HEAT_SLAVE_ID,
     MODBUS_CHANNELS,
     MODBUS_GATEWAY_NAME,
+    MODBUS_GATEWAY_UID,
     MODBUS_PROFILE,
     MODBUS_SLAVE_ID,
     PREFIX,
@@ -101,8 +111,11 @@ class HomeAssistantDemo:
         modbus_port: int,
         ledger_url: str,
         ledger_token: str,
+        register_water: Callable[[Mapping[str, str]], Awaitable[None]],
         progress: Progress,
     ) -> None:
+        """``register_water`` registers the water counters in the ledger under the point ids
+        given (counter's point id in the building → ``ha:…``), before HA sends a reading."""
         self.config_dir = config_dir
         self.building = building
         self.port = port
@@ -110,6 +123,7 @@ class HomeAssistantDemo:
         self.modbus_port = modbus_port
         self.ledger_url = ledger_url
         self.ledger_token = ledger_token
+        self.register_water = register_water
         self.progress = progress
         self.base_url = f"http://127.0.0.1:{port}"
         self.url: str | None = None
@@ -121,11 +135,19 @@ class HomeAssistantDemo:
         """True once the MQTT hub entry is set up: HA forwards breaker readings to the ledger."""
         self.forwards_modbus = False
         """True once the Modbus gateway and its meter are set up: HA polls and forwards them."""
+        self.forwards_heat = False
+        """True once the heat meter is set up on the gateway: HA polls and forwards it."""
+        self.water_points: dict[str, str] = {}
+        """Each water counter's point id in the building → the ``ha:…`` point it is
+        registered as in the ledger; empty until then."""
+        self.adopts_water = False
+        """True once every water counter is adopted: HA forwards their readings."""
         self.dashboard_published = False
         self.log_path = config_dir / "home-assistant.out"
         self._process: subprocess.Popen[bytes] | None = None
         self._session: aiohttp.ClientSession | None = None
         self._token: str | None = None
+        self._gateway_entry_id: str | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -151,6 +173,20 @@ class HomeAssistantDemo:
             f"{MODBUS_CHANNELS}-channel meter added",
             self._setup_modbus(),
         )
+        # Side by side: the water waits for the ledger, the heat meter for the gateway to set
+        # itself up again for its first meter.
+        self.adopts_water, self.forwards_heat = await asyncio.gather(
+            attempt(
+                f"Tenant Metering: the {len(self.building.water_meters)} rooms' pulse counters "
+                "adopted as water points, registered in the ledger",
+                self._adopt_water(),
+            ),
+            attempt(
+                f"Tenant Metering: heat meter ({HEAT_PROFILE}) as slave {HEAT_SLAVE_ID} of the "
+                "gateway",
+                self._setup_heat_meter(),
+            ),
+        )
         entities_ready = await attempt(
             "Tenant Metering: breaker and tenant entities created", self._wait_for_entities()
         )
@@ -161,7 +197,8 @@ class HomeAssistantDemo:
                 '"Tenants" dashboard published', self._publish_dashboards()
             )
             await attempt(
-                "energy dashboard: every channel under the incomer, the incomer as the grid",
+                "energy dashboard: every channel under the incomer, the incomer as the grid, "
+                "the water counters",
                 self._register_energy_devices(),
             )
 
@@ -365,6 +402,7 @@ class HomeAssistantDemo:
             {"name": MODBUS_GATEWAY_NAME, "transport": "tcp"},
             {"host": "127.0.0.1", "port": self.modbus_port},
         )
+        self._gateway_entry_id = created["result"]["entry_id"]
         channels = sorted(self.building.modbus_channels, key=lambda c: c.channel)
         incomer = [str(c.channel) for c in channels if c.circuit.is_incomer]
         common = [str(c.channel) for c in channels if c.circuit.space_id is None and c.circuit.load]
@@ -381,6 +419,69 @@ class HomeAssistantDemo:
             },
             path="/api/config/config_entries/subentries/flow",
         )
+
+    async def _meter_loaded(self, slave_id: int) -> None:
+        """Wait until the gateway, set up again for a new meter, has its entities: only then
+        does it see the next meter added (its update listener is back)."""
+        await self._registry_entries(
+            {channel_unique_id(modbus_device_id(MODBUS_GATEWAY_UID, slave_id), "1", KEY_ENERGY)},
+            f"the meter at slave {slave_id}",
+        )
+
+    async def _registry_entries(self, unique_ids: set[str], what: str) -> dict[str, Any]:
+        """unique id → entity registry entry of each of ``unique_ids``, once all exist."""
+        deadline = time.monotonic() + ENTITIES_TIMEOUT
+        while True:
+            (entries,) = await self._ws({"type": "config/entity_registry/list"})
+            found = {e["unique_id"]: e for e in entries if e.get("unique_id") in unique_ids}
+            if len(found) == len(unique_ids):
+                return found
+            if time.monotonic() > deadline:
+                raise HomeAssistantError(
+                    f"after {ENTITIES_TIMEOUT:.0f} s {len(found)} of {len(unique_ids)} "
+                    f"entities of {what}"
+                )
+            await asyncio.sleep(0.5)
+
+    async def _setup_heat_meter(self) -> None:
+        """The shared heater's heat meter: a second meter (subentry) on the same gateway."""
+        if self._gateway_entry_id is None:
+            raise HomeAssistantError("no Modbus gateway to add the heat meter to")
+        await self._meter_loaded(MODBUS_SLAVE_ID)
+        await self._flow(
+            (self._gateway_entry_id, "meter"),
+            {"name": "Heat meter", "profile": HEAT_PROFILE, "slave_id": HEAT_SLAVE_ID},
+            {"names": [self.building.heat_meter.name], "rated_current_a": 1},
+            path="/api/config/config_entries/subentries/flow",
+        )
+        await self._meter_loaded(HEAT_SLAVE_ID)
+
+    async def _adopt_water(self) -> None:
+        """What an installer does with the ESPHome pulse counters MQTT discovery brought in:
+        register each as a water point of its room in the ledger (under the ``ha:…`` id the
+        integration shows), then adopt it, so its first reading already has a home."""
+        sensors = await self._water_sensors()
+        self.water_points = {
+            point: adopted_point_id(registry_id) for point, (_, registry_id) in sensors.items()
+        }
+        await self.register_water(self.water_points)
+        await asyncio.gather(
+            *(
+                self._flow(
+                    DOMAIN,
+                    {"next_step_id": "adopted"},
+                    {"sensor": sensors[meter.point_id][0], "resource": "water", "name": meter.name},
+                )
+                for meter in self.building.water_meters
+            )
+        )
+
+    async def _water_sensors(self) -> dict[str, tuple[str, str]]:
+        """Each counter's point id → its sensor's (entity id, registry id), once MQTT
+        discovery has created all of them."""
+        wanted = {pulse_counters.unique_id(m): m.point_id for m in self.building.water_meters}
+        found = await self._registry_entries(set(wanted), "the water counters' MQTT discovery")
+        return {wanted[uid]: (e["entity_id"], e["id"]) for uid, e in found.items()}
 
     async def _wait_for_entities(self) -> None:
         """unique id → entity id of our entities, once every breaker and tenant has them."""

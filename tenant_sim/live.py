@@ -6,11 +6,13 @@ canonical readings (docs/ledger-contract.md) of the points no Home Assistant for
 Modbus channels always (the integration has no Modbus config entry in the demo), the breakers
 only when Home Assistant is not running. A relay switched off by anyone (Home Assistant's
 switch, a Modbus client writing the coil) takes that circuit's load, and the incomer's share
-of it, away. The hot-water heat meter is a second slave on the same server; its readings and
-the rooms' water counters' are always bridged (the demo's Home Assistant has no entries for
-them yet).
+of it, away. The hot-water heat meter is a second slave on the same server. The rooms'
+cold-water pulse counters publish their totals as ESPHome nodes do (``tenant_sim.pulse_counters``):
+Home Assistant adopts them, and the bridge forwards their readings (under the ledger point
+each one was registered as) and the heat meter's only while no Home Assistant does.
 """
 
+from dataclasses import replace
 import json
 from typing import Final
 
@@ -18,6 +20,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from custom_components.tenant_metering.sources.modbus.core.loader import load_profiles
+from tenant_sim import pulse_counters
 from tenant_sim.breakers import SimulatedBreaker, SimulatedChannel
 from tenant_sim.building import (
     HEAT_PROFILE,
@@ -58,6 +61,14 @@ class LiveBuilding:
         """Whether the bridge forwards breaker readings (no Home Assistant does)."""
         self.bridge_modbus = True
         """Whether the bridge forwards the Modbus meter's readings (no Home Assistant does)."""
+        self.bridge_heat = True
+        """Whether the bridge forwards the heat meter's readings (no Home Assistant polls it)."""
+        self.bridge_water = True
+        """Whether the bridge forwards the water counters' readings (no Home Assistant has
+        adopted them)."""
+        self.water_points = {meter.point_id: meter.point_id for meter in building.water_meters}
+        """Each water counter's point id in the ledger: an adopted counter's is Home
+        Assistant's (``ha:…``)."""
         self.breakers = [_breaker(b, registers, mqtt_port, self.clock) for b in building.breakers]
         self.modbus = SimulatedModbusServer([MODBUS_SLAVE_ID, HEAT_SLAVE_ID])
         profiles = load_profiles().profiles
@@ -77,6 +88,8 @@ class LiveBuilding:
         self._heat_meter = SimulatedMeter(self.modbus, self._heat_profile, slave_id=HEAT_SLAVE_ID)
         self._bridge.connect(LOOPBACK, self.mqtt_port)
         self._bridge.loop_start()
+        for meter in self.building.water_meters:
+            self._bridge.publish(*pulse_counters.discovery(meter), qos=1, retain=True)
         for breaker in self.breakers:
             breaker.connect()
         self.tick()
@@ -114,7 +127,7 @@ class LiveBuilding:
         modbus = self._meter_modbus(int(now))
         if self.bridge_modbus:
             forwarded.extend(modbus)
-        forwarded.extend(self._meter_water_and_heat())
+        forwarded.extend(self._meter_water_and_heat(int(now)))
         if forwarded:
             self._bridge.publish(READINGS_TOPIC, json.dumps(readings_body(forwarded)), qos=1)
         self.published += len(forwarded)
@@ -146,12 +159,22 @@ class LiveBuilding:
             readings.append(reading)
         return readings
 
-    def _meter_water_and_heat(self) -> list[Reading]:
-        """The counters' and heat meter's readings now; the heat register into slave 2."""
+    def _meter_water_and_heat(self, now: int) -> list[Reading]:
+        """The counters' totals onto their state topics, the heat register into slave 2; the
+        readings the bridge forwards of them."""
         assert self._heat_meter is not None
+        self.registers.advance(now)
         readings = self.registers.meter_readings()
         self._heat_meter.set_channel("1", ChannelValues(energy_wh=self.registers.heat_wh()))
-        return list(readings)
+        water = [r for r in readings if r.point_id in self.water_points]
+        for topic, litres in pulse_counters.states(self.building.water_meters, water):
+            self._bridge.publish(topic, litres, qos=1, retain=True)
+        forwarded: list[Reading] = []
+        if self.bridge_water:
+            forwarded += [replace(r, point_id=self.water_points[r.point_id]) for r in water]
+        if self.bridge_heat:
+            forwarded += [r for r in readings if r.point_id not in self.water_points]
+        return forwarded
 
 
 def _breaker(

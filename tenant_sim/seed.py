@@ -4,20 +4,30 @@ Only the public API is used (docs/ledger-contract.md, ``/api/openapi.json``), so
 doubles as a check that the API can set up a real building from nothing.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from tenant_sim.building import HEAT_TARIFF_ID, TARIFF_ID, WATER_TARIFF_ID, Building
+from tenant_sim.building import (
+    HEAT_TARIFF_ID,
+    TARIFF_ID,
+    WATER_TARIFF_ID,
+    Building,
+    WaterMeter,
+)
 from tenant_sim.ledger_api import LedgerApi
 
 ACTOR = "demo"
 
 
-async def seed(api: LedgerApi, building: Building, *, move_in: datetime) -> Sequence[str]:
+async def seed(
+    api: LedgerApi, building: Building, *, move_in: datetime, water: bool = True
+) -> Sequence[str]:
     """Create spaces, points (electricity circuits, water counters, the heat meter), the
     tariffs of each resource, plans and tenants; move tenants in at ``move_in``.
 
+    ``water=False`` leaves the water counters out: Home Assistant will adopt them, and they
+    are registered under its point ids (``register_water_points``) once it knows them.
     Returns the tenant ids. Opening top-ups are posted by ``top_up_openings`` after the
     history is in, so the balances tell the story of the month so far.
     """
@@ -56,17 +66,9 @@ async def seed(api: LedgerApi, building: Building, *, move_in: datetime) -> Sequ
         )
     # Each room's counter is in its room: moving in assigns it with the circuit, and the
     # tenant's statement bills it in a water section of its own.
-    for meter in building.water_meters:
-        await api.call(
-            "POST",
-            "/api/points",
-            {
-                "id": meter.point_id,
-                "name": meter.name,
-                "resource": "water",
-                "space": meter.space_id,
-            },
-        )
+    if water:
+        for meter in building.water_meters:
+            await _water_point(api, meter, meter.point_id)
     heater: dict[str, Any] = {
         "id": building.heat_meter.point_id,
         "name": building.heat_meter.name,
@@ -89,6 +91,36 @@ async def seed(api: LedgerApi, building: Building, *, move_in: datetime) -> Sequ
             {"space": tenant.space_id, "at": at, "reason": "moved in", "actor": ACTOR},
         )
     return [tenant.tenant_id for tenant in building.tenants]
+
+
+async def _water_point(api: LedgerApi, meter: WaterMeter, point_id: str) -> None:
+    await api.call(
+        "POST",
+        "/api/points",
+        {"id": point_id, "name": meter.name, "resource": "water", "space": meter.space_id},
+    )
+
+
+async def register_water_points(
+    api: LedgerApi, building: Building, points: Mapping[str, str], *, move_in: datetime
+) -> None:
+    """Register each room's water counter under its ledger point id (``points``: the
+    counter's point id in the building → the id to register, e.g. the ``ha:…`` id Home
+    Assistant adopted it as), in its room, held by the room's tenant since ``move_in``."""
+    tenants = {tenant.space_id: tenant.tenant_id for tenant in building.tenants}
+    for meter in building.water_meters:
+        point_id = points[meter.point_id]
+        await _water_point(api, meter, point_id)
+        await api.call(
+            "POST",
+            f"/api/tenants/{tenants[meter.space_id]}/move-in",
+            {
+                "points": [point_id],
+                "at": move_in.isoformat(),
+                "reason": "water counter registered",
+                "actor": ACTOR,
+            },
+        )
 
 
 async def top_up_openings(api: LedgerApi, building: Building) -> None:
