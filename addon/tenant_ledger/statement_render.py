@@ -79,8 +79,15 @@ def _charge_row(row: ChargeRow, formats: Formats) -> TableRow:
         if row.unit_price is None
         else f"{formats.unit_price(row.unit_price)} / {per}",
         amount=formats.amount(row.amount_minor),
-        band=row.label if row.kind in (ChargeKind.ENERGY, ChargeKind.STANDING) else "",
+        band=_band_anchor(row) if row.kind in (ChargeKind.ENERGY, ChargeKind.STANDING) else "",
     )
+
+
+def _band_anchor(row: ChargeRow) -> str:
+    """The tariff page's anchor of the line's band: ``energy``, ``water-energy``, ..."""
+    if row.resource is Resource.ELECTRICITY:
+        return row.label
+    return f"{row.resource.value}-{row.label}"
 
 
 def statement_table(document: StatementDocument, formats: Formats) -> list[TableRow]:

@@ -226,3 +226,7 @@ async def test_the_tariff_page_shows_each_billed_resource_in_its_unit(
     assert 'id="band-water-energy"' in water
     assert "2.00 / m³" in water
     assert "/ kWh" not in water
+    # The statement's water line links to the water band, not to electricity's.
+    statement = await (await browser.get(ALICE, "/tenants/t1/statements/2026-11-01")).text()
+    assert 'href="/tenants/t1/tariff#band-water-energy"' in statement
+    assert 'href="/tenants/t1/tariff#band-energy"' in statement
