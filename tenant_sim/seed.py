@@ -72,7 +72,7 @@ async def seed(api: LedgerApi, building: Building, *, move_in: datetime) -> Sequ
         "name": building.heat_meter.name,
         "resource": "heat",
         "kind": "common",
-        "allocation": "consumption",
+        "allocation": "water_consumption",
         "tariff": HEAT_TARIFF_ID,
         "actor": ACTOR,
     }
