@@ -42,8 +42,8 @@ def _point(engine: sa.Engine, point_id: str, allocation: str | None, resource: s
 
 def _allocations(engine: sa.Engine) -> dict[str, str | None]:
     with engine.connect() as connection:
-        rows = connection.exec_driver_sql("SELECT id, allocation FROM metering_points").all()
-    return {point_id: allocation for point_id, allocation in rows}
+        rows = connection.exec_driver_sql("SELECT id, allocation FROM metering_points")
+        return dict(rows.tuples().all())
 
 
 def test_water_consumption_is_accepted_and_existing_allocations_are_kept(

@@ -3,6 +3,7 @@
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -212,19 +213,20 @@ def test_a_hot_water_heat_meter_is_shared_by_water():
         Occupant(tenant_id="b", occupied=MONTH, usage={ELECTRICITY: 900, WATER: 100}),
         Occupant(tenant_id="c", occupied=MONTH, usage={ELECTRICITY: 5_000}),
     ]
-    heat = {
-        "label": "hot water",
-        "energy_wh": 10_001,
-        "cost": Money.of("3.01", "EUR"),
-        "occupants": occupants,
-        "tax_rate": Decimal(0),
-        "resource": HEAT,
-    }
-    by_water = allocate(method=AllocationMethod.WATER_CONSUMPTION, **heat)  # type: ignore[arg-type]
+    heat = partial(
+        allocate,
+        label="hot water",
+        energy_wh=10_001,
+        cost=Money.of("3.01", "EUR"),
+        occupants=occupants,
+        tax_rate=Decimal(0),
+        resource=HEAT,
+    )
+    by_water = heat(method=AllocationMethod.WATER_CONSUMPTION)
     assert shares(by_water) == {"a": (7501, "2.26"), "b": (2500, "0.75"), "c": (0, "0.00")}
     # ``consumption`` weighs heat, which no tenant meters: equal thirds, 3333.67 Wh and 100.33
     # cents each; the spare units go to the smaller ids on the tie.
-    by_heat = allocate(method=AllocationMethod.CONSUMPTION, **heat)  # type: ignore[arg-type]
+    by_heat = heat(method=AllocationMethod.CONSUMPTION)
     assert shares(by_heat) == {"a": (3334, "1.01"), "b": (3334, "1.00"), "c": (3333, "1.00")}
 
 
@@ -296,8 +298,10 @@ def test_shares_add_up_exactly_and_weigh_one_resource_only(
     """Per resource: the parts add up to the common point's Wh or L and its cost to the minor
     unit, and no use of a resource the method does not weigh moves a share."""
     cost = Money(currency="EUR", minor=cost_minor)
-    common = {"label": "x", "energy_wh": energy, "cost": cost, "tax_rate": Decimal(0)}
-    lines = allocate(method=method, occupants=occupants, resource=resource, **common)  # type: ignore[arg-type]
+    common = partial(
+        allocate, label="x", energy_wh=energy, cost=cost, tax_rate=Decimal(0), method=method
+    )
+    lines = common(occupants=occupants, resource=resource)
     assert sum(line.energy_wh for line in lines.values()) == energy
     assert sum(line.amount.minor for line in lines.values()) == cost_minor
     weighed = WATER if method is AllocationMethod.WATER_CONSUMPTION else resource
@@ -313,5 +317,5 @@ def test_shares_add_up_exactly_and_weigh_one_resource_only(
         )
         for o in occupants
     ]
-    again = allocate(method=method, occupants=changed, resource=resource, **common)  # type: ignore[arg-type]
+    again = common(occupants=changed, resource=resource)
     assert shares(again) == shares(lines)
