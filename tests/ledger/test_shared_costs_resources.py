@@ -24,6 +24,7 @@ USED = {
     "w-t2": ("volume_l", 1_000),
     "corridor": ("energy_wh", 8_000),
     "hot-water": ("energy_wh", 20_000),
+    "tap": ("volume_l", 600),
     "main": ("energy_wh", 50_000),
     "water-main": ("volume_l", 4_500),
 }
@@ -41,11 +42,13 @@ async def _tariff(api: Api, tariff_id: str, rate: str, resource: str, tax: bool)
 
 
 async def _building(api: Api, clock: FakeClock) -> None:
-    """Rooms on 0.30/kWh untaxed; a corridor (0.25/kWh + 10 %) shared by electricity use and
-    a hot-water heat meter (0.10/kWh + 10 %) shared by water use; both incomers."""
+    """Rooms on 0.30/kWh untaxed; a corridor (0.25/kWh + 10 %) shared by electricity use, a
+    hot-water heat meter (0.10/kWh + 10 %) and a garden tap (2.00/m³ + 10 %) shared by water
+    use; both incomers."""
     await _tariff(api, "std", "0.30", "electricity", tax=False)
     await _tariff(api, "building", "0.25", "electricity", tax=True)
     await _tariff(api, "heat", "0.10", "heat", tax=True)
+    await _tariff(api, "water", "2.00", "water", tax=True)
     plan = {"id": "main", "name": "Monthly", "kind": "postpaid", "tariff": "std", "billing_day": 1}
     await api.call("POST", "/api/plans", plan, expect=201)
     for tenant_id in ("t1", "t2"):
@@ -63,6 +66,8 @@ async def _building(api: Api, clock: FakeClock) -> None:
         | {"kind": "common", "tariff": "building"},
         {"id": "hot-water", "name": "Hot water heat", "resource": "heat"}
         | {"kind": "common", "allocation": "water_consumption", "tariff": "heat"},
+        {"id": "tap", "name": "Garden tap", "resource": "water"}
+        | {"kind": "common", "allocation": "consumption", "tariff": "water"},
     ]
     for shared in common:
         await api.call("POST", "/api/points", shared, expect=201)
@@ -83,7 +88,8 @@ async def test_each_common_point_is_shared_by_the_use_of_one_resource(
 ) -> None:
     """Corridor: 8 kWh x 0.25 = 2.00 by electricity 10 / 30 kWh: 2 kWh and 0.50, 6 kWh and
     1.50. Hot water: 20 kWh x 0.10 = 2.00 by water 3,000 / 1,000 L: 15 kWh and 1.50, 5 kWh
-    and 0.50."""
+    and 0.50. Garden tap: 0.6 m³ x 2.00 = 1.20 by water: 0.45 m³ and 0.90, 0.15 m³ and
+    0.30."""
     await _building(api, clock)
     clock.now_us = (DEC_1 + 6 * 3600) * 1_000_000
     await ledger.tick()
@@ -92,28 +98,31 @@ async def test_each_common_point_is_shared_by_the_use_of_one_resource(
         (listed,) = (await api.call("GET", f"/api/tenants/{tenant_id}/statements"))["statements"]
         document = await api.call("GET", f"/api/statements/{listed['id']}")
         shared[tenant_id] = [
-            (line["label"], line["quantity"], line["amount"])
+            (line["label"], line["quantity"], line["unit"], line["amount"])
             for line in document["lines"]
             if line["kind"] == "shared"
         ]
         totals[tenant_id] = (document["net"], document["tax"], document["total"])
     assert shared == {
         "t1": [
-            ("shared: Corridor lights (by electricity use)", "2.000", "0.50"),
-            ("shared: Hot water heat (by water use)", "15.000", "1.50"),
+            ("shared: Corridor lights (by electricity use)", "2.000", "kWh", "0.50"),
+            ("shared: Hot water heat (by water use)", "15.000", "kWh", "1.50"),
+            ("shared: Garden tap (by water use)", "0.450", "m³", "0.90"),
         ],
         "t2": [
-            ("shared: Corridor lights (by electricity use)", "6.000", "1.50"),
-            ("shared: Hot water heat (by water use)", "5.000", "0.50"),
+            ("shared: Corridor lights (by electricity use)", "6.000", "kWh", "1.50"),
+            ("shared: Hot water heat (by water use)", "5.000", "kWh", "0.50"),
+            ("shared: Garden tap (by water use)", "0.150", "m³", "0.30"),
         ],
     }
-    # Own electricity at 0.30 untaxed (3.00 and 9.00); the shares (2.00 each) taxed at 10 %.
-    assert totals == {"t1": ("5.00", "0.20", "5.20"), "t2": ("11.00", "0.20", "11.20")}
+    # Own electricity at 0.30 untaxed (3.00 and 9.00); the shares (2.90 and 2.30) taxed 10 %.
+    assert totals == {"t1": ("5.90", "0.29", "6.19"), "t2": ("11.30", "0.23", "11.53")}
 
 
 async def test_the_loss_report_is_electricity_only(api: Api, clock: FakeClock) -> None:
     """50 kWh in at the electricity incomer; 10 + 30 kWh in the rooms and 8 kWh in the corridor:
-    2 kWh lost. The water counters, the water main and the heat meter are no part of it."""
+    2 kWh lost. The water counters, the tap, the water main and the heat meter are no part of
+    it."""
     await _building(api, clock)
     query = "from=2026-11-01T00:00:00%2B01:00&to=2026-12-01T00:00:00%2B01:00"
     report = await api.call("GET", f"/api/reports/losses?{query}", expect=200)

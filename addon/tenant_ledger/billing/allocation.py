@@ -129,8 +129,11 @@ class AllocationLine:
 
     label: str
     energy_wh: int
+    """Base units of ``resource`` (Wh, or L for a water or gas common point)."""
     amount: Money
     tax_rate: Decimal
+    resource: Resource = Resource.ELECTRICITY
+    """What the common point measures (losses are electricity)."""
 
     @property
     def exact_amount(self) -> Fraction:
@@ -158,6 +161,7 @@ def allocate(
             energy_wh=energy[tenant_id],
             amount=Money(currency=cost.currency, minor=money[tenant_id]),
             tax_rate=tax_rate,
+            resource=resource,
         )
         for tenant_id in sorted(weights)
     }

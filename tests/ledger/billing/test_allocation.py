@@ -202,6 +202,7 @@ def test_a_water_common_point_is_shared_by_water_only():
         resource=WATER,
     )
     assert shares(lines) == {"a": (900, "1.80"), "b": (100, "0.20")}
+    assert {line.resource for line in lines.values()} == {WATER}  # litres, shown in m³
 
 
 def test_a_hot_water_heat_meter_is_shared_by_water():
