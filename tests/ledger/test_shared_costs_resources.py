@@ -7,8 +7,12 @@ common point 59 % / 141 % of a euro-cent split (0.59 / 1.41 of 2.00) whatever it
 """
 
 from datetime import UTC, datetime
+from itertools import count
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from tenant_ledger.billing import AllocationMethod
 from tenant_ledger.service import LedgerService
 
 from .conftest import FLAT_TARIFF, Api, FakeClock
@@ -136,3 +140,42 @@ async def test_the_loss_report_is_electricity_only(api: Api, clock: FakeClock) -
         "losses_kwh": "2.000",
         "loss_ratio": "0.0400",
     }
+
+
+ALLOCATIONS = st.one_of(
+    st.text(max_size=40),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.none(),
+    st.booleans(),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
+    st.sampled_from(
+        [*AllocationMethod, "WATER_CONSUMPTION", "water consumption", "water_consumption ",
+         "consumption\x00", "watér_consumption", "water_" * 1000]
+    ),
+)  # fmt: skip
+_POINT_IDS = count()
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(allocation=ALLOCATIONS)
+async def test_a_common_points_allocation_is_one_of_the_methods_or_refused(
+    api: Api, allocation: Any
+) -> None:
+    """Garbage in ``allocation`` is refused with the error shape and stores no point."""
+    tariffs = {v["tariff_id"] for v in (await api.call("GET", "/api/tariffs"))["versions"]}
+    if "heat" not in tariffs:
+        await _tariff(api, "heat", "0.10", "heat", tax=True)
+    point_id = f"heater-{next(_POINT_IDS)}"
+    body = {"id": point_id, "name": "Heater", "resource": "heat", "kind": "common"}
+    reply = await api.call(
+        "POST", "/api/points", body | {"allocation": allocation, "tariff": "heat"}
+    )
+    points = {p["id"]: p for p in (await api.call("GET", "/api/points"))["points"]}
+    if isinstance(allocation, str) and allocation in set(AllocationMethod):
+        assert points[point_id]["allocation"] == allocation
+    else:
+        assert set(reply) == {"error"}, reply
+        assert point_id not in points
