@@ -5,8 +5,8 @@ own tariff over a tenant's billing period; the cost, net of tax, is shared betwe
 tenant who held a tenant point in that period, by the point's allocation method. A split by
 use weighs one resource only (the common point's own, or water), never litres added to Wh.
 The electricity incomer is compared with the sum of the other electricity points for the loss
-report: water, gas and heat are no part of it. Everything is computed from the stored readings, so a
-statement's shares can be rebuilt at any time.
+report: water, gas and heat are no part of it. Everything is computed from the stored
+readings, so a statement's shares can be rebuilt at any time.
 """
 
 from collections import defaultdict
