@@ -74,7 +74,7 @@ async def seed(
         "name": building.heat_meter.name,
         "resource": "heat",
         "kind": "common",
-        "allocation": "consumption",
+        "allocation": "water_consumption",
         "tariff": HEAT_TARIFF_ID,
         "actor": ACTOR,
     }

@@ -1,10 +1,12 @@
 """Common areas and losses: what the billing engine's ``allocate`` and ``loss_report`` are fed.
 
-A common point (corridor lights, pump, lift) is rated with its own tariff over a tenant's
-billing period; the cost, net of tax, is shared between every tenant who held a tenant point
-in that period, by the point's allocation method. The incomer is compared with the sum of all
-other points for the loss report. Everything is computed from the stored readings, so a
-statement's shares can be rebuilt at any time.
+A common point (corridor lights, pump, lift, a shared hot-water heat meter) is rated with its
+own tariff over a tenant's billing period; the cost, net of tax, is shared between every
+tenant who held a tenant point in that period, by the point's allocation method. A split by
+use weighs one resource only (the common point's own, or water), never litres added to Wh.
+The electricity incomer is compared with the sum of the other electricity points for the loss
+report: water, gas and heat are no part of it. Everything is computed from the stored
+readings, so a statement's shares can be rebuilt at any time.
 """
 
 from collections import defaultdict
@@ -17,6 +19,7 @@ import sqlalchemy as sa
 from tenant_ledger.billing import (
     AllocationLine,
     AllocationMethod,
+    Assignment,
     Interval,
     LossReport,
     Money,
@@ -29,7 +32,9 @@ from tenant_ledger.billing import (
     price,
     rate,
     tenant_intervals,
+    weights_label,
 )
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.billing.timestamps import to_us
 from tenant_ledger.db.catalog import Catalog, PointRecord
 from tenant_ledger.db.readings_store import readings_near
@@ -74,10 +79,24 @@ def point_energy(
     }
 
 
+def electricity_incomers(catalog: Catalog) -> list[str]:
+    """The incomers the loss report reads: the building's electricity supply meters."""
+    return [
+        point.id
+        for point in catalog.points_of_kind("incomer")
+        if point.resource is Resource.ELECTRICITY
+    ]
+
+
 def losses(connection: sa.Connection, catalog: Catalog, start_us: int, end_us: int) -> LossReport:
-    """Incomer energy against the sum of every tenant and common point, over [start, end)."""
-    incomers = [point.id for point in catalog.points_of_kind("incomer")]
-    channels = [point_id for point_id in catalog.points if point_id not in incomers]
+    """Electricity incomer energy against the sum of every other electricity point (tenant and
+    common), over [start, end). Litres and heat are not electricity lost."""
+    incomers = electricity_incomers(catalog)
+    channels = [
+        point_id
+        for point_id in catalog.points
+        if point_id not in incomers and catalog.resource_of(point_id) is Resource.ELECTRICITY
+    ]
     incomer_wh = sum(point_energy(connection, incomers, start_us, end_us).values())
     return loss_report(incomer_wh, point_energy(connection, channels, start_us, end_us).values())
 
@@ -85,10 +104,11 @@ def losses(connection: sa.Connection, catalog: Catalog, start_us: int, end_us: i
 def tenant_energy(
     connection: sa.Connection, catalog: Catalog, start: datetime, end: datetime
 ) -> dict[str, int]:
-    """Wh each tenant was billed for in [start, end): their points' energy while they held
-    them (what the consumption split weighs, so both agree)."""
+    """Electricity (Wh) each tenant was billed for in [start, end): their electricity points'
+    energy while they held them (what an electricity ``consumption`` split weighs, so both
+    agree)."""
     return {
-        occupant.tenant_id: occupant.consumption_wh
+        occupant.tenant_id: occupant.usage.get(Resource.ELECTRICITY, 0)
         for occupant in _occupants(connection, catalog, start, end)
     }
 
@@ -100,6 +120,10 @@ def _occupants(
     start_us, end_us = to_us(start), to_us(end)
     held = [a for a in catalog.assignments if a.start_us < end_us and a.end_us > start_us]
     consumptions = consumption(_readings(connection, (a.point_id for a in held), start_us, end_us))
+    # Each resource's use is summed from its own points only: litres are never added to Wh.
+    held_by_resource: dict[Resource, list[Assignment]] = defaultdict(list)
+    for item in held:
+        held_by_resource[catalog.resource_of(item.point_id)].append(item)
     occupants = []
     for tenant_id in sorted({a.tenant_id for a in held}):
         windows = occupancy(held, tenant_id, start=start, end=end)
@@ -116,12 +140,15 @@ def _occupants(
                 tenant_id=tenant_id,
                 occupied=sum((finish - begin for begin, finish in windows), timedelta(0)),
                 floor_area_m2=sum(known, Decimal(0)) if known and None not in areas else None,
-                consumption_wh=sum(
-                    part.energy_wh
-                    for part in tenant_intervals(
-                        consumptions, held, tenant_id, start=start, end=end
+                usage={
+                    resource: sum(
+                        part.energy_wh
+                        for part in tenant_intervals(
+                            consumptions, assignments, tenant_id, start=start, end=end
+                        )
                     )
-                ),
+                    for resource, assignments in held_by_resource.items()
+                },
             )
         )
     return occupants
@@ -130,7 +157,8 @@ def _occupants(
 def _common_cost(
     connection: sa.Connection, catalog: Catalog, point: PointRecord, start: datetime, end: datetime
 ) -> list[tuple[Decimal, int, Money]]:
-    """(tax rate, Wh, net cost) of the common point's energy in [start, end), per tax rate."""
+    """(tax rate, base units, net cost) of the common point's use in [start, end), per tax
+    rate."""
     schedule = None if point.tariff_id is None else catalog.schedules.get(point.tariff_id)
     if schedule is None:
         raise ValueError(f"common point {point.id} has no tariff")
@@ -168,13 +196,15 @@ def common_split(
         for tax_rate, energy_wh, cost in _common_cost(connection, catalog, point, start, end):
             if not energy_wh and not cost.minor:
                 continue
+            weighed = weights_label(method, occupants, resource=point.resource)
             shares = allocate(
-                label=f"shared: {point.name}",
+                label=f"shared: {point.name} ({weighed})",
                 energy_wh=energy_wh,
                 cost=cost,
                 method=method,
                 occupants=occupants,
                 tax_rate=tax_rate,
+                resource=point.resource,
             )
             for tenant_id, line in shares.items():
                 lines[tenant_id].append(line)

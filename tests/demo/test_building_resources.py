@@ -123,7 +123,7 @@ async def test_seeding_creates_each_resources_points_tariffs_and_plan_slots(
     assert (heater["resource"], heater["kind"], heater["allocation"]) == (
         "heat",
         "common",
-        "consumption",
+        "water_consumption",
     )
     assert {points[c.point_id]["resource"] for c in BUILDING.circuits} == {"electricity"}
     assert tariffs == {

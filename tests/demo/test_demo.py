@@ -185,7 +185,10 @@ async def test_simulated_month_prints_the_ledgers_statements(
     registers = BuildingRegisters(BUILDING, int(start.timestamp()), step_s=300)
     at_start = {c.point_id: registers.energy_wh(c) for c in BUILDING.circuits}
     litres_at_start = {m.point_id: registers.volume_l(m) for m in BUILDING.water_meters}
+    heat_at_start = registers.heat_wh()
     registers.advance(int(end.timestamp()))
+    heat_wh = registers.heat_wh() - heat_at_start
+    litres: dict[str, int] = {}
     for tenant in BUILDING.tenants:
         (circuit,) = [c for c in BUILDING.rooms if c.space_id == tenant.space_id]
         used_wh = registers.energy_wh(circuit) - at_start[circuit.point_id]
@@ -194,6 +197,18 @@ async def test_simulated_month_prints_the_ledgers_statements(
         (meter,) = [m for m in BUILDING.water_meters if m.space_id == tenant.space_id]
         used_l = registers.volume_l(meter) - litres_at_start[meter.point_id]
         assert Decimal(issued[tenant.tenant_id]["sections"][1]["usage"]) * 1000 == used_l
+        litres[tenant.tenant_id] = used_l
+    # The shared hot-water heat meter is shared by the rooms' water use: each share is the
+    # heat's exact water-weighted part rounded to a whole Wh, and the shares add up to it.
+    heat_shares = {}
+    for tenant_id, document in issued.items():
+        (shared,) = [line for line in document["lines"] if line["kind"] == "shared"]
+        assert shared["label"] == f"shared: {BUILDING.heat_meter.name} (by water use)"
+        heat_shares[tenant_id] = int(Decimal(shared["quantity"]) * 1000)
+    assert sum(heat_shares.values()) == heat_wh
+    water = sum(litres.values())
+    for tenant_id, share in heat_shares.items():
+        assert abs(share * water - heat_wh * litres[tenant_id]) < water
 
 
 @pytest.mark.parametrize(

@@ -82,9 +82,9 @@ async def test_common_corridor_split_by_floor_area(
         shares[tenant_id] = (shared["label"], shared["quantity"], shared["amount"])
         totals[tenant_id] = (document["net"], document["tax"], document["total"])
     assert shares == {
-        "t1": ("shared: Corridor lights", "2.408", "0.60"),
-        "t2": ("shared: Corridor lights", "3.612", "0.90"),
-        "t3": ("shared: Corridor lights", "6.020", "1.51"),
+        "t1": ("shared: Corridor lights (by floor area)", "2.408", "0.60"),
+        "t2": ("shared: Corridor lights (by floor area)", "3.612", "0.90"),
+        "t3": ("shared: Corridor lights (by floor area)", "6.020", "1.51"),
     }
     # Own energy at 0.30 untaxed, the share taxed at the building tariff's 10 %.
     assert totals == {
@@ -112,7 +112,9 @@ async def test_common_corridor_split_by_floor_area(
     csv = await api.client.get(
         f"/api/statements/{listed['id']}?format=csv", headers=api._headers(None)
     )
-    assert "charge,shared: Corridor lights,6.020,kWh,,1.51" in (await csv.text()).replace("\r", "")
+    assert "charge,shared: Corridor lights (by floor area),6.020,kWh,,1.51" in (
+        await csv.text()
+    ).replace("\r", "")
 
     # Idempotent: the run and the scheduler issue and post nothing twice.
     assert (await api.call("POST", "/api/statements/run"))["issued_for"] == []
@@ -133,6 +135,7 @@ async def test_losses_are_the_incomer_minus_every_other_point(api: Api, clock: F
     assert report == {
         "from": "2026-10-31T23:00:00+00:00",
         "to": "2026-11-30T23:00:00+00:00",
+        "resource": "electricity",
         "incomers": ["main"],
         "incomer_kwh": "40.000",
         "channels_kwh": "30.040",

@@ -1,7 +1,8 @@
-"""Reports across the building: incomer energy against the sum of the other points."""
+"""Reports across the building: electricity incomer energy against the sum of the other
+electricity points."""
 
 from decimal import Decimal
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from aiohttp import web
 from pydantic import Field, model_validator
@@ -10,8 +11,9 @@ from tenant_ledger.api.contract import Query, Time, refuse
 from tenant_ledger.api.models import Reply
 from tenant_ledger.api.registry import Call, json_response, route
 from tenant_ledger.billing import format_kwh
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.billing.timestamps import from_us
-from tenant_ledger.shared_costs import losses
+from tenant_ledger.shared_costs import electricity_incomers, losses
 
 
 class Window(Query):
@@ -28,6 +30,9 @@ class Window(Query):
 class Losses(Reply):
     start: str = Field(alias="from")
     end: str = Field(alias="to")
+    resource: Literal["electricity"] = Field(
+        description="what is compared: water, gas and heat points are never counted as losses"
+    )
     incomers: list[str]
     incomer_kwh: str
     channels_kwh: str
@@ -40,8 +45,9 @@ class Losses(Reply):
     "/api/reports/losses",
     role="read_only",
     summary=(
-        "Incomer energy against the sum of all other points (?from=&to= ISO 8601 with offset, "
-        "to after from): positive losses are cables, unmetered loads or theft"
+        "Electricity incomer energy against the sum of all other electricity points (?from=&to= "
+        "ISO 8601 with offset, to after from): positive losses are cables, unmetered loads or "
+        "theft; water, gas and heat points are not counted"
     ),
     tag="reports",
     query=Window,
@@ -57,7 +63,8 @@ async def get_losses(call: Call) -> web.Response:
         {
             "from": from_us(start_us).isoformat(),
             "to": from_us(end_us).isoformat(),
-            "incomers": [p.id for p in call.service.catalog.points_of_kind("incomer")],
+            "resource": Resource.ELECTRICITY.value,
+            "incomers": electricity_incomers(call.service.catalog),
             "incomer_kwh": format_kwh(report.incomer_wh),
             "channels_kwh": format_kwh(report.channels_wh),
             "losses_kwh": format_kwh(report.losses_wh),

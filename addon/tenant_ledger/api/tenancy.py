@@ -34,8 +34,13 @@ PointKind = Annotated[
     Field(description="tenant (default), common (shared: corridor, pump, lift) or incomer"),
 ]
 Allocation = Annotated[
-    Literal["equal", "floor_area", "consumption"],
-    Field(description="common points: how the cost is shared between the tenants"),
+    Literal["equal", "floor_area", "consumption", "water_consumption"],
+    Field(
+        description=(
+            "common points: how the cost is shared between the tenants (consumption: by their "
+            "use of the point's own resource; water_consumption: by their water use)"
+        )
+    ),
 ]
 MaxPower = Annotated[
     int,

@@ -16,6 +16,7 @@ from tenant_ledger.billing.allocation import (
     allocation_weights,
     largest_remainder,
     loss_report,
+    weights_label,
 )
 from tenant_ledger.billing.charges import (
     ChargeLine,
@@ -171,4 +172,5 @@ __all__ = [
     "to_minor",
     "validate_assignments",
     "validate_statement",
+    "weights_label",
 ]

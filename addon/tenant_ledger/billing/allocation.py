@@ -8,13 +8,14 @@ id. The parts always add up to the whole, and the same inputs always give the sa
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 
 from tenant_ledger.billing.money import Money, round_half_up
+from tenant_ledger.billing.resources import Resource
 
 
 class PointKind(StrEnum):
@@ -34,7 +35,20 @@ class AllocationMethod(StrEnum):
     FLOOR_AREA = "floor_area"
     """By floor area, scaled by time in, like ``equal``."""
     CONSUMPTION = "consumption"
-    """By the tenants' own metered energy in the period."""
+    """By the tenants' own metered use of the common point's resource in the period (an
+    electricity point by their Wh of electricity, a water point by their litres of water)."""
+    WATER_CONSUMPTION = "water_consumption"
+    """By the tenants' own metered water in the period, whatever the common point measures:
+    a shared hot-water heat meter, or the electricity of a water pump."""
+
+    def weighed_resource(self, common: Resource) -> Resource | None:
+        """The resource whose use weighs the shares of a common point of ``common``; None for
+        the methods that do not weigh use."""
+        if self is AllocationMethod.CONSUMPTION:
+            return common
+        if self is AllocationMethod.WATER_CONSUMPTION:
+            return Resource.WATER
+        return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +58,9 @@ class Occupant:
     tenant_id: str
     occupied: timedelta
     floor_area_m2: Decimal | None = None
-    consumption_wh: int = 0
+    usage: Mapping[Resource, int] = field(default_factory=dict)
+    """Base units (Wh or L) of each resource the tenant used in the period; never added up
+    across resources."""
 
 
 def largest_remainder(
@@ -65,13 +81,23 @@ def largest_remainder(
     return {key: sign * share for key, share in shares.items()}
 
 
+def _present(occupants: Iterable[Occupant]) -> list[Occupant]:
+    return [occupant for occupant in occupants if occupant.occupied > timedelta(0)]
+
+
+def _nobody_used(weighed: Resource, present: list[Occupant]) -> bool:
+    return not any(o.usage.get(weighed, 0) for o in present)
+
+
 def allocation_weights(
-    method: AllocationMethod, occupants: Iterable[Occupant]
+    method: AllocationMethod, occupants: Iterable[Occupant], *, resource: Resource
 ) -> dict[str, Fraction]:
-    """Each occupant's weight; a consumption split where nobody used energy falls back to equal."""
-    present = [occupant for occupant in occupants if occupant.occupied > timedelta(0)]
-    if method is AllocationMethod.CONSUMPTION and any(o.consumption_wh for o in present):
-        return {o.tenant_id: Fraction(o.consumption_wh) for o in present}
+    """Each occupant's weight in sharing a common point of ``resource``; a split by use where
+    nobody used the weighed resource falls back to equal."""
+    present = _present(occupants)
+    weighed = method.weighed_resource(resource)
+    if weighed is not None and not _nobody_used(weighed, present):
+        return {o.tenant_id: Fraction(o.usage.get(weighed, 0)) for o in present}
     if method is AllocationMethod.FLOOR_AREA:
         missing = [o.tenant_id for o in present if o.floor_area_m2 is None]
         if missing:
@@ -84,14 +110,30 @@ def _seconds(duration: timedelta) -> Fraction:
     return Fraction(duration // timedelta(microseconds=1), 1_000_000)
 
 
+def weights_label(
+    method: AllocationMethod, occupants: Iterable[Occupant], *, resource: Resource
+) -> str:
+    """What ``allocation_weights`` weighed, for a statement line: "by water use", or "equal
+    shares, no water used" when the split by use fell back to equal."""
+    weighed = method.weighed_resource(resource)
+    if weighed is not None:
+        if _nobody_used(weighed, _present(occupants)):
+            return f"equal shares, no {weighed} used"
+        return f"by {weighed} use"
+    return "by floor area" if method is AllocationMethod.FLOOR_AREA else "equal shares"
+
+
 @dataclass(frozen=True, kw_only=True)
 class AllocationLine:
     """A tenant's share of a common point (``corridor``) or of losses, net of tax."""
 
     label: str
     energy_wh: int
+    """Base units of ``resource`` (Wh, or L for a water or gas common point)."""
     amount: Money
     tax_rate: Decimal
+    resource: Resource = Resource.ELECTRICITY
+    """What the common point measures (losses are electricity)."""
 
     @property
     def exact_amount(self) -> Fraction:
@@ -106,9 +148,11 @@ def allocate(
     method: AllocationMethod,
     occupants: Iterable[Occupant],
     tax_rate: Decimal,
+    resource: Resource,
 ) -> dict[str, AllocationLine]:
-    """Each active tenant's line for a shared ``energy_wh`` costing ``cost`` (net of tax)."""
-    weights = allocation_weights(method, occupants)
+    """Each active tenant's line for a shared ``energy_wh`` (base units of the common point's
+    ``resource``) costing ``cost`` (net of tax)."""
+    weights = allocation_weights(method, occupants, resource=resource)
     energy = largest_remainder(energy_wh, weights)
     money = largest_remainder(cost.minor, weights)
     return {
@@ -117,6 +161,7 @@ def allocate(
             energy_wh=energy[tenant_id],
             amount=Money(currency=cost.currency, minor=money[tenant_id]),
             tax_rate=tax_rate,
+            resource=resource,
         )
         for tenant_id in sorted(weights)
     }

@@ -211,7 +211,7 @@ def _charge_row(
             kind=ChargeKind.SHARED,
             label=line.label,
             quantity=_kwh(line.energy_wh),
-            unit="kWh",
+            unit=billing_unit(line.resource),
             unit_price=None,
             amount_minor=amount_minor,
         )

@@ -143,9 +143,10 @@ metering_points = sa.Table(
         nullable=False,
         server_default="tenant",
     ),
+    # Revision 0015 rebuilt it wider, allowing water_consumption.
     sa.Column(
         "allocation",
-        sa.String(16),
+        sa.String(32),
         sa.CheckConstraint(f"allocation IN {ALLOCATION_METHODS!r}", name="point_allocation"),
     ),
     sa.Column("tariff_id", sa.String(64)),  # checked by operations: see revision 0006
