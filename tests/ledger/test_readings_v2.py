@@ -261,3 +261,58 @@ async def test_water_flow_above_the_points_maximum_is_quarantined_in_litres_per_
         "POST", f"/api/readings/quarantine/{item['id']}/release", {"reason": "filled the pool"}
     )
     assert released["stored"] == 1
+
+
+def _litres(point: str, *registers: tuple[int, int]) -> dict[str, Any]:
+    return {
+        "v": 2,
+        "readings": [{"point": point, "ts": ts, "volume_l": litres} for ts, litres in registers],
+    }
+
+
+async def test_litres_of_a_point_not_registered_yet_never_become_watt_hours(api: Api) -> None:
+    body = _litres("ha:w", (NOV_5, 120_000), (NOV_5 + 3600, 121_000))
+    assert (await api.call("POST", "/api/readings", body))["stored"] == 2
+    # Registered without a resource, it cannot be electricity: its stored readings are litres.
+    error = (
+        await api.call("POST", "/api/points", {"id": "ha:w", "name": "W"}, expect=409)
+    )["error"]
+    assert error["message"] == (
+        "ha:w already has readings in L (volume_l): register it as water or gas"
+    )
+    heat = {"id": "ha:w", "name": "W", "resource": "heat"}
+    error = (await api.call("POST", "/api/points", heat, expect=409))["error"]
+    assert error["message"] == (
+        "ha:w already has readings in L (volume_l); a heat point counts Wh (energy_wh)"
+    )
+    assert (await api.call("GET", "/api/points"))["points"] == []
+    # Until it is registered, a reading in the other unit is quarantined, not stored.
+    watts = {"v": 2, "readings": [{"point": "ha:w", "ts": NOV_5 + 7200, "energy_wh": 5}]}
+    assert (await api.call("POST", "/api/readings", watts))["quarantined"] == 1
+    (item,) = await _quarantine(api)
+    assert (item["reason"], item["detail"]) == (
+        "wrong_unit",
+        "energy_wh reading for point ha:w (not registered yet) whose readings are in L",
+    )
+    water = {"id": "ha:w", "name": "W", "resource": "water"}
+    await api.call("POST", "/api/points", water, expect=201)
+    later = _litres("ha:w", (NOV_5 + 7200, 121_500))
+    assert (await api.call("POST", "/api/readings", later))["stored"] == 1
+    stored = await api.call("GET", "/api/readings?point=ha:w")
+    assert [r["energy_wh"] for r in stored["readings"]] == [120_000, 121_000, 121_500]
+
+
+async def test_a_point_first_read_in_watt_hours_is_electricity_by_default(api: Api) -> None:
+    watts = {"readings": [{"point": "ha:p", "ts": NOV_5, "energy_wh": 5}]}
+    assert (await api.call("POST", "/api/readings", watts))["stored"] == 1
+    assert (await api.call("POST", "/api/readings", _litres("ha:p", (NOV_5 + 60, 7))))[
+        "quarantined"
+    ] == 1
+    gas = {"id": "ha:p", "name": "P", "resource": "gas"}
+    error = (await api.call("POST", "/api/points", gas, expect=409))["error"]
+    assert error["message"] == (
+        "ha:p already has readings in Wh (energy_wh); a gas point counts L (volume_l)"
+    )
+    await api.call("POST", "/api/points", {"id": "ha:p", "name": "P"}, expect=201)
+    (point,) = (await api.call("GET", "/api/points"))["points"]
+    assert point["resource"] == "electricity"
