@@ -274,9 +274,9 @@ async def test_litres_of_a_point_not_registered_yet_never_become_watt_hours(api:
     body = _litres("ha:w", (NOV_5, 120_000), (NOV_5 + 3600, 121_000))
     assert (await api.call("POST", "/api/readings", body))["stored"] == 2
     # Registered without a resource, it cannot be electricity: its stored readings are litres.
-    error = (
-        await api.call("POST", "/api/points", {"id": "ha:w", "name": "W"}, expect=409)
-    )["error"]
+    error = (await api.call("POST", "/api/points", {"id": "ha:w", "name": "W"}, expect=409))[
+        "error"
+    ]
     assert error["message"] == (
         "ha:w already has readings in L (volume_l): register it as water or gas"
     )

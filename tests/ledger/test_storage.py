@@ -27,7 +27,7 @@ from tenant_ledger.journal import tenant_account
 
 from . import legacy
 
-HEAD = "0014"
+HEAD = "0016"
 KEY = ledger_key.generate(dict.fromkeys(ledger_key.SERIES, 1), dict.fromkeys(ledger_key.SERIES, 0))
 
 

@@ -61,12 +61,33 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _refuse_other_resources()
     _rebuild_rating_periods(with_resource=False)
     op.drop_column("quarantined_readings", "unit")
     op.drop_table("plan_tariffs")
     op.drop_index("ix_tariffs_id_resource", table_name="tariffs")
     op.drop_column("tariffs", "resource")
     op.drop_column("metering_points", "resource")
+
+
+def _refuse_other_resources() -> None:
+    """Going down would make every point and tariff electricity: a water point would count its
+    litres as watt-hours with a 6000 W maximum. Refused while one measures anything else."""
+    found = [
+        f"{kind} {row.id} ({row.resource})"
+        for kind, table in (("metering point", "metering_points"), ("tariff", "tariffs"))
+        for row in op.get_bind().execute(
+            sa.text(
+                f"SELECT id, resource FROM {table} "  # noqa: S608 (constants only)
+                "WHERE resource <> 'electricity' ORDER BY id"
+            )
+        )
+    ]
+    if found:
+        raise RuntimeError(
+            f"cannot go below revision 0013: {', '.join(found)} would become electricity; "
+            "downgrade a ledger that measures electricity only"
+        )
 
 
 def _rebuild_rating_periods(*, with_resource: bool) -> None:
