@@ -39,6 +39,11 @@ _LITRES_FROM_VERSION_2: Final = {
 }
 
 
+def _absent_by_default(schema: dict[str, Any]) -> None:
+    """The document names no default (null is no value the field takes): absent is absent."""
+    schema.pop("default", None)
+
+
 class ReadingIn(Body, json_schema_extra=_ONE_REGISTER):
     point: PointId
     ts: Annotated[int, Field(ge=1, le=MAX_VALUE["ts"], description="epoch seconds")]
@@ -46,11 +51,11 @@ class ReadingIn(Body, json_schema_extra=_ONE_REGISTER):
     energy_wh: (
         Annotated[int, Field(ge=0, le=MAX_VALUE["energy_wh"], description="Wh")]
         | SkipJsonSchema[None]
-    ) = None
+    ) = Field(default=None, json_schema_extra=_absent_by_default)
     volume_l: (
         Annotated[int, Field(ge=0, le=MAX_VALUE["volume_l"], description="litres (version 2)")]
         | SkipJsonSchema[None]
-    ) = None
+    ) = Field(default=None, json_schema_extra=_absent_by_default)
     seq: Annotated[int, Field(ge=0, le=MAX_VALUE["seq"])] | None = None
 
 
@@ -63,7 +68,7 @@ class Readings(Body, json_schema_extra={"allOf": [_LITRES_FROM_VERSION_2]}):
     v: (
         Annotated[Literal[1, 2], Field(description="contract version; absent is 1")]
         | SkipJsonSchema[None]
-    ) = None
+    ) = Field(default=None, json_schema_extra=_absent_by_default)
     readings: Annotated[list[ReadingIn], Field(max_length=MAX_READINGS)]
 
     @model_validator(mode="before")
