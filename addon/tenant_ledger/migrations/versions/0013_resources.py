@@ -4,7 +4,8 @@ Every existing point and tariff measures electricity. A plan keeps its electrici
 ``plans.tariff_id``; its tariffs of other resources go in ``plan_tariffs``, whose composite
 foreign key to ``tariffs(id, resource)`` makes the database refuse a tariff of another
 resource in a slot. Rating periods are kept per tenant *and* resource. A quarantined reading
-keeps its unit, so releasing it stores what came.
+keeps its unit, so releasing it stores what came. Going back down is refused while a point or
+tariff measures anything but electricity: the older ledger would read it as electricity.
 
 Revision ID: 0013
 Revises: 0012
