@@ -27,7 +27,7 @@ from tenant_ledger.readings_in import (
     parse_readings,
 )
 
-from .conftest import Api
+from .conftest import Api, FakeClock
 
 NOV_5 = 1_793_836_800
 POINT = "ha:sensor.room_201"
@@ -403,3 +403,29 @@ def test_the_api_and_the_mqtt_topic_agree_on_any_readings_document(document: Any
         assert isinstance(mqtt, str)
     else:
         assert api == mqtt
+
+
+async def test_a_released_reading_of_a_point_not_registered_yet_keeps_to_its_unit(
+    api: Api, clock: FakeClock
+) -> None:
+    # Quarantined before anything was stored for the point (stamped two days ahead).
+    ahead = clock.epoch + 2 * 86_400
+    early = {"readings": [{"point": "ha:w", "ts": ahead, "energy_wh": 7}]}
+    assert (await api.call("POST", "/api/readings", early))["quarantined"] == 1
+    assert (await api.call("POST", "/api/readings", _litres("ha:w", (NOV_5, 10))))["stored"] == 1
+    (item,) = await _quarantine(api)
+    path = f"/api/readings/quarantine/{item['id']}/release"
+    refused = await api.call("POST", path, {"reason": "clock was right"}, expect=409)
+    assert refused["error"]["message"] == (
+        f"quarantined reading {item['id']} is in Wh; the readings of ha:w (not registered yet) "
+        "are in L"
+    )
+    # Released for a point with nothing stored yet, its unit is the one remembered.
+    other = {"readings": [{"point": "ha:x", "ts": ahead, "energy_wh": 7}]}
+    assert (await api.call("POST", "/api/readings", other))["quarantined"] == 1
+    (item,) = [q for q in await _quarantine(api) if q["point"] == "ha:x"]
+    await api.call(
+        "POST", f"/api/readings/quarantine/{item['id']}/release", {"reason": "ok"}, expect=200
+    )
+    later = _litres("ha:x", (ahead + 60, 8))
+    assert (await api.call("POST", "/api/readings", later))["quarantined"] == 1

@@ -22,6 +22,7 @@ from tenant_ledger.db.audit import Action, audit
 from tenant_ledger.db.engine import dialect_insert, insert_ignoring_duplicates
 from tenant_ledger.db.schema import (
     MAX_PARKED_MESSAGES,
+    metering_points,
     parked_messages,
     quarantined_readings,
     reading_conflicts,
@@ -168,6 +169,11 @@ def units_seen(connection: sa.Connection, point_ids: Iterable[str]) -> dict[str,
         unregistered_point_units.c.point_id.in_(wanted)
     )
     return {row.point_id: Unit(row.unit) for row in connection.execute(query)}
+
+
+def _registered(connection: sa.Connection, point_id: str) -> bool:
+    query = sa.select(metering_points.c.id).where(metering_points.c.id == point_id)
+    return connection.execute(query).first() is not None
 
 
 def forget_unit(connection: sa.Connection, point_id: str) -> None:
@@ -371,7 +377,8 @@ def release_quarantined(
     """Store a quarantined reading after all (without the plausibility check), audit-logged.
 
     Still stored at most once: a value already stored for that point and second stays, and a
-    different one is a conflict as usual.
+    different one is a conflict as usual. Never in another unit than the point's readings (of
+    its resource, or for a point not registered yet, of its first stored reading).
     """
     row = connection.execute(
         sa.select(quarantined_readings).where(quarantined_readings.c.id == quarantine_id)
@@ -383,6 +390,13 @@ def release_quarantined(
     if row.reason == Implausible.WRONG_UNIT:
         # Stored, its litres would be read as the point's watt-hours (or the other way round).
         raise conflict(f"quarantined reading {quarantine_id} is not in its point's unit")
+    unit = Unit(row.unit)
+    seen = units_seen(connection, [row.point_id]).get(row.point_id)
+    if seen is not None and seen is not unit:
+        raise conflict(
+            f"quarantined reading {quarantine_id} is in {unit}; the readings of {row.point_id} "
+            f"(not registered yet) are in {seen}"
+        )
     connection.execute(
         quarantined_readings.update()
         .where(quarantined_readings.c.id == quarantine_id)
@@ -390,8 +404,12 @@ def release_quarantined(
             released_at_us=action.now_us, released_by=action.actor, release_reason=action.reason
         )
     )
-    reading = IncomingReading(row.point_id, row.ts, row.energy_wh, Unit(row.unit), row.seq)
+    reading = IncomingReading(row.point_id, row.ts, row.energy_wh, unit, row.seq)
     result = store_readings(connection, [reading], action.now_us, None)
+    if seen is None and result.stored and not _registered(connection, row.point_id):
+        connection.execute(
+            unregistered_point_units.insert().values(point_id=row.point_id, unit=unit.value)
+        )
     audit(
         connection,
         action,
