@@ -429,3 +429,13 @@ async def test_a_released_reading_of_a_point_not_registered_yet_keeps_to_its_uni
     )
     later = _litres("ha:x", (ahead + 60, 8))
     assert (await api.call("POST", "/api/readings", later))["quarantined"] == 1
+    # Registered since it was quarantined, the point's resource decides.
+    litres = _litres("ha:y", (ahead, 9))
+    assert (await api.call("POST", "/api/readings", litres))["quarantined"] == 1
+    await api.call("POST", "/api/points", {"id": "ha:y", "name": "Y"}, expect=201)
+    (item,) = [q for q in await _quarantine(api) if q["point"] == "ha:y"]
+    path = f"/api/readings/quarantine/{item['id']}/release"
+    refused = await api.call("POST", path, {"reason": "ok"}, expect=409)
+    assert refused["error"]["message"] == (
+        f"quarantined reading {item['id']} is in L; ha:y measures electricity (Wh)"
+    )

@@ -16,7 +16,7 @@ from tenant_ledger.billing.plausibility import (
     check_reading,
     check_unit,
 )
-from tenant_ledger.billing.resources import Unit
+from tenant_ledger.billing.resources import Resource, Unit, base_unit
 from tenant_ledger.db import sealed
 from tenant_ledger.db.audit import Action, audit
 from tenant_ledger.db.engine import dialect_insert, insert_ignoring_duplicates
@@ -171,9 +171,11 @@ def units_seen(connection: sa.Connection, point_ids: Iterable[str]) -> dict[str,
     return {row.point_id: Unit(row.unit) for row in connection.execute(query)}
 
 
-def _registered(connection: sa.Connection, point_id: str) -> bool:
-    query = sa.select(metering_points.c.id).where(metering_points.c.id == point_id)
-    return connection.execute(query).first() is not None
+def _resource_of(connection: sa.Connection, point_id: str) -> Resource | None:
+    """What a registered point measures; None for a point not registered yet."""
+    query = sa.select(metering_points.c.resource).where(metering_points.c.id == point_id)
+    found = connection.execute(query).scalar()
+    return None if found is None else Resource(found)
 
 
 def forget_unit(connection: sa.Connection, point_id: str) -> None:
@@ -391,7 +393,13 @@ def release_quarantined(
         # Stored, its litres would be read as the point's watt-hours (or the other way round).
         raise conflict(f"quarantined reading {quarantine_id} is not in its point's unit")
     unit = Unit(row.unit)
+    resource = _resource_of(connection, row.point_id)
     seen = units_seen(connection, [row.point_id]).get(row.point_id)
+    if resource is not None and base_unit(resource) is not unit:
+        raise conflict(
+            f"quarantined reading {quarantine_id} is in {unit}; {row.point_id} measures "
+            f"{resource} ({base_unit(resource)})"
+        )
     if seen is not None and seen is not unit:
         raise conflict(
             f"quarantined reading {quarantine_id} is in {unit}; the readings of {row.point_id} "
@@ -406,7 +414,7 @@ def release_quarantined(
     )
     reading = IncomingReading(row.point_id, row.ts, row.energy_wh, unit, row.seq)
     result = store_readings(connection, [reading], action.now_us, None)
-    if seen is None and result.stored and not _registered(connection, row.point_id):
+    if resource is None and seen is None and result.stored:
         connection.execute(
             unregistered_point_units.insert().values(point_id=row.point_id, unit=unit.value)
         )
