@@ -29,7 +29,8 @@ async def test_a_leak_at_night_reaches_the_landlord_through_home_assistant(
     hass: HomeAssistant, ledger: Ledger, metering: None, blueprints: Blueprints
 ) -> None:
     for point in (LEAKY, DRY):
-        await ledger.call("POST", "/api/points", {"id": point, "name": point}, expect=201)
+        water = {"id": point, "name": point, "resource": "water"}
+        await ledger.call("POST", "/api/points", water, expect=201)
         await ledger.call("PUT", f"/api/points/{point}/leak-watch", WATCH)
     await until(lambda: state(hass, LEAKY_SENSOR) == "off", "the leak sensor")
     await until(lambda: state(hass, DRY_SENSOR) == "off", "the neighbour's leak sensor")
@@ -52,9 +53,9 @@ async def test_a_leak_at_night_reaches_the_landlord_through_home_assistant(
     sent = time.monotonic()
     for point, night in nights.items():
         readings = [
-            {"point": point, "ts": ts, "energy_wh": litres} for ts, litres in night.readings()
+            {"point": point, "ts": ts, "volume_l": litres} for ts, litres in night.readings()
         ]
-        await ledger.call("POST", "/api/readings", {"readings": readings})
+        await ledger.call("POST", "/api/readings", {"v": 2, "readings": readings})
     await until(lambda: state(hass, LEAKY_SENSOR) == "on", "the leak alarm in HA", 10)
     latency = time.monotonic() - sent
     await until(lambda: len(blueprints.landlord) >= 1, "the landlord's message")

@@ -32,12 +32,12 @@ ALARM_TOPIC = f"tenant_metering/ledger/alarms/{LEAKY}"
 
 
 def night_of_readings(point: str, litres_per_quarter: list[int]) -> dict[str, Any]:
-    """A reading every quarter hour from 22:30 local, the register rising as given."""
-    register, readings = 50_000, [{"point": point, "ts": EVENING, "energy_wh": 50_000}]
+    """A reading every quarter hour from 22:30 local, the register (litres) rising as given."""
+    register, readings = 50_000, [{"point": point, "ts": EVENING, "volume_l": 50_000}]
     for step, litres in enumerate(litres_per_quarter, start=1):
         register += litres
-        readings.append({"point": point, "ts": EVENING + step * QUARTER, "energy_wh": register})
-    return {"readings": readings}
+        readings.append({"point": point, "ts": EVENING + step * QUARTER, "volume_l": register})
+    return {"v": 2, "readings": readings}
 
 
 DRIPPING = [3] * 30  # 12 L/h without a break, 22:30 to 06:00
@@ -46,9 +46,13 @@ WASHING_AT_NIGHT_ONCE = [3] * 14 + [0, 0, 0, 0] + [3] * 12  # one quiet hour at 
 
 async def _watched(api: Api, *points: str) -> None:
     for point in points:
-        await api.call("POST", "/api/points", {"id": point, "name": point}, expect=201)
+        await api.call("POST", "/api/points", _water(point, point), expect=201)
         watch = await api.call("PUT", f"/api/points/{point}/leak-watch", WATCH, expect=200)
         assert watch == WATCH | {"point": point, "enabled": True}
+
+
+def _water(point: str, name: str) -> dict[str, str]:
+    return {"id": point, "name": name, "resource": "water"}
 
 
 async def _unwatch(api: Api, point: str) -> None:
@@ -94,7 +98,7 @@ async def test_a_dripping_tap_all_night_raises_one_alarm_the_landlord_acknowledg
 
 
 async def test_an_unwatched_point_or_a_disabled_watch_raises_nothing(api: Api) -> None:
-    await api.call("POST", "/api/points", {"id": LEAKY, "name": "r1"}, expect=201)
+    await api.call("POST", "/api/points", _water(LEAKY, "r1"), expect=201)
     await api.call("POST", "/api/readings", night_of_readings(LEAKY, DRIPPING), expect=200)
     await api.call("PUT", f"/api/points/{LEAKY}/leak-watch", WATCH | {"enabled": False}, expect=200)
     await api.call("POST", "/api/readings", night_of_readings(LEAKY, DRIPPING), expect=200)
@@ -105,7 +109,7 @@ async def test_a_watch_is_set_read_and_removed_and_bad_ones_are_refused(api: Api
     path = f"/api/points/{LEAKY}/leak-watch"
     missing = await api.call("PUT", path, WATCH, expect=404)
     assert missing["error"]["code"] == "not_found"
-    await api.call("POST", "/api/points", {"id": LEAKY, "name": "r1"}, expect=201)
+    await api.call("POST", "/api/points", _water(LEAKY, "r1"), expect=201)
     await api.call("GET", path, expect=404)
     for bad in (
         WATCH | {"window_end": "23:00"},
@@ -231,8 +235,28 @@ async def test_simulated_nights_alarm_the_leaking_flat_and_not_its_neighbour(
     leaking = WaterNight(start_ts=nine_pm, leak_l_per_hour=5, seed=seed)
     healthy = WaterNight(start_ts=nine_pm, seed=seed)
     for point, night in ((LEAKY, leaking), (DRY, healthy)):
-        body = [{"point": point, "ts": ts, "energy_wh": litres} for ts, litres in night.readings()]
-        await api.call("POST", "/api/readings", {"readings": body}, expect=200)
+        body = [{"point": point, "ts": ts, "volume_l": litres} for ts, litres in night.readings()]
+        await api.call("POST", "/api/readings", {"v": 2, "readings": body}, expect=200)
     found = (await api.call("GET", "/api/leak-alarms", expect=200))["alarms"]
     assert [(alarm["point"], alarm["night"]) for alarm in found] == [(LEAKY, "2026-11-09")]
     assert found[0]["lowest_per_hour"] >= 4
+
+
+@pytest.mark.parametrize("resource", ["electricity", "heat"])
+async def test_a_leak_watch_is_refused_on_a_point_that_measures_energy(
+    api: Api, resource: str
+) -> None:
+    point = f"{resource}:room1"
+    await api.call(
+        "POST", "/api/points", {"id": point, "name": "r1", "resource": resource}, expect=201
+    )
+    refused = await api.call("PUT", f"/api/points/{point}/leak-watch", WATCH, expect=409)
+    assert refused["error"] == {
+        "code": "conflict",
+        "message": f"a leak watch is for water and gas meters; {point} measures {resource}",
+    }
+    await api.call("GET", f"/api/points/{point}/leak-watch", expect=404)
+    await api.call(
+        "POST", "/api/points", {"id": "gas:room1", "name": "g", "resource": "gas"}, expect=201
+    )
+    await api.call("PUT", "/api/points/gas:room1/leak-watch", WATCH, expect=200)

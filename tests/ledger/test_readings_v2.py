@@ -6,6 +6,8 @@ from typing import Any
 from hypothesis import given, settings, strategies as st
 import pytest
 
+from tenant_ledger.api import contract
+from tenant_ledger.api.readings import Readings
 from tenant_ledger.billing.resources import (
     UNIT_SPECS,
     Resource,
@@ -14,6 +16,7 @@ from tenant_ledger.billing.resources import (
     billing_unit,
     unit_mismatch,
 )
+from tenant_ledger.errors import LedgerError
 from tenant_ledger.readings_in import (
     EXCERPT_CHARS,
     MAX_VALUE,
@@ -21,9 +24,10 @@ from tenant_ledger.readings_in import (
     PayloadError,
     decode_readings,
     excerpt,
+    parse_readings,
 )
 
-from .conftest import Api
+from .conftest import Api, FakeClock
 
 NOV_5 = 1_793_836_800
 POINT = "ha:sensor.room_201"
@@ -261,3 +265,177 @@ async def test_water_flow_above_the_points_maximum_is_quarantined_in_litres_per_
         "POST", f"/api/readings/quarantine/{item['id']}/release", {"reason": "filled the pool"}
     )
     assert released["stored"] == 1
+
+
+def _litres(point: str, *registers: tuple[int, int]) -> dict[str, Any]:
+    return {
+        "v": 2,
+        "readings": [{"point": point, "ts": ts, "volume_l": litres} for ts, litres in registers],
+    }
+
+
+async def test_litres_of_a_point_not_registered_yet_never_become_watt_hours(api: Api) -> None:
+    body = _litres("ha:w", (NOV_5, 120_000), (NOV_5 + 3600, 121_000))
+    assert (await api.call("POST", "/api/readings", body))["stored"] == 2
+    # Registered without a resource, it cannot be electricity: its stored readings are litres.
+    error = (await api.call("POST", "/api/points", {"id": "ha:w", "name": "W"}, expect=409))[
+        "error"
+    ]
+    assert error["message"] == (
+        "ha:w already has readings in L (volume_l): register it as water or gas"
+    )
+    heat = {"id": "ha:w", "name": "W", "resource": "heat"}
+    error = (await api.call("POST", "/api/points", heat, expect=409))["error"]
+    assert error["message"] == (
+        "ha:w already has readings in L (volume_l); a heat point counts Wh (energy_wh)"
+    )
+    assert (await api.call("GET", "/api/points"))["points"] == []
+    # Until it is registered, a reading in the other unit is quarantined, not stored.
+    watts = {"v": 2, "readings": [{"point": "ha:w", "ts": NOV_5 + 7200, "energy_wh": 5}]}
+    assert (await api.call("POST", "/api/readings", watts))["quarantined"] == 1
+    (item,) = await _quarantine(api)
+    assert (item["reason"], item["detail"]) == (
+        "wrong_unit",
+        "energy_wh reading for point ha:w (not registered yet) whose readings are in L",
+    )
+    water = {"id": "ha:w", "name": "W", "resource": "water"}
+    await api.call("POST", "/api/points", water, expect=201)
+    later = _litres("ha:w", (NOV_5 + 7200, 121_500))
+    assert (await api.call("POST", "/api/readings", later))["stored"] == 1
+    stored = await api.call("GET", "/api/readings?point=ha:w")
+    assert [r["energy_wh"] for r in stored["readings"]] == [120_000, 121_000, 121_500]
+
+
+async def test_a_point_first_read_in_watt_hours_is_electricity_by_default(api: Api) -> None:
+    watts = {"readings": [{"point": "ha:p", "ts": NOV_5, "energy_wh": 5}]}
+    assert (await api.call("POST", "/api/readings", watts))["stored"] == 1
+    assert (await api.call("POST", "/api/readings", _litres("ha:p", (NOV_5 + 60, 7))))[
+        "quarantined"
+    ] == 1
+    gas = {"id": "ha:p", "name": "P", "resource": "gas"}
+    error = (await api.call("POST", "/api/points", gas, expect=409))["error"]
+    assert error["message"] == (
+        "ha:p already has readings in Wh (energy_wh); a gas point counts L (volume_l)"
+    )
+    await api.call("POST", "/api/points", {"id": "ha:p", "name": "P"}, expect=201)
+    (point,) = (await api.call("GET", "/api/points"))["points"]
+    assert point["resource"] == "electricity"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (
+            '{"v": true, "readings": [{"point": "p", "ts": 1793836800, "energy_wh": 1}]}',
+            "unsupported_version",
+        ),
+        (
+            '{"v": 2.0, "readings": [{"point": "p", "ts": 1793836800, "volume_l": 1}]}',
+            "unsupported_version",
+        ),
+        (
+            '{"v": null, "readings": [{"point": "p", "ts": 1793836800, "energy_wh": 1}]}',
+            "unsupported_version",
+        ),
+        (
+            '{"v": 2, "readings": [{"point": "p", "ts": 1793836800, "energy_wh": 1, '
+            '"volume_l": null}]}',
+            "invalid_register",
+        ),
+        (
+            '{"v": 2, "readings": [{"point": "p", "ts": 1793836800, "energy_wh": null, '
+            '"volume_l": 4}]}',
+            "invalid_register",
+        ),
+    ],
+)
+async def test_the_api_refuses_what_the_mqtt_topic_refuses(api: Api, raw: str, code: str) -> None:
+    with pytest.raises(PayloadError) as mqtt:
+        decode_readings(raw.encode())
+    assert mqtt.value.kind == code
+    reply = await api.client.post(
+        "/api/readings", data=raw, headers={"Authorization": f"Bearer {api.token}"}
+    )
+    assert reply.status == 400
+    assert (await reply.json())["error"]["code"] == code
+
+
+_KEYS = st.sampled_from(["point", "ts", "energy_wh", "volume_l", "seq"])
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**20), max_value=10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([0, 1, 2, 3, NOV_5, POINT, "ha:w", 10**15])
+    | st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=6,
+)
+_READING = st.dictionaries(_KEYS, _JSON) | st.fixed_dictionaries(
+    {"point": st.just(POINT), "ts": st.just(NOV_5)},
+    optional={"energy_wh": _JSON, "volume_l": _JSON, "seq": _JSON},
+)
+_DOCUMENT = (
+    st.fixed_dictionaries(
+        {"readings": st.lists(_READING, max_size=3) | _JSON},
+        optional={"v": st.sampled_from([1, 2]) | _JSON},
+    )
+    | _JSON
+)
+
+
+@given(document=_DOCUMENT)
+@settings(max_examples=400, deadline=None)
+def test_the_api_and_the_mqtt_topic_agree_on_any_readings_document(document: Any) -> None:
+    raw = json.dumps(document).encode()
+    try:
+        mqtt: list[IncomingReading] | str = decode_readings(raw)
+    except PayloadError as err:
+        mqtt = err.kind
+    try:
+        body = contract.parse(Readings, contract.decode_body(raw), "EUR")
+        api: list[IncomingReading] | str = parse_readings(body.model_dump(exclude_none=True))
+    except LedgerError as err:
+        api = err.code
+    if api == "invalid_json":
+        # The API's body decoder refuses some JSON outright (a float beyond its exact range):
+        # the topic refuses that document too, for what it holds.
+        assert isinstance(mqtt, str)
+    else:
+        assert api == mqtt
+
+
+async def test_a_released_reading_of_a_point_not_registered_yet_keeps_to_its_unit(
+    api: Api, clock: FakeClock
+) -> None:
+    # Quarantined before anything was stored for the point (stamped two days ahead).
+    ahead = clock.epoch + 2 * 86_400
+    early = {"readings": [{"point": "ha:w", "ts": ahead, "energy_wh": 7}]}
+    assert (await api.call("POST", "/api/readings", early))["quarantined"] == 1
+    assert (await api.call("POST", "/api/readings", _litres("ha:w", (NOV_5, 10))))["stored"] == 1
+    (item,) = await _quarantine(api)
+    path = f"/api/readings/quarantine/{item['id']}/release"
+    refused = await api.call("POST", path, {"reason": "clock was right"}, expect=409)
+    assert refused["error"]["message"] == (
+        f"quarantined reading {item['id']} is in Wh; the readings of ha:w (not registered yet) "
+        "are in L"
+    )
+    # Released for a point with nothing stored yet, its unit is the one remembered.
+    other = {"readings": [{"point": "ha:x", "ts": ahead, "energy_wh": 7}]}
+    assert (await api.call("POST", "/api/readings", other))["quarantined"] == 1
+    (item,) = [q for q in await _quarantine(api) if q["point"] == "ha:x"]
+    await api.call(
+        "POST", f"/api/readings/quarantine/{item['id']}/release", {"reason": "ok"}, expect=200
+    )
+    later = _litres("ha:x", (ahead + 60, 8))
+    assert (await api.call("POST", "/api/readings", later))["quarantined"] == 1
+    # Registered since it was quarantined, the point's resource decides.
+    litres = _litres("ha:y", (ahead, 9))
+    assert (await api.call("POST", "/api/readings", litres))["quarantined"] == 1
+    await api.call("POST", "/api/points", {"id": "ha:y", "name": "Y"}, expect=201)
+    (item,) = [q for q in await _quarantine(api) if q["point"] == "ha:y"]
+    path = f"/api/readings/quarantine/{item['id']}/release"
+    refused = await api.call("POST", path, {"reason": "ok"}, expect=409)
+    assert refused["error"]["message"] == (
+        f"quarantined reading {item['id']} is in L; ha:y measures electricity (Wh)"
+    )

@@ -27,7 +27,7 @@ from tenant_ledger.journal import tenant_account
 
 from . import legacy
 
-HEAD = "0015"
+HEAD = "0016"
 KEY = ledger_key.generate(dict.fromkeys(ledger_key.SERIES, 1), dict.fromkeys(ledger_key.SERIES, 0))
 
 
@@ -85,6 +85,7 @@ EARLIER = [
     ("0010", "supply_reports", None),
     ("0012", "plan_tariffs", None),
     ("0013", "leak_watches", None),
+    ("0015", "unregistered_point_units", None),
 ]
 
 

@@ -112,3 +112,44 @@ def test_the_database_refuses_an_unknown_resource(
     db_engine.upgrade(engine)
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(table.insert().values(**values))
+
+
+@pytest.mark.parametrize(
+    ("table", "values", "named"),
+    [
+        (
+            metering_points,
+            {"id": "w1", "name": "W", "created_at_us": 0, "resource": "water"},
+            "metering point w1 (water)",
+        ),
+        (
+            tariffs,
+            {"id": "heat", "name": "Heat", "currency": "EUR", "resource": "heat"},
+            "tariff heat (heat)",
+        ),
+    ],
+)
+def test_going_below_0013_is_refused_while_anything_measures_another_resource(
+    engine: sa.Engine, table: sa.Table, values: dict[str, object], named: str
+) -> None:
+    db_engine.upgrade(engine)
+    legacy.building(engine)
+    with engine.begin() as connection:
+        connection.execute(table.insert().values(**values))
+        newest = _revision(connection)
+    # The older ledger would read it as electricity (a water point with 6000 W, litres as Wh).
+    with pytest.raises(RuntimeError) as refused:
+        db_engine.downgrade(engine, "0012")
+    assert str(refused.value) == (
+        f"cannot go below revision 0013: {named} would become electricity; "
+        "downgrade a ledger that measures electricity only"
+    )
+    # Nothing changed: still at the newest revision, the point and tariff as they were.
+    with engine.connect() as connection:
+        stored = connection.execute(sa.select(table.c.resource).where(table.c.id == values["id"]))
+        assert stored.scalar() == values["resource"]
+        assert _revision(connection) == newest
+
+
+def _revision(connection: sa.Connection) -> object:
+    return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()

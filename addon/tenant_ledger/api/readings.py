@@ -1,9 +1,11 @@
 """Register readings: posted like the MQTT readings topic, listed, turned away, quarantined."""
 
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from aiohttp import web
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from tenant_ledger.api.contract import (
     MAX_QUERY_INT,
@@ -24,32 +26,36 @@ from tenant_ledger.readings_in import MAX_VALUE, PayloadError, parse_readings
 MAX_READINGS = 100_000
 
 
-# Exactly one register per reading (null counts as absent), and litres only in version 2.
+# Exactly one register per reading, and litres only in version 2.
 _ONE_REGISTER: Final = {
     "oneOf": [
-        {
-            "required": [key],
-            "properties": {key: {"type": "integer"}, other: {"type": "null"}},
-        }
+        {"required": [key], "not": {"required": [other]}}
         for key, other in (("energy_wh", "volume_l"), ("volume_l", "energy_wh"))
     ]
 }
 _LITRES_FROM_VERSION_2: Final = {
     "if": {"properties": {"v": {"const": 2}}, "required": ["v"]},
-    "else": {"properties": {"readings": {"items": {"properties": {"volume_l": {"type": "null"}}}}}},
+    "else": {"properties": {"readings": {"items": {"not": {"required": ["volume_l"]}}}}},
 }
+
+
+def _absent_by_default(schema: dict[str, Any]) -> None:
+    """The document names no default (null is no value the field takes): absent is absent."""
+    schema.pop("default", None)
 
 
 class ReadingIn(Body, json_schema_extra=_ONE_REGISTER):
     point: PointId
     ts: Annotated[int, Field(ge=1, le=MAX_VALUE["ts"], description="epoch seconds")]
-    energy_wh: Annotated[int, Field(ge=0, le=MAX_VALUE["energy_wh"], description="Wh")] | None = (
-        None
-    )
+    # Absent, never null: ``Readings`` lets the MQTT topic's parser refuse a null first.
+    energy_wh: (
+        Annotated[int, Field(ge=0, le=MAX_VALUE["energy_wh"], description="Wh")]
+        | SkipJsonSchema[None]
+    ) = Field(default=None, json_schema_extra=_absent_by_default)
     volume_l: (
         Annotated[int, Field(ge=0, le=MAX_VALUE["volume_l"], description="litres (version 2)")]
-        | None
-    ) = None
+        | SkipJsonSchema[None]
+    ) = Field(default=None, json_schema_extra=_absent_by_default)
     seq: Annotated[int, Field(ge=0, le=MAX_VALUE["seq"])] | None = None
 
 
@@ -59,15 +65,31 @@ class Readings(Body, json_schema_extra={"allOf": [_LITRES_FROM_VERSION_2]}):
     Each reading has exactly one register, ``energy_wh`` or (with ``"v": 2``) ``volume_l``.
     """
 
-    v: Annotated[Literal[1, 2], Field(description="contract version; absent is 1")] | None = None
+    v: (
+        Annotated[Literal[1, 2], Field(description="contract version; absent is 1")]
+        | SkipJsonSchema[None]
+    ) = Field(default=None, json_schema_extra=_absent_by_default)
     readings: Annotated[list[ReadingIn], Field(max_length=MAX_READINGS)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_the_mqtt_topic_reads_it(cls, document: Any) -> Any:
+        """The topic's own parser first, so both refuse the same documents with the same code
+        (pydantic alone would take ``"v": true`` as 1, ``2.0`` as 2 and a null as absent)."""
+        try:
+            parse_readings(document)
+        except PayloadError as err:
+            raise PydanticCustomError(err.kind, "{message}", {"message": str(err)}) from None
+        return document
 
     @classmethod
     def refused(cls, error: ValidationError) -> LedgerError:
         """The MQTT payload's error codes (``invalid_ts``, ``not_readings``, …) for the API too."""
+        first = error.errors(include_url=False)[0]
+        if not first["loc"] and "message" in first.get("ctx", {}):
+            return LedgerError(400, first["type"], first["ctx"]["message"])
         refusal = super().refused(error)
-        location = error.errors(include_url=False)[0]["loc"]
-        match location:
+        match first["loc"]:
             case ("readings", int(), str(field), *_):
                 code = f"invalid_{field}"
             case ("readings", int()):

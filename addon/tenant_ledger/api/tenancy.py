@@ -22,7 +22,6 @@ from tenant_ledger.api.contract import (
 from tenant_ledger.api.models import Created, Reply, TenantState
 from tenant_ledger.api.registry import Call, json_response, route
 from tenant_ledger.billing.plausibility import DEFAULT_MAX_POWER_W
-from tenant_ledger.billing.resources import Resource
 from tenant_ledger.db import listings
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.errors import conflict
@@ -100,9 +99,16 @@ class NewPoint(PointUseFields, json_schema_extra={"allOf": [_USE_RULE]}):
     id: Annotated[PointId, Field(description="e.g. mqtt:a4cf12ab34cd:1")]
     name: Name
     space: Id | None = None
-    resource: Annotated[ResourceName, Field(description="what it measures, for good")] = (
-        Resource.ELECTRICITY
-    )
+    resource: (
+        Annotated[
+            ResourceName,
+            Field(
+                description="what it measures, for good (default: electricity, or what the "
+                "unit of readings stored before it was registered allows)"
+            ),
+        ]
+        | None
+    ) = None
 
 
 class PointUseChange(

@@ -9,7 +9,13 @@ is not judged here: that is a reset or a meter replacement, which rating handles
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tenant_ledger.billing.resources import Resource, Unit, default_max_per_hour, unit_mismatch
+from tenant_ledger.billing.resources import (
+    Resource,
+    Unit,
+    default_max_per_hour,
+    readings_key,
+    unit_mismatch,
+)
 
 EARLIEST_TS = 946_684_800
 """2000-01-01T00:00:00Z: no meter this ledger reads was running before."""
@@ -51,11 +57,13 @@ class PointLimit:
 
     resource: Resource
     max_per_hour: int
+    registered: bool = True
+    """False: no point has this id yet, and ``resource`` is only the default for the unit."""
 
     @classmethod
     def unregistered(cls, unit: Unit) -> "PointLimit":
         resource = UNREGISTERED[unit]
-        return cls(resource, default_max_per_hour(resource))
+        return cls(resource, default_max_per_hour(resource), registered=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +124,20 @@ def check_reading(
     return verdict
 
 
-def check_unit(unit: Unit, limit: PointLimit, point_id: str) -> Verdict | None:
-    """Whether a reading in ``unit`` can belong to the point at all."""
+def check_unit(
+    unit: Unit, limit: PointLimit, point_id: str, stored_unit: Unit | None = None
+) -> Verdict | None:
+    """Whether a reading in ``unit`` can belong to the point at all.
+
+    ``stored_unit``: for a point not registered yet, the unit of its stored readings, if any.
+    """
+    if not limit.registered:
+        if stored_unit is None or stored_unit is unit:
+            return None
+        return Verdict(
+            Implausible.WRONG_UNIT,
+            f"{readings_key(unit)} reading for point {point_id} (not registered yet) whose "
+            f"readings are in {stored_unit}",
+        )
     mismatch = unit_mismatch(unit, limit.resource, point_id)
     return None if mismatch is None else Verdict(Implausible.WRONG_UNIT, mismatch)

@@ -154,7 +154,8 @@ class Catalog:
 
     def limit_of(self, point_id: str, unit: Unit) -> PointLimit:
         """The point's resource and maximum per hour; for a point not registered yet, the
-        default of a resource read in ``unit``."""
+        default of a resource read in ``unit`` (its stored readings' unit is checked by
+        ``readings_store``)."""
         record = self.point_records.get(point_id)
         if record is None:
             return PointLimit.unregistered(unit)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.db.schema import audit_log, metering_points, readings
 
 
@@ -74,8 +75,10 @@ class PointRow:
     point_id: str
     name: str
     space_id: str | None
+    resource: Resource
     last_ts: int | None
     last_wh: int | None
+    """The latest register, in the resource's base unit (Wh or L)."""
 
 
 def point_rows(connection: sa.Connection) -> list[PointRow]:
@@ -90,6 +93,7 @@ def point_rows(connection: sa.Connection) -> list[PointRow]:
             metering_points.c.id,
             metering_points.c.name,
             metering_points.c.space_id,
+            metering_points.c.resource,
             readings.c.ts,
             readings.c.energy_wh,
         )
@@ -101,6 +105,13 @@ def point_rows(connection: sa.Connection) -> list[PointRow]:
         .order_by(metering_points.c.id)
     )
     return [
-        PointRow(point_id=row[0], name=row[1], space_id=row[2], last_ts=row[3], last_wh=row[4])
+        PointRow(
+            point_id=row[0],
+            name=row[1],
+            space_id=row[2],
+            resource=Resource(row[3]),
+            last_ts=row[4],
+            last_wh=row[5],
+        )
         for row in connection.execute(query)
     ]

@@ -1,7 +1,7 @@
 """Storing readings exactly once per (point, ts), in batches."""
 
 import bisect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 import logging
 
@@ -16,16 +16,18 @@ from tenant_ledger.billing.plausibility import (
     check_reading,
     check_unit,
 )
-from tenant_ledger.billing.resources import Unit
+from tenant_ledger.billing.resources import Resource, Unit, base_unit
 from tenant_ledger.db import sealed
 from tenant_ledger.db.audit import Action, audit
 from tenant_ledger.db.engine import dialect_insert, insert_ignoring_duplicates
 from tenant_ledger.db.schema import (
     MAX_PARKED_MESSAGES,
+    metering_points,
     parked_messages,
     quarantined_readings,
     reading_conflicts,
     readings,
+    unregistered_point_units,
 )
 from tenant_ledger.errors import conflict, not_found
 from tenant_ledger.readings_in import IncomingReading, excerpt, fingerprint, printable
@@ -69,7 +71,8 @@ def store_readings(
     A new reading that is implausible (``billing.plausibility``) against the stored readings
     next to it, and the batch's own readings accepted before it, goes to
     ``quarantined_readings`` instead (once per distinct value), and so does one whose unit is
-    not its point's resource's. ``limits`` None stores without the checks (a landlord
+    not its point's resource's (for a point not registered yet: not the unit of its first
+    stored reading, which is remembered). ``limits`` None stores without the checks (a landlord
     released the reading).
     """
     unique: dict[tuple[str, int], IncomingReading] = {}
@@ -85,6 +88,13 @@ def store_readings(
     fresh: list[IncomingReading] = []
     quarantined: list[Quarantined] = []
     now_s = received_at_us // 1_000_000
+    unregistered = (
+        set()
+        if limits is None
+        else {r.point_id for r in unique.values() if not limits(r.point_id, r.unit).registered}
+    )
+    seen = units_seen(connection, unregistered)
+    first_seen: dict[str, Unit] = {}
     for reading in sorted((r for k, r in unique.items() if k not in kept), key=_by_time):
         timeline = timelines[reading.point_id]
         register = Register(reading.ts, reading.register)
@@ -93,7 +103,7 @@ def store_readings(
         verdict = (
             None
             if limit is None
-            else check_unit(reading.unit, limit, reading.point_id)
+            else check_unit(reading.unit, limit, reading.point_id, seen.get(reading.point_id))
             or check_reading(
                 register,
                 previous=timeline[index - 1] if index else None,
@@ -106,6 +116,8 @@ def store_readings(
         if verdict is None:
             timeline.insert(index, register)
             fresh.append(reading)
+            if reading.point_id in unregistered and reading.point_id not in seen:
+                seen[reading.point_id] = first_seen[reading.point_id] = reading.unit
         else:
             quarantined.append(Quarantined(reading=reading, verdict=verdict))
     rows = [
@@ -121,6 +133,11 @@ def store_readings(
     # Nothing stored matches them (the timelines hold every stored reading of their span), and
     # the ledger is the only writer: each is inserted, with its id and keyed hash.
     sealed.insert(connection, sealed.READINGS, rows)
+    if first_seen:
+        connection.execute(
+            unregistered_point_units.insert(),
+            [{"point_id": point_id, "unit": unit.value} for point_id, unit in first_seen.items()],
+        )
     inserted = {(reading.point_id, reading.ts) for reading in fresh}
     kept |= {key: reading.register for key, reading in unique.items() if key in inserted}
     conflicts = [
@@ -136,6 +153,35 @@ def store_readings(
         conflicts=len(conflicts),
         points=frozenset(point for point, _ in inserted),
         quarantined=tuple(quarantined),
+    )
+
+
+def units_seen(connection: sa.Connection, point_ids: Iterable[str]) -> dict[str, Unit]:
+    """The unit of the readings stored for each point not registered yet that has any.
+
+    A point whose readings were stored before revision 0016 has none: its next stored reading
+    decides.
+    """
+    wanted = list(point_ids)
+    if not wanted:
+        return {}
+    query = sa.select(unregistered_point_units).where(
+        unregistered_point_units.c.point_id.in_(wanted)
+    )
+    return {row.point_id: Unit(row.unit) for row in connection.execute(query)}
+
+
+def _resource_of(connection: sa.Connection, point_id: str) -> Resource | None:
+    """What a registered point measures; None for a point not registered yet."""
+    query = sa.select(metering_points.c.resource).where(metering_points.c.id == point_id)
+    found = connection.execute(query).scalar()
+    return None if found is None else Resource(found)
+
+
+def forget_unit(connection: sa.Connection, point_id: str) -> None:
+    """The point is registered now: its resource says what its readings count."""
+    connection.execute(
+        unregistered_point_units.delete().where(unregistered_point_units.c.point_id == point_id)
     )
 
 
@@ -333,7 +379,8 @@ def release_quarantined(
     """Store a quarantined reading after all (without the plausibility check), audit-logged.
 
     Still stored at most once: a value already stored for that point and second stays, and a
-    different one is a conflict as usual.
+    different one is a conflict as usual. Never in another unit than the point's readings (of
+    its resource, or for a point not registered yet, of its first stored reading).
     """
     row = connection.execute(
         sa.select(quarantined_readings).where(quarantined_readings.c.id == quarantine_id)
@@ -345,6 +392,19 @@ def release_quarantined(
     if row.reason == Implausible.WRONG_UNIT:
         # Stored, its litres would be read as the point's watt-hours (or the other way round).
         raise conflict(f"quarantined reading {quarantine_id} is not in its point's unit")
+    unit = Unit(row.unit)
+    resource = _resource_of(connection, row.point_id)
+    seen = units_seen(connection, [row.point_id]).get(row.point_id)
+    if resource is not None and base_unit(resource) is not unit:
+        raise conflict(
+            f"quarantined reading {quarantine_id} is in {unit}; {row.point_id} measures "
+            f"{resource} ({base_unit(resource)})"
+        )
+    if seen is not None and seen is not unit:
+        raise conflict(
+            f"quarantined reading {quarantine_id} is in {unit}; the readings of {row.point_id} "
+            f"(not registered yet) are in {seen}"
+        )
     connection.execute(
         quarantined_readings.update()
         .where(quarantined_readings.c.id == quarantine_id)
@@ -352,8 +412,12 @@ def release_quarantined(
             released_at_us=action.now_us, released_by=action.actor, release_reason=action.reason
         )
     )
-    reading = IncomingReading(row.point_id, row.ts, row.energy_wh, Unit(row.unit), row.seq)
+    reading = IncomingReading(row.point_id, row.ts, row.energy_wh, unit, row.seq)
     result = store_readings(connection, [reading], action.now_us, None)
+    if resource is None and seen is None and result.stored:
+        connection.execute(
+            unregistered_point_units.insert().values(point_id=row.point_id, unit=unit.value)
+        )
     audit(
         connection,
         action,

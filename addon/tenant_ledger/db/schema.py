@@ -502,6 +502,17 @@ leak_alarms = sa.Table(
     ),
 )
 
+# Added by revision 0016: the unit of the readings stored for a point not registered yet (a
+# reading keeps no unit: its point's resource says it). Refuses the other unit until the point
+# is registered, and refuses registering it as a resource of the other unit.
+unregistered_point_units = sa.Table(
+    "unregistered_point_units",
+    metadata,
+    sa.Column("point_id", sa.String(200), primary_key=True),
+    sa.Column("unit", sa.String(2), nullable=False),
+    sa.CheckConstraint("unit IN ('Wh', 'L')", name="ck_unregistered_point_units_unit"),
+)
+
 APPEND_ONLY_TABLES = (
     "journal",
     "journal_legs",

@@ -11,17 +11,21 @@ from typing import Any
 import sqlalchemy as sa
 
 from tenant_ledger.billing.night_flow import MAX_GAP_US, NightWindow, Verdict, judge_night
+from tenant_ledger.billing.resources import Resource
 from tenant_ledger.db import leak_store
 from tenant_ledger.db.audit import Action, audit
 from tenant_ledger.db.catalog import Catalog
 from tenant_ledger.db.leak_store import LeakAlarm, LeakWatch
-from tenant_ledger.errors import not_found
+from tenant_ledger.errors import conflict, not_found
 from tenant_ledger.operations.common import require
 
 _LOGGER = logging.getLogger(__name__)
 
 type LeakStates = dict[str, dict[str, Any] | None]
 """Per point, its published leak state (None: no longer watched, cleared)."""
+
+LEAKING = frozenset({Resource.WATER, Resource.GAS})
+"""What can leak: flow that never stops at night means a pipe; energy use at night does not."""
 
 MAX_NIGHTS_PER_BATCH = 62
 """A backlog spanning more nights is judged for its newest ones only: older leaks are history
@@ -39,6 +43,9 @@ def put_watch(
     enabled: bool,
 ) -> LeakWatch:
     require("metering point", point_id, catalog.point_records)
+    resource = catalog.resource_of(point_id)
+    if resource not in LEAKING:
+        raise conflict(f"a leak watch is for water and gas meters; {point_id} measures {resource}")
     watch = LeakWatch(
         point_id=point_id, window=window, minimum_per_hour=minimum_per_hour, enabled=enabled
     )

@@ -8,8 +8,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from tenant_ledger.billing import AllocationMethod, PointKind
-from tenant_ledger.billing.resources import Resource, default_max_per_hour
-from tenant_ledger.db import premises_store, rows
+from tenant_ledger.billing.resources import (
+    Resource,
+    Unit,
+    base_unit,
+    default_max_per_hour,
+    readings_key,
+)
+from tenant_ledger.db import premises_store, readings_store, rows
 from tenant_ledger.db.audit import Action, audit
 from tenant_ledger.db.catalog import SITE_ID, Catalog
 from tenant_ledger.errors import conflict, invalid, not_found
@@ -89,11 +95,17 @@ def create_point(
     name: str,
     space_id: str | None,
     use: PointUse = PointUse(),
-    resource: Resource = Resource.ELECTRICITY,
+    resource: Resource | None = None,
 ) -> None:
-    """A new point measuring ``resource`` (which it keeps: its readings are in its unit)."""
+    """A new point measuring ``resource`` (which it keeps: its readings are in its unit).
+
+    Readings may have come before the point was registered: their unit decides the resource
+    when none is given (Wh: electricity; litres could be water or gas, so one must be named)
+    and refuses a resource of the other unit. Otherwise the default is electricity.
+    """
     if space_id is not None and not premises_store.space_exists(connection, space_id):
         raise not_found("space", space_id)
+    resource = _resource_of_stored(connection, point_id, resource)
     values = {"resource": resource.value, "max_power_w": default_max_per_hour(resource)}
     values |= _check_use(catalog, use, resource)
     rows.insert_new(
@@ -107,9 +119,31 @@ def create_point(
             **values,
         },
     )
+    readings_store.forget_unit(connection, point_id)
     audit(
         connection, action, "create_point", point_id, {"name": name, "space_id": space_id} | values
     )
+
+
+def _resource_of_stored(
+    connection: sa.Connection, point_id: str, resource: Resource | None
+) -> Resource:
+    """The resource a new point measures, agreeing with the readings already stored for it."""
+    stored = readings_store.units_seen(connection, [point_id]).get(point_id)
+    if stored is None:
+        return Resource.ELECTRICITY if resource is None else resource
+    if resource is None:
+        if stored is Unit.L:
+            raise conflict(
+                f"{point_id} already has readings in L (volume_l): register it as water or gas"
+            )
+        return Resource.ELECTRICITY
+    if base_unit(resource) is not stored:
+        raise conflict(
+            f"{point_id} already has readings in {stored} ({readings_key(stored)}); a "
+            f"{resource} point counts {base_unit(resource)} ({readings_key(base_unit(resource))})"
+        )
+    return resource
 
 
 def set_point_use(

@@ -6,12 +6,15 @@ from tests.ledger.test_leaks import DRIPPING, LEAKY, WATCH, night_of_readings
 
 from .conftest import ALICE, LANDLORD, Browser
 
+WATER = "ha:water_flat1"
+
 
 async def test_the_landlord_sees_a_leak_alarm_and_acknowledges_it(
     site: tuple[Api, Browser], ledger: LedgerService
 ) -> None:
     api, browser = site
-    await api.call("POST", "/api/points", {"id": LEAKY, "name": "Flat 1 water"}, expect=201)
+    water = {"id": LEAKY, "name": "Flat 1 water", "resource": "water"}
+    await api.call("POST", "/api/points", water, expect=201)
     await api.call("PUT", f"/api/points/{LEAKY}/leak-watch", WATCH, expect=200)
     await api.call("POST", "/api/readings", night_of_readings(LEAKY, DRIPPING), expect=200)
     (alarm,) = (await api.call("GET", "/api/leak-alarms"))["alarms"]
@@ -43,7 +46,9 @@ async def test_the_landlord_watches_a_meter_for_leaks_from_the_points_page(
     site: tuple[Api, Browser],
 ) -> None:
     api, browser = site
-    form = {"point": "mqtt:dev:1", "window_start": "23:00", "window_end": "05:00"}
+    water = {"id": WATER, "name": "Flat 1 water", "resource": "water"}
+    await api.call("POST", "/api/points", water, expect=201)
+    form = {"point": WATER, "window_start": "23:00", "window_end": "05:00"}
     for bad, message in (
         (form | {"minimum_per_hour": "0"}, "Enter a whole number from 1 to"),
         (form | {"minimum_per_hour": "8", "window_end": "23:00"}, "must end at another time"),
@@ -53,21 +58,29 @@ async def test_the_landlord_watches_a_meter_for_leaks_from_the_points_page(
         refused = await browser.post(LANDLORD, "/points/leak-watch", bad)
         assert refused.status == 400
         assert message in await refused.text()
-    await api.call("GET", "/api/points/mqtt:dev:1/leak-watch", expect=404)
+    await api.call("GET", f"/api/points/{WATER}/leak-watch", expect=404)
     assert (await browser.post(ALICE, "/points/leak-watch", form)).status == 404
 
     done = await browser.post(
         LANDLORD, "/points/leak-watch", form | {"minimum_per_hour": "8", "reason": "flat 1"}
     )
     assert (done.status, done.headers["Location"]) == (303, "/points?done=leak_watch")
-    watch = await api.call("GET", "/api/points/mqtt:dev:1/leak-watch", expect=200)
+    watch = await api.call("GET", f"/api/points/{WATER}/leak-watch", expect=200)
     assert watch == form | {"minimum_per_hour": 8, "enabled": True}
     page = await (await browser.get(LANDLORD, "/points?done=leak_watch")).text()
     assert "Leak watch saved." in page
     assert "23:00 to 05:00, at least 8 Wh per hour" in page  # in the meter's base unit
 
-    removed = await browser.post(LANDLORD, "/points/leak-watch/remove", {"point": "mqtt:dev:1"})
+    removed = await browser.post(LANDLORD, "/points/leak-watch/remove", {"point": WATER})
     assert (removed.status, removed.headers["Location"]) == (303, "/points?done=leak_unwatch")
-    await api.call("GET", "/api/points/mqtt:dev:1/leak-watch", expect=404)
-    again = await browser.post(LANDLORD, "/points/leak-watch/remove", {"point": "mqtt:dev:1"})
+    await api.call("GET", f"/api/points/{WATER}/leak-watch", expect=404)
+    again = await browser.post(LANDLORD, "/points/leak-watch/remove", {"point": WATER})
     assert again.status == 404
+    # A meter of electricity cannot leak: the watch is refused, saying why.
+    power = form | {"point": "mqtt:dev:1", "minimum_per_hour": "8"}
+    refused = await browser.post(LANDLORD, "/points/leak-watch", power)
+    assert refused.status == 409
+    assert "a leak watch is for water and gas meters; mqtt:dev:1 measures electricity" in (
+        await refused.text()
+    )
+    await api.call("GET", "/api/points/mqtt:dev:1/leak-watch", expect=404)

@@ -380,3 +380,23 @@ async def test_a_tenant_who_moved_in_mid_month_sees_only_their_own_readings(
     boundary = f"r-mqtt:dev:1-{moved_s}"  # the register at the hand-over closes and opens
     assert boundary in alice
     assert boundary in carol
+
+
+async def test_the_points_page_shows_each_point_in_its_own_unit(
+    site: tuple[Api, Browser], ledger: LedgerService
+) -> None:
+    api, browser = site
+    litres = {"v": 2, "readings": [{"point": "ha:w", "ts": 1_793_836_800, "volume_l": 120_000}]}
+    assert (await api.call("POST", "/api/readings", litres))["stored"] == 1
+    # Registered behind the running ledger's back (another process, a restore): the page reads
+    # the point's own row, never the default a point unknown to the ledger's memory would get.
+    with ledger.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO metering_points (id, name, created_at_us, resource, max_power_w) "
+            "VALUES ('ha:w', 'Cold water', 0, 'water', 6000)"
+        )
+    page = await (await browser.get(LANDLORD, "/points")).text()
+    row = next(line for line in page.split("<tr") if "ha:w" in line)
+    assert "<td>water</td>" in row
+    assert "120.000 m³ at" in row
+    assert "electricity" not in row

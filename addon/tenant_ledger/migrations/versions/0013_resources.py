@@ -4,7 +4,8 @@ Every existing point and tariff measures electricity. A plan keeps its electrici
 ``plans.tariff_id``; its tariffs of other resources go in ``plan_tariffs``, whose composite
 foreign key to ``tariffs(id, resource)`` makes the database refuse a tariff of another
 resource in a slot. Rating periods are kept per tenant *and* resource. A quarantined reading
-keeps its unit, so releasing it stores what came.
+keeps its unit, so releasing it stores what came. Going back down is refused while a point or
+tariff measures anything but electricity: the older ledger would read it as electricity.
 
 Revision ID: 0013
 Revises: 0012
@@ -61,12 +62,33 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _refuse_other_resources()
     _rebuild_rating_periods(with_resource=False)
     op.drop_column("quarantined_readings", "unit")
     op.drop_table("plan_tariffs")
     op.drop_index("ix_tariffs_id_resource", table_name="tariffs")
     op.drop_column("tariffs", "resource")
     op.drop_column("metering_points", "resource")
+
+
+def _refuse_other_resources() -> None:
+    """Going down would make every point and tariff electricity: a water point would count its
+    litres as watt-hours with a 6000 W maximum. Refused while one measures anything else."""
+    found = [
+        f"{kind} {row.id} ({row.resource})"
+        for kind, table in (("metering point", "metering_points"), ("tariff", "tariffs"))
+        for row in op.get_bind().execute(
+            sa.text(
+                f"SELECT id, resource FROM {table} "  # noqa: S608 (constants only)
+                "WHERE resource <> 'electricity' ORDER BY id"
+            )
+        )
+    ]
+    if found:
+        raise RuntimeError(
+            f"cannot go below revision 0013: {', '.join(found)} would become electricity; "
+            "downgrade a ledger that measures electricity only"
+        )
 
 
 def _rebuild_rating_periods(*, with_resource: bool) -> None:

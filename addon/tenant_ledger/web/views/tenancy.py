@@ -90,13 +90,13 @@ async def _points_page(
                 "kind": catalog.point_records[row.point_id].kind
                 if row.point_id in catalog.point_records
                 else "",
-                "resource": catalog.resource_of(row.point_id),
-                "unit": billing_unit(catalog.resource_of(row.point_id)),
-                "base_unit": base_unit(catalog.resource_of(row.point_id)),
+                "resource": row.resource,
+                "unit": billing_unit(row.resource),
+                "base_unit": base_unit(row.resource),
                 "holder": holders.get(row.point_id),
                 "last": ""
                 if row.last_ts is None or row.last_wh is None
-                else f"{format_usage(row.last_wh, catalog.resource_of(row.point_id))} at "
+                else f"{format_usage(row.last_wh, row.resource)} at "
                 f"{from_us(row.last_ts * 1_000_000).astimezone(catalog.zone):%Y-%m-%d %H:%M}",
             }
             for row in rows
