@@ -69,7 +69,10 @@ async def test_the_landlord_watches_a_meter_for_leaks_from_the_points_page(
     assert watch == form | {"minimum_per_hour": 8, "enabled": True}
     page = await (await browser.get(LANDLORD, "/points?done=leak_watch")).text()
     assert "Leak watch saved." in page
-    assert "23:00 to 05:00, at least 8 Wh per hour" in page  # in the meter's base unit
+    assert "23:00 to 05:00, at least 8 L per hour" in page  # in the water meter's base unit
+    # Only water and gas meters are offered for a watch.
+    assert f'<option value="{WATER}"' in page
+    assert '<option value="mqtt:dev:1"' not in page
 
     removed = await browser.post(LANDLORD, "/points/leak-watch/remove", {"point": WATER})
     assert (removed.status, removed.headers["Location"]) == (303, "/points?done=leak_unwatch")

@@ -72,7 +72,9 @@ async def _points_page(
         "points.html",
         status,
         watches={watch.point_id: leaks.watch_payload(watch) for watch in watches},
-        watchable=sorted(catalog.point_records),
+        watchable=sorted(
+            p for p in catalog.point_records if catalog.resource_of(p) in leaks.LEAKING
+        ),
         default_watch=DEFAULT_WATCH,
         resources=[(resource.value, billing_unit(resource)) for resource in Resource],
         rooms=sorted(known.rooms.items(), key=lambda item: item[1].lower()),
