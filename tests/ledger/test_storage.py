@@ -1,6 +1,5 @@
 """Storage: migrations, the schema they build, and what the database itself refuses."""
 
-from collections.abc import Iterator
 import json
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from tenant_ledger import ledger_key
 from tenant_ledger.billing.statement_document import from_json, validate_document
 from tenant_ledger.db import engine as db_engine, journal_store
 from tenant_ledger.db.schema import (
@@ -26,21 +24,9 @@ from tenant_ledger.db.schema import (
 from tenant_ledger.journal import tenant_account
 
 from . import legacy
+from .storage_fixtures import KEY, engine_on_both_databases  # noqa: F401 (the engine fixture)
 
 HEAD = "0016"
-KEY = ledger_key.generate(dict.fromkeys(ledger_key.SERIES, 1), dict.fromkeys(ledger_key.SERIES, 0))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    """The same tests on SQLite and on PostgreSQL: the SQL and the migrations are portable."""
-    if request.param == "sqlite":
-        url = db_engine.default_url(tmp_path)
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = db_engine.create_engine(url, key=KEY)
-    yield engine
-    engine.dispose()
 
 
 def _revision(engine: sa.Engine) -> str | None:

@@ -3,29 +3,15 @@
 The allocations stored before stay as they were, and the database still refuses an unknown one.
 """
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from tenant_ledger import ledger_key
 from tenant_ledger.db import engine as db_engine
 
-KEY = ledger_key.generate(dict.fromkeys(ledger_key.SERIES, 1), dict.fromkeys(ledger_key.SERIES, 0))
+from .storage_fixtures import KEY, engine_on_both_databases  # noqa: F401 (the engine fixture)
+
 BEFORE = {"corridor": "consumption", "lift": "floor_area", "pump": "equal", "room": None}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    if request.param == "sqlite":
-        url = db_engine.default_url(tmp_path)
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = db_engine.create_engine(url, key=KEY)
-    yield engine
-    engine.dispose()
 
 
 def _point(engine: sa.Engine, point_id: str, allocation: str | None, resource: str) -> None:

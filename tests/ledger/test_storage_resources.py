@@ -2,14 +2,10 @@
 
 What was there before measures electricity."""
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from tenant_ledger import ledger_key
 from tenant_ledger.db import engine as db_engine
 from tenant_ledger.db.schema import (
     metering_points,
@@ -20,19 +16,7 @@ from tenant_ledger.db.schema import (
 )
 
 from . import legacy
-
-KEY = ledger_key.generate(dict.fromkeys(ledger_key.SERIES, 1), dict.fromkeys(ledger_key.SERIES, 0))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    if request.param == "sqlite":
-        url = db_engine.default_url(tmp_path)
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = db_engine.create_engine(url, key=KEY)
-    yield engine
-    engine.dispose()
+from .storage_fixtures import KEY, engine_on_both_databases  # noqa: F401 (the engine fixture)
 
 
 def _rating_period(engine: sa.Engine) -> None:
