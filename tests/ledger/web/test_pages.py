@@ -397,6 +397,6 @@ async def test_the_points_page_shows_each_point_in_its_own_unit(
         )
     page = await (await browser.get(LANDLORD, "/points")).text()
     row = next(line for line in page.split("<tr") if "ha:w" in line)
-    assert "<td>water</td>" in row
+    assert '<td>water <small class="muted">m³</small></td>' in row
     assert "120.000 m³ at" in row
     assert "electricity" not in row
