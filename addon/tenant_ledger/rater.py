@@ -113,11 +113,15 @@ def _by_period(
     """Parts split at the tenant's billing-period boundaries."""
     billing_day = catalog.plan_of(tenant_id).billing_day
     grouped: dict[PeriodKey, list[Interval]] = defaultdict(list)
+    key: PeriodKey | None = None
     for part in parts:
         rest: Interval | None = part
         while rest is not None:
-            start, end = billing_period(billing_day, from_us(rest.start_us), catalog.zone)
-            key = PeriodKey(tenant_id=tenant_id, start_us=to_us(start), end_us=to_us(end))
+            # Nearly every part lies in the period of the one before: the period's edges (time
+            # zone arithmetic) are looked up again only when a part starts outside it.
+            if key is None or not key.start_us <= rest.start_us < key.end_us:
+                start, end = billing_period(billing_day, from_us(rest.start_us), catalog.zone)
+                key = PeriodKey(tenant_id=tenant_id, start_us=to_us(start), end_us=to_us(end))
             piece = rest.clip(key.start_us, key.end_us)
             if piece is not None and piece.energy_wh:
                 grouped[key].append(piece)
