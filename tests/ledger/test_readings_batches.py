@@ -43,7 +43,9 @@ def _messages(prefix: str, spec: list[list[tuple[int, int, int]]]) -> list[list[
     ]
 
 
-def _stored(engine: sa.Engine, prefix: str) -> tuple[list[tuple[str, int, int]], list[tuple]]:
+def _stored(
+    engine: sa.Engine, prefix: str
+) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int, int]]]:
     """The rows stored and the conflicts recorded for ``prefix``'s points, prefix removed."""
     with engine.connect() as connection:
         rows = connection.execute(
