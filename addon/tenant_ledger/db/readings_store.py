@@ -158,18 +158,17 @@ def _check(
     fresh: list[IncomingReading] = []
     quarantined: list[Quarantined] = []
     now_s = received_at_us // 1_000_000
-    unregistered = (
-        set()
-        if limits is None
-        else {r.point_id for r in unique.values() if not limits(r.point_id, r.unit).registered}
-    )
+    # Looked up once per point and unit, not per reading.
+    kinds = {(reading.point_id, reading.unit) for reading in unique.values()}
+    limit_of = {} if limits is None else {kind: limits(*kind) for kind in kinds}
+    unregistered = {point_id for (point_id, _), limit in limit_of.items() if not limit.registered}
     seen = units_seen(connection, unregistered)
     first_seen: dict[str, Unit] = {}
     for reading in sorted((r for k, r in unique.items() if k not in kept), key=_by_time):
         timeline = timelines[reading.point_id]
         register = Register(reading.ts, reading.register)
         index = bisect.bisect_left(timeline, reading.ts, key=_register_ts)
-        limit = None if limits is None else limits(reading.point_id, reading.unit)
+        limit = limit_of.get((reading.point_id, reading.unit))
         verdict = (
             None
             if limit is None
