@@ -45,7 +45,7 @@ from tenant_ledger.rater import SYSTEM_ACTOR, rate_points
 from tenant_ledger.readings_in import IncomingReading, PayloadError, decode_readings
 from tenant_ledger.standing_run import post_daily_standing
 from tenant_ledger.statement_run import DuePeriod, Splits, due_periods, issue_statement
-from tenant_ledger.tenant_state import building_guard, evaluate, record
+from tenant_ledger.tenant_state import building_guard, evaluate_and_record
 
 _LOGGER = logging.getLogger(__name__)
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
@@ -337,12 +337,10 @@ class LedgerService:
         now = self.clock()
         ids = catalog.tenants if tenant_ids is None else tenant_ids
         policy = self.config.cutoff
-        views = []
-        for tenant_id in (t for t in ids if t in catalog.tenants):
-            # Recorded before the next tenant is judged: the guard counts the cut-offs decided.
-            view = evaluate(connection, catalog, tenant_id, now, policy)
-            record(connection, view)
-            views.append(view)
+        # Each recorded before the next is judged: the guard counts the cut-offs decided.
+        views = evaluate_and_record(
+            connection, catalog, [t for t in ids if t in catalog.tenants], now, policy
+        )
         if any(view.approval_spent for view in views):
             catalog = load_catalog(connection)
         return Evaluated(
