@@ -76,11 +76,12 @@ def rate_points(
     new = _new_intervals(connection, held)
     for point_id in held:
         resource = catalog.resource_of(point_id)
+        tenancies = [(a.tenant_id, a.start_us, a.end_us) for a in catalog.by_point[point_id]]
         for interval in new.get(point_id, ()):
-            for assignment in catalog.by_point[point_id]:
-                part = interval.clip(assignment.start_us, assignment.end_us)
+            for tenant_id, start_us, end_us in tenancies:
+                part = interval.clip(start_us, end_us)
                 if part is not None and part.energy_wh:
-                    parts[assignment.tenant_id, resource].append(part)
+                    parts[tenant_id, resource].append(part)
     billed: dict[tuple[str, Resource], tuple[_Priced, dict[PeriodKey, list[Interval]]]] = {}
     for (tenant_id, resource), tenant_parts in parts.items():
         priced = _priced(catalog, tenant_id, resource)
@@ -198,6 +199,9 @@ def marginal_cost(
 
 def _in_force(schedule: TariffSchedule, parts: list[Interval]) -> list[Interval]:
     """Parts clipped to when the tariff exists; energy before its first version is not billed."""
+    earliest = min((part.start_us for part in parts), default=0)
+    if schedule.in_force_from_us(earliest) == earliest:
+        return parts  # the usual case: all of them after the tariff's start
     kept = [
         piece
         for part in parts
