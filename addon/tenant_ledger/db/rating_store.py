@@ -53,8 +53,9 @@ def readings_after(
     ):
         if query is None:
             continue
-        for row in connection.execute(query.order_by(readings.c.point_id, readings.c.ts)):
-            found.setdefault(row.point_id, []).append(Register(ts=row.ts, energy_wh=row.energy_wh))
+        rows = connection.execute(query.order_by(readings.c.point_id, readings.c.ts))
+        for point_id, ts, energy_wh in rows.tuples():
+            found.setdefault(point_id, []).append(Register(ts, energy_wh))
     return found
 
 

@@ -91,19 +91,19 @@ def store_messages(
     or found conflicting, and the message it came in counts it; later repeats count as
     duplicates or conflicts in their own message.
     """
-    first_at: dict[tuple[str, int], tuple[int, int]] = {}
-    """Per point and instant: (message, position) of the batch's first reading of it."""
     unique: dict[tuple[str, int], IncomingReading] = {}
-    for number, message in enumerate(messages):
-        for position, reading in enumerate(message):
-            key = (reading.point_id, reading.ts)
-            if key not in unique:
-                unique[key] = reading
-                first_at[key] = (number, position)
+    for message in messages:
+        for reading in message:
+            unique.setdefault((reading.point_id, reading.ts), reading)
     fresh, quarantined, kept_before = _check(connection, unique, received_at_us, limits)
     if len(fresh) == sum(len(message) for message in messages):
         # The usual batch: every reading new and stored, so each message stored all of its own.
         return [_all_stored(message) for message in messages]
+    first_at: dict[tuple[str, int], tuple[int, int]] = {}
+    """Per point and instant: (message, position) of the batch's first reading of it."""
+    for number, message in enumerate(messages):
+        for position, reading in enumerate(message):
+            first_at.setdefault((reading.point_id, reading.ts), (number, position))
     inserted = {(reading.point_id, reading.ts) for reading in fresh}
     kept = kept_before | {
         key: reading.register for key, reading in unique.items() if key in inserted

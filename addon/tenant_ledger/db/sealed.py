@@ -14,6 +14,7 @@ space of a full one (readings are most of the database).
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 import json
+from operator import itemgetter
 from typing import Any, Final
 
 import orjson
@@ -41,7 +42,7 @@ class Series:
         return self.name.removesuffix("s")
 
     def mac(self, key: LedgerKey, row: Mapping[Any, Any]) -> str:
-        values = [self.name, *(row[column] for column in self.columns)]
+        values = [self.name, *itemgetter(*self.columns)(row)]
         return key.mac(canonical(values))[: self.mac_chars]
 
 
