@@ -6,7 +6,10 @@ MQTT client leaves Nagle on, and so does Mosquitto unless ``set_tcp_nodelay`` is
 hop (``RestoreTimer``), a restore took 40 ms longer where HA sent a relay command right after
 its PUBACK of the ledger's state, and again where the broker passed the breaker's ack to HA
 right after its PUBACK of the command. Without a stall each hop takes a few milliseconds even
-on a busy machine, so the medians of a few restores tell the two apart.
+on a busy machine. Whether a stall happens depends on whether the peer is delaying its ACKs at
+that moment (before the fixes: the command in about one round in five here, in most rounds of
+the benchmark; the ack in most), so 20 restores are timed and at most one hop of each kind may
+pass 40 ms (a load spike).
 
 The broker is set up as docs/integration.md recommends for supply control (``set_tcp_nodelay``).
 """
@@ -25,7 +28,6 @@ from .harness import (
     RestoreTimer,
     cut_off_and_restore,
     first_state,
-    median_hops,
     quiet_fleet,
     state,
     tenant_device,
@@ -34,8 +36,8 @@ from .harness import (
 
 pytestmark = pytest.mark.slow
 
-ROUNDS = 5
-STALL_FREE_MS = 25.0  # well above a loaded machine's hop, well below one 40 ms stall
+ROUNDS = 20
+STALL_MS = 40.0  # Linux's shortest delayed ACK
 
 
 @pytest.fixture
@@ -66,12 +68,13 @@ async def test_a_restore_waits_for_no_delayed_ack(
         device_id = tenant_device(hass, "t101")
 
         rounds = [await cut_off_and_restore(hass, ledger, timer, device_id) for _ in range(ROUNDS)]
+        assert breaker.channels[0].relay_on
+        assert state(hass, "switch.tenant_101_supply") == "on"
     finally:
         timer.stop()
         await hass.async_add_executor_job(fleet.close)
 
-    hops = median_hops(rounds)
-    assert hops.command_ms < STALL_FREE_MS, rounds  # HA's relay command after its PUBACK
-    assert hops.ack_ms < STALL_FREE_MS, rounds  # the broker's delivery of the breaker's ack
-    assert breaker.channels[0].relay_on
-    assert state(hass, "switch.tenant_101_supply") == "on"
+    # HA's relay command after its PUBACK of the ledger's state:
+    assert sum(hops.command_ms >= STALL_MS for hops in rounds) <= 1, rounds
+    # The broker passing the breaker's ack to HA after its PUBACK of the command:
+    assert sum(hops.ack_ms >= STALL_MS for hops in rounds) <= 1, rounds
