@@ -1,6 +1,7 @@
 """Shared pieces of the end-to-end tests: a ledger subprocess whose clock the test moves, HA
-with the integration on the real broker, and small waiting helpers (the fixtures built from
-them are in ``conftest.py``; ``bench/bench_e2e.py`` uses the same pieces without pytest).
+with the integration on the real broker, small waiting helpers, and a timer of a restore's
+hops (the fixtures built from them are in ``conftest.py``; ``bench/bench_e2e.py`` uses the
+same pieces without pytest).
 
 The ledger runs as ``python -m tenant_ledger serve --now E2E_NOW`` would, in its own process,
 so no date in these tests is today's: readings are stamped on the ledger's clock
