@@ -4,6 +4,7 @@ from datetime import timedelta
 from unittest.mock import MagicMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
     ATTR_ENTITY_ID,
@@ -559,3 +560,20 @@ async def test_tenants_cannot_switch_supply(
             context=Context(user_id=hass_user.id),
         )
     assert not [c for c in mqtt_mock.async_publish.call_args_list if c.args[0].endswith("/command")]
+
+
+async def test_the_ledgers_topics_are_subscribed_without_acknowledgements(
+    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
+) -> None:
+    """QoS 0: HA sends the broker no PUBACK for the ledger's retained state, so a restore's
+    relay command right after it does not wait for the broker's delayed ACK (Nagle's
+    algorithm, which HA's MQTT client leaves on; tests/e2e/test_restore_latency.py)."""
+    with patch.object(mqtt, "async_subscribe", wraps=mqtt.async_subscribe) as subscribe:
+        await setup_ledger(hass, fake_ledger)
+    subscribed = {
+        call.args[1]: call.args[3] for call in subscribe.mock_calls if "/ledger/" in call.args[1]
+    }
+    assert subscribed == {
+        f"{PREFIX}/ledger/{topic}": 0
+        for topic in ("tenant/+/state", "status", "chain", "guard", "alarms/+")
+    }

@@ -14,6 +14,7 @@ restarts; one that contradicts it (chain_watch.py) raises a persistent repair is
 ``tenant_metering_ledger_rewound``.
 """
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
 import logging
@@ -88,6 +89,14 @@ _LOGGER = logging.getLogger(__name__)
 
 # A tenant's name and status reason are personal data, as are the HA users linked to them.
 TENANT_TO_REDACT = {"name", "status_reason", "ha_user_ids"}
+
+# Every ledger topic is retained, newest state only, so QoS 1 would keep nothing that QoS 0
+# loses: HA's session ends with its connection, and its resubscription after a reconnect
+# replays the retained state. With QoS 0 Home Assistant sends no PUBACK for the ledger's
+# messages, and a PUBACK is what held a restore's relay command back: HA's MQTT client leaves
+# Nagle's algorithm on, so a command sent just after a PUBACK waited for the broker's delayed
+# ACK (40 ms of the 52 ms from top-up to supply restored).
+LEDGER_TOPICS_QOS = 0
 
 
 class LedgerCoordinator(DataUpdateCoordinator[list[TenantState]]):
@@ -244,31 +253,23 @@ class LedgerLink:
         dr.async_get(self.hass).async_get_or_create(
             config_entry_id=self.entry.entry_id, **self.device_info
         )
-        self._unsubscribers.append(
-            await mqtt.async_subscribe(
-                self.hass, f"{self.prefix}/ledger/tenant/+/state", self._on_tenant_state, 1
-            )
+        subscriptions: tuple[tuple[str, Callable[[ReceiveMessage], None], str | None], ...] = (
+            ("tenant/+/state", self._on_tenant_state, "utf-8"),
+            ("status", self._on_ledger_status, "utf-8"),
+            ("chain", self._on_chain_head, "utf-8"),
+            ("guard", self._on_guard, None),
+            ("alarms/+", self._on_leak_state, None),
         )
-        self._unsubscribers.append(
-            await mqtt.async_subscribe(
-                self.hass, f"{self.prefix}/ledger/status", self._on_ledger_status, 1
+        for topic, handler, encoding in subscriptions:
+            self._unsubscribers.append(
+                await mqtt.async_subscribe(
+                    self.hass,
+                    f"{self.prefix}/ledger/{topic}",
+                    handler,
+                    LEDGER_TOPICS_QOS,
+                    encoding=encoding,
+                )
             )
-        )
-        self._unsubscribers.append(
-            await mqtt.async_subscribe(
-                self.hass, f"{self.prefix}/ledger/chain", self._on_chain_head, 1
-            )
-        )
-        self._unsubscribers.append(
-            await mqtt.async_subscribe(
-                self.hass, f"{self.prefix}/ledger/guard", self._on_guard, 1, encoding=None
-            )
-        )
-        self._unsubscribers.append(
-            await mqtt.async_subscribe(
-                self.hass, f"{self.prefix}/ledger/alarms/+", self._on_leak_state, 1, encoding=None
-            )
-        )
         self._unsubscribers.append(self.coordinator.async_add_listener(self._on_tenant_list))
         await self.coordinator.async_refresh()
         self._update_trust()
