@@ -113,14 +113,16 @@ async def test_values_written_to_registers_read_back(
 
 
 @pytest.mark.parametrize(
-    ("modbus_slave_ids", "meters", "expected_requests"),
+    ("modbus_slave_ids", "meters", "first_requests", "expected_requests"),
     [
-        # 18 channels: 144 contiguous registers = 2 reads (≤ 125 each) + 1 coil read.
-        ([1], [meter_subentry(1, "generic_multi_circuit", "DB", channel_count=18)], 3),
+        # 18 channels: 144 contiguous registers = 2 reads (≤ 125 each); the relay coils are
+        # read on the first poll and then only every relay refresh interval (5 minutes).
+        ([1], [meter_subentry(1, "generic_multi_circuit", "DB", channel_count=18)], 3, 2),
         # A bus of 16 PZEM-016s: one block read per slave.
         (
             list(range(1, 17)),
             [meter_subentry(s, "peacefair_pzem016", f"R{s}") for s in range(1, 17)],
+            16,
             16,
         ),
     ],
@@ -131,13 +133,14 @@ async def test_block_reads_per_poll(
     mqtt_mock: MagicMock,
     modbus_server: SimulatedModbusServer,
     meters: list[dict[str, object]],
+    first_requests: int,
     expected_requests: int,
 ) -> None:
     entry = await setup_gateway(hass, modbus_server, meters)
-    before = modbus_server.requests
+    assert modbus_server.requests == first_requests
     await poll(hass, entry)
-    assert modbus_server.requests - before == expected_requests
-    assert entry.runtime_data.bus.requests == 2 * expected_requests  # first refresh + this one
+    assert modbus_server.requests == first_requests + expected_requests
+    assert entry.runtime_data.bus.requests == first_requests + expected_requests
 
 
 async def test_bus_down_makes_entities_unavailable_then_back(
