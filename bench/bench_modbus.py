@@ -199,7 +199,7 @@ def _fire_home_assistant_timers(hass: Any, seconds: float) -> None:
     from homeassistant.util.async_ import get_scheduled_timer_handles  # noqa: PLC0415
 
     deadline = hass.loop.time() + seconds
-    for handle in get_scheduled_timer_handles(hass.loop):
+    for handle in list(get_scheduled_timer_handles(hass.loop)):  # not the ones they schedule
         callback = getattr(handle, "_callback", None)
         if handle.cancelled() or handle.when() > deadline:
             continue
