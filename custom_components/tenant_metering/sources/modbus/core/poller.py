@@ -9,7 +9,7 @@ coils or registers is not read every poll: on the first poll, right after every 
 (the write's confirmation shows at once, the next poll reads it back) and then once per
 ``relay_refresh_s``, which bounds how late a relay switched at the meter itself shows. A
 relay read that fails, or a meter that does not answer at all, makes the relay unknown (None)
-and re-read on the next poll; it is never shown from before an outage.
+and re-read on the next poll; a relay state from before an outage is never shown.
 """
 
 from collections.abc import Callable, Mapping
