@@ -441,3 +441,24 @@ async def test_after_an_outage_relays_are_unknown_until_read_again(
             break
         await asyncio.sleep(0.02)
     assert (up.requests, up.channels["9"].relay, up.channels["8"].relay) == (3, False, True)
+
+
+async def test_a_command_during_a_relay_refresh_is_not_undone_by_it(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    """A poll reading the relays while a command waits for the bus must not keep the state
+    from before the command for a whole refresh interval: the next poll reads them back."""
+    clock = Clock()
+    meter, poller = multi_circuit_18(
+        modbus_server, bus, profiles["generic_multi_circuit"], clock
+    )
+    await poller.poll()
+    clock.now = 300  # the relays are due: this poll reads them while the command waits
+    await asyncio.gather(poller.poll(), poller.set_relay("4", False))
+    assert meter.relay("4") is False
+
+    clock.now = 330
+    after = await poller.poll()
+    assert (after.requests, after.channels["4"].relay) == (3, False)
+    clock.now = 360
+    assert (await poller.poll()).requests == 2

@@ -114,7 +114,9 @@ class MeterPoller:
         """Read every poll; the other blocks hold relays only."""
         self.relay_blocks = tuple(block for block in self.blocks if block not in self.value_blocks)
         self._relay_words: dict[tuple[Table, int], int] = {}
+        """The relay blocks' words as last read (or confirmed written)."""
         self._relays_due_at = float("-inf")
+        self._commands = 0
         self._guards = {
             channel.channel_id: EnergyGuard(
                 name=f"{profile.profile_id} slave {config.slave_id} channel {channel.channel_id}",
@@ -131,48 +133,46 @@ class MeterPoller:
     async def poll(self) -> MeterReading:
         """Read the value blocks (and the relay blocks when due) and decode all channels."""
         now = self._clock()
-        relays_due = bool(self.relay_blocks) and now >= self._relays_due_at
-        blocks = self.blocks if relays_due else self.value_blocks
+        commands = self._commands
+        words, failed = await self._read(self.value_blocks)
+        requests = len(self.value_blocks)
+        if self.relay_blocks and now >= self._relays_due_at:
+            relay_words, relays_failed = await self._read(self.relay_blocks)
+            requests += len(self.relay_blocks)
+            failed += relays_failed
+            # A command sent meanwhile may have switched after this read: read them again.
+            if self._commands == commands:
+                self._relay_words = relay_words
+                if not relays_failed:
+                    self._relays_due_at = now + self.config.relay_refresh_s
+        if failed == requests:
+            # The meter did not answer: its relays before say nothing about them now.
+            self._relay_words = {}
+            self._relays_due_at = float("-inf")
+        words |= self._relay_words
+        return MeterReading(
+            slave_id=self.config.slave_id,
+            ts=self._wall_clock(),
+            channels={c.channel_id: self._channel(c, words, now) for c in self.channels},
+            requests=requests,
+            failed_requests=failed,
+        )
+
+    async def _read(
+        self, blocks: tuple[ReadBlock, ...]
+    ) -> tuple[dict[tuple[Table, int], int], int]:
+        """The words of every block that answered, and how many did not."""
         words: dict[tuple[Table, int], int] = {}
-        failed: list[ReadBlock] = []
+        failed = 0
         for block in blocks:
             values = await self._bus.read(
                 self.config.slave_id, block.table, block.address, block.count
             )
             if values is None:
-                failed.append(block)
+                failed += 1
                 continue
             words.update(((block.table, block.address + i), word) for i, word in enumerate(values))
-        if relays_due:
-            self._remember_relays(words, failed, now)
-        if len(failed) == len(blocks):
-            self._forget_relays()
-        words = self._relay_words | words
-        return MeterReading(
-            slave_id=self.config.slave_id,
-            ts=self._wall_clock(),
-            channels={c.channel_id: self._channel(c, words, now) for c in self.channels},
-            requests=len(blocks),
-            failed_requests=len(failed),
-        )
-
-    def _remember_relays(
-        self, words: Mapping[tuple[Table, int], int], failed: list[ReadBlock], now: float
-    ) -> None:
-        """Keep the relay blocks just read; a failed one is unknown and due again next poll."""
-        self._relay_words = {
-            (block.table, block.address + i): words[(block.table, block.address + i)]
-            for block in self.relay_blocks
-            if block not in failed
-            for i in range(block.count)
-        }
-        if not any(block in failed for block in self.relay_blocks):
-            self._relays_due_at = now + self.config.relay_refresh_s
-
-    def _forget_relays(self) -> None:
-        """The meter did not answer: what its relays were before says nothing about now."""
-        self._relay_words = {}
-        self._relays_due_at = float("-inf")
+        return words, failed
 
     async def set_relay(self, channel_id: str, on: bool) -> None:
         """Switch a channel's relay; raises RelayWriteError unless the meter confirms."""
@@ -185,12 +185,14 @@ class MeterPoller:
         value = relay.on_value if on else relay.off_value
         # Confirmed or not, the next poll reads the relays back (an unconfirmed write may
         # still have switched).
+        self._commands += 1
         self._relays_due_at = float("-inf")
         if not await self._bus.write(self.config.slave_id, relay.table, relay.address, value):
             raise RelayWriteError(
                 f"slave {self.config.slave_id} channel {channel_id}: no confirmation"
             )
-        self._relay_words[(relay.table, relay.address)] = value
+        if (relay.table, relay.address) in self._relay_words:  # a known relay's new state
+            self._relay_words[(relay.table, relay.address)] = value
 
     def _channel(
         self, channel: ChannelSpec, words: Mapping[tuple[Table, int], int], now: float
