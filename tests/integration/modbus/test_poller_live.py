@@ -449,9 +449,7 @@ async def test_a_command_during_a_relay_refresh_is_not_undone_by_it(
     """A poll reading the relays while a command waits for the bus must not keep the state
     from before the command for a whole refresh interval: the next poll reads them back."""
     clock = Clock()
-    meter, poller = multi_circuit_18(
-        modbus_server, bus, profiles["generic_multi_circuit"], clock
-    )
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
     await poller.poll()
     clock.now = 300  # the relays are due: this poll reads them while the command waits
     await asyncio.gather(poller.poll(), poller.set_relay("4", False))
