@@ -9,11 +9,13 @@ clock steps one default scan interval (30 s) per poll, so the relay coils are re
 often as in Home Assistant (every ``relay_refresh_s``, 300 s): the mean requests per poll
 include those refreshes, the "requests/poll" figure is the steady poll between them.
 
-The peer row sets up Home Assistant's own ``modbus`` integration (YAML, in HA's test harness)
+The peer rows set up Home Assistant's own ``modbus`` integration (YAML, in HA's test harness)
 for the same simulated 18-channel meter as a user would: one energy sensor per channel and
-one switch per relay coil with ``verify`` (so HA shows the relay's real state), all at the
-same 30 s scan interval. Each entity polls on its own timer; the server counts the read
-requests of each scan interval. It reads only the energy registers and the relays (we read
+one switch per relay coil, either with ``verify`` (each switch reads its coil back, so HA
+shows the relay's real state) or without it plus one coil binary sensor over all 18 coils
+(``virtual_count``; the switches then show what they were last told), all at the same 30 s
+scan interval. Each entity polls on its own timer; the server counts the read requests of
+each scan interval. The peer reads only the energy registers and the relays (we read
 voltage, current, power, power factor and frequency as well).
 
 ``--coordinator`` repeats both scenarios through the integration's gateway runtime inside a
