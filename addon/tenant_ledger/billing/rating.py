@@ -14,7 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 from itertools import compress, pairwise
 from operator import attrgetter, lt, or_
-from typing import assert_never
+from typing import NamedTuple, assert_never
 
 from tenant_ledger.billing.quota import INCLUDED_BAND, OVERAGE_BAND, Quota
 from tenant_ledger.billing.readings import Interval
@@ -89,9 +89,11 @@ class Rating:
     standing_lines: tuple[StandingLine, ...]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class _Segment:
-    """A stretch of time with one tariff version and, unless tiered, one band and line."""
+class _Segment(NamedTuple):
+    """A stretch of time with one tariff version and, unless tiered, one band and line.
+
+    A named tuple: rating makes one per band change (a hundred a month) for every tenant.
+    """
 
     start_us: int
     end_us: int

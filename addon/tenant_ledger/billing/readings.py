@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from itertools import repeat
-from operator import attrgetter, sub
+from operator import attrgetter, lt, sub
 from typing import NamedTuple
 
 from tenant_ledger.billing.timestamps import from_us, to_us
@@ -156,11 +156,11 @@ def consumption(
             raise ValueError(f"two different meter replacements for {swap.point_id} at {swap.ts}")
     result: dict[str, PointConsumption] = {}
     for point_id in sorted(by_point.keys() | swaps.keys()):
-        by_ts, events = _accepted(point_id, by_point.get(point_id, []))
+        kept, instants, events = _accepted(point_id, by_point.get(point_id, []))
         point_swaps = swaps.get(point_id, {})
-        counted = None if point_swaps else _register_deltas(point_id, by_ts, events)
+        counted = None if point_swaps else _register_deltas(point_id, kept, instants, events)
         if counted is None:
-            timeline: list[Reading | MeterReplacement] = [*by_ts.values(), *point_swaps.values()]
+            timeline: list[Reading | MeterReplacement] = [*kept, *point_swaps.values()]
             # At equal instants the replacement goes first: the reading belongs to the new meter.
             timeline.sort(key=lambda item: (item.ts_us, isinstance(item, Reading)))
             counted = _point_consumption(point_id, timeline, events)
@@ -187,12 +187,25 @@ def _by_point(readings: Iterable[Reading]) -> dict[str, list[Reading]]:
 
 def _accepted(
     point_id: str, readings: list[Reading]
+) -> tuple[list[Reading], list[int], list[ConsumptionEvent]]:
+    """One reading per instant (the first of the highest) in time order, their instants, and
+    an event per instant with conflicting readings."""
+    instants = list(map(_TS_US, readings))
+    if all(map(lt, instants, instants[1:])):
+        return readings, instants, []  # already in time order, one per instant: the usual case
+    by_ts = dict(zip(instants, readings, strict=True))
+    events: list[ConsumptionEvent] = []
+    if len(by_ts) != len(readings):
+        by_ts, events = _resolve_conflicts(point_id, readings)
+    instants = sorted(by_ts)
+    return list(map(by_ts.__getitem__, instants)), instants, events
+
+
+def _resolve_conflicts(
+    point_id: str, readings: list[Reading]
 ) -> tuple[dict[int, Reading], list[ConsumptionEvent]]:
-    """One reading per instant (the first of the highest) and an event per conflicting instant."""
-    by_ts = dict(zip(map(_TS_US, readings), readings, strict=True))
-    if len(by_ts) == len(readings):
-        return by_ts, []  # no two readings at one instant: the usual case, decided in bulk
-    by_ts = {}
+    """The first of the highest reading per instant, and an event where readings disagree."""
+    by_ts: dict[int, Reading] = {}
     conflicts: dict[int, set[int]] = {}
     for reading in readings:
         kept = by_ts.setdefault(reading.ts_us, reading)
@@ -214,11 +227,9 @@ def _accepted(
 
 
 def _register_deltas(
-    point_id: str, by_ts: dict[int, Reading], events: list[ConsumptionEvent]
+    point_id: str, kept: list[Reading], instants: list[int], events: list[ConsumptionEvent]
 ) -> PointConsumption | None:
     """Intervals of a register that only counted up, built in bulk; None if it ever fell."""
-    instants = sorted(by_ts)
-    kept = list(map(by_ts.__getitem__, instants))
     registers = list(map(_ENERGY_WH, kept))
     deltas = list(map(sub, registers[1:], registers))
     if deltas and min(deltas) < 0:
