@@ -85,7 +85,7 @@ def local_date(micros: int, zone: ZoneInfo) -> date:
     return from_us(micros).astimezone(zone).date()
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)  # a few zones x periods in use; a month is 31 small tuples
 def local_days(zone: ZoneInfo, start_us: int, end_us: int) -> tuple[tuple[date, int, int], ...]:
     """(date, start, end) of each local day in ``zone`` overlapping [start_us, end_us).
 

@@ -33,7 +33,7 @@ def band_segments(
     return _band_segments(energy.profiles, energy.holidays, zone, start_us, end_us)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)  # a few tariffs x periods in use; a month is ~100 segments
 def _band_segments(
     profiles: tuple[DayProfile, ...],
     holiday_rule: HolidayRule | None,
