@@ -226,10 +226,11 @@ def rate(
     start_us, end_us = schedule.in_force_from_us(to_us(start)), to_us(end)
     meter = _Meter(quota)
     segments = _segments(schedule, meter, start_us, end_us) if start_us < end_us else []
-    if quota is None and all(segment.line is not None for segment in segments):
+    order_free = quota is None and all(segment.line is not None for segment in segments)
+    if segments and order_free:
         _add_by_segment(list(intervals), segments, meter, start_us, end_us)
-    else:
-        for interval in sorted(intervals, key=_time_order) if segments else ():
+    elif segments:  # none when no tariff is in force during the period: nothing to charge
+        for interval in sorted(intervals, key=_time_order):
             _add_interval(interval, segments, meter, start_us, end_us)
     return Rating(
         currency=schedule.currency,
