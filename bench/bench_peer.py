@@ -16,9 +16,10 @@ What it measures, honestly:
   switches of the month (the automation's work, done here by service calls).
 * our rating of the same readings in the same process (consumption -> rate -> price, best of 5),
   so the two figures share the machine's load.
-* exactness — the peer's energy cost against ours. The peer gives the whole delta between two
-  readings to the tariff in force when the later one arrives (no split at band boundaries),
-  and its template computes money in binary floating point. It has no standing charge pro rata
+* exactness — the peer's energy cost against ours. utility_meter sums kWh exactly (Decimal
+  from the state text), but gives the whole delta between two readings to the tariff in force
+  when the later one arrives (no split at band boundaries), and the template computes money in
+  binary floating point. It has no standing charge pro rata
   per local day, no holiday calendar of its own (the automation must know them), no
   re-rating of past readings and no statement; neither column includes storing readings.
 
