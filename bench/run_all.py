@@ -109,6 +109,7 @@ BENCHES = [
     Bench("integration", ["bench/bench_integration.py"], parse_integration),
     Bench("modbus", ["bench/bench_modbus.py"], parse_modbus, "."),
     Bench("footprint", ["bench/bench_footprint.py", "--json"], parse_json),
+    Bench("peer", ["bench/bench_peer.py", "--json"], parse_json),
 ]
 
 
