@@ -13,8 +13,9 @@ from .backlog import SeenMessages
 from .protocol import MEASUREMENT_FIELDS, Ack, ChannelState, DeviceConfig, StateMessage
 
 CHANNEL_MODEL = "Breaker channel"
-# The ChannelState field each channel sensor shows, by entity key.
+# The ChannelState field each channel sensor shows, by entity key, in the tuple's order.
 SENSOR_FIELDS: Final = {KEY_ENERGY: "energy_wh"} | {key: key for key in MEASUREMENT_FIELDS}
+assert tuple(SENSOR_FIELDS.values()) == ChannelState._fields[: len(SENSOR_FIELDS)]
 
 
 @dataclass(kw_only=True)
@@ -57,13 +58,13 @@ class Breaker:
         """
         old = self.states.get(channel_id)
         self.states[channel_id] = state
-        changed: list[str] = []
-        if old != state:
-            changed.extend(
-                key
-                for key, name in SENSOR_FIELDS.items()
-                if old is None or getattr(old, name) != getattr(state, name)
-            )
+        if old is None:
+            changed = list(SENSOR_FIELDS)
+        elif old == state:
+            changed = []
+        else:  # the relay, the last field, is left out: zip stops with SENSOR_FIELDS
+            fields = zip(SENSOR_FIELDS, old, state, strict=False)
+            changed = [key for key, was, now in fields if was != now]
         if state.relay is not None and self.relays.get(channel_id) != state.relay:
             self.relays[channel_id] = state.relay
             changed.append(KEY_RELAY)

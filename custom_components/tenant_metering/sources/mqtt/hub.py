@@ -299,7 +299,7 @@ class MqttHub:
                     "online": breaker.online,
                     "last_ts": breaker.last_ts,
                     "last_seq": breaker.last_seq,
-                    "states": {cid: asdict(state) for cid, state in breaker.states.items()},
+                    "states": {cid: state._asdict() for cid, state in breaker.states.items()},
                     "relays": breaker.relays,
                     "entities": sorted(breaker.entity_keys),
                     "pending_commands": len(breaker.pending),
