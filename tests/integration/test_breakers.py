@@ -13,6 +13,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
@@ -306,3 +307,19 @@ async def test_a_state_message_writes_only_the_states_that_changed(
     await hass.async_block_till_done()
     assert len(changed) == 3
     assert reported == []
+
+
+async def test_an_announcement_and_a_first_state_add_their_entities_in_one_batch(
+    hass: HomeAssistant, mqtt_mock: object
+) -> None:
+    """One dispatcher call per message, whatever its number of new entities."""
+    await setup_hub(hass)
+    hub_module = "custom_components.tenant_metering.sources.mqtt.hub"
+    with patch(f"{hub_module}.async_dispatcher_send", wraps=async_dispatcher_send) as send:
+        await announce(hass)
+        assert [len(call.args[2]) for call in send.call_args_list] == [2]  # two relays
+        fire(hass, f"{BASE}/state", state(1, 1, {"1": FULL_CHANNEL, "2": FULL_CHANNEL}))
+        await hass.async_block_till_done()
+        assert [len(call.args[2]) for call in send.call_args_list] == [2, 12]
+    assert len(hass.states.async_entity_ids("sensor")) == 12
+    assert len(hass.states.async_entity_ids("switch")) == 2
