@@ -29,9 +29,12 @@ What it measures, honestly:
   successive state messages 10 s apart (so measurements and registers move as they do in
   use): our share. ``--profile`` prints where its time goes.
 
-Both CPU figures start from a full garbage collection: a full collection of HA's whole heap
-(about 0.3 s here) comes once per so many allocations of the whole process, not per message,
-and one falling into a timed run of 200 messages would decide the figure on its own.
+Every timed sample (each breaker's announcement and first state, the fleet's burst, both CPU
+runs) starts from a full garbage collection. A full collection of the whole process's heap
+(0.15-0.3 s here, with HA, 100 breakers and 3,600 entities) comes once per so many
+allocations of the whole process and falls on whichever operation crosses the threshold; one
+landing in a sample would decide its figure on its own (it made the earlier first-state
+maximum of several hundred ms).
 
 Usage: .venv/bin/python bench/bench_integration.py [--breakers 50] [--channels 10] [--profile]
 """
@@ -198,6 +201,7 @@ async def _one_by_one(
     connect_ms: list[float] = []
     first_state_ms: list[float] = []
     for index, breaker in enumerate(fleet.breakers):
+        gc.collect()  # see the module docstring
         started = time.monotonic()
         await hass.async_add_executor_job(breaker.connect)
         await _until(lambda breaker=breaker: arrivals.switches_live(breaker) is not None)
@@ -210,6 +214,7 @@ async def _one_by_one(
         # A real breaker's next state comes seconds later: let HA subscribe to it first.
         await asyncio.sleep(SUBSCRIBE_SETTLE_S)
         sensors = _entities(hass, "sensor") + 6 * len(breaker.channels)
+        gc.collect()
         started = time.perf_counter()
         await hass.async_add_executor_job(breaker.step)
         await _until(lambda sensors=sensors: _entities(hass, "sensor") >= sensors)
@@ -277,7 +282,7 @@ def _handler_only(
     per_message = (time.thread_time() - start) / count
     report = io.StringIO()
     if profiler is not None:
-        pstats.Stats(profiler, stream=report).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profiler, stream=report).sort_stats("cumulative").print_stats(30)
     return per_message, report.getvalue()
 
 
@@ -300,6 +305,7 @@ async def run(args: argparse.Namespace) -> tuple[list[tuple[str, str]], str]:
             )
             try:
                 await arrivals.async_start(DEFAULT_PREFIX)
+                gc.collect()  # see the module docstring
                 hub = await _setup_hub(hass)
                 at_once_ms = await _fleet_at_once(arrivals, fleet)
                 announce_ms, connect_ms, first_state_ms = await _one_by_one(
