@@ -19,6 +19,7 @@ from custom_components.tenant_metering.hourly import hourly_registers, hourly_st
 from custom_components.tenant_metering.ledger_link.client import loads_json, parse_tenant_state
 from custom_components.tenant_metering.sources.mqtt import protocol
 from custom_components.tenant_metering.sources.mqtt.backlog import SeenMessages
+from custom_components.tenant_metering.sources.mqtt.breaker import SENSOR_FIELDS
 
 from .common import announcement
 from .fake_ledger import tenant_state
@@ -159,6 +160,12 @@ def test_valid_states_keep_every_value(
 def test_states_that_are_no_measurement_are_refused(payload: str | bytes) -> None:
     with pytest.raises(protocol.ProtocolError):
         protocol.parse_state(payload)
+
+
+def test_sensor_fields_are_the_channel_states_first_fields_in_order() -> None:
+    """The hub diffs two states by position, pairing each field with its sensor's key."""
+    assert tuple(SENSOR_FIELDS.values()) == protocol.ChannelState._fields[: len(SENSOR_FIELDS)]
+    assert protocol.ChannelState._fields[len(SENSOR_FIELDS) :] == ("relay",)
 
 
 def test_point_ids_round_trip() -> None:
