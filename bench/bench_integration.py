@@ -13,9 +13,9 @@ What it measures, honestly:
   burst when it subscribes, as after a restart: first announcement received → last relay
   switch live), and one breaker after the other (a second fleet; median and max over every
   breaker, so over ``--sample`` x channels channels). The second figure also comes from the
-  breaker's connect, which adds paho's connect and the broker's delivery; Mosquitto's
-  default ``set_tcp_nodelay false`` (Nagle's algorithm against delayed ACKs) costs about
-  40 ms there, outside HA.
+  breaker's connect, which adds paho's connect and the broker's delivery. The broker runs
+  with ``set_tcp_nodelay true``, as docs/integration.md recommends: Mosquitto's default
+  (Nagle's algorithm against delayed ACKs) adds about 40 ms there, outside HA.
 * first state → sensors — from a breaker publishing its first state message until its
   measurement sensors are live (includes the broker round trip).
 * CPU per state message — CPU time of HA's event-loop thread (``time.thread_time`` read
@@ -289,7 +289,7 @@ def _handler_only(
 async def run(args: argparse.Namespace) -> tuple[list[tuple[str, str]], str]:
     with (
         tempfile.TemporaryDirectory() as tmp,
-        MosquittoBroker(Path(tmp) / "broker") as broker,
+        MosquittoBroker(Path(tmp) / "broker", tcp_nodelay=True) as broker,
         patch("homeassistant.config.async_hass_config_yaml", AsyncMock(return_value={})),
     ):
         async with async_test_home_assistant() as hass:
