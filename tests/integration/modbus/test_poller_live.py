@@ -523,3 +523,17 @@ async def test_load_on_a_relay_known_on_reads_no_relays_between_refreshes(
     meter.set_channel("7", replace(sample(6), energy_wh=1_234_560 + 60_000 + 500))
     clock.now = 30
     assert (await poller.poll()).requests == 2
+
+
+async def test_a_meter_reset_reads_relays_known_on_at_once(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    """A counter that went back is a meter reset or reboot, which may have opened a relay."""
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    assert (await poller.poll()).channels["7"].relay is True
+    meter.set_channel("7", ChannelValues(energy_wh=3, current=0.0, power=0.0, relay=False))
+    clock.now = 30
+    reading = await poller.poll()
+    assert (reading.requests, reading.channels["7"].relay) == (3, False)
+    assert reading.channels["7"].counter_reset

@@ -9,9 +9,10 @@ coils or registers is not read every poll: on the first poll, right after every 
 (the write's confirmation shows at once, the next poll reads it back) and then once per
 ``relay_refresh_s``, which bounds how late a relay switched at the meter itself shows. The
 values read every poll are evidence, though: a channel whose relay is off or unknown showing
-current or power above noise, or an energy counter that moved (went up, or back after a
-reset or a reboot that may have closed the relays), has its relays read in that same poll, so
-a cut supply switched back on at the meter shows on the next poll. A relay read that fails, or
+current or power above noise or an energy counter going up, and any channel whose energy
+counter went back (a reset, a meter that rebooted and may have switched its relays), has its
+relays read in that same poll: a cut supply switched back on at the meter shows on the next
+poll. A relay read that fails, or
 a meter that does not answer at all, makes the relay unknown (None) and re-read on the next
 poll; a relay state from before an outage is never shown.
 """
@@ -153,7 +154,7 @@ class MeterPoller:
         commands = self._commands
         words, failed = await self._read(self.value_blocks)
         requests = len(self.value_blocks)
-        if self._relays_contradicted(words):
+        if self._relays_in_doubt(words):
             self._relays_due_at = float("-inf")
         if self.relay_blocks and now >= self._relays_due_at:
             relay_words, relays_failed = await self._read(self.relay_blocks)
@@ -177,29 +178,32 @@ class MeterPoller:
             failed_requests=failed,
         )
 
-    def _relays_contradicted(self, words: Mapping[tuple[Table, int], int]) -> bool:
-        """Whether this poll's values say a relay not read every poll may not be as stored.
+    def _relays_in_doubt(self, words: Mapping[tuple[Table, int], int]) -> bool:
+        """Whether this poll's values say a relay not read every poll may not be as stored
+        (and remember each such channel's energy register for the next poll).
 
-        A channel whose relay is not known on draws current or power, or its energy counter
-        moved since the last poll (up: it was supplied; down: the meter was reset or rebooted,
-        which may have closed its relays).
+        An energy counter that went back (the meter was reset or rebooted, which may have
+        switched its relays either way), or a channel whose relay is not known on that draws
+        current or power or whose energy counter went up.
         """
-        contradicted = False
+        in_doubt = False
         for channel in self._cached_relay_channels:
             energy = self._decoded(channel.value(Quantity.ENERGY), words)
             seen = self._seen_energy.get(channel.channel_id)
+            moved = Decimal(0) if energy is None or seen is None else energy - seen
             if energy is not None:
                 self._seen_energy[channel.channel_id] = energy
-            if _relay_state(channel.relay, self._relay_words) is True:
-                continue
-            current = self._decoded(channel.value(Quantity.CURRENT), words)
-            power = self._decoded(channel.value(Quantity.POWER), words)
-            contradicted |= (
-                (current is not None and abs(current) > LOAD_NOISE_CURRENT_A)
-                or (power is not None and abs(power) > LOAD_NOISE_POWER_W)
-                or (energy is not None and seen is not None and energy != seen)
-            )
-        return contradicted
+            if moved < 0:
+                in_doubt = True
+            elif _relay_state(channel.relay, self._relay_words) is not True:
+                current = self._decoded(channel.value(Quantity.CURRENT), words)
+                power = self._decoded(channel.value(Quantity.POWER), words)
+                in_doubt |= (
+                    moved > 0
+                    or (current is not None and abs(current) > LOAD_NOISE_CURRENT_A)
+                    or (power is not None and abs(power) > LOAD_NOISE_POWER_W)
+                )
+        return in_doubt
 
     async def _read(
         self, blocks: tuple[ReadBlock, ...]
