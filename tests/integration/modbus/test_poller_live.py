@@ -352,6 +352,7 @@ async def test_a_relay_command_shows_at_once_and_the_next_poll_reads_it_back(
     await poller.set_relay("12", False)
 
     assert meter.relay("12") is False
+    meter.set_channel("12", sample(11))  # the open relay stops the load (the meter reads 0)
     clock.now = 60
     after = await poller.poll()
     assert (after.requests, after.channels["12"].relay, after.channels["11"].relay) == (
@@ -454,9 +455,85 @@ async def test_a_command_during_a_relay_refresh_is_not_undone_by_it(
     clock.now = 300  # the relays are due: this poll reads them while the command waits
     await asyncio.gather(poller.poll(), poller.set_relay("4", False))
     assert meter.relay("4") is False
+    meter.set_channel("4", sample(3))  # the open relay stops the load (the meter reads 0)
 
     clock.now = 330
     after = await poller.poll()
     assert (after.requests, after.channels["4"].relay) == (3, False)
     clock.now = 360
     assert (await poller.poll()).requests == 2
+
+
+async def cut_relay_7(meter: SimulatedMeter, poller: MeterPoller, clock: Clock) -> None:
+    """Poll, cut channel 7 and read it back; the relays are next due at 330 s."""
+    await poller.poll()
+    await poller.set_relay("7", False)
+    meter.set_channel("7", sample(6))  # the open relay stops the load (the meter reads 0)
+    clock.now = 30
+    assert (await poller.poll()).channels["7"].relay is False
+    clock.now = 60
+    assert (await poller.poll()).requests == 2  # off, no load, no energy: nothing to re-read
+
+
+async def test_a_cut_relay_switched_back_on_at_the_meter_shows_on_the_next_poll(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    """Current through a relay believed off is evidence: the relays are read in that poll,
+    not up to ``relay_refresh_s`` later (a tenant in arrears pressing the meter's button)."""
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    await cut_relay_7(meter, poller, clock)
+
+    meter.set_channel("7", replace(sample(6), current=5.0, relay=True))
+    clock.now = 90
+    reading = await poller.poll()
+    assert (reading.requests, reading.channels["7"].relay) == (3, True)
+    assert reading.channels["7"].current == pytest.approx(5.0)
+    clock.now = 120
+    assert (await poller.poll()).requests == 2  # known on again: back to the refresh interval
+
+
+@pytest.mark.parametrize(
+    "energy_wh",
+    [1_234_560 + 60_000 + 10, 7],  # went up with no current seen; reset (the meter rebooted)
+    ids=["energy-rose", "counter-reset"],
+)
+async def test_energy_moving_behind_a_cut_relay_reads_the_relays_at_once(
+    modbus_server: SimulatedModbusServer,
+    bus: ModbusBus,
+    profiles: dict[str, Profile],
+    energy_wh: int,
+) -> None:
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    await cut_relay_7(meter, poller, clock)
+
+    meter.set_channel("7", ChannelValues(energy_wh=energy_wh, current=0.0, power=0.0, relay=True))
+    clock.now = 90
+    reading = await poller.poll()
+    assert (reading.requests, reading.channels["7"].relay) == (3, True)
+
+
+async def test_load_on_a_relay_known_on_reads_no_relays_between_refreshes(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    await poller.poll()
+    meter.set_channel("7", replace(sample(6), energy_wh=1_234_560 + 60_000 + 500))
+    clock.now = 30
+    assert (await poller.poll()).requests == 2
+
+
+async def test_a_meter_reset_reads_relays_known_on_at_once(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    """A counter that went back is a meter reset or reboot, which may have opened a relay."""
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    assert (await poller.poll()).channels["7"].relay is True
+    meter.set_channel("7", ChannelValues(energy_wh=3, current=0.0, power=0.0, relay=False))
+    clock.now = 30
+    reading = await poller.poll()
+    assert (reading.requests, reading.channels["7"].relay) == (3, False)
+    assert reading.channels["7"].counter_reset

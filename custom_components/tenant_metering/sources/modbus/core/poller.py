@@ -7,9 +7,14 @@ read or was not believable — never zero in place of a failed read.
 Relay states change only when someone switches them, so a block holding nothing but relay
 coils or registers is not read every poll: on the first poll, right after every command
 (the write's confirmation shows at once, the next poll reads it back) and then once per
-``relay_refresh_s``, which bounds how late a relay switched at the meter itself shows. A
-relay read that fails, or a meter that does not answer at all, makes the relay unknown (None)
-and re-read on the next poll; a relay state from before an outage is never shown.
+``relay_refresh_s``, which bounds how late a relay switched at the meter itself shows. The
+values read every poll are evidence, though: a channel whose relay is off or unknown showing
+current or power above noise or an energy counter going up, and any channel whose energy
+counter went back (a reset, a meter that rebooted and may have switched its relays), has its
+relays read in that same poll: a cut supply switched back on at the meter shows on the next
+poll. A relay read that fails, or
+a meter that does not answer at all, makes the relay unknown (None) and re-read on the next
+poll; a relay state from before an outage is never shown.
 """
 
 from collections.abc import Callable, Mapping
@@ -28,6 +33,10 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_NOMINAL_VOLTAGE_V = 230.0
 DEFAULT_RELAY_REFRESH_S = 300.0
+# What an open relay may still show: meters read a few mA or W of noise with no load, and a
+# reading above that through a relay believed off means it is not off.
+LOAD_NOISE_CURRENT_A = Decimal("0.05")
+LOAD_NOISE_POWER_W = Decimal(5)
 
 
 class RelayWriteError(Exception):
@@ -113,6 +122,15 @@ class MeterPoller:
         )
         """Read every poll; the other blocks hold relays only."""
         self.relay_blocks = tuple(block for block in self.blocks if block not in self.value_blocks)
+        self._cached_relay_channels = tuple(
+            c
+            for c in self.channels
+            if c.relay
+            and any(_within(_span(c.relay.table, c.relay.address, 1), b) for b in self.relay_blocks)
+        )
+        """The channels whose relay is not read every poll."""
+        self._seen_energy: dict[str, Decimal] = {}
+        """Each such channel's energy register at the last poll that read it."""
         self._relay_words: dict[tuple[Table, int], int] = {}
         """The relay blocks' words as last read (or confirmed written)."""
         self._relays_due_at = float("-inf")
@@ -136,6 +154,8 @@ class MeterPoller:
         commands = self._commands
         words, failed = await self._read(self.value_blocks)
         requests = len(self.value_blocks)
+        if self._relays_in_doubt(words):
+            self._relays_due_at = float("-inf")
         if self.relay_blocks and now >= self._relays_due_at:
             relay_words, relays_failed = await self._read(self.relay_blocks)
             requests += len(self.relay_blocks)
@@ -157,6 +177,33 @@ class MeterPoller:
             requests=requests,
             failed_requests=failed,
         )
+
+    def _relays_in_doubt(self, words: Mapping[tuple[Table, int], int]) -> bool:
+        """Whether this poll's values say a relay not read every poll may not be as stored
+        (and remember each such channel's energy register for the next poll).
+
+        An energy counter that went back (the meter was reset or rebooted, which may have
+        switched its relays either way), or a channel whose relay is not known on that draws
+        current or power or whose energy counter went up.
+        """
+        in_doubt = False
+        for channel in self._cached_relay_channels:
+            energy = self._decoded(channel.value(Quantity.ENERGY), words)
+            seen = self._seen_energy.get(channel.channel_id)
+            moved = Decimal(0) if energy is None or seen is None else energy - seen
+            if energy is not None:
+                self._seen_energy[channel.channel_id] = energy
+            if moved < 0:
+                in_doubt = True
+            elif _relay_state(channel.relay, self._relay_words) is not True:
+                current = self._decoded(channel.value(Quantity.CURRENT), words)
+                power = self._decoded(channel.value(Quantity.POWER), words)
+                in_doubt |= (
+                    moved > 0
+                    or (current is not None and abs(current) > LOAD_NOISE_CURRENT_A)
+                    or (power is not None and abs(power) > LOAD_NOISE_POWER_W)
+                )
+        return in_doubt
 
     async def _read(
         self, blocks: tuple[ReadBlock, ...]
