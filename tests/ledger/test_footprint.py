@@ -4,7 +4,11 @@ from pathlib import Path
 import subprocess
 import sys
 
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
 import tenant_ledger
+from tenant_ledger.db import engine as db_engine
 
 ADDON_DIR = Path(tenant_ledger.__file__).resolve().parents[1]
 PDF_LIBRARIES = {"fpdf", "fontTools", "PIL", "numpy"}
@@ -27,3 +31,27 @@ def test_serving_does_not_load_the_pdf_libraries() -> None:
     loaded = _top_level_modules_after("import tenant_ledger.server, tenant_ledger.cli")
     assert "tenant_ledger" in loaded
     assert loaded & PDF_LIBRARIES == set()
+
+
+def test_serving_loads_no_migration_tool_until_it_migrates() -> None:
+    loaded = _top_level_modules_after("import tenant_ledger.server, tenant_ledger.cli")
+    assert loaded & {"alembic", "mako", "pygments"} == set()
+
+
+def test_a_database_at_the_newest_migration_starts_without_alembic(tmp_path: Path) -> None:
+    open_and_upgrade = (
+        "from tenant_ledger.db import engine as db_engine\n"
+        f"engine = db_engine.create_engine(db_engine.default_url(Path({str(tmp_path)!r})))\n"
+        "db_engine.upgrade(engine)\n"
+        "assert db_engine.stored_revision(engine) == db_engine.HEAD_REVISION\n"
+    )
+    first = _top_level_modules_after(f"from pathlib import Path\n{open_and_upgrade}")
+    again = _top_level_modules_after(f"from pathlib import Path\n{open_and_upgrade}")
+    assert "alembic" in first
+    assert "alembic" not in again
+
+
+def test_the_newest_migration_is_alembics_head() -> None:
+    config = Config()
+    config.set_main_option("script_location", "tenant_ledger:migrations")
+    assert ScriptDirectory.from_config(config).get_current_head() == db_engine.HEAD_REVISION
