@@ -11,7 +11,7 @@ from tenant_ledger.ledger_key import LedgerKey
 
 DATABASE_FILE = "ledger.sqlite3"
 _KEY_OPTION = "tenant_ledger_key"
-HEAD_REVISION = "0016"
+HEAD_REVISION = "0017"
 """The newest migration (a test holds it to alembic's head): a database there needs none."""
 
 
