@@ -19,6 +19,21 @@ PLAN_TARIFF_RESOURCES = tuple(r.value for r in Resource if r is not Resource.ELE
 """A plan's electricity tariff is ``plans.tariff_id``; ``plan_tariffs`` holds the others."""
 
 
+class HexBytes(sa.TypeDecorator[str]):
+    """A hexadecimal string in Python, stored as its bytes: half the space."""
+
+    impl = sa.LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> bytes | None:
+        return None if value is None else bytes.fromhex(value)
+
+    def process_result_value(self, value: object, dialect: sa.Dialect) -> str | None:
+        # Only bytes come from the ledger; anything else written there is shown as it is (and
+        # matches no hash).
+        return value.hex() if isinstance(value, bytes) else None if value is None else str(value)
+
+
 def _resource(name: str) -> sa.Column[str]:
     """Added by revision 0013: what a point, tariff or rating period measures."""
     return sa.Column(
@@ -198,8 +213,8 @@ readings = sa.Table(
     sa.Column("seq", sa.BigInteger),
     sa.Column("received_at_us", sa.BigInteger, nullable=False),
     # Added by revision 0009: the keyed hash (db/sealed.py) over the row with its point id;
-    # NULL only before the key.
-    sa.Column("mac", sa.String(32)),
+    # NULL only before the key. Its 16 bytes, since revision 0017 (hexadecimal before).
+    sa.Column("mac", HexBytes(16)),
     sa.UniqueConstraint("point", "ts", name="reading_point_ts"),
     sa.CheckConstraint("energy_wh >= 0", name="reading_energy"),
 )
