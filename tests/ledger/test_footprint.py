@@ -12,6 +12,7 @@ from tenant_ledger.db import engine as db_engine
 
 ADDON_DIR = Path(tenant_ledger.__file__).resolve().parents[1]
 PDF_LIBRARIES = {"fpdf", "fontTools", "PIL", "numpy"}
+HOLIDAY_CALENDARS = "holidays"
 
 
 def _top_level_modules_after(code: str) -> set[str]:
@@ -55,3 +56,15 @@ def test_the_newest_migration_is_alembics_head() -> None:
     config = Config()
     config.set_main_option("script_location", "tenant_ledger:migrations")
     assert ScriptDirectory.from_config(config).get_current_head() == db_engine.HEAD_REVISION
+
+
+def test_holiday_calendars_load_with_the_first_tariff_that_names_one() -> None:
+    loaded = _top_level_modules_after("import tenant_ledger.server, tenant_ledger.cli")
+    assert HOLIDAY_CALENDARS not in loaded
+    loaded = _top_level_modules_after(
+        "from tenant_ledger.billing.tariffs import parse_tariff\n"
+        "parse_tariff({'currency': 'EUR', 'timezone': 'Europe/Berlin', 'energy': {'type': 'tou', "
+        "'default_band': 'day', 'bands': {'day': '0.30'}, 'schedule': [], "
+        "'holidays': {'country': 'DE', 'treat_as': 'sun'}}})"
+    )
+    assert HOLIDAY_CALENDARS in loaded
