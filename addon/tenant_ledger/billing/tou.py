@@ -8,15 +8,13 @@ from datetime import date
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
-from tenant_ledger.billing.tariffs import DayProfile, HolidayRule, TouEnergy
+from tenant_ledger.billing.tariffs import DayProfile, HolidayRule, TouEnergy, country_holidays
 from tenant_ledger.billing.timestamps import local_days, wall_to_us
 
 
 @lru_cache(maxsize=256)
 def _holiday_dates(country: str, subdivision: str | None, year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))
+    return frozenset(country_holidays(country, subdivision, year))
 
 
 def _schedule_weekday(day: date, rule: HolidayRule | None) -> int:

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from tenant_ledger.billing.plausibility import Register
 from tenant_ledger.billing.resources import Resource
+from tenant_ledger.db import point_numbers
 from tenant_ledger.db.schema import rating_cursors, rating_periods, readings
 
 
@@ -30,7 +31,7 @@ def cursor(connection: sa.Connection, point_id: str) -> Register | None:
 
 def readings_after(connection: sa.Connection, point_id: str, after: int | None) -> list[Register]:
     """The point's readings newer than epoch second ``after`` (all when None), oldest first."""
-    query = sa.select(readings.c.ts, readings.c.energy_wh).where(readings.c.point_id == point_id)
+    query = sa.select(readings.c.ts, readings.c.energy_wh).where(point_numbers.of_point(point_id))
     if after is not None:
         query = query.where(readings.c.ts > after)
     return [
