@@ -57,18 +57,29 @@ def parse_integration(output: str) -> list[Row]:
 
 def parse_modbus(output: str) -> list[Row]:
     rows = []
-    pattern = (
-        r"(.+): (\d+) channels, (\d+) requests/poll, median ([\d.]+) ms/poll, "
-        r"p95 ([\d.]+) ms, failed requests (\d+)"
+    ours = (
+        r"(.+): (\d+) channels, (\d+) requests/poll \(mean ([\d.]+), max (\d+)\), "
+        r"median ([\d.]+) ms/poll, p95 ([\d.]+) ms, failed requests (\d+)"
     )
+    peer = r"peer: (.+): (\d+) channels, (\d+) requests/poll \(mean ([\d.]+), max (\d+); (.+)\)"
     for line in output.splitlines():
-        if found := re.match(pattern, line.strip()):
-            name, channels, requests, median, p95, failed = found.groups()
+        if found := re.match(peer, line.strip()):
+            name, channels, requests, mean, most, config = found.groups()
+            rows.append(
+                (
+                    f"Modbus peer: {name}",
+                    f"{requests} requests/poll",
+                    f"{channels} channels, mean {mean}, max {most}; {config}",
+                )
+            )
+        elif found := re.match(ours, line.strip()):
+            name, channels, requests, mean, most, median, p95, failed = found.groups()
             rows.append(
                 (
                     f"Modbus poll: {name}",
                     f"{median} ms (p95 {p95})",
-                    f"{channels} channels, {requests} requests/poll, {failed} failed",
+                    f"{channels} channels, {requests} requests/poll (mean {mean}, max {most}), "
+                    f"{failed} failed",
                 )
             )
     return rows
@@ -98,6 +109,7 @@ BENCHES = [
     Bench("integration", ["bench/bench_integration.py"], parse_integration),
     Bench("modbus", ["bench/bench_modbus.py"], parse_modbus, "."),
     Bench("footprint", ["bench/bench_footprint.py", "--json"], parse_json),
+    Bench("peer", ["bench/bench_peer.py", "--json"], parse_json),
 ]
 
 

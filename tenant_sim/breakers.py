@@ -47,6 +47,7 @@ class SimulatedChannel:
     rated_current_a: int = 32
     energy_wh: int = 0
     relay_on: bool = True
+    relay_switched_at: float | None = None  # time.perf_counter() of the last command obeyed
     _carry_wh: float = 0.0  # the fraction of a Wh not yet on the integer register
 
     def advance(self, start: float, end: float) -> float:
@@ -189,6 +190,7 @@ class SimulatedBreaker:
         else:
             with self._lock:
                 channel.relay_on = relay == "on"
+                channel.relay_switched_at = time.perf_counter()
             ack = {"id": command_id, "ok": True, "relay": relay}
         if self.ack_commands:
             client.publish(f"{self.base_topic}/ack", json.dumps(ack), qos=1)

@@ -70,19 +70,25 @@ class _Device:
     """One device's four tables (raw 16-bit registers, coils as 0/1), counting read requests.
 
     Also pymodbus ≤ 3.11's per-device context (``decode``, ``validate``, ``getValues``, …).
+    Requests touching an address in ``refused`` fail, as a meter's unmapped addresses do.
     """
 
     def __init__(self) -> None:
         self.tables = {table: array("H", [0]) * REGISTER_SPACE for table in Table}
         self.reads = 0
+        self.refused: set[tuple[Table, int]] = set()
 
     @staticmethod
     def decode(function_code: int) -> str:
         return _TABLE_OF_FUNCTION_CODE[function_code].value
 
-    @staticmethod
-    def validate(function_code: int, address: int, count: int = 1) -> bool:
-        return function_code in _TABLE_OF_FUNCTION_CODE and 0 <= address <= REGISTER_SPACE - count
+    def validate(self, function_code: int, address: int, count: int = 1) -> bool:
+        table = _TABLE_OF_FUNCTION_CODE.get(function_code)
+        return (
+            table is not None
+            and 0 <= address <= REGISTER_SPACE - count
+            and not any((table, a) in self.refused for a in range(address, address + count))
+        )
 
     def getValues(  # noqa: N802 (pymodbus' name)
         self, function_code: int, address: int, count: int = 1
@@ -103,6 +109,11 @@ class _Device:
     async def async_getValues(  # noqa: N802 (pymodbus' name)
         self, function_code: int, address: int, count: int = 1
     ) -> list[int] | list[bool]:
+        if not self.validate(function_code, address, count):
+            # pymodbus ≤ 3.11 does not validate coil reads and garbles the exception response
+            # to an error raised here; the device stays silent instead (the client times out),
+            # as a meter ignoring a request it cannot serve does. A failed read all the same.
+            raise _NO_SUCH_DEVICE(f"function {function_code} {address}+{count} is refused")
         return self.getValues(function_code, address, count)
 
     async def async_setValues(  # noqa: N802 (pymodbus' name)
@@ -194,6 +205,16 @@ class SimulatedModbusServer:
     def write(self, slave_id: int, table: Table, address: int, values: Sequence[int]) -> None:
         """Set raw 16-bit registers (or 0/1 coils) starting at the 0-based ``address``."""
         self._slaves[slave_id].write(table, address, values)
+
+    def refuse(self, slave_id: int, table: Table, address: int, count: int) -> None:
+        """Refuse any request touching these addresses (a register the meter does not map, a
+        relay that refuses commands) until ``allow_all``: "illegal data address", or silence
+        for a coil read under pymodbus ≤ 3.11."""
+        self._slaves[slave_id].refused.update((table, a) for a in range(address, address + count))
+
+    def allow_all(self, slave_id: int) -> None:
+        """Serve every address of ``slave_id`` again."""
+        self._slaves[slave_id].refused.clear()
 
     def read(self, slave_id: int, table: Table, address: int, count: int) -> list[int]:
         """Raw values as a client would read them (not counted as a request)."""

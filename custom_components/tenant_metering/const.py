@@ -94,6 +94,9 @@ TENANT_STATUSES: Final = (
     "quota_exhausted",
 )
 ARREARS_STATUSES: Final = frozenset({"arrears", "disconnect_due", "disconnected"})
+# The statuses whose arrears cut-off may be restored (the ledger's billing/status.py decides
+# the same; Home Assistant checks it again rather than trust a restore for anyone else).
+RESTORABLE_STATUSES: Final = frozenset({"ok", "low", "exempt"})
 
 
 def signal_new_channel_entity(entry_id: str) -> str:

@@ -93,6 +93,8 @@ class ReadingPublisher:
             if last is None or reading.ts > last:
                 self._last_ts[reading.point] = reading.ts
             readings.append(reading.body())
+        if not readings:
+            return  # all sent already (a repeated message): not even the topic to look up
         topic = self.topic
         for start in range(0, len(readings), MAX_READINGS_PER_MESSAGE):
             batch = readings[start : start + MAX_READINGS_PER_MESSAGE]

@@ -1,6 +1,7 @@
 """Shared pieces of the end-to-end tests: a ledger subprocess whose clock the test moves, HA
-with the integration on the real broker, and small waiting helpers (the fixtures built from
-them are in ``conftest.py``; ``bench/bench_e2e.py`` uses the same pieces without pytest).
+with the integration on the real broker, small waiting helpers, and a timer of a restore's
+hops (the fixtures built from them are in ``conftest.py``; ``bench/bench_e2e.py`` uses the
+same pieces without pytest).
 
 The ledger runs as ``python -m tenant_ledger serve --now E2E_NOW`` would, in its own process,
 so no date in these tests is today's: readings are stamped on the ledger's clock
@@ -17,10 +18,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 import shutil
+import statistics
 import time
 from typing import Any, Self
 
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, ServiceCall, callback
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
@@ -34,7 +37,7 @@ from custom_components.tenant_metering.const import (
     KIND_LEDGER,
     KIND_MQTT_HUB,
 )
-from tenant_sim.breakers import BreakerFleet, SimulatedBreaker
+from tenant_sim.breakers import BreakerFleet, SimulatedBreaker, SimulatedChannel
 from tenant_sim.clock import SimClock
 from tenant_sim.ledger_process import LedgerProcess
 from tenant_sim.mosquitto import MosquittoBroker
@@ -302,3 +305,107 @@ def quiet_hours(start_in: timedelta, end_in: timedelta) -> dict[str, str]:
         "quiet_start": (now + start_in).strftime("%H:%M:%S"),
         "quiet_end": (now + end_in).strftime("%H:%M:%S"),
     }
+
+
+@dataclass(frozen=True)
+class RestoreHops:
+    """One restore, hop by hop, in milliseconds (see ``RestoreTimer``)."""
+
+    decision_ms: float  # top-up service call → ledger → retained state → HA's status sensor
+    command_ms: float  # status → blueprint → apply decision → switch.turn_on → MQTT → breaker
+    ack_ms: float  # the breaker's ack → HA's relay switch shows it on
+
+    @property
+    def restored_ms(self) -> float:
+        """Top-up → the breaker's relay on: the supply is back."""
+        return self.decision_ms + self.command_ms
+
+
+class RestoreTimer:
+    """Times the hops of a restore from HA's state-change events and the breaker's own stamp
+    (``SimulatedChannel.relay_switched_at``), so no polling interval is in the figures."""
+
+    def __init__(self, hass: HomeAssistant, number: str, channel: SimulatedChannel) -> None:
+        self.status = f"sensor.tenant_{number}_status"
+        self.relay = f"switch.{channel.name.lower().replace(' ', '_')}_relay"
+        self.channel = channel
+        self._marks: dict[str, float] = {}
+        self.stop = async_track_state_change_event(hass, [self.status, self.relay], self._on_change)
+
+    def start(self) -> None:
+        """The clock starts: call just before the top-up."""
+        self._marks = {"top_up": time.perf_counter()}
+
+    @callback
+    def _on_change(self, event: Event[EventStateChangedData]) -> None:
+        entity_id, new, now = event.data["entity_id"], event.data["new_state"], time.perf_counter()
+        if new is None or "top_up" not in self._marks:
+            return
+        if entity_id == self.status and new.attributes.get("supply_action") == "restore":
+            self._marks.setdefault("decided", now)
+        elif entity_id == self.relay and new.state == "on":
+            self._marks.setdefault("confirmed", now)
+
+    def _switched(self) -> float | None:
+        switched = self.channel.relay_switched_at
+        return switched if switched is not None and switched > self._marks["top_up"] else None
+
+    async def hops(self, limit_s: float = 30.0) -> RestoreHops:
+        """Wait until HA shows the restored relay; then the hops of this restore."""
+        marks = self._marks
+        await until(
+            lambda: "confirmed" in marks and self._switched() is not None,
+            "the restore to reach HA",
+            limit_s,
+            poll_s=0.01,
+        )
+        switched = self._switched()
+        assert switched is not None
+        return RestoreHops(
+            decision_ms=(marks["decided"] - marks["top_up"]) * 1000,
+            command_ms=(switched - marks["decided"]) * 1000,
+            ack_ms=(marks["confirmed"] - switched) * 1000,
+        )
+
+
+async def cut_off_and_restore(
+    hass: HomeAssistant, ledger: Ledger, timer: RestoreTimer, device_id: str
+) -> RestoreHops:
+    """One round: an adjustment puts tenant 101 in arrears and the cut-off blueprint cuts the
+    supply; once that run is over (the ledger recorded the cut-off, the automation is idle),
+    a ``tenant_metering.top_up`` restores it, timed hop by hop."""
+    balance = await ledger.balance("t101")
+    await ledger.call(
+        "POST",
+        "/api/tenants/t101/adjustments",
+        {"amount": str(-balance - 1), "reason": "arrears", "actor": "e2e"},
+        expect=201,
+    )
+    await until(lambda: not timer.channel.relay_on, "the cut-off reaching the breaker", poll_s=0.01)
+    await until(
+        lambda: (
+            state(hass, timer.status) == "disconnected"
+            and state(hass, "switch.tenant_101_supply") == "off"
+            and _automation_idle(hass, "automation.cutoff_101")
+        ),
+        "the cut-off run to end",
+        poll_s=0.01,
+    )
+    timer.start()
+    await hass.services.async_call(
+        DOMAIN, "top_up", {"device_id": device_id, "amount": "6.00", "reason": "top-up"}
+    )
+    return await timer.hops()
+
+
+def _automation_idle(hass: HomeAssistant, entity_id: str) -> bool:
+    current = hass.states.get(entity_id)
+    return current is not None and current.attributes.get("current") == 0
+
+
+def median_hops(rounds: list[RestoreHops]) -> RestoreHops:
+    return RestoreHops(
+        decision_ms=statistics.median(hop.decision_ms for hop in rounds),
+        command_ms=statistics.median(hop.command_ms for hop in rounds),
+        ack_ms=statistics.median(hop.ack_ms for hop in rounds),
+    )

@@ -1,11 +1,19 @@
 """MQTT breakers: discovery → devices and entities, lazy fields, availability, removal."""
 
 import logging
+from typing import Any
 from unittest.mock import MagicMock, patch
 
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import (
+    EVENT_STATE_CHANGED,
+    EVENT_STATE_REPORTED,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+    Platform,
+)
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
@@ -255,3 +263,63 @@ async def test_entities_come_back_after_restart(
     power = hass.states.get("sensor.room_201_power")
     assert power is not None
     assert power.state == STATE_UNKNOWN
+
+
+async def test_a_state_message_writes_only_the_states_that_changed(
+    hass: HomeAssistant, mqtt_mock: object
+) -> None:
+    """Unchanged fields cost nothing: no write, so no ``state_reported`` either; a changed
+    field (or one the device stops sending) is written."""
+    await setup_hub(hass)
+    await announce(hass)
+    fire(hass, f"{BASE}/state", state(1, 1, {"1": FULL_CHANNEL, "2": FULL_CHANNEL}))
+    await hass.async_block_till_done()
+    changed = async_capture_events(hass, EVENT_STATE_CHANGED)
+    reported: list[Event[Any]] = []
+
+    @callback
+    def _every(_: Any) -> bool:
+        return True
+
+    @callback
+    def _reported(event: Event[Any]) -> None:
+        reported.append(event)
+
+    # HA refuses a state_reported listener without a filter (it is fired very often).
+    hass.bus.async_listen(EVENT_STATE_REPORTED, _reported, event_filter=_every)
+
+    without_frequency = {k: v for k, v in FULL_CHANNEL.items() if k != "frequency"}
+    second = {"1": {**FULL_CHANNEL, "voltage": 231.2, "relay": "off"}, "2": without_frequency}
+    fire(hass, f"{BASE}/state", state(2, 2, second))
+    await hass.async_block_till_done()
+
+    assert sorted(event.data["entity_id"] for event in changed) == [
+        "sensor.room_201_voltage",
+        "sensor.room_202_frequency",
+        "switch.room_201_relay",
+    ]
+    assert reported == []
+    assert state_of(hass, "sensor.room_201_voltage") == "231.2"
+    assert state_of(hass, "switch.room_201_relay") == "off"
+    assert state_of(hass, "sensor.room_202_frequency") == STATE_UNKNOWN
+
+    fire(hass, f"{BASE}/state", state(3, 3, second))
+    await hass.async_block_till_done()
+    assert len(changed) == 3
+    assert reported == []
+
+
+async def test_an_announcement_and_a_first_state_add_their_entities_in_one_batch(
+    hass: HomeAssistant, mqtt_mock: object
+) -> None:
+    """One dispatcher call per message, whatever its number of new entities."""
+    await setup_hub(hass)
+    hub_module = "custom_components.tenant_metering.sources.mqtt.hub"
+    with patch(f"{hub_module}.async_dispatcher_send", wraps=async_dispatcher_send) as send:
+        await announce(hass)
+        assert [len(call.args[2]) for call in send.call_args_list] == [2]  # two relays
+        fire(hass, f"{BASE}/state", state(1, 1, {"1": FULL_CHANNEL, "2": FULL_CHANNEL}))
+        await hass.async_block_till_done()
+        assert [len(call.args[2]) for call in send.call_args_list] == [2, 12]
+    assert len(hass.states.async_entity_ids("sensor")) == 12
+    assert len(hass.states.async_entity_ids("switch")) == 2

@@ -4,12 +4,14 @@ from datetime import timedelta
 from unittest.mock import MagicMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     SERVICE_TURN_OFF,
     SERVICE_TURN_ON,
     STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
     Platform,
 )
 from homeassistant.core import Context, HomeAssistant
@@ -475,6 +477,108 @@ async def test_a_restore_never_undoes_a_cut_that_was_not_for_arrears(
     assert await _apply(hass, mqtt_mock, None) == {"action": "none"}
 
 
+async def test_the_executor_cuts_a_supply_whose_relay_state_is_unknown(
+    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
+) -> None:
+    """Fail safe: a relay that does not report its state (but takes commands) is cut; only a
+    supply known to be off already is not switched again."""
+    fake_ledger.tenants["t101"] |= {"points": ["mqtt:a4cf12ab34cd:1"]}
+    await setup_hub(hass)
+    await announce(hass)
+    without_relay = {k: v for k, v in FULL_CHANNEL.items() if k != "relay"}
+    fire(hass, f"{BASE}/state", state(1, 1, {"1": without_relay}))
+    await hass.async_block_till_done()
+    await setup_ledger(hass, fake_ledger)
+    await hass.async_block_till_done()
+    assert state_of(hass, "switch.room_201_relay") == STATE_UNKNOWN
+    due = {"status": "disconnect_due", "supply_action": "cut", "balance": "-3.00"}
+    fire(hass, TENANT_TOPIC, fake_ledger.tenants["t101"] | due)
+    await hass.async_block_till_done()
+
+    assert await _apply(hass, mqtt_mock, "off") == {"action": "cut"}
+    await hass.async_block_till_done()
+    assert state_of(hass, "switch.room_101_supply") == "off"
+    reports = [body for _m, path, body in fake_ledger.requests if path.endswith("/supply")]
+    assert (reports[-1]["supply"], reports[-1]["cause"]) == ("off", "arrears")
+    # Known off now: a repeated decision switches nothing.
+    assert await _apply(hass, mqtt_mock, None) == {"action": "none"}
+
+
+async def test_the_executor_cuts_when_one_relay_is_off_and_another_unknown(
+    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
+) -> None:
+    """The supply is known off only when every relay is: an unknown one may carry it."""
+    fake_ledger.tenants["t101"] |= {"points": ["mqtt:a4cf12ab34cd:1", "mqtt:a4cf12ab34cd:2"]}
+    await setup_hub(hass)
+    await announce(hass)
+    without_relay = {k: v for k, v in FULL_CHANNEL.items() if k != "relay"}
+    fire(
+        hass,
+        f"{BASE}/state",
+        state(1, 1, {"1": FULL_CHANNEL | {"relay": "off"}, "2": without_relay}),
+    )
+    await hass.async_block_till_done()
+    await setup_ledger(hass, fake_ledger)
+    await hass.async_block_till_done()
+    due = {"status": "disconnect_due", "supply_action": "cut", "balance": "-3.00"}
+    fire(hass, TENANT_TOPIC, fake_ledger.tenants["t101"] | due)
+    await hass.async_block_till_done()
+    device = find_device(hass, "tenant_t101")
+    assert device is not None
+
+    call = hass.async_create_task(
+        hass.services.async_call(
+            DOMAIN,
+            "apply_supply_decision",
+            {"device_id": device.id},
+            blocking=True,
+            return_response=True,
+        )
+    )
+    commands = await published(mqtt_mock, f"{BASE}/command", count=2)
+    assert sorted((c["channel"], c["relay"]) for c in commands) == [("1", "off"), ("2", "off")]
+    for command in commands:
+        fire(hass, f"{BASE}/ack", {"id": command["id"], "ok": True, "relay": "off"})
+    assert await call == {"action": "cut"}
+
+
+async def test_a_restore_is_never_carried_out_for_a_tenant_who_is_not_paid_up(
+    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
+) -> None:
+    """A ledger that says restore for a tenant still due for cut-off (a bug, a forged state)
+    is not obeyed, even for its own arrears cut-off."""
+    await _supply_tenant(hass, fake_ledger)
+    fire(
+        hass,
+        TENANT_TOPIC,
+        fake_ledger.tenants["t101"]
+        | {"status": "disconnect_due", "supply_action": "cut", "balance": "-3.00"},
+    )
+    await hass.async_block_till_done()
+    assert await _apply(hass, mqtt_mock, "off") == {"action": "cut"}
+    await hass.async_block_till_done()
+    for status in ("disconnect_due", "disconnected", "arrears", None):
+        fire(
+            hass,
+            TENANT_TOPIC,
+            fake_ledger.tenants["t101"]
+            | {
+                "status": status,
+                "supply_action": "restore",
+                "supply": {
+                    "state": "off",
+                    "cause": "arrears",
+                    "since": "2026-11-22T06:00:00+00:00",
+                    "actor": "x",
+                    "reason": "x",
+                },
+            },
+        )
+        await hass.async_block_till_done()
+        assert await _apply(hass, mqtt_mock, None) == {"action": "none"}, status
+    assert state_of(hass, "switch.room_101_supply") == "off"
+
+
 async def test_supply_switch_without_relays_is_unavailable(
     hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
 ) -> None:
@@ -559,3 +663,22 @@ async def test_tenants_cannot_switch_supply(
             context=Context(user_id=hass_user.id),
         )
     assert not [c for c in mqtt_mock.async_publish.call_args_list if c.args[0].endswith("/command")]
+
+
+async def test_the_ledgers_state_topics_are_subscribed_without_acknowledgements(
+    hass: HomeAssistant, mqtt_mock: MagicMock, fake_ledger: FakeLedger
+) -> None:
+    """QoS 0: HA sends the broker no PUBACK for the ledger's retained state, so a restore's
+    relay command right after it does not wait for the broker's delayed ACK (Nagle's
+    algorithm, which HA's MQTT client leaves on; bench/bench_e2e.py measures it). The
+    ledger's ``status`` stays QoS 1: the broker drops QoS 0 messages to a client whose queue
+    is full, and a lost ``online`` after ``offline`` would leave the ledger untrusted; it is
+    published rarely, never on a restore's way."""
+    with patch.object(mqtt, "async_subscribe", wraps=mqtt.async_subscribe) as subscribe:
+        await setup_ledger(hass, fake_ledger)
+    subscribed = {
+        call.args[1]: call.args[3] for call in subscribe.mock_calls if "/ledger/" in call.args[1]
+    }
+    assert subscribed == {
+        f"{PREFIX}/ledger/{topic}": 0 for topic in ("tenant/+/state", "chain", "guard", "alarms/+")
+    } | {f"{PREFIX}/ledger/status": 1}

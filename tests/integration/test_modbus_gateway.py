@@ -11,9 +11,11 @@ from homeassistant.const import (
     SERVICE_TURN_OFF,
     SERVICE_TURN_ON,
     STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
     Platform,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
@@ -25,7 +27,7 @@ from custom_components.tenant_metering.resources import Resource
 from custom_components.tenant_metering.sources.modbus.core import Quantity
 from custom_components.tenant_metering.sources.modbus.gateway import ModbusGateway
 from tenant_sim.modbus_meters import ChannelValues
-from tenant_sim.modbus_server import SimulatedModbusServer
+from tenant_sim.modbus_server import SimulatedModbusServer, Table as ServerTable
 
 from .common import find_device, published, state_of
 from .modbus_common import (
@@ -113,14 +115,16 @@ async def test_values_written_to_registers_read_back(
 
 
 @pytest.mark.parametrize(
-    ("modbus_slave_ids", "meters", "expected_requests"),
+    ("modbus_slave_ids", "meters", "first_requests", "expected_requests"),
     [
-        # 18 channels: 144 contiguous registers = 2 reads (≤ 125 each) + 1 coil read.
-        ([1], [meter_subentry(1, "generic_multi_circuit", "DB", channel_count=18)], 3),
+        # 18 channels: 144 contiguous registers = 2 reads (≤ 125 each); the relay coils are
+        # read on the first poll and then only every relay refresh interval (5 minutes).
+        ([1], [meter_subentry(1, "generic_multi_circuit", "DB", channel_count=18)], 3, 2),
         # A bus of 16 PZEM-016s: one block read per slave.
         (
             list(range(1, 17)),
             [meter_subentry(s, "peacefair_pzem016", f"R{s}") for s in range(1, 17)],
+            16,
             16,
         ),
     ],
@@ -131,13 +135,14 @@ async def test_block_reads_per_poll(
     mqtt_mock: MagicMock,
     modbus_server: SimulatedModbusServer,
     meters: list[dict[str, object]],
+    first_requests: int,
     expected_requests: int,
 ) -> None:
     entry = await setup_gateway(hass, modbus_server, meters)
-    before = modbus_server.requests
+    assert modbus_server.requests == first_requests
     await poll(hass, entry)
-    assert modbus_server.requests - before == expected_requests
-    assert entry.runtime_data.bus.requests == 2 * expected_requests  # first refresh + this one
+    assert modbus_server.requests == first_requests + expected_requests
+    assert entry.runtime_data.bus.requests == first_requests + expected_requests
 
 
 async def test_bus_down_makes_entities_unavailable_then_back(
@@ -265,6 +270,40 @@ async def test_relay_switch_on_a_relay_capable_meter(
     await hass.async_block_till_done()
     assert prepaid.relay("1") is True
     assert state_of(hass, relay) == "on"
+
+
+@pytest.mark.parametrize("modbus_slave_ids", [[2]])
+async def test_a_relay_that_cannot_be_read_is_unknown_not_off_and_still_switches(
+    hass: HomeAssistant, mqtt_mock: MagicMock, modbus_server: SimulatedModbusServer
+) -> None:
+    """The relay register is its own read. Refused, the switch is neither on nor off while
+    the meter's readings go on; it stays available, so a supply cut still reaches it."""
+    prepaid = simulated(modbus_server, "generic_prepaid_relay", 2)
+    prepaid.set_channel("1", values(1))
+    modbus_server.refuse(2, ServerTable.HOLDING, 0x2100, 1)
+    entry = await setup_gateway(hass, modbus_server, [PREPAID])
+    relay = "switch.room_102_meter_1_relay"
+    assert state_of(hass, relay) == STATE_UNKNOWN
+    assert state_of(hass, "sensor.room_102_meter_1_voltage") == "230.1"
+
+    modbus_server.allow_all(2)
+    await poll(hass, entry)
+    assert state_of(hass, relay) == "on"
+    modbus_server.refuse(2, ServerTable.HOLDING, 0x2100, 1)
+    with pytest.raises(HomeAssistantError):  # refused: no confirmation
+        await hass.services.async_call(
+            "switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: relay}, blocking=True
+        )
+    await poll(hass, entry)
+    assert state_of(hass, relay) == STATE_UNKNOWN  # read back after the command: refused
+
+    modbus_server.allow_all(2)
+    await hass.services.async_call(
+        "switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: relay}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert prepaid.relay("1") is False
+    assert state_of(hass, relay) == "off"
 
 
 async def test_gateway_down_at_setup_retries(

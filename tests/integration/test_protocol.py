@@ -1,5 +1,6 @@
 """The pure parts: protocol parsing, backlog arithmetic, tenant state, translations."""
 
+import contextlib
 from decimal import Decimal
 import json
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.setup import async_setup_component
+from hypothesis import given, strategies as st
 import pytest
 
 from custom_components.tenant_metering import const, identifiers
@@ -17,6 +19,7 @@ from custom_components.tenant_metering.hourly import hourly_registers, hourly_st
 from custom_components.tenant_metering.ledger_link.client import loads_json, parse_tenant_state
 from custom_components.tenant_metering.sources.mqtt import protocol
 from custom_components.tenant_metering.sources.mqtt.backlog import SeenMessages
+from custom_components.tenant_metering.sources.mqtt.breaker import SENSOR_FIELDS
 
 from .common import announcement
 from .fake_ledger import tenant_state
@@ -70,6 +73,99 @@ def test_state_fields_are_optional_but_typed() -> None:
                 "[]"):  # fmt: skip
         with pytest.raises(protocol.ProtocolError):
             protocol.parse_state(bad)
+
+
+# Any JSON value, nested; keys and values close to a state message's now and then.
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6)
+    | st.sampled_from(["on", "off", "open"]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["ts", "seq", "channels", "readings", "energy_wh", "voltage",
+                             "power", "relay", "1", "2"]) | st.text(max_size=4),
+            inner,
+            max_size=6,
+        )
+    ),
+    max_leaves=30,
+)  # fmt: skip
+_STATE_CHANNEL = st.fixed_dictionaries(
+    {"energy_wh": st.integers(min_value=0, max_value=2**62)},
+    optional={
+        key: st.one_of(st.none(), st.integers(-(10**6), 10**6), st.floats(-1e9, 1e9))
+        for key in protocol.MEASUREMENT_FIELDS
+    }
+    | {"relay": st.sampled_from(["on", "off"])},
+)
+
+
+@given(
+    payload=st.one_of(
+        st.text(max_size=200),
+        st.binary(max_size=200),
+        _JSON.map(json.dumps),
+        st.fixed_dictionaries(
+            {"ts": _JSON, "seq": _JSON, "channels": st.dictionaries(st.text(max_size=3), _JSON)}
+        ).map(json.dumps),
+    )
+)
+def test_garbage_states_and_backlogs_are_protocol_errors(payload: str | bytes) -> None:
+    """Whatever arrives on a state or backlog topic parses or is a ProtocolError."""
+    for parse in (protocol.parse_state, protocol.parse_backlog):
+        with contextlib.suppress(protocol.ProtocolError):
+            parse(payload)
+
+
+@given(
+    ts=st.integers(min_value=0, max_value=2**40),
+    seq=st.none() | st.integers(min_value=0, max_value=2**40),
+    channels=st.dictionaries(st.text(min_size=1, max_size=4), _STATE_CHANNEL, max_size=12),
+)
+def test_valid_states_keep_every_value(
+    ts: int, seq: int | None, channels: dict[str, dict[str, Any]]
+) -> None:
+    """Integers stay integers (energy), measurements become floats, absent fields None."""
+    message = protocol.parse_state(json.dumps({"ts": ts, "seq": seq, "channels": channels}))
+    assert (message.ts, message.seq) == (ts, seq)
+    assert message.channels == {
+        channel_id: protocol.ChannelState(
+            energy_wh=raw["energy_wh"],
+            relay=raw.get("relay"),
+            **{
+                key: None if raw.get(key) is None else float(raw[key])
+                for key in protocol.MEASUREMENT_FIELDS
+            },
+        )
+        for channel_id, raw in channels.items()
+    }
+    assert all(type(state.energy_wh) is int for state in message.channels.values())
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"ts": 5, "channels": {"1": {"energy_wh": 1, "voltage": NaN}}}',
+        '{"ts": 5, "channels": {"1": {"energy_wh": 1, "power": Infinity}}}',
+        '{"ts": 5, "channels": {"1": {"energy_wh": 1e3}}}',
+        b'{"ts": 5, "channels": {"1": {"energy_wh": 1, "relay": "\xff"}}}',
+    ],
+    ids=["deeply nested", "NaN", "Infinity", "float register", "not UTF-8"],
+)
+def test_states_that_are_no_measurement_are_refused(payload: str | bytes) -> None:
+    with pytest.raises(protocol.ProtocolError):
+        protocol.parse_state(payload)
+
+
+def test_sensor_fields_are_the_channel_states_first_fields_in_order() -> None:
+    """The hub diffs two states by position, pairing each field with its sensor's key."""
+    assert tuple(SENSOR_FIELDS.values()) == protocol.ChannelState._fields[: len(SENSOR_FIELDS)]
+    assert protocol.ChannelState._fields[len(SENSOR_FIELDS) :] == ("relay",)
 
 
 def test_point_ids_round_trip() -> None:

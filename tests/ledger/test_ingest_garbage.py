@@ -22,7 +22,8 @@ import sqlalchemy as sa
 
 from tenant_ledger.app import create_app
 from tenant_ledger.config import LedgerConfig
-from tenant_ledger.db.schema import parked_messages, readings
+from tenant_ledger.db import point_numbers
+from tenant_ledger.db.schema import parked_messages, reading_points, readings
 from tenant_ledger.mqtt import BrokerSettings
 from tenant_ledger.readings_in import (
     EXCERPT_CHARS,
@@ -72,7 +73,9 @@ class Ledger:
         assert self.service is not None
         with self.service.engine.connect() as connection:
             stored = connection.execute(
-                sa.select(readings.c.point_id, readings.c.ts, readings.c.energy_wh)
+                sa.select(
+                    reading_points.c.point_id, readings.c.ts, readings.c.energy_wh
+                ).select_from(point_numbers.WITH_POINT_IDS)
             ).all()
             parked = connection.execute(
                 sa.select(

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from tenant_ledger import service as service_module
-from tenant_ledger.db import readings_store
-from tenant_ledger.db.schema import quarantined_readings, readings
+from tenant_ledger.db import point_numbers, readings_store
+from tenant_ledger.db.schema import quarantined_readings, reading_points
 from tenant_ledger.readings_in import IncomingReading
 from tenant_ledger.service import LedgerService
 
@@ -27,7 +27,13 @@ def _message(point: str, energy_wh: int) -> bytes:
 
 
 def _rows(connection: sa.Connection, _catalog: object) -> tuple[list[str], list[tuple[str, str]]]:
-    stored = connection.execute(sa.select(readings.c.point_id)).scalars().all()
+    stored = (
+        connection.execute(
+            sa.select(reading_points.c.point_id).select_from(point_numbers.WITH_POINT_IDS)
+        )
+        .scalars()
+        .all()
+    )
     parked = connection.execute(
         sa.select(quarantined_readings.c.point_id, quarantined_readings.c.reason)
     ).all()

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from tenant_ledger.billing.resources import Unit
 from tenant_ledger.db import engine as db_engine
 from tenant_ledger.db.catalog import create_site
+from tenant_ledger.db.point_numbers import WITH_POINT_IDS
 from tenant_ledger.db.readings_store import StoreResult, store_messages, store_readings
-from tenant_ledger.db.schema import reading_conflicts, readings
+from tenant_ledger.db.schema import reading_conflicts, reading_points, readings
 from tenant_ledger.readings_in import IncomingReading
 
 from .storage_fixtures import KEY
@@ -48,10 +49,12 @@ def _stored(
 ) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int, int]]]:
     """The rows stored and the conflicts recorded for ``prefix``'s points, prefix removed."""
     with engine.connect() as connection:
+        point_id = reading_points.c.point_id
         rows = connection.execute(
-            sa.select(readings.c.point_id, readings.c.ts, readings.c.energy_wh)
-            .where(readings.c.point_id.startswith(f"{prefix}:"))
-            .order_by(readings.c.point_id, readings.c.ts)
+            sa.select(point_id, readings.c.ts, readings.c.energy_wh)
+            .select_from(WITH_POINT_IDS)
+            .where(point_id.startswith(f"{prefix}:"))
+            .order_by(point_id, readings.c.ts)
         ).all()
         conflicts = connection.execute(
             sa.select(

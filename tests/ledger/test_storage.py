@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tenant_ledger.billing.statement_document import from_json, validate_document
-from tenant_ledger.db import engine as db_engine, journal_store
+from tenant_ledger.db import engine as db_engine, journal_store, rating_store, sealed
 from tenant_ledger.db.schema import (
     ha_user_links,
     journal,
@@ -18,6 +19,7 @@ from tenant_ledger.db.schema import (
     metadata,
     metering_points,
     quarantined_readings,
+    reading_points,
     statements,
     tenants,
 )
@@ -26,7 +28,7 @@ from tenant_ledger.journal import tenant_account
 from . import legacy
 from .storage_fixtures import KEY, engine_on_both_databases  # noqa: F401 (the engine fixture)
 
-HEAD = "0016"
+HEAD = "0017"
 
 
 def _revision(engine: sa.Engine) -> str | None:
@@ -72,6 +74,7 @@ EARLIER = [
     ("0012", "plan_tariffs", None),
     ("0013", "leak_watches", None),
     ("0015", "unregistered_point_units", None),
+    ("0016", "reading_points", None),
 ]
 
 
@@ -106,6 +109,57 @@ def test_upgrade_from_an_earlier_revision_keeps_the_journal(
         None,
         100_000,
     )
+
+
+_READINGS_0016 = [  # (id, point_id, ts, energy_wh, seq, received_at_us)
+    (1, "mqtt:meter:room-2", 1_795_132_800, 1_000, None, 7),
+    (2, "ha:water_201", 1_795_132_800, 52, 3, 7),
+    (3, "mqtt:meter:room-2", 1_795_136_400, 1_700, None, 9),
+]
+
+
+def _readings_0016(engine: sa.Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as connection:
+        return [
+            tuple(row)
+            for row in connection.exec_driver_sql(
+                "SELECT id, point_id, ts, energy_wh, seq, received_at_us, mac FROM readings "
+                "ORDER BY id"
+            )
+        ]
+
+
+def test_readings_keep_their_ids_values_and_keyed_hashes_through_0017(engine: sa.Engine) -> None:
+    """0017 names a reading's point by number: every reading stays, and so does its hash."""
+    db_engine.upgrade(engine, "0016")
+    with engine.begin() as connection:
+        for values in _READINGS_0016:
+            row = dict(zip(sealed.READINGS.columns, values, strict=True))
+            connection.execute(
+                sa.text(
+                    "INSERT INTO readings (id, point_id, ts, energy_wh, seq, received_at_us, mac) "
+                    "VALUES (:id, :point_id, :ts, :energy_wh, :seq, :received_at_us, :mac)"
+                ),
+                row | {"mac": sealed.READINGS.mac(KEY, row)},
+            )
+    stored = _readings_0016(engine)
+    db_engine.upgrade(engine)
+    with engine.connect() as connection:
+        assert sealed.check(connection, sealed.READINGS, KEY) == []
+        assert [
+            (register.ts, register.energy_wh)
+            for register in rating_store.readings_after(connection, ["mqtt:meter:room-2"], {})[
+                "mqtt:meter:room-2"
+            ]
+        ] == [(1_795_132_800, 1_000), (1_795_136_400, 1_700)]
+        assert connection.execute(sa.select(reading_points.c.point_id)).scalars().all() == [
+            "ha:water_201",
+            "mqtt:meter:room-2",
+        ]
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(sa.update(reading_points).values(point_id="ha:other"))
+    db_engine.downgrade(engine, "0016")
+    assert _readings_0016(engine) == stored
 
 
 def test_the_web_uis_old_link_table_moves_into_the_ledger_schema(engine: sa.Engine) -> None:

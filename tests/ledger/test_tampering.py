@@ -318,8 +318,9 @@ async def test_changed_removed_or_forged_readings_and_statements_are_found(
     )
     # Inserting needs no trigger out of the way: a made-up hash is all it can bring.
     attacker.run(
-        "INSERT INTO readings (id, point_id, ts, energy_wh, received_at_us, mac) "
-        "VALUES (16, :point, :ts, 99999999, 1, :mac)",
+        "INSERT INTO readings (id, point, ts, energy_wh, received_at_us, mac) "
+        "VALUES (16, (SELECT id FROM reading_points WHERE point_id = :point), :ts, 99999999, 1, "
+        ":mac)",
         bypass=False,
         point=P1,
         ts=NOV_5 + 10 * 3600,

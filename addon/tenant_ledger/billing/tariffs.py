@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 import json
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import holidays
 
 from tenant_ledger.billing.money import CURRENCY_EXPONENTS
 from tenant_ledger.billing.timestamps import require_aware, to_us
@@ -288,6 +286,16 @@ def _tou(data: Mapping[str, object]) -> TouEnergy:
     )
 
 
+def country_holidays(country: str, subdivision: str | None, year: int | None) -> Iterable[date]:
+    """The public holidays of a country (all years when None); NotImplementedError if unknown.
+
+    The calendars (``holidays``, 3.5 MiB) are loaded by the first tariff that names one.
+    """
+    import holidays  # noqa: PLC0415
+
+    return holidays.country_holidays(country, subdiv=subdivision, years=year)
+
+
 def _holidays(data: object) -> HolidayRule:
     path = "energy.holidays"
     fields = _fields(data, path, required={"country", "treat_as"}, optional={"subdivision"})
@@ -296,7 +304,7 @@ def _holidays(data: object) -> HolidayRule:
     if "subdivision" in fields:
         subdivision = _string(fields["subdivision"], f"{path}.subdivision")
     try:
-        holidays.country_holidays(country, subdiv=subdivision)
+        country_holidays(country, subdivision, None)
     except NotImplementedError as err:
         raise TariffError(path, f"no public holiday calendar: {err}") from None
     treat_as = _string(fields["treat_as"], f"{path}.treat_as")

@@ -5,9 +5,10 @@ reading without an offset is ambiguous twice a year. Internally instants are int
 microseconds since the Unix epoch, which compare, subtract and divide exactly and fast.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -84,18 +85,22 @@ def local_date(micros: int, zone: ZoneInfo) -> date:
     return from_us(micros).astimezone(zone).date()
 
 
-def local_days(zone: ZoneInfo, start_us: int, end_us: int) -> Iterator[tuple[date, int, int]]:
+@lru_cache(maxsize=64)  # a few zones x periods in use; a month is 31 small tuples
+def local_days(zone: ZoneInfo, start_us: int, end_us: int) -> tuple[tuple[date, int, int], ...]:
     """(date, start, end) of each local day in ``zone`` overlapping [start_us, end_us).
 
-    Start and end are the day's own midnights, so DST days are 23 or 25 hours long.
+    Start and end are the day's own midnights, so DST days are 23 or 25 hours long. Cached:
+    every tenant of a statement run asks for the same month's days.
     """
+    days = []
     day = local_date(start_us, zone)
     day_start = wall_to_us(day, 0, zone)
     while day_start < end_us:
         day_end = wall_to_us(day, 1440, zone)
-        yield day, day_start, day_end
+        days.append((day, day_start, day_end))
         day += timedelta(days=1)
         day_start = day_end
+    return tuple(days)
 
 
 def merge_windows(windows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -8,15 +8,13 @@ from datetime import date
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
-from tenant_ledger.billing.tariffs import HolidayRule, TouEnergy
+from tenant_ledger.billing.tariffs import DayProfile, HolidayRule, TouEnergy, country_holidays
 from tenant_ledger.billing.timestamps import local_days, wall_to_us
 
 
 @lru_cache(maxsize=256)
 def _holiday_dates(country: str, subdivision: str | None, year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))
+    return frozenset(country_holidays(country, subdivision, year))
 
 
 def _schedule_weekday(day: date, rule: HolidayRule | None) -> int:
@@ -28,13 +26,25 @@ def _schedule_weekday(day: date, rule: HolidayRule | None) -> int:
 
 def band_segments(
     energy: TouEnergy, zone: ZoneInfo, start_us: int, end_us: int
-) -> list[tuple[int, int, str]]:
+) -> tuple[tuple[int, int, str], ...]:
     """(start, end, band) covering [start_us, end_us) in order, equal neighbours merged."""
+    return _band_segments(energy.profiles, energy.holidays, zone, start_us, end_us)
+
+
+@lru_cache(maxsize=64)  # a few tariffs x periods in use; a month is ~100 segments
+def _band_segments(
+    profiles: tuple[DayProfile, ...],
+    holiday_rule: HolidayRule | None,
+    zone: ZoneInfo,
+    start_us: int,
+    end_us: int,
+) -> tuple[tuple[int, int, str], ...]:
+    # Cached: a statement run rates every tenant over the same month with the same tariff, and
+    # turning each day's wall-clock boundaries into instants costs more than rating 1,000
+    # readings. The arguments are all the answer depends on.
     segments: list[tuple[int, int, str]] = []
     for day, _, _ in local_days(zone, start_us, end_us):
-        for first_minute, last_minute, band in energy.profiles[
-            _schedule_weekday(day, energy.holidays)
-        ]:
+        for first_minute, last_minute, band in profiles[_schedule_weekday(day, holiday_rule)]:
             begin = max(start_us, wall_to_us(day, first_minute, zone))
             finish = min(end_us, wall_to_us(day, last_minute, zone))
             if begin >= finish:
@@ -43,4 +53,4 @@ def band_segments(
                 segments[-1] = (segments[-1][0], finish, band)
             else:
                 segments.append((begin, finish, band))
-    return segments
+    return tuple(segments)

@@ -1,7 +1,8 @@
 """The triggers by which the database itself refuses what must never happen, and their check.
 
 - Append-only: no UPDATE or DELETE (nor TRUNCATE on PostgreSQL) of the journal, its legs, the
-  audit log (revision 0001), readings and statements (0009) and supply reports (0011).
+  audit log (revision 0001), readings and statements (0009), supply reports (0011) and the
+  numbers readings name their points by (0017).
 - Balanced at write time (revision 0009): an entry's legs are inserted first, then the entry,
   which is refused unless it has at least two legs summing to zero; no leg may be added to an
   entry already posted. The legs' foreign key is deferred to the commit, so a leg without its

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from tenant_ledger.billing.night_flow import NightJudgement, NightWindow, RegisterRead
 from tenant_ledger.billing.timestamps import US_PER_SECOND
+from tenant_ledger.db import point_numbers
 from tenant_ledger.db.schema import leak_alarms, leak_watches, readings
 
 
@@ -101,7 +102,7 @@ def register_reads(
     end_s = end_us // US_PER_SECOND
     rows = connection.execute(
         sa.select(readings.c.ts, readings.c.energy_wh)
-        .where(readings.c.point_id == point_id, readings.c.ts.between(start_s, end_s))
+        .where(point_numbers.of_point(point_id), readings.c.ts.between(start_s, end_s))
         .order_by(readings.c.ts)
     )
     for ts, value in rows:

@@ -5,6 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tenant_ledger.billing.timestamps import from_us
+from tenant_ledger.db import point_numbers
 from tenant_ledger.db.schema import (
     api_tokens,
     assignments,
@@ -78,7 +79,7 @@ def reading_rows(
     return _rows(
         connection,
         sa.select(readings.c.ts, readings.c.energy_wh, readings.c.seq)
-        .where((readings.c.point_id == point_id) & readings.c.ts.between(since, until))
+        .where(point_numbers.of_point(point_id) & readings.c.ts.between(since, until))
         .order_by(readings.c.ts)
         .limit(limit),
     )

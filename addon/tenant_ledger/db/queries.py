@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from tenant_ledger.billing.resources import Resource
-from tenant_ledger.db.schema import audit_log, metering_points, readings
+from tenant_ledger.db import point_numbers
+from tenant_ledger.db.schema import audit_log, metering_points, reading_points, readings
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -21,16 +22,17 @@ def readings_between(
 ) -> list[StoredReading]:
     """Readings of each point inside its windows (epoch seconds, both ends included)."""
     held = [
-        (readings.c.point_id == point_id) & readings.c.ts.between(begin, finish)
+        point_numbers.of_point(point_id) & readings.c.ts.between(begin, finish)
         for point_id, spans in windows.items()
         for begin, finish in spans
     ]
     if not held:
         return []
     query = (
-        sa.select(readings.c.point_id, readings.c.ts, readings.c.energy_wh)
+        sa.select(reading_points.c.point_id, readings.c.ts, readings.c.energy_wh)
+        .select_from(point_numbers.WITH_POINT_IDS)
         .where(sa.or_(*held))
-        .order_by(readings.c.ts.desc(), readings.c.point_id)
+        .order_by(readings.c.ts.desc(), reading_points.c.point_id)
         .limit(limit)
     )
     return [
@@ -84,8 +86,8 @@ class PointRow:
 def point_rows(connection: sa.Connection) -> list[PointRow]:
     """Every metering point with its latest reading."""
     latest = (
-        sa.select(readings.c.point_id, sa.func.max(readings.c.ts).label("ts"))
-        .group_by(readings.c.point_id)
+        sa.select(readings.c.point, sa.func.max(readings.c.ts).label("ts"))
+        .group_by(readings.c.point)
         .subquery()
     )
     query = (
@@ -98,10 +100,9 @@ def point_rows(connection: sa.Connection) -> list[PointRow]:
             readings.c.energy_wh,
         )
         .select_from(metering_points)
-        .outerjoin(latest, latest.c.point_id == metering_points.c.id)
-        .outerjoin(
-            readings, (readings.c.point_id == latest.c.point_id) & (readings.c.ts == latest.c.ts)
-        )
+        .outerjoin(reading_points, reading_points.c.point_id == metering_points.c.id)
+        .outerjoin(latest, latest.c.point == reading_points.c.id)
+        .outerjoin(readings, (readings.c.point == latest.c.point) & (readings.c.ts == latest.c.ts))
         .order_by(metering_points.c.id)
     )
     return [

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from tenant_ledger.billing.plausibility import Register
 from tenant_ledger.billing.resources import Resource
-from tenant_ledger.db.schema import rating_cursors, rating_periods, readings
+from tenant_ledger.db import point_numbers
+from tenant_ledger.db.schema import rating_cursors, rating_periods, reading_points, readings
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -36,26 +37,28 @@ def readings_after(
     Points with a cursor are read through it (one index range per point, however long their
     history), the others whole (a point's first rating).
     """
-    after = sa.select(readings.c.point_id, readings.c.ts, readings.c.energy_wh).join(
-        rating_cursors,
-        (rating_cursors.c.point_id == readings.c.point_id) & (readings.c.ts > rating_cursors.c.ts),
+    point_id = reading_points.c.point_id
+    columns = sa.select(point_id, readings.c.ts, readings.c.energy_wh)
+    after = columns.select_from(
+        point_numbers.WITH_POINT_IDS.join(
+            rating_cursors,
+            (rating_cursors.c.point_id == point_id) & (readings.c.ts > rating_cursors.c.ts),
+        )
     )
-    rated = [point_id for point_id in point_ids if point_id in cursors]
-    first = [point_id for point_id in point_ids if point_id not in cursors]
+    rated = [point for point in point_ids if point in cursors]
+    first = [point for point in point_ids if point not in cursors]
     found: dict[str, list[Register]] = {}
     for query in (
         after.where(rating_cursors.c.point_id.in_(rated)) if rated else None,
-        sa.select(readings.c.point_id, readings.c.ts, readings.c.energy_wh).where(
-            readings.c.point_id.in_(first)
-        )
+        columns.select_from(point_numbers.WITH_POINT_IDS).where(point_id.in_(first))
         if first
         else None,
     ):
         if query is None:
             continue
-        rows = connection.execute(query.order_by(readings.c.point_id, readings.c.ts))
-        for point_id, ts, energy_wh in rows.tuples():
-            found.setdefault(point_id, []).append(Register(ts, energy_wh))
+        rows = connection.execute(query.order_by(readings.c.point, readings.c.ts))
+        for point, ts, energy_wh in rows.tuples():
+            found.setdefault(point, []).append(Register(ts, energy_wh))
     return found
 
 

@@ -20,12 +20,14 @@ from tenant_ledger.billing.resources import Resource, Unit, base_unit
 from tenant_ledger.db import sealed
 from tenant_ledger.db.audit import Action, audit
 from tenant_ledger.db.engine import dialect_insert, insert_ignoring_duplicates
+from tenant_ledger.db.point_numbers import WITH_POINT_IDS, of_point
 from tenant_ledger.db.schema import (
     MAX_PARKED_MESSAGES,
     metering_points,
     parked_messages,
     quarantined_readings,
     reading_conflicts,
+    reading_points,
     readings,
     unregistered_point_units,
 )
@@ -283,13 +285,16 @@ def _newest(connection: sa.Connection, point_ids: Sequence[str]) -> dict[str, Re
     if not point_ids:
         return {}
     latest = (
-        sa.select(readings.c.point_id, sa.func.max(readings.c.ts).label("ts"))
-        .where(readings.c.point_id.in_(point_ids))
-        .group_by(readings.c.point_id)
+        sa.select(
+            reading_points.c.point_id, readings.c.point, sa.func.max(readings.c.ts).label("ts")
+        )
+        .select_from(WITH_POINT_IDS)
+        .where(reading_points.c.point_id.in_(point_ids))
+        .group_by(reading_points.c.point_id, readings.c.point)
         .subquery()
     )
-    query = sa.select(readings.c.point_id, readings.c.ts, readings.c.energy_wh).join(
-        latest, (readings.c.point_id == latest.c.point_id) & (readings.c.ts == latest.c.ts)
+    query = sa.select(latest.c.point_id, readings.c.ts, readings.c.energy_wh).join(
+        latest, (readings.c.point == latest.c.point) & (readings.c.ts == latest.c.ts)
     )
     return {row.point_id: Register(row.ts, row.energy_wh) for row in connection.execute(query)}
 
@@ -298,7 +303,7 @@ def _stored_span(
     connection: sa.Connection, point_id: str, start_s: int, end_s: int
 ) -> list[Register]:
     """The point's readings in [start_s, end_s] plus the nearest one outside each edge, by time."""
-    where = readings.c.point_id == point_id
+    where = of_point(point_id)
     before = connection.execute(
         sa.select(sa.func.max(readings.c.ts)).where(where & (readings.c.ts <= start_s))
     ).scalar()

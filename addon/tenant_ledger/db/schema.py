@@ -19,6 +19,21 @@ PLAN_TARIFF_RESOURCES = tuple(r.value for r in Resource if r is not Resource.ELE
 """A plan's electricity tariff is ``plans.tariff_id``; ``plan_tariffs`` holds the others."""
 
 
+class HexBytes(sa.TypeDecorator[str]):
+    """A hexadecimal string in Python, stored as its bytes: half the space."""
+
+    impl = sa.LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> bytes | None:
+        return None if value is None else bytes.fromhex(value)
+
+    def process_result_value(self, value: object, dialect: sa.Dialect) -> str | None:
+        # Only bytes come from the ledger; anything else written there is shown as it is (and
+        # matches no hash).
+        return value.hex() if isinstance(value, bytes) else None if value is None else str(value)
+
+
 def _resource(name: str) -> sa.Column[str]:
     """Added by revision 0013: what a point, tariff or rating period measures."""
     return sa.Column(
@@ -172,22 +187,35 @@ assignments = sa.Table(
     sa.CheckConstraint("end_us IS NULL OR end_us > start_us", name="assignment_window"),
 )
 
-# Readings are kept for any point id, known or not: they are rated once the point is assigned.
+# Added by revision 0017: each point id readings were stored for, once, under a number. A
+# reading names its point by that number: the id is text and readings are most of the
+# database. Readings are kept for any point id, known or not: they are rated once the point is
+# assigned.
+reading_points = sa.Table(
+    "reading_points",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("point_id", sa.String(200), nullable=False, unique=True),
+)
+
 # The register column keeps its historic name `energy_wh` but holds the point's own unit
 # (revision 0013): Wh for electricity and heat, whole litres for water and gas. The same holds
 # for `energy_wh` in rating_cursors, rating_periods, reading_conflicts and quarantine.
 readings = sa.Table(
     "readings",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("point_id", sa.String(200), nullable=False),
+    # The ledger gives the ids itself (db/sealed.py).
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    # Revision 0017 replaced the point id (text) by its number.
+    sa.Column("point", sa.Integer, sa.ForeignKey("reading_points.id"), nullable=False),
     sa.Column("ts", sa.BigInteger, nullable=False),
     sa.Column("energy_wh", sa.BigInteger, nullable=False),
     sa.Column("seq", sa.BigInteger),
     sa.Column("received_at_us", sa.BigInteger, nullable=False),
-    # Added by revision 0009: the keyed hash (db/sealed.py); NULL only before the key.
-    sa.Column("mac", sa.String(32)),
-    sa.UniqueConstraint("point_id", "ts", name="reading_point_ts"),
+    # Added by revision 0009: the keyed hash (db/sealed.py) over the row with its point id;
+    # NULL only before the key. Its 16 bytes, since revision 0017 (hexadecimal before).
+    sa.Column("mac", HexBytes(16)),
+    sa.UniqueConstraint("point", "ts", name="reading_point_ts"),
     sa.CheckConstraint("energy_wh >= 0", name="reading_energy"),
 )
 
@@ -518,6 +546,7 @@ APPEND_ONLY_TABLES = (
     "journal_legs",
     "audit_log",
     "readings",
+    "reading_points",
     "statements",
     "supply_reports",
 )

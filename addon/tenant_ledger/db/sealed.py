@@ -11,7 +11,7 @@ reading costs one HMAC and 32 characters: a 128-bit tag, plenty against forgery,
 space of a full one (readings are most of the database).
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 import json
 from operator import itemgetter
@@ -20,12 +20,28 @@ from typing import Any, Final
 import orjson
 import sqlalchemy as sa
 
+from tenant_ledger.db import point_numbers
 from tenant_ledger.db.engine import key_of
-from tenant_ledger.db.schema import journal, readings, statements
+from tenant_ledger.db.schema import journal, reading_points, readings, statements
 from tenant_ledger.journal import Error
 from tenant_ledger.ledger_key import LedgerKey
 
 _STREAM_ROWS: Final = 10_000
+
+type Rows = list[dict[str, Any]]
+
+
+def _as_given(_connection: sa.Connection, rows: Rows) -> Rows:
+    return rows
+
+
+def _point_numbers(connection: sa.Connection, rows: Rows) -> Rows:
+    numbers = point_numbers.numbers(connection, (row["point_id"] for row in rows))
+    return [
+        {key: value for key, value in row.items() if key != "point_id"}
+        | {"point": numbers[row["point_id"]]}
+        for row in rows
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +52,10 @@ class Series:
     columns: tuple[str, ...]
     """What the hash covers, in this order (``id`` first)."""
     mac_chars: int
+    hashed: sa.Select[Any]
+    """The rows with every column the hash covers (readings: with their point's id)."""
+    stored: Callable[[sa.Connection, Rows], Rows] = _as_given
+    """The rows to insert, from rows of the hashed columns (readings: their point's number)."""
 
     @property
     def subject(self) -> str:
@@ -64,6 +84,8 @@ READINGS: Final = Series(
     table=readings,
     columns=("id", "point_id", "ts", "energy_wh", "seq", "received_at_us"),
     mac_chars=32,
+    hashed=sa.select(readings, reading_points.c.point_id).select_from(point_numbers.WITH_POINT_IDS),
+    stored=_point_numbers,
 )
 STATEMENTS: Final = Series(
     name="statements",
@@ -85,6 +107,7 @@ STATEMENTS: Final = Series(
         "journal_entry_id",
     ),
     mac_chars=64,
+    hashed=sa.select(statements),
 )
 ALL: Final = (READINGS, STATEMENTS)
 
@@ -104,7 +127,7 @@ def insert(connection: sa.Connection, series: Series, rows: Sequence[Mapping[str
     numbered = [dict(row, id=first + offset) for offset, row in enumerate(rows)]
     for row in numbered:
         row["mac"] = series.mac(key, row)
-    connection.execute(series.table.insert(), numbered)
+    connection.execute(series.table.insert(), series.stored(connection, numbered))
 
 
 def head(connection: sa.Connection, series: Series) -> tuple[int, str | None] | None:
@@ -118,7 +141,7 @@ def head(connection: sa.Connection, series: Series) -> tuple[int, str | None] | 
 
 def _rows(connection: sa.Connection, series: Series, start: int) -> Iterator[sa.Row[Any]]:
     table = series.table
-    query = sa.select(table).where(table.c.id >= start).order_by(table.c.id)
+    query = series.hashed.where(table.c.id >= start).order_by(table.c.id)
     yield from connection.execute(query.execution_options(yield_per=_STREAM_ROWS))
 
 
@@ -188,7 +211,7 @@ def quick_check(connection: sa.Connection, series: Series, key: LedgerKey) -> li
             )
         )
     if count:
-        newest = connection.execute(sa.select(table).where(table.c.id == high)).one()
+        newest = connection.execute(series.hashed.where(table.c.id == high)).one()
         if newest.mac != series.mac(key, newest._mapping):
             errors.append(
                 Error(

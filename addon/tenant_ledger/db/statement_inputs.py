@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from tenant_ledger.billing import Credit, CreditKind, Money, Reading, from_epoch
 from tenant_ledger.billing.resources import Resource
 from tenant_ledger.billing.timestamps import from_us, to_epoch, to_us
-from tenant_ledger.db import sealed
+from tenant_ledger.db import point_numbers, sealed
 from tenant_ledger.db.schema import journal, journal_legs, rating_periods, readings, statements
 from tenant_ledger.journal import PostingKind, tenant_account
 
@@ -89,7 +89,7 @@ def readings_around(
     """
     found: list[Reading] = []
     for point_id in sorted(point_ids):
-        of_point = readings.c.point_id == point_id
+        of_point = point_numbers.of_point(point_id)
         before = sa.select(sa.func.max(readings.c.ts)).where(of_point & (readings.c.ts < start_s))
         after = sa.select(sa.func.min(readings.c.ts)).where(of_point & (readings.c.ts > end_s))
         query = (

@@ -14,6 +14,7 @@ restarts; one that contradicts it (chain_watch.py) raises a persistent repair is
 ``tenant_metering_ledger_rewound``.
 """
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
 import logging
@@ -88,6 +89,21 @@ _LOGGER = logging.getLogger(__name__)
 
 # A tenant's name and status reason are personal data, as are the HA users linked to them.
 TENANT_TO_REDACT = {"name", "status_reason", "ha_user_ids"}
+
+# The ledger's state topics (tenant states, chain head, guard, leak alarms) are subscribed at
+# QoS 0: with QoS 1 Home Assistant sends a PUBACK for each, and a PUBACK is what held a
+# restore's relay command back: HA's MQTT client leaves Nagle's algorithm on, so a command
+# sent just after a PUBACK waited for the broker's delayed ACK (40 ms of the 52 ms from top-up
+# to supply restored). QoS 0 can lose a message: the broker drops QoS 0 messages to a client
+# whose queue is full (max_queued_messages), and nothing is kept over a reconnect (HA's
+# resubscription replays the retained state then). A lost tenant state is put right by the
+# 60 s REST poll; a lost chain head, guard or leak alarm only by the ledger's next change of
+# it or HA's next reconnect.
+LEDGER_STATE_QOS = 0
+# The ledger's online/offline is published rarely and never on a restore's way, and a lost
+# ``online`` after ``offline`` would leave the ledger untrusted (no cut-off, no restore) until
+# the next reconnect: QoS 1, which the broker queues rather than drops.
+LEDGER_STATUS_QOS = 1
 
 
 class LedgerCoordinator(DataUpdateCoordinator[list[TenantState]]):
@@ -244,31 +260,23 @@ class LedgerLink:
         dr.async_get(self.hass).async_get_or_create(
             config_entry_id=self.entry.entry_id, **self.device_info
         )
-        self._unsubscribers.append(
-            await mqtt.async_subscribe(
-                self.hass, f"{self.prefix}/ledger/tenant/+/state", self._on_tenant_state, 1
-            )
+        subscriptions: tuple[tuple[str, Callable[[ReceiveMessage], None], int, str | None], ...] = (
+            ("tenant/+/state", self._on_tenant_state, LEDGER_STATE_QOS, "utf-8"),
+            ("status", self._on_ledger_status, LEDGER_STATUS_QOS, "utf-8"),
+            ("chain", self._on_chain_head, LEDGER_STATE_QOS, "utf-8"),
+            ("guard", self._on_guard, LEDGER_STATE_QOS, None),
+            ("alarms/+", self._on_leak_state, LEDGER_STATE_QOS, None),
         )
-        self._unsubscribers.append(
-            await mqtt.async_subscribe(
-                self.hass, f"{self.prefix}/ledger/status", self._on_ledger_status, 1
+        for topic, handler, qos, encoding in subscriptions:
+            self._unsubscribers.append(
+                await mqtt.async_subscribe(
+                    self.hass,
+                    f"{self.prefix}/ledger/{topic}",
+                    handler,
+                    qos,
+                    encoding=encoding,
+                )
             )
-        )
-        self._unsubscribers.append(
-            await mqtt.async_subscribe(
-                self.hass, f"{self.prefix}/ledger/chain", self._on_chain_head, 1
-            )
-        )
-        self._unsubscribers.append(
-            await mqtt.async_subscribe(
-                self.hass, f"{self.prefix}/ledger/guard", self._on_guard, 1, encoding=None
-            )
-        )
-        self._unsubscribers.append(
-            await mqtt.async_subscribe(
-                self.hass, f"{self.prefix}/ledger/alarms/+", self._on_leak_state, 1, encoding=None
-            )
-        )
         self._unsubscribers.append(self.coordinator.async_add_listener(self._on_tenant_list))
         await self.coordinator.async_refresh()
         self._update_trust()

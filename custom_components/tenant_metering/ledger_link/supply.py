@@ -17,6 +17,7 @@ from homeassistant.const import (
     ATTR_ENTITY_ID,
     SERVICE_TURN_OFF,
     SERVICE_TURN_ON,
+    STATE_OFF,
     STATE_ON,
     Platform,
 )
@@ -25,7 +26,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
 
-from ..const import CAUSE_ARREARS, CAUSE_LANDLORD, CAUSE_SAFETY, DOMAIN
+from ..const import CAUSE_ARREARS, CAUSE_LANDLORD, CAUSE_SAFETY, DOMAIN, RESTORABLE_STATUSES
 from ..identifiers import KEY_RELAY, adopted_registry_id, channel_key_of_point
 from ..permissions import async_require_admin
 from ..runtime import loaded_runtimes
@@ -151,6 +152,14 @@ class SupplySwitch(TenantEntity, SwitchEntity):
         return STATE_ON in known
 
     @property
+    def _known_off(self) -> bool:
+        """Whether every relay is known to be off (one unknown relay may still be on)."""
+        states = [self.hass.states.get(entity_id) for entity_id in self._relay_entity_ids]
+        return bool(states) and all(
+            state is not None and state.state == STATE_OFF for state in states
+        )
+
+    @property
     def extra_state_attributes(self) -> dict[str, Any]:
         return {"relays": list(self._relay_entity_ids)}
 
@@ -200,15 +209,19 @@ class SupplySwitch(TenantEntity, SwitchEntity):
         """Carry out the ledger's ``supply_action`` (the cut-off blueprint calls this).
 
         Fail safe: nothing happens while the ledger is not trusted (offline, unreachable), the
-        tenant is unknown, or the decision is anything but ``cut`` or ``restore``; a cut also
-        needs the status ``disconnect_due`` and a supply that is on now.
+        tenant is unknown, or the decision is anything but ``cut`` or ``restore``. A cut also
+        needs the status ``disconnect_due`` and is sent unless the supply is known to be off
+        already: a relay whose state is unknown (a meter that takes commands but refuses reads)
+        may well be on. A restore also needs the ledger's own arrears cut-off and a tenant who
+        is paid up (``ok``, ``low``, ``exempt``); it is sent whatever the relays show, since
+        one relay still off after a partly failed restore must still be switched on.
         """
         tenant = self.tenant
         if tenant is None or not self.link.trusted:
             return "none"
         match tenant.supply_action:
             case "cut":
-                if tenant.status != "disconnect_due" or not self.is_on:
+                if tenant.status != "disconnect_due" or self._known_off:
                     return "none"
                 await self._command(
                     SERVICE_TURN_OFF,
@@ -217,7 +230,7 @@ class SupplySwitch(TenantEntity, SwitchEntity):
                     reason=f"cut-off decided by the ledger: {tenant.status_reason or 'arrears'}",
                 )
             case "restore":
-                if tenant.supply_cause != CAUSE_ARREARS:
+                if tenant.supply_cause != CAUSE_ARREARS or tenant.status not in RESTORABLE_STATUSES:
                     return "none"
                 await self._command(
                     SERVICE_TURN_ON,

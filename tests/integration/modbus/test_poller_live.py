@@ -21,7 +21,7 @@ from custom_components.tenant_metering.sources.modbus.core import (
     Transport,
 )
 from tenant_sim.modbus_meters import ChannelValues, SimulatedMeter
-from tenant_sim.modbus_server import SimulatedModbusServer
+from tenant_sim.modbus_server import SimulatedModbusServer, Table as ServerTable
 
 from .conftest import gateway_for
 
@@ -280,3 +280,260 @@ async def test_a_heat_meter_reads_exact_wh_and_allows_a_heat_plants_power(
     meter.set_channel("1", ChannelValues(energy_wh=4_000_550_001))
     spike = (await poller.poll()).channels["1"]
     assert spike.energy_rejected
+
+
+class Clock:
+    """The poller's monotonic clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def multi_circuit_18(
+    server: SimulatedModbusServer, bus: ModbusBus, profile: Profile, clock: Clock
+) -> tuple[SimulatedMeter, MeterPoller]:
+    meter = SimulatedMeter(server, profile, slave_id=1, channel_count=18)
+    for index, channel_id in enumerate(meter.channels):
+        meter.set_channel(channel_id, sample(index))
+    config = MeterConfig(profile=profile, slave_id=1, channel_count=18, relay_refresh_s=300)
+    return meter, MeterPoller(bus, config, clock=clock)
+
+
+async def test_an_18_channel_meter_takes_two_requests_per_poll_between_relay_refreshes(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    """144 registers are 2 reads; the relay coils are read on the first poll and then once per
+    ``relay_refresh_s``, so a 30 s scan interval averages 2.1 requests per poll."""
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    counts = []
+    for _poll in range(21):
+        before = modbus_server.requests
+        reading = await poller.poll()
+        counts.append(modbus_server.requests - before)
+        assert reading.requests == counts[-1]
+        assert reading.failed_requests == 0
+        assert all(channel.relay is True for channel in reading.channels.values())
+        assert reading.channels["18"].energy_wh == 1_234_560 + 10_000 * 17
+        clock.now += 30
+    assert counts == [3] + [2] * 9 + [3] + [2] * 9 + [3]
+    assert meter.relay("1") is True
+
+
+async def test_external_relay_changes_show_within_the_relay_refresh_interval(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    assert (await poller.poll()).channels["7"].relay is True
+
+    meter.set_channel("7", replace(sample(6), relay=False))  # tripped at the meter itself
+    clock.now = 299
+    stale = await poller.poll()
+    assert (stale.requests, stale.channels["7"].relay) == (2, True)
+    assert stale.channels["7"].current == 0.0  # the registers are read every poll
+    clock.now = 300
+    fresh = await poller.poll()
+    assert (fresh.requests, fresh.channels["7"].relay) == (3, False)
+
+
+async def test_a_relay_command_shows_at_once_and_the_next_poll_reads_it_back(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    await poller.poll()
+    clock.now = 30
+    assert (await poller.poll()).requests == 2
+
+    await poller.set_relay("12", False)
+
+    assert meter.relay("12") is False
+    meter.set_channel("12", sample(11))  # the open relay stops the load (the meter reads 0)
+    clock.now = 60
+    after = await poller.poll()
+    assert (after.requests, after.channels["12"].relay, after.channels["11"].relay) == (
+        3,
+        False,
+        True,
+    )
+    clock.now = 90
+    assert (await poller.poll()).requests == 2
+
+
+async def test_a_relay_command_the_meter_does_not_confirm_is_read_back_next_poll(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    await poller.poll()
+    modbus_server.refuse(1, ServerTable.COIL, 0, 18)  # writes too: no confirmation
+    with pytest.raises(RelayWriteError):
+        await poller.set_relay("3", False)
+    modbus_server.allow_all(1)
+    meter.set_channel("3", replace(sample(2), relay=False))  # it switched after all
+    clock.now = 30
+    reading = await poller.poll()
+    assert (reading.requests, reading.channels["3"].relay) == (3, False)
+
+
+async def test_a_failed_coil_read_makes_relays_unavailable_and_is_retried_every_poll(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    modbus_server.refuse(1, ServerTable.COIL, 0, 18)
+    for _poll in range(2):
+        reading = await poller.poll()
+        assert (reading.requests, reading.failed_requests) == (3, 1)
+        assert all(channel.relay is None for channel in reading.channels.values())
+        assert reading.channels["1"].energy_wh == 1_234_560  # the registers still read
+        clock.now += 30
+    modbus_server.allow_all(1)
+    meter.set_channel("2", replace(sample(1), relay=False))
+    reading = await poller.poll()
+    assert (reading.requests, reading.failed_requests) == (3, 0)
+    assert (reading.channels["1"].relay, reading.channels["2"].relay) == (True, False)
+
+
+async def test_a_failed_register_block_makes_only_its_channels_unavailable(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    """The second block (0x017D…) holds channel 16's energy and channels 17 and 18: those read
+    None, never 0; the first block's channels and the cached relays stay."""
+    clock = Clock()
+    _meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    await poller.poll()
+    modbus_server.refuse(1, ServerTable.HOLDING, 0x0100 + 125, 1)
+    clock.now = 30
+    reading = await poller.poll()
+    assert (reading.requests, reading.failed_requests) == (2, 1)
+    assert reading.available
+    channels = reading.channels
+    assert channels["15"].energy_wh == 1_234_560 + 10_000 * 14
+    assert (channels["16"].voltage, channels["16"].energy_wh) == (pytest.approx(245.1), None)
+    for channel_id in ("17", "18"):
+        assert channels[channel_id].energy_wh is None
+        assert channels[channel_id].power is None
+    assert channels["18"].relay is True
+
+
+async def test_after_an_outage_relays_are_unknown_until_read_again(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    await poller.poll()
+    await modbus_server.stop()
+    clock.now = 30
+    down = await poller.poll()
+    assert not down.available
+    assert all(channel.relay is None for channel in down.channels.values())
+
+    meter.set_channel("9", replace(sample(8), relay=False))  # switched while we could not see
+    await modbus_server.start()
+    for _attempt in range(50):
+        clock.now += 30
+        up = await poller.poll()
+        if up.available:
+            break
+        await asyncio.sleep(0.02)
+    assert (up.requests, up.channels["9"].relay, up.channels["8"].relay) == (3, False, True)
+
+
+async def test_a_command_during_a_relay_refresh_is_not_undone_by_it(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    """A poll reading the relays while a command waits for the bus must not keep the state
+    from before the command for a whole refresh interval: the next poll reads them back."""
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    await poller.poll()
+    clock.now = 300  # the relays are due: this poll reads them while the command waits
+    await asyncio.gather(poller.poll(), poller.set_relay("4", False))
+    assert meter.relay("4") is False
+    meter.set_channel("4", sample(3))  # the open relay stops the load (the meter reads 0)
+
+    clock.now = 330
+    after = await poller.poll()
+    assert (after.requests, after.channels["4"].relay) == (3, False)
+    clock.now = 360
+    assert (await poller.poll()).requests == 2
+
+
+async def cut_relay_7(meter: SimulatedMeter, poller: MeterPoller, clock: Clock) -> None:
+    """Poll, cut channel 7 and read it back; the relays are next due at 330 s."""
+    await poller.poll()
+    await poller.set_relay("7", False)
+    meter.set_channel("7", sample(6))  # the open relay stops the load (the meter reads 0)
+    clock.now = 30
+    assert (await poller.poll()).channels["7"].relay is False
+    clock.now = 60
+    assert (await poller.poll()).requests == 2  # off, no load, no energy: nothing to re-read
+
+
+async def test_a_cut_relay_switched_back_on_at_the_meter_shows_on_the_next_poll(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    """Current through a relay believed off is evidence: the relays are read in that poll,
+    not up to ``relay_refresh_s`` later (a tenant in arrears pressing the meter's button)."""
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    await cut_relay_7(meter, poller, clock)
+
+    meter.set_channel("7", replace(sample(6), current=5.0, relay=True))
+    clock.now = 90
+    reading = await poller.poll()
+    assert (reading.requests, reading.channels["7"].relay) == (3, True)
+    assert reading.channels["7"].current == pytest.approx(5.0)
+    clock.now = 120
+    assert (await poller.poll()).requests == 2  # known on again: back to the refresh interval
+
+
+@pytest.mark.parametrize(
+    "energy_wh",
+    [1_234_560 + 60_000 + 10, 7],  # went up with no current seen; reset (the meter rebooted)
+    ids=["energy-rose", "counter-reset"],
+)
+async def test_energy_moving_behind_a_cut_relay_reads_the_relays_at_once(
+    modbus_server: SimulatedModbusServer,
+    bus: ModbusBus,
+    profiles: dict[str, Profile],
+    energy_wh: int,
+) -> None:
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    await cut_relay_7(meter, poller, clock)
+
+    meter.set_channel("7", ChannelValues(energy_wh=energy_wh, current=0.0, power=0.0, relay=True))
+    clock.now = 90
+    reading = await poller.poll()
+    assert (reading.requests, reading.channels["7"].relay) == (3, True)
+
+
+async def test_load_on_a_relay_known_on_reads_no_relays_between_refreshes(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    await poller.poll()
+    meter.set_channel("7", replace(sample(6), energy_wh=1_234_560 + 60_000 + 500))
+    clock.now = 30
+    assert (await poller.poll()).requests == 2
+
+
+async def test_a_meter_reset_reads_relays_known_on_at_once(
+    modbus_server: SimulatedModbusServer, bus: ModbusBus, profiles: dict[str, Profile]
+) -> None:
+    """A counter that went back is a meter reset or reboot, which may have opened a relay."""
+    clock = Clock()
+    meter, poller = multi_circuit_18(modbus_server, bus, profiles["generic_multi_circuit"], clock)
+    assert (await poller.poll()).channels["7"].relay is True
+    meter.set_channel("7", ChannelValues(energy_wh=3, current=0.0, power=0.0, relay=False))
+    clock.now = 30
+    reading = await poller.poll()
+    assert (reading.requests, reading.channels["7"].relay) == (3, False)
+    assert reading.channels["7"].counter_reset

@@ -2,16 +2,20 @@
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Final
 
 from homeassistant.core import CALLBACK_TYPE
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from ...const import RelayState
-from ...identifiers import channel_device_info
+from ...identifiers import KEY_ENERGY, KEY_RELAY, channel_device_info
 from .backlog import SeenMessages
-from .protocol import Ack, ChannelState, DeviceConfig, StateMessage
+from .protocol import MEASUREMENT_FIELDS, Ack, ChannelState, DeviceConfig, StateMessage
 
 CHANNEL_MODEL = "Breaker channel"
+# The ChannelState field each channel sensor shows, by entity key, in the tuple's order
+# (``update_channel`` pairs them up by position; test_protocol.py holds them to it).
+SENSOR_FIELDS: Final = {KEY_ENERGY: "energy_wh"} | {key: key for key in MEASUREMENT_FIELDS}
 
 
 @dataclass(kw_only=True)
@@ -46,6 +50,25 @@ class Breaker:
         """The message's channels that the announcement lists; others are ignored."""
         announced = self.config.channel_ids()
         return {cid: state for cid, state in message.channels.items() if cid in announced}
+
+    def update_channel(self, channel_id: str, state: ChannelState) -> list[str]:
+        """Show a newer state of a channel; returns the entity keys whose value changed.
+
+        A relay the message does not mention stays as last confirmed.
+        """
+        old = self.states.get(channel_id)
+        self.states[channel_id] = state
+        if old is None:
+            changed = list(SENSOR_FIELDS)
+        elif old == state:
+            changed = []
+        else:  # the relay, the last field, is left out: zip stops with SENSOR_FIELDS
+            fields = zip(SENSOR_FIELDS, old, state, strict=False)
+            changed = [key for key, was, now in fields if was != now]
+        if state.relay is not None and self.relays.get(channel_id) != state.relay:
+            self.relays[channel_id] = state.relay
+            changed.append(KEY_RELAY)
+        return changed
 
     def is_newer(self, message: StateMessage) -> bool:
         """Newer than what is shown: by ``seq`` when both have one, else by ``ts``."""

@@ -1,4 +1,5 @@
-"""Entities of MQTT breaker channels: the hub's state, updated by its dispatcher signal."""
+"""Entities of MQTT breaker channels: the hub's state, written when their own field changed
+(``writers.py``) or when their whole device did (its dispatcher signal)."""
 
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class BreakerChannelEntity(ChannelEntity):
-    """A channel of an MQTT breaker, updated by the hub's dispatcher signal."""
+    """A channel of an MQTT breaker, written when its value or its device changed."""
 
     def __init__(
         self, hub: "MqttHub", key: ChannelEntityKey, description: EntityDescription
@@ -48,6 +49,7 @@ class BreakerChannelEntity(ChannelEntity):
         return self.hub.available(self.key.device_id)
 
     async def async_added_to_hass(self) -> None:
+        self.async_on_remove(self.hub.writers.add(self.key.unique_id, self.async_write_ha_state))
         self.async_on_remove(
             async_dispatcher_connect(
                 self.hass,

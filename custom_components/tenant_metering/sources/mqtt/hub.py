@@ -9,6 +9,7 @@ availability, backlog, acks) in ``messages.py``, relay commands in ``commands.py
 backlogs' statistics in ``statistics.py``.
 """
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any, Self
 
@@ -48,6 +49,7 @@ from .entities import channel_entities
 from .messages import MEASUREMENT_KEYS, BreakerTopics, MalformedLog
 from .protocol import ChannelState, DeviceConfig, ProtocolError
 from .statistics import BacklogImporter
+from .writers import StateWriters
 
 
 class MqttHub:
@@ -69,6 +71,7 @@ class MqttHub:
         self.importer = importer
         self._discovery_unsubscribe: CALLBACK_TYPE | None = None
         self._malformed = MalformedLog()
+        self.writers = StateWriters()
         self._topics = BreakerTopics(
             hass,
             entry,
@@ -77,6 +80,7 @@ class MqttHub:
             publisher=ReadingPublisher(hass, entry, prefix),
             importer=importer,
             malformed=self._malformed,
+            writers=self.writers,
         )
 
     @classmethod
@@ -204,25 +208,25 @@ class MqttHub:
         ]
         entity_registry = er.async_get(self.hass)
         for entry in er.async_entries_for_config_entry(entity_registry, self.entry.entry_id):
-            for channel_id in channel_ids:
-                head = channel_unique_id_head(config.device_id, channel_id)
-                if entry.unique_id.startswith(head):
-                    key = entry.unique_id[len(head) :]
-                    if key in (KEY_ENERGY, *MEASUREMENT_KEYS):
-                        wanted.append(
-                            ChannelEntityKey(
-                                device_id=config.device_id, channel_id=channel_id, key=key
-                            )
-                        )
-        for entity_key in wanted:
-            self._announce(breaker, entity_key)
+            # Neither device nor channel ids contain "_" (protocol.VALID_ID); keys may.
+            device_id, _, rest = entry.unique_id.partition("_")
+            channel_id, _, key = rest.partition("_")
+            if (
+                device_id == config.device_id
+                and channel_id in channel_ids
+                and key in (KEY_ENERGY, *MEASUREMENT_KEYS)
+            ):
+                wanted.append(ChannelEntityKey(device_id=device_id, channel_id=channel_id, key=key))
+        self._announce(breaker, wanted)
 
     @callback
-    def _announce(self, breaker: Breaker, entity_key: ChannelEntityKey) -> None:
-        if entity_key.unique_id in breaker.entity_keys:
+    def _announce(self, breaker: Breaker, entity_keys: Iterable[ChannelEntityKey]) -> None:
+        """Have the platforms add the entities of these keys, all in one go, unless known."""
+        new = [key for key in entity_keys if key.unique_id not in breaker.entity_keys]
+        if not new:
             return
-        breaker.entity_keys.add(entity_key.unique_id)
-        async_dispatcher_send(self.hass, signal_new_channel_entity(self.entry.entry_id), entity_key)
+        breaker.entity_keys.update(key.unique_id for key in new)
+        async_dispatcher_send(self.hass, signal_new_channel_entity(self.entry.entry_id), new)
 
     # -- commands --------------------------------------------------------------------------
 
@@ -268,8 +272,10 @@ class MqttHub:
         """Add the platform's entity of each channel field as the hub announces it."""
 
         @callback
-        def _add_channel_entities(key: ChannelEntityKey) -> None:
-            if entities := channel_entities(self, key, platform):
+        def _add_channel_entities(keys: list[ChannelEntityKey]) -> None:
+            if entities := [
+                entity for key in keys for entity in channel_entities(self, key, platform)
+            ]:
                 async_add_entities(entities)
 
         self.entry.async_on_unload(
@@ -293,7 +299,7 @@ class MqttHub:
                     "online": breaker.online,
                     "last_ts": breaker.last_ts,
                     "last_seq": breaker.last_seq,
-                    "states": {cid: asdict(state) for cid, state in breaker.states.items()},
+                    "states": {cid: state._asdict() for cid, state in breaker.states.items()},
                     "relays": breaker.relays,
                     "entities": sorted(breaker.entity_keys),
                     "pending_commands": len(breaker.pending),

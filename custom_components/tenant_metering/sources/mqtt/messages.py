@@ -1,8 +1,9 @@
 """The topics of each announced breaker: availability, state, backlog and command acks.
 
 State and backlogs go to the ledger as readings (each ``(ts, seq)`` once) and update what
-the entities show (only what is newer than shown); a field seen for the first time is
-announced to the hub, which creates its entity.
+the entities show (only what is newer than shown, and only the entities whose value changed,
+``writers.py``); a field seen for the first time is announced to the hub, which creates its
+entity.
 """
 
 from collections.abc import Callable, Iterable, Mapping
@@ -21,9 +22,10 @@ from ...identifiers import KEY_ENERGY, ChannelEntityKey, channel_unique_id, mqtt
 from ...readings import PointReading, ReadingPublisher
 from ...resources import Resource
 from . import commands, protocol
-from .breaker import Breaker
+from .breaker import SENSOR_FIELDS, Breaker
 from .protocol import ChannelState, ProtocolError
 from .statistics import BacklogImporter
+from .writers import StateWriters
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,10 +65,11 @@ class BreakerTopics:
         entry: ConfigEntry[Any],
         breakers: Mapping[str, Breaker],
         *,
-        announce: Callable[[Breaker, ChannelEntityKey], None],
+        announce: Callable[[Breaker, Iterable[ChannelEntityKey]], None],
         publisher: ReadingPublisher,
         importer: BacklogImporter,
         malformed: MalformedLog,
+        writers: StateWriters,
     ) -> None:
         self.hass = hass
         self.entry = entry
@@ -75,6 +78,7 @@ class BreakerTopics:
         self._publisher = publisher
         self._importer = importer
         self._malformed = malformed
+        self._writers = writers
 
     @callback
     def subscribe(self, breaker: Breaker) -> None:
@@ -156,23 +160,24 @@ class BreakerTopics:
         breaker.last_seq = message.seq
         if breaker.online is None:
             breaker.online = True  # a device that talks is up until its LWT says otherwise
+        changed: list[str] = []
+        appeared: list[ChannelEntityKey] = []
         for channel_id, state in channels.items():
-            breaker.states[channel_id] = state
-            if state.relay is not None:
-                breaker.relays[channel_id] = state.relay
-            self._announce_fields(breaker, channel_id, state)
-        async_dispatcher_send(self.hass, signal_device_update(self.entry.entry_id, device_id))
-
-    @callback
-    def _announce_fields(self, breaker: Breaker, channel_id: str, state: ChannelState) -> None:
-        device_id = breaker.config.device_id
-        keys = [KEY_ENERGY]
-        keys.extend(key for key in MEASUREMENT_KEYS if getattr(state, key) is not None)
-        for key in keys:
-            if channel_unique_id(device_id, channel_id, key) not in breaker.entity_keys:
-                self._announce(
-                    breaker, ChannelEntityKey(device_id=device_id, channel_id=channel_id, key=key)
-                )
+            for key in breaker.update_channel(channel_id, state):
+                unique_id = channel_unique_id(device_id, channel_id, key)
+                changed.append(unique_id)
+                field = SENSOR_FIELDS.get(key)
+                if (
+                    field is not None
+                    and getattr(state, field) is not None
+                    and unique_id not in breaker.entity_keys
+                ):
+                    appeared.append(
+                        ChannelEntityKey(device_id=device_id, channel_id=channel_id, key=key)
+                    )
+        if appeared:
+            self._announce(breaker, appeared)
+        self._writers.write(changed)
 
     @callback
     def _on_backlog(self, breaker: Breaker, msg: ReceiveMessage) -> None:
@@ -191,15 +196,13 @@ class BreakerTopics:
         for ts, _, channels in batch:
             for channel_id, state in channels.items():
                 registers.setdefault(channel_id, []).append((ts, state.energy_wh))
+        energy_keys = {
+            channel_id: ChannelEntityKey(device_id=device_id, channel_id=channel_id, key=KEY_ENERGY)
+            for channel_id in registers
+        }
+        self._announce(breaker, energy_keys.values())
         for channel_id, readings in registers.items():
-            self._announce(
-                breaker,
-                ChannelEntityKey(device_id=device_id, channel_id=channel_id, key=KEY_ENERGY),
-            )
-            self._importer.add(
-                ChannelEntityKey(device_id=device_id, channel_id=channel_id, key=KEY_ENERGY),
-                readings,
-            )
+            self._importer.add(energy_keys[channel_id], readings)
 
     @callback
     def _publish(self, device_id: str, messages: Iterable[DeviceReadings]) -> None:

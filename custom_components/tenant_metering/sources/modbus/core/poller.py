@@ -3,6 +3,18 @@
 What leaves here is what the entities and the ledger need: floats for instantaneous values,
 **integer Wh** for the energy register (never a float), None for anything that could not be
 read or was not believable — never zero in place of a failed read.
+
+Relay states change only when someone switches them, so a block holding nothing but relay
+coils or registers is not read every poll: on the first poll, right after every command
+(the write's confirmation shows at once, the next poll reads it back) and then once per
+``relay_refresh_s``, which bounds how late a relay switched at the meter itself shows. The
+values read every poll are evidence, though: a channel whose relay is off or unknown showing
+current or power above noise or an energy counter going up, and any channel whose energy
+counter went back (a reset, a meter that rebooted and may have switched its relays), has its
+relays read in that same poll: a cut supply switched back on at the meter shows on the next
+poll. A relay read that fails, or
+a meter that does not answer at all, makes the relay unknown (None) and re-read on the next
+poll; a relay state from before an outage is never shown.
 """
 
 from collections.abc import Callable, Mapping
@@ -20,6 +32,11 @@ from .profile import ChannelSpec, Profile, Quantity, RelaySpec, Table, ValueSpec
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_NOMINAL_VOLTAGE_V = 230.0
+DEFAULT_RELAY_REFRESH_S = 300.0
+# What an open relay may still show: meters read a few mA or W of noise with no load, and a
+# reading above that through a relay believed off means it is not off.
+LOAD_NOISE_CURRENT_A = Decimal("0.05")
+LOAD_NOISE_POWER_W = Decimal(5)
 
 
 class RelayWriteError(Exception):
@@ -35,6 +52,8 @@ class MeterConfig:
     channel_count: int | None = None
     rated_current_a: Mapping[str, float] = field(default_factory=dict)
     nominal_voltage_v: float = DEFAULT_NOMINAL_VOLTAGE_V
+    relay_refresh_s: float = DEFAULT_RELAY_REFRESH_S
+    """The longest a relay switched at the meter (not by us) stays unseen."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,11 +110,31 @@ class MeterPoller:
         self._wall_clock = wall_clock
         profile = config.profile
         self.channels: tuple[ChannelSpec, ...] = profile.expand(config.channel_count)
-        spans = [
+        value_spans = [
             _span(spec.table, spec.address, spec.count) for c in self.channels for spec in c.values
         ]
-        spans += [_span(c.relay.table, c.relay.address, 1) for c in self.channels if c.relay]
-        self.blocks: tuple[ReadBlock, ...] = plan_blocks(spans, max_gap=profile.max_gap)
+        relay_spans = [_span(c.relay.table, c.relay.address, 1) for c in self.channels if c.relay]
+        self.blocks: tuple[ReadBlock, ...] = plan_blocks(
+            value_spans + relay_spans, max_gap=profile.max_gap
+        )
+        self.value_blocks = tuple(
+            block for block in self.blocks if any(_within(span, block) for span in value_spans)
+        )
+        """Read every poll; the other blocks hold relays only."""
+        self.relay_blocks = tuple(block for block in self.blocks if block not in self.value_blocks)
+        self._cached_relay_channels = tuple(
+            c
+            for c in self.channels
+            if c.relay
+            and any(_within(_span(c.relay.table, c.relay.address, 1), b) for b in self.relay_blocks)
+        )
+        """The channels whose relay is not read every poll."""
+        self._seen_energy: dict[str, Decimal] = {}
+        """Each such channel's energy register at the last poll that read it."""
+        self._relay_words: dict[tuple[Table, int], int] = {}
+        """The relay blocks' words as last read (or confirmed written)."""
+        self._relays_due_at = float("-inf")
+        self._commands = 0
         self._guards = {
             channel.channel_id: EnergyGuard(
                 name=f"{profile.profile_id} slave {config.slave_id} channel {channel.channel_id}",
@@ -110,10 +149,69 @@ class MeterPoller:
         }
 
     async def poll(self) -> MeterReading:
-        """Read every block once and decode all channels."""
+        """Read the value blocks (and the relay blocks when due) and decode all channels."""
+        now = self._clock()
+        commands = self._commands
+        words, failed = await self._read(self.value_blocks)
+        requests = len(self.value_blocks)
+        if self._relays_in_doubt(words):
+            self._relays_due_at = float("-inf")
+        if self.relay_blocks and now >= self._relays_due_at:
+            relay_words, relays_failed = await self._read(self.relay_blocks)
+            requests += len(self.relay_blocks)
+            failed += relays_failed
+            # A command sent meanwhile may have switched after this read: read them again.
+            if self._commands == commands:
+                self._relay_words = relay_words
+                if not relays_failed:
+                    self._relays_due_at = now + self.config.relay_refresh_s
+        if failed == requests:
+            # The meter did not answer: its relays before say nothing about them now.
+            self._relay_words = {}
+            self._relays_due_at = float("-inf")
+        words |= self._relay_words
+        return MeterReading(
+            slave_id=self.config.slave_id,
+            ts=self._wall_clock(),
+            channels={c.channel_id: self._channel(c, words, now) for c in self.channels},
+            requests=requests,
+            failed_requests=failed,
+        )
+
+    def _relays_in_doubt(self, words: Mapping[tuple[Table, int], int]) -> bool:
+        """Whether this poll's values say a relay not read every poll may not be as stored
+        (and remember each such channel's energy register for the next poll).
+
+        An energy counter that went back (the meter was reset or rebooted, which may have
+        switched its relays either way), or a channel whose relay is not known on that draws
+        current or power or whose energy counter went up.
+        """
+        in_doubt = False
+        for channel in self._cached_relay_channels:
+            energy = self._decoded(channel.value(Quantity.ENERGY), words)
+            seen = self._seen_energy.get(channel.channel_id)
+            moved = Decimal(0) if energy is None or seen is None else energy - seen
+            if energy is not None:
+                self._seen_energy[channel.channel_id] = energy
+            if moved < 0:
+                in_doubt = True
+            elif _relay_state(channel.relay, self._relay_words) is not True:
+                current = self._decoded(channel.value(Quantity.CURRENT), words)
+                power = self._decoded(channel.value(Quantity.POWER), words)
+                in_doubt |= (
+                    moved > 0
+                    or (current is not None and abs(current) > LOAD_NOISE_CURRENT_A)
+                    or (power is not None and abs(power) > LOAD_NOISE_POWER_W)
+                )
+        return in_doubt
+
+    async def _read(
+        self, blocks: tuple[ReadBlock, ...]
+    ) -> tuple[dict[tuple[Table, int], int], int]:
+        """The words of every block that answered, and how many did not."""
         words: dict[tuple[Table, int], int] = {}
         failed = 0
-        for block in self.blocks:
+        for block in blocks:
             values = await self._bus.read(
                 self.config.slave_id, block.table, block.address, block.count
             )
@@ -121,14 +219,7 @@ class MeterPoller:
                 failed += 1
                 continue
             words.update(((block.table, block.address + i), word) for i, word in enumerate(values))
-        now = self._clock()
-        return MeterReading(
-            slave_id=self.config.slave_id,
-            ts=self._wall_clock(),
-            channels={c.channel_id: self._channel(c, words, now) for c in self.channels},
-            requests=len(self.blocks),
-            failed_requests=failed,
-        )
+        return words, failed
 
     async def set_relay(self, channel_id: str, on: bool) -> None:
         """Switch a channel's relay; raises RelayWriteError unless the meter confirms."""
@@ -139,10 +230,16 @@ class MeterPoller:
             )
         relay = channel.relay
         value = relay.on_value if on else relay.off_value
+        # Confirmed or not, the next poll reads the relays back (an unconfirmed write may
+        # still have switched).
+        self._commands += 1
+        self._relays_due_at = float("-inf")
         if not await self._bus.write(self.config.slave_id, relay.table, relay.address, value):
             raise RelayWriteError(
                 f"slave {self.config.slave_id} channel {channel_id}: no confirmation"
             )
+        if (relay.table, relay.address) in self._relay_words:  # a known relay's new state
+            self._relay_words[(relay.table, relay.address)] = value
 
     def _channel(
         self, channel: ChannelSpec, words: Mapping[tuple[Table, int], int], now: float
@@ -194,6 +291,10 @@ class MeterPoller:
 
 def _span(table: Table, address: int, count: int) -> ReadBlock:
     return ReadBlock(table=table, address=address, count=count)
+
+
+def _within(span: ReadBlock, block: ReadBlock) -> bool:
+    return span.table is block.table and block.address <= span.address and span.end <= block.end
 
 
 def _relay_state(relay: RelaySpec | None, words: Mapping[tuple[Table, int], int]) -> bool | None:
