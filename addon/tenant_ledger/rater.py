@@ -18,7 +18,7 @@ true up any difference that finer time resolution makes (time-of-use bands).
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 import logging
@@ -41,7 +41,7 @@ from tenant_ledger.billing import (
 from tenant_ledger.billing.resources import Resource, base_unit
 from tenant_ledger.billing.timestamps import from_us, to_us
 from tenant_ledger.db import journal_store, rating_store
-from tenant_ledger.db.catalog import Catalog
+from tenant_ledger.db.catalog import Catalog, ResourceTariff
 from tenant_ledger.db.rating_store import PeriodOf, RatedPeriod
 from tenant_ledger.journal import ENERGY_INCOME, Leg, Posting, PostingKind, tenant_account
 
@@ -49,6 +49,10 @@ _LOGGER = logging.getLogger(__name__)
 SYSTEM_ACTOR = "ledger"
 _UNBILLED_LOGGED: set[tuple[str, str, Resource]] = set()
 """(tenant, plan, resource) whose usage was found unbilled and said so in the log."""
+
+
+type _Priced = tuple[ResourceTariff, TariffSchedule]
+"""The plan's tariff slot for a resource (with its quota) and the tariff's schedule."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -64,47 +68,80 @@ def rate_points(
     """Rate every new reading of ``point_ids``; returns the tenants whose balance changed.
 
     Points never assigned to anyone are skipped (their readings wait, rated once assigned).
+    All the points are rated together: one read of their cursors, new readings and periods,
+    one write of each, and the tenants' postings appended in one go.
     """
+    held = [point_id for point_id in sorted(point_ids) if catalog.by_point.get(point_id)]
     parts: dict[tuple[str, Resource], list[Interval]] = defaultdict(list)
-    for point_id in sorted(point_ids):
-        held = catalog.by_point.get(point_id)
-        if not held:
-            continue
+    new = _new_intervals(connection, held)
+    for point_id in held:
         resource = catalog.resource_of(point_id)
-        for interval in _new_intervals(connection, point_id):
-            for assignment in held:
-                part = interval.clip(assignment.start_us, assignment.end_us)
+        tenancies = [(a.tenant_id, a.start_us, a.end_us) for a in catalog.by_point[point_id]]
+        for interval in new.get(point_id, ()):
+            for tenant_id, start_us, end_us in tenancies:
+                part = interval.clip(start_us, end_us)
                 if part is not None and part.energy_wh:
-                    parts[assignment.tenant_id, resource].append(part)
-    changed = set()
+                    parts[tenant_id, resource].append(part)
+    billed: dict[tuple[str, Resource], tuple[_Priced, dict[PeriodKey, list[Interval]]]] = {}
     for (tenant_id, resource), tenant_parts in parts.items():
-        if _post_energy(connection, catalog, tenant_id, resource, tenant_parts, now_us=now_us):
+        priced = _priced(catalog, tenant_id, resource)
+        if priced is not None:
+            periods = _by_period(catalog, tenant_id, _in_force(priced[1], tenant_parts))
+            billed[tenant_id, resource] = (priced, periods)
+    keys = [
+        PeriodOf(tenant_id, resource, period.start_us)
+        for (tenant_id, resource), (_, periods) in billed.items()
+        for period in periods
+    ]
+    before = rating_store.rated_periods(connection, keys)
+    after: dict[PeriodOf, RatedPeriod] = {}
+    postings = []
+    changed = set()
+    for (tenant_id, resource), (priced, periods) in billed.items():
+        total_minor = total_wh = 0
+        for period, period_parts in periods.items():
+            key = PeriodOf(tenant_id, resource, period.start_us)
+            after[key] = _rated(catalog, period, period_parts, priced=priced, row=before.get(key))
+            previous = before.get(key, _NOTHING_RATED)
+            total_minor += after[key].posted_minor - previous.posted_minor
+            total_wh += after[key].energy_wh - previous.energy_wh
+        if total_minor:
+            postings.append(_energy_posting(catalog, tenant_id, resource, total_minor, total_wh))
+        if total_wh:
             changed.add(tenant_id)
+    rating_store.save_periods(connection, after, existing=before)
+    journal_store.append_all(connection, postings, now_us)
     return changed
 
 
-def _new_intervals(connection: sa.Connection, point_id: str) -> tuple[Interval, ...]:
-    """Intervals from the cursor to the newest reading; advances the cursor."""
-    cursor = rating_store.cursor(connection, point_id)
-    rows = rating_store.readings_after(connection, point_id, None if cursor is None else cursor.ts)
-    if not rows:
-        return ()
-    timeline = [
-        Reading(point_id=point_id, ts=from_epoch(row.ts), energy_wh=row.energy_wh)
-        for row in ([cursor] if cursor is not None else []) + rows
-    ]
-    point = consumption(timeline)[point_id]
-    for event in point.events:
-        if event.kind is EventKind.REGISTER_RESET:
-            _LOGGER.warning(
-                "register of %s fell from %s to %s Wh at %s: counted as a reset to zero",
-                point_id,
-                event.previous_wh,
-                event.value_wh,
-                event.ts.isoformat(),
-            )
-    rating_store.move_cursor(connection, point_id, rows[-1], existed=cursor is not None)
-    return point.intervals
+def _new_intervals(
+    connection: sa.Connection, point_ids: Sequence[str]
+) -> dict[str, tuple[Interval, ...]]:
+    """Per point, the intervals from its cursor to its newest reading; advances the cursors."""
+    cursors = rating_store.cursors(connection, point_ids)
+    newer = rating_store.readings_after(connection, point_ids, cursors)
+    intervals = {}
+    for point_id, rows in newer.items():
+        cursor = cursors.get(point_id)
+        timeline = [
+            Reading(point_id=point_id, ts=from_epoch(row.ts), energy_wh=row.energy_wh)
+            for row in ([cursor] if cursor is not None else []) + rows
+        ]
+        point = consumption(timeline)[point_id]
+        for event in point.events:
+            if event.kind is EventKind.REGISTER_RESET:
+                _LOGGER.warning(
+                    "register of %s fell from %s to %s Wh at %s: counted as a reset to zero",
+                    point_id,
+                    event.previous_wh,
+                    event.value_wh,
+                    event.ts.isoformat(),
+                )
+        intervals[point_id] = point.intervals
+    rating_store.move_cursors(
+        connection, {point_id: rows[-1] for point_id, rows in newer.items()}, existing=cursors
+    )
+    return intervals
 
 
 def _by_period(
@@ -113,11 +150,15 @@ def _by_period(
     """Parts split at the tenant's billing-period boundaries."""
     billing_day = catalog.plan_of(tenant_id).billing_day
     grouped: dict[PeriodKey, list[Interval]] = defaultdict(list)
+    key: PeriodKey | None = None
     for part in parts:
         rest: Interval | None = part
         while rest is not None:
-            start, end = billing_period(billing_day, from_us(rest.start_us), catalog.zone)
-            key = PeriodKey(tenant_id=tenant_id, start_us=to_us(start), end_us=to_us(end))
+            # Nearly every part lies in the period of the one before: the period's edges (time
+            # zone arithmetic) are looked up again only when a part starts outside it.
+            if key is None or not key.start_us <= rest.start_us < key.end_us:
+                start, end = billing_period(billing_day, from_us(rest.start_us), catalog.zone)
+                key = PeriodKey(tenant_id=tenant_id, start_us=to_us(start), end_us=to_us(end))
             piece = rest.clip(key.start_us, key.end_us)
             if piece is not None and piece.energy_wh:
                 grouped[key].append(piece)
@@ -158,6 +199,9 @@ def marginal_cost(
 
 def _in_force(schedule: TariffSchedule, parts: list[Interval]) -> list[Interval]:
     """Parts clipped to when the tariff exists; energy before its first version is not billed."""
+    earliest = min((part.start_us for part in parts), default=0)
+    if schedule.in_force_from_us(earliest) == earliest:
+        return parts  # the usual case: all of them after the tariff's start
     kept = [
         piece
         for part in parts
@@ -168,63 +212,62 @@ def _in_force(schedule: TariffSchedule, parts: list[Interval]) -> list[Interval]
     return kept
 
 
-def _post_energy(
-    connection: sa.Connection,
-    catalog: Catalog,
-    tenant_id: str,
-    resource: Resource,
-    parts: list[Interval],
-    *,
-    now_us: int,
-) -> bool:
-    """Post the cost of ``parts`` (usage of ``resource``) to the tenant: one journal entry."""
+def _priced(catalog: Catalog, tenant_id: str, resource: Resource) -> _Priced | None:
+    """The tariff the tenant's plan bills ``resource`` with; None (logged) when it bills none."""
     plan = catalog.plan_of(tenant_id)
     slot = plan.tariff_for(resource)
     schedule = None if slot is None else catalog.schedules.get(slot.tariff_id)
-    if slot is None or schedule is None:
-        if resource is Resource.ELECTRICITY:
-            _LOGGER.error("tenant %s has a plan without a tariff: energy not billed", tenant_id)
-        elif (tenant_id, plan.id, resource) not in _UNBILLED_LOGGED:
-            _UNBILLED_LOGGED.add((tenant_id, plan.id, resource))
-            _LOGGER.warning(
-                "tenant %s's plan %s has no %s tariff: %s not billed",
-                tenant_id,
-                plan.id,
-                resource,
-                resource,
-            )
-        return False
-    total_minor = total_wh = 0
-    for period, period_parts in _by_period(catalog, tenant_id, _in_force(schedule, parts)).items():
-        key = PeriodOf(tenant_id, resource, period.start_us)
-        row = rating_store.rated_period(connection, key)
-        prior_wh = 0 if row is None else row.energy_wh
-        carry = Fraction(0) if row is None else row.carry
-        cost = marginal_cost(schedule, slot.quota, period, prior_wh, period_parts)
-        minor, accumulator = PostingAccumulator(currency=catalog.currency, carry=carry).post(cost)
-        energy_wh = sum(part.energy_wh for part in period_parts)
-        rated = RatedPeriod(
-            energy_wh=prior_wh + energy_wh,
-            posted_minor=(0 if row is None else row.posted_minor) + minor,
-            carry=accumulator.carry,
+    if slot is not None and schedule is not None:
+        return slot, schedule
+    if resource is Resource.ELECTRICITY:
+        _LOGGER.error("tenant %s has a plan without a tariff: energy not billed", tenant_id)
+    elif (tenant_id, plan.id, resource) not in _UNBILLED_LOGGED:
+        _UNBILLED_LOGGED.add((tenant_id, plan.id, resource))
+        _LOGGER.warning(
+            "tenant %s's plan %s has no %s tariff: %s not billed",
+            tenant_id,
+            plan.id,
+            resource,
+            resource,
         )
-        rating_store.save_period(connection, key, rated, existed=row is not None)
-        total_minor += minor
-        total_wh += energy_wh
-    if total_minor:
-        journal_store.append(
-            connection,
-            Posting(
-                kind=PostingKind.ENERGY,
-                currency=catalog.currency,
-                actor=SYSTEM_ACTOR,
-                reason=f"{total_wh} {base_unit(resource)}",
-                tenant_id=tenant_id,
-                legs=(
-                    Leg(account=tenant_account(tenant_id), amount_minor=-total_minor),
-                    Leg(account=ENERGY_INCOME, amount_minor=total_minor),
-                ),
-            ),
-            now_us,
-        )
-    return bool(total_wh)
+    return None
+
+
+_NOTHING_RATED = RatedPeriod(energy_wh=0, posted_minor=0, carry=Fraction(0))
+
+
+def _rated(
+    catalog: Catalog,
+    period: PeriodKey,
+    parts: list[Interval],
+    *,
+    priced: _Priced,
+    row: RatedPeriod | None,
+) -> RatedPeriod:
+    """The period's rating once ``parts`` (usage in it) are added to what ``row`` rated."""
+    slot, schedule = priced
+    rated = _NOTHING_RATED if row is None else row
+    cost = marginal_cost(schedule, slot.quota, period, rated.energy_wh, parts)
+    minor, accumulator = PostingAccumulator(currency=catalog.currency, carry=rated.carry).post(cost)
+    return RatedPeriod(
+        energy_wh=rated.energy_wh + sum(part.energy_wh for part in parts),
+        posted_minor=rated.posted_minor + minor,
+        carry=accumulator.carry,
+    )
+
+
+def _energy_posting(
+    catalog: Catalog, tenant_id: str, resource: Resource, total_minor: int, total_wh: int
+) -> Posting:
+    """One journal entry for the cost of the tenant's new usage of ``resource``."""
+    return Posting(
+        kind=PostingKind.ENERGY,
+        currency=catalog.currency,
+        actor=SYSTEM_ACTOR,
+        reason=f"{total_wh} {base_unit(resource)}",
+        tenant_id=tenant_id,
+        legs=(
+            Leg(account=tenant_account(tenant_id), amount_minor=-total_minor),
+            Leg(account=ENERGY_INCOME, amount_minor=total_minor),
+        ),
+    )

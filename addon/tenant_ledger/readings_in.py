@@ -149,11 +149,15 @@ def parse_readings(document: Any) -> list[IncomingReading]:
     if len(document["readings"]) > MAX_READINGS:
         raise PayloadError("too_many_readings", f"more than {MAX_READINGS} readings in one message")
     parsed = []
+    valid_points: set[str] = set()  # a message mostly repeats a few points: checked once each
     for index, item in enumerate(document["readings"]):
         if not isinstance(item, dict):
             raise PayloadError("invalid_reading", f"readings[{index}] must be an object")
         seq = None if item.get("seq") is None else _whole(item, "seq", index, minimum=0)
-        point_id = _point(item, index)
+        point_id = item.get("point")
+        if not (isinstance(point_id, str) and point_id in valid_points):
+            point_id = _point(item, index)
+            valid_points.add(point_id)
         ts = _whole(item, "ts", index, minimum=1)
         register, unit = _register(item, index, version)
         parsed.append(IncomingReading(point_id, ts, register, unit, seq))

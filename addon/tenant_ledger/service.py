@@ -32,7 +32,7 @@ from tenant_ledger.db.readings_store import (
     park_message,
     park_readings,
     release_quarantined,
-    store_readings,
+    store_messages,
 )
 from tenant_ledger.errors import LedgerError
 from tenant_ledger.i18n import Formats
@@ -45,7 +45,7 @@ from tenant_ledger.rater import SYSTEM_ACTOR, rate_points
 from tenant_ledger.readings_in import IncomingReading, PayloadError, decode_readings
 from tenant_ledger.standing_run import post_daily_standing
 from tenant_ledger.statement_run import DuePeriod, Splits, due_periods, issue_statement
-from tenant_ledger.tenant_state import building_guard, evaluate, record
+from tenant_ledger.tenant_state import building_guard, evaluate_and_record
 
 _LOGGER = logging.getLogger(__name__)
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
@@ -337,12 +337,10 @@ class LedgerService:
         now = self.clock()
         ids = catalog.tenants if tenant_ids is None else tenant_ids
         policy = self.config.cutoff
-        views = []
-        for tenant_id in (t for t in ids if t in catalog.tenants):
-            # Recorded before the next tenant is judged: the guard counts the cut-offs decided.
-            view = evaluate(connection, catalog, tenant_id, now, policy)
-            record(connection, view)
-            views.append(view)
+        # Each recorded before the next is judged: the guard counts the cut-offs decided.
+        views = evaluate_and_record(
+            connection, catalog, [t for t in ids if t in catalog.tenants], now, policy
+        )
         if any(view.approval_spent for view in views):
             catalog = load_catalog(connection)
         return Evaluated(
@@ -580,21 +578,21 @@ class LedgerService:
         def work(
             connection: sa.Connection,
         ) -> tuple[tuple[list[StoreResult | PayloadError], Evaluated], Catalog]:
-            results: list[StoreResult | PayloadError] = []
-            stored: list[IncomingReading] = []
+            decoded: list[Sequence[IncomingReading] | PayloadError] = []
             for delivery in batch:
                 payload = delivery.payload
-                if isinstance(payload, bytes):
-                    try:
-                        readings: Sequence[IncomingReading] = decode_readings(payload)
-                    except PayloadError as err:
-                        park_message(connection, payload, err.kind, str(err), now)
-                        results.append(err)
-                        continue
-                else:
-                    readings = payload
-                results.append(store_readings(connection, readings, now, self.catalog.limit_of))
-                stored.extend(readings)
+                if not isinstance(payload, bytes):
+                    decoded.append(payload)
+                    continue
+                try:
+                    decoded.append(decode_readings(payload))
+                except PayloadError as err:
+                    park_message(connection, payload, err.kind, str(err), now)
+                    decoded.append(err)
+            messages = [item for item in decoded if not isinstance(item, PayloadError)]
+            # All the batch's readings are looked up and inserted together.
+            stored = iter(store_messages(connection, messages, now, self.catalog.limit_of))
+            results = [item if isinstance(item, PayloadError) else next(stored) for item in decoded]
             points = {
                 point
                 for result in results
@@ -603,7 +601,8 @@ class LedgerService:
             }
             tenants = rate_points(connection, self.catalog, points, now)
             evaluated = self._evaluate(connection, self.catalog, tenants)
-            alarms = detect_leaks(connection, self.catalog, _spans(stored, points), now)
+            readings = (reading for message in messages for reading in message)
+            alarms = detect_leaks(connection, self.catalog, _spans(readings, points), now)
             for alarm in alarms:
                 _LOGGER.warning(
                     "leak alarm: %s counted at least %d per hour all night %s (%d in the window)",

@@ -6,6 +6,7 @@ which carries ``status_since`` and ``arrears_since`` over to the next evaluation
 cut-off approval) is written by ``record``, explicitly, by the caller.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -81,16 +82,50 @@ def evaluate(
     The ledger owns the cut-off policy (``policy``: quiet hours, approval, the guard's limit);
     Home Assistant reports the supply (db/supply_store) and carries out ``supply_action``.
     """
+    guarded = supply_store.guard_tenants(connection, now_us - _GUARD_WINDOW_US)
+    wanted = _wanted(catalog, tenant_id, now_us)
+    facts = status_store.facts_of(connection, [wanted], guarded)[tenant_id]
+    return judge(facts, catalog, tenant_id, now_us, policy)
+
+
+def _wanted(catalog: Catalog, tenant_id: str, now_us: int) -> status_store.Wanted:
+    """What to read of the tenant: its current period's figures, its statements if postpaid."""
     plan = catalog.plan_of(tenant_id)
     start, _end = billing_period(plan.billing_day, from_us(now_us), catalog.zone)
-    facts = status_store.facts(
-        connection,
-        tenant_id,
-        period_start_us=to_us(start),
-        guard_since_us=now_us - _GUARD_WINDOW_US,
-        postpaid=plan.kind is PlanKind.POSTPAID,
-    )
-    return judge(facts, catalog, tenant_id, now_us, policy)
+    return status_store.Wanted(tenant_id, to_us(start), plan.kind is PlanKind.POSTPAID)
+
+
+def evaluate_and_record(
+    connection: sa.Connection,
+    catalog: Catalog,
+    tenant_ids: Iterable[str],
+    now_us: int,
+    policy: CutoffPolicy = DEFAULT_POLICY,
+) -> list[TenantView]:
+    """``evaluate`` then ``record`` for each tenant in turn, their facts read together.
+
+    Each judgement sees the cut-offs decided before it in the pass, as one evaluation after
+    another would: a tenant just found ``disconnect_due`` counts in the next one's guard.
+    """
+    wanted = [_wanted(catalog, tenant_id, now_us) for tenant_id in tenant_ids]
+    guard_since_us = now_us - _GUARD_WINDOW_US
+    cut = supply_store.cut_tenants(connection, guard_since_us)
+    due = supply_store.due_tenants(connection)
+    found = status_store.facts_of(connection, wanted, cut | due)
+    views = []
+    for item in wanted:
+        tenant_id = item.tenant_id
+        counted = len((cut | due) - {tenant_id})
+        view = judge(
+            replace(found[tenant_id], guard_count=counted), catalog, tenant_id, now_us, policy
+        )
+        record(connection, view)
+        if view.status.state is TenantState.DISCONNECT_DUE:
+            due.add(tenant_id)
+        else:
+            due.discard(tenant_id)
+        views.append(view)
+    return views
 
 
 def building_guard(connection: sa.Connection, now_us: int, policy: CutoffPolicy) -> dict[str, int]:
@@ -100,7 +135,7 @@ def building_guard(connection: sa.Connection, now_us: int, policy: CutoffPolicy)
     Each tenant's own ``cutoff_guard_count`` leaves that tenant out (its own cut must not hold
     itself back); this is the one number Home Assistant shows.
     """
-    count = supply_store.guard_count(connection, now_us - _GUARD_WINDOW_US, excluding=None)
+    count = len(supply_store.guard_tenants(connection, now_us - _GUARD_WINDOW_US))
     return {"count": count, "limit": policy.guard_limit, "window_s": _GUARD_WINDOW_US // 1_000_000}
 
 

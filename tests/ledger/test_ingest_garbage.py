@@ -367,3 +367,11 @@ def test_the_limits_are_exact() -> None:
     assert decode_readings(json.dumps({"readings": [point]}).encode())[0].point_id == point["point"]
     with pytest.raises(PayloadError, match="point"):
         decode_readings(json.dumps({"readings": [point | {"point": "x" * 201}]}).encode())
+
+
+@pytest.mark.parametrize("bad", [["p"], {"p": 1}, 7, None, "p\x00", "p/1"])
+def test_every_readings_point_is_checked_after_good_ones_of_the_same_point(bad: object) -> None:
+    good = {"point": "p", "ts": NOV_5, "energy_wh": 1}
+    message = {"readings": [good, good | {"ts": NOV_5 + 60}, good | {"point": bad}]}
+    with pytest.raises(PayloadError, match=r"readings\[2\]\.point"):
+        decode_readings(json.dumps(message).encode())

@@ -43,14 +43,16 @@ def _rows(connection: sa.Connection, _catalog: object) -> tuple[list[str], list[
 @pytest.fixture
 def poisoned(monkeypatch: pytest.MonkeyPatch) -> None:
     """Storing any reading of POISON raises (as an unforeseen bug would)."""
-    store = readings_store.store_readings
+    store = readings_store.store_messages
 
-    def failing(connection: sa.Connection, batch: Sequence[IncomingReading], *args: Any) -> Any:
-        if any(reading.point_id == POISON for reading in batch):
+    def failing(
+        connection: sa.Connection, messages: Sequence[Sequence[IncomingReading]], *args: Any
+    ) -> Any:
+        if any(reading.point_id == POISON for message in messages for reading in message):
             raise RuntimeError("boom")
-        return store(connection, batch, *args)
+        return store(connection, messages, *args)
 
-    monkeypatch.setattr(service_module, "store_readings", failing)
+    monkeypatch.setattr(service_module, "store_messages", failing)
     monkeypatch.setattr(service_module, "_RETRY_SECONDS", 0.01)
 
 

@@ -94,9 +94,9 @@ async def test_any_failure_after_a_catalog_change_rolls_memory_back_with_the_tra
     def evaluate_once_failing(*args: Any) -> Any:
         if failing:
             raise RuntimeError("evaluation failed")
-        return tenant_state.evaluate(*args)
+        return tenant_state.evaluate_and_record(*args)
 
-    monkeypatch.setattr(service_module, "evaluate", evaluate_once_failing)
+    monkeypatch.setattr(service_module, "evaluate_and_record", evaluate_once_failing)
     failed = await api.call(
         "POST", "/api/tenants", {"id": "t9", "name": "Nine", "plan": "main"}, expect=500
     )

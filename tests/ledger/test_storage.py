@@ -148,7 +148,9 @@ def test_readings_keep_their_ids_values_and_keyed_hashes_through_0017(engine: sa
         assert sealed.check(connection, sealed.READINGS, KEY) == []
         assert [
             (register.ts, register.energy_wh)
-            for register in rating_store.readings_after(connection, "mqtt:meter:room-2", None)
+            for register in rating_store.readings_after(connection, ["mqtt:meter:room-2"], {})[
+                "mqtt:meter:room-2"
+            ]
         ] == [(1_795_132_800, 1_000), (1_795_136_400, 1_700)]
         assert connection.execute(sa.select(reading_points.c.point_id)).scalars().all() == [
             "ha:water_201",

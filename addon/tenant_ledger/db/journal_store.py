@@ -1,6 +1,6 @@
 """Appending to and reading the hash-chained journal; balances are sums, never stored."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 import json
 
 import sqlalchemy as sa
@@ -32,14 +32,26 @@ def append(connection: sa.Connection, posting: Posting, ts_us: int) -> Entry:
     (the connection carries the key); its legs go in first, because the database accepts an
     entry only once its legs balance (db/guards.py).
     """
+    return append_all(connection, [posting], ts_us)[0]
+
+
+def append_all(connection: sa.Connection, postings: Sequence[Posting], ts_us: int) -> list[Entry]:
+    """``append`` for several postings, chained in their order: one read of the tail, one
+    insert of all their legs, then one of all the entries."""
+    if not postings:
+        return []
     key = key_of(connection)
     tail = head(connection)
     entry_id, prev_hash = (tail[0] + 1, tail[1]) if tail else (1, GENESIS_HASH)
     # Never below the keyed part (only a truncated journal would be): a gap says so, where a
     # plain hash would pass.
     entry_id = max(entry_id, key.keyed_from["journal"])
-    entry = chain(entry_id, ts_us, posting, prev_hash, key.journal_digest)
-    if errors := validate_kinds([entry]):
+    entries = []
+    for offset, posting in enumerate(postings):
+        entry = chain(entry_id + offset, ts_us, posting, prev_hash, key.journal_digest)
+        entries.append(entry)
+        prev_hash = entry.hash
+    if errors := validate_kinds(entries):
         raise ValueError(f"refused to post: {errors[0].message}")
     connection.execute(
         journal_legs.insert(),
@@ -50,24 +62,29 @@ def append(connection: sa.Connection, posting: Posting, ts_us: int) -> Entry:
                 "account": leg.account,
                 "amount_minor": leg.amount_minor,
             }
-            for position, leg in enumerate(posting.legs)
+            for entry in entries
+            for position, leg in enumerate(entry.posting.legs)
         ],
     )
     connection.execute(
-        journal.insert().values(
-            id=entry.id,
-            ts_us=ts_us,
-            kind=posting.kind,
-            tenant_id=posting.tenant_id,
-            currency=posting.currency,
-            actor=posting.actor,
-            reason=posting.reason,
-            ref=posting.ref,
-            prev_hash=entry.prev_hash,
-            hash=entry.hash,
-        )
+        journal.insert(),
+        [
+            {
+                "id": entry.id,
+                "ts_us": ts_us,
+                "kind": entry.posting.kind,
+                "tenant_id": entry.posting.tenant_id,
+                "currency": entry.posting.currency,
+                "actor": entry.posting.actor,
+                "reason": entry.posting.reason,
+                "ref": entry.posting.ref,
+                "prev_hash": entry.prev_hash,
+                "hash": entry.hash,
+            }
+            for entry in entries
+        ],
     )
-    return entry
+    return entries
 
 
 def head(connection: sa.Connection) -> tuple[int, str] | None:

@@ -77,9 +77,87 @@ def store_readings(
     stored reading, which is remembered). ``limits`` None stores without the checks (a landlord
     released the reading).
     """
+    return store_messages(connection, [batch], received_at_us, limits)[0]
+
+
+def store_messages(
+    connection: sa.Connection,
+    messages: Sequence[Sequence[IncomingReading]],
+    received_at_us: int,
+    limits: PointLimits | None,
+) -> list[StoreResult]:
+    """``store_readings`` for several messages at once, one result per message.
+
+    The messages' readings are checked and stored as one batch (one lookup of the stored
+    readings, one insert): the first of each point and instant is the one stored, quarantined
+    or found conflicting, and the message it came in counts it; later repeats count as
+    duplicates or conflicts in their own message.
+    """
     unique: dict[tuple[str, int], IncomingReading] = {}
-    for reading in batch:
-        unique.setdefault((reading.point_id, reading.ts), reading)
+    for message in messages:
+        for reading in message:
+            unique.setdefault((reading.point_id, reading.ts), reading)
+    fresh, quarantined, kept_before = _check(connection, unique, received_at_us, limits)
+    if len(fresh) == sum(len(message) for message in messages):
+        # The usual batch: every reading new and stored, so each message stored all of its own.
+        return [_all_stored(message) for message in messages]
+    first_at: dict[tuple[str, int], tuple[int, int]] = {}
+    """Per point and instant: (message, position) of the batch's first reading of it."""
+    for number, message in enumerate(messages):
+        for position, reading in enumerate(message):
+            first_at.setdefault((reading.point_id, reading.ts), (number, position))
+    inserted = {(reading.point_id, reading.ts) for reading in fresh}
+    kept = kept_before | {
+        key: reading.register for key, reading in unique.items() if key in inserted
+    }
+    held = {(item.reading.point_id, item.reading.ts): item for item in quarantined}
+    conflicts: list[tuple[IncomingReading, int]] = []
+    results = []
+    for number, message in enumerate(messages):
+        stored: set[str] = set()
+        stored_count = conflict_count = 0
+        own_quarantine: list[Quarantined] = []
+        for position, reading in enumerate(message):
+            key = (reading.point_id, reading.ts)
+            first = first_at[key] == (number, position)
+            if first and key in inserted:
+                stored_count += 1
+                stored.add(reading.point_id)
+            elif first and key in held:
+                own_quarantine.append(held[key])
+            elif key in kept and kept[key] != reading.register:
+                conflicts.append((reading, kept[key]))
+                conflict_count += 1
+        results.append(
+            StoreResult(
+                stored=stored_count,
+                duplicates=len(message) - stored_count - conflict_count - len(own_quarantine),
+                conflicts=conflict_count,
+                points=frozenset(stored),
+                quarantined=tuple(own_quarantine),
+            )
+        )
+    _record_conflicts(connection, conflicts, received_at_us)
+    _record_quarantine(connection, quarantined, received_at_us)
+    return results
+
+
+def _all_stored(message: Sequence[IncomingReading]) -> StoreResult:
+    points = frozenset(reading.point_id for reading in message)
+    return StoreResult(stored=len(message), duplicates=0, conflicts=0, points=points)
+
+
+def _check(
+    connection: sa.Connection,
+    unique: dict[tuple[str, int], IncomingReading],
+    received_at_us: int,
+    limits: PointLimits | None,
+) -> tuple[list[IncomingReading], list[Quarantined], dict[tuple[str, int], int]]:
+    """Insert the new readings among ``unique`` that pass the checks (``store_readings``).
+
+    Answers the readings inserted, those quarantined instead, and the stored register of each
+    point and instant that was stored before.
+    """
     timelines = _timelines(connection, list(unique.values()))
     kept = {
         (point_id, register.ts): register.energy_wh
@@ -90,18 +168,17 @@ def store_readings(
     fresh: list[IncomingReading] = []
     quarantined: list[Quarantined] = []
     now_s = received_at_us // 1_000_000
-    unregistered = (
-        set()
-        if limits is None
-        else {r.point_id for r in unique.values() if not limits(r.point_id, r.unit).registered}
-    )
+    # Looked up once per point and unit, not per reading.
+    kinds = {(reading.point_id, reading.unit) for reading in unique.values()}
+    limit_of = {} if limits is None else {kind: limits(*kind) for kind in kinds}
+    unregistered = {point_id for (point_id, _), limit in limit_of.items() if not limit.registered}
     seen = units_seen(connection, unregistered)
     first_seen: dict[str, Unit] = {}
     for reading in sorted((r for k, r in unique.items() if k not in kept), key=_by_time):
         timeline = timelines[reading.point_id]
         register = Register(reading.ts, reading.register)
         index = bisect.bisect_left(timeline, reading.ts, key=_register_ts)
-        limit = None if limits is None else limits(reading.point_id, reading.unit)
+        limit = limit_of.get((reading.point_id, reading.unit))
         verdict = (
             None
             if limit is None
@@ -140,22 +217,7 @@ def store_readings(
             unregistered_point_units.insert(),
             [{"point_id": point_id, "unit": unit.value} for point_id, unit in first_seen.items()],
         )
-    inserted = {(reading.point_id, reading.ts) for reading in fresh}
-    kept |= {key: reading.register for key, reading in unique.items() if key in inserted}
-    conflicts = [
-        (reading, kept[key])
-        for reading in batch
-        if (key := (reading.point_id, reading.ts)) in kept and kept[key] != reading.register
-    ]
-    _record_conflicts(connection, conflicts, received_at_us)
-    _record_quarantine(connection, quarantined, received_at_us)
-    return StoreResult(
-        stored=len(inserted),
-        duplicates=len(batch) - len(inserted) - len(conflicts) - len(quarantined),
-        conflicts=len(conflicts),
-        points=frozenset(point for point, _ in inserted),
-        quarantined=tuple(quarantined),
-    )
+    return fresh, quarantined, kept
 
 
 def units_seen(connection: sa.Connection, point_ids: Iterable[str]) -> dict[str, Unit]:

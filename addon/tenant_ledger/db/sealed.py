@@ -14,8 +14,10 @@ space of a full one (readings are most of the database).
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 import json
+from operator import itemgetter
 from typing import Any, Final
 
+import orjson
 import sqlalchemy as sa
 
 from tenant_ledger.db import point_numbers
@@ -60,9 +62,21 @@ class Series:
         return self.name.removesuffix("s")
 
     def mac(self, key: LedgerKey, row: Mapping[Any, Any]) -> str:
-        values = [self.name, *(row[column] for column in self.columns)]
-        canonical = json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode()
-        return key.mac(canonical)[: self.mac_chars]
+        values = [self.name, *itemgetter(*self.columns)(row)]
+        return key.mac(canonical(values))[: self.mac_chars]
+
+
+def canonical(values: Sequence[str | int | None]) -> bytes:
+    """The bytes a row's hash covers: its values as compact JSON, UTF-8 unescaped.
+
+    orjson writes exactly what ``json.dumps(values, separators=(",", ":"),
+    ensure_ascii=False)`` does for text, integers and null, several times faster (a reading
+    costs one); integers beyond 64 bits, which no column holds, take the slow way.
+    """
+    try:
+        return orjson.dumps(values)
+    except orjson.JSONEncodeError:
+        return json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 READINGS: Final = Series(
