@@ -118,10 +118,15 @@ def _unprefixed(value: object, prefix: str) -> object:
 def _counts(result: StoreResult) -> tuple[object, ...]:
     points = frozenset(point.split(":", 1)[1] for point in result.points)
     quarantined = [
-        (point, item.reading.ts, item.reading.register, item.reading.unit, item.verdict.reason)
-        + (item.verdict.detail.replace(item.reading.point_id, point),)
+        (
+            _unprefixed(item.reading.point_id, item.reading.point_id.split(":", 1)[0]),
+            item.reading.ts,
+            item.reading.register,
+            item.reading.unit,
+            item.verdict.reason,
+            _unprefixed(item.verdict.detail, item.reading.point_id.split(":", 1)[0]),
+        )
         for item in result.quarantined
-        for point in [item.reading.point_id.split(":", 1)[1]]
     ]
     return result.stored, result.duplicates, result.conflicts, points, quarantined
 

@@ -88,117 +88,119 @@ def store_messages(
 ) -> list[StoreResult]:
     """``store_readings`` for several messages at once, one result per message.
 
-    The messages' readings are checked and stored as one batch (one lookup of the stored
-    readings, one insert): the first of each point and instant is the one stored, quarantined
-    or found conflicting, and the message it came in counts it; later repeats count as
-    duplicates or conflicts in their own message.
+    The batch stores, quarantines, records conflicts and counts exactly as storing its messages
+    one after another would: each message is checked in arrival order against the stored
+    readings and those its earlier messages stored, but with one lookup of the stored readings
+    and one insert for the whole batch.
     """
-    unique: dict[tuple[str, int], IncomingReading] = {}
-    for message in messages:
-        for reading in message:
-            unique.setdefault((reading.point_id, reading.ts), reading)
-    fresh, quarantined, kept_before = _check(connection, unique, received_at_us, limits)
-    if len(fresh) == sum(len(message) for message in messages):
-        # The usual batch: every reading new and stored, so each message stored all of its own.
-        return [_all_stored(message) for message in messages]
-    first_at: dict[tuple[str, int], tuple[int, int]] = {}
-    """Per point and instant: (message, position) of the batch's first reading of it."""
-    for number, message in enumerate(messages):
-        for position, reading in enumerate(message):
-            first_at.setdefault((reading.point_id, reading.ts), (number, position))
-    inserted = {(reading.point_id, reading.ts) for reading in fresh}
-    kept = kept_before | {
-        key: reading.register for key, reading in unique.items() if key in inserted
-    }
-    held = {(item.reading.point_id, item.reading.ts): item for item in quarantined}
-    conflicts: list[tuple[IncomingReading, int]] = []
-    results = []
-    for number, message in enumerate(messages):
-        stored: set[str] = set()
-        stored_count = conflict_count = 0
-        own_quarantine: list[Quarantined] = []
-        for position, reading in enumerate(message):
-            key = (reading.point_id, reading.ts)
-            first = first_at[key] == (number, position)
-            if first and key in inserted:
-                stored_count += 1
-                stored.add(reading.point_id)
-            elif first and key in held:
-                own_quarantine.append(held[key])
-            elif key in kept and kept[key] != reading.register:
-                conflicts.append((reading, kept[key]))
-                conflict_count += 1
-        results.append(
-            StoreResult(
-                stored=stored_count,
-                duplicates=len(message) - stored_count - conflict_count - len(own_quarantine),
-                conflicts=conflict_count,
-                points=frozenset(stored),
-                quarantined=tuple(own_quarantine),
-            )
-        )
+    results, quarantined, conflicts = _check(connection, messages, received_at_us, limits)
     _record_conflicts(connection, conflicts, received_at_us)
     _record_quarantine(connection, quarantined, received_at_us)
     return results
 
 
-def _all_stored(message: Sequence[IncomingReading]) -> StoreResult:
-    points = frozenset(reading.point_id for reading in message)
-    return StoreResult(stored=len(message), duplicates=0, conflicts=0, points=points)
+class _Judge:
+    """The stored readings around a batch, and each point's unit so far, as messages add to
+    them."""
+
+    def __init__(
+        self,
+        connection: sa.Connection,
+        batch: Sequence[IncomingReading],
+        received_at_us: int,
+        limits: PointLimits | None,
+    ) -> None:
+        self.timelines = _timelines(connection, batch)
+        self.now_s = received_at_us // 1_000_000
+        # Looked up once per point and unit, not per reading.
+        kinds = {(reading.point_id, reading.unit) for reading in batch}
+        self.limit_of = {} if limits is None else {kind: limits(*kind) for kind in kinds}
+        self.unregistered = {
+            point_id for (point_id, _), limit in self.limit_of.items() if not limit.registered
+        }
+        self.seen = units_seen(connection, self.unregistered)
+        self.first_seen: dict[str, Unit] = {}
+        self.fresh: list[IncomingReading] = []
+        self.quarantined: list[Quarantined] = []
+        self.conflicts: list[tuple[IncomingReading, int]] = []
+
+    def message(self, message: Sequence[IncomingReading]) -> StoreResult:
+        """Check one message's readings in time order; each stored one joins its timeline.
+
+        A reading for an instant already stored is a repeat (or a conflict if its value
+        differs). An instant whose value was quarantined is still free: another value for it
+        is judged on its own, and only the same value again in the message is a repeat.
+        """
+        points: set[str] = set()
+        stored = conflicts = 0
+        quarantined: list[Quarantined] = []
+        turned_away: set[tuple[str, int, int, Unit]] = set()
+        for reading in sorted(message, key=_by_time):
+            timeline = self.timelines[reading.point_id]
+            index = bisect.bisect_left(timeline, reading.ts, key=_register_ts)
+            if index < len(timeline) and timeline[index].ts == reading.ts:
+                kept = timeline[index].energy_wh
+                if kept != reading.register:
+                    self.conflicts.append((reading, kept))
+                    conflicts += 1
+                continue
+            value = (reading.point_id, reading.ts, reading.register, reading.unit)
+            if value in turned_away:
+                continue
+            verdict = self._verdict(reading, timeline, index)
+            if verdict is None:
+                timeline.insert(index, Register(reading.ts, reading.register))
+                self.fresh.append(reading)
+                stored += 1
+                points.add(reading.point_id)
+                if reading.point_id in self.unregistered and reading.point_id not in self.seen:
+                    self.seen[reading.point_id] = self.first_seen[reading.point_id] = reading.unit
+            else:
+                turned_away.add(value)
+                quarantined.append(Quarantined(reading=reading, verdict=verdict))
+        self.quarantined += quarantined
+        return StoreResult(
+            stored=stored,
+            duplicates=len(message) - stored - conflicts - len(quarantined),
+            conflicts=conflicts,
+            points=frozenset(points),
+            quarantined=tuple(quarantined),
+        )
+
+    def _verdict(
+        self, reading: IncomingReading, timeline: list[Register], index: int
+    ) -> Verdict | None:
+        limit = self.limit_of.get((reading.point_id, reading.unit))
+        if limit is None:
+            return None
+        return check_unit(
+            reading.unit, limit, reading.point_id, self.seen.get(reading.point_id)
+        ) or check_reading(
+            Register(reading.ts, reading.register),
+            previous=timeline[index - 1] if index else None,
+            following=timeline[index] if index < len(timeline) else None,
+            max_power_w=limit.max_per_hour,
+            now_s=self.now_s,
+            unit=reading.unit,
+        )
 
 
 def _check(
     connection: sa.Connection,
-    unique: dict[tuple[str, int], IncomingReading],
+    messages: Sequence[Sequence[IncomingReading]],
     received_at_us: int,
     limits: PointLimits | None,
-) -> tuple[list[IncomingReading], list[Quarantined], dict[tuple[str, int], int]]:
-    """Insert the new readings among ``unique`` that pass the checks (``store_readings``).
+) -> tuple[list[StoreResult], list[Quarantined], list[tuple[IncomingReading, int]]]:
+    """Insert the new readings of ``messages`` that pass the checks (``store_messages``).
 
-    Answers the readings inserted, those quarantined instead, and the stored register of each
-    point and instant that was stored before.
+    Answers each message's result, the readings quarantined and the conflicting ones with the
+    value kept, for the caller to record.
     """
-    timelines = _timelines(connection, list(unique.values()))
-    kept = {
-        (point_id, register.ts): register.energy_wh
-        for point_id, timeline in timelines.items()
-        for register in timeline
-        if (point_id, register.ts) in unique
-    }
-    fresh: list[IncomingReading] = []
-    quarantined: list[Quarantined] = []
-    now_s = received_at_us // 1_000_000
-    # Looked up once per point and unit, not per reading.
-    kinds = {(reading.point_id, reading.unit) for reading in unique.values()}
-    limit_of = {} if limits is None else {kind: limits(*kind) for kind in kinds}
-    unregistered = {point_id for (point_id, _), limit in limit_of.items() if not limit.registered}
-    seen = units_seen(connection, unregistered)
-    first_seen: dict[str, Unit] = {}
-    for reading in sorted((r for k, r in unique.items() if k not in kept), key=_by_time):
-        timeline = timelines[reading.point_id]
-        register = Register(reading.ts, reading.register)
-        index = bisect.bisect_left(timeline, reading.ts, key=_register_ts)
-        limit = limit_of.get((reading.point_id, reading.unit))
-        verdict = (
-            None
-            if limit is None
-            else check_unit(reading.unit, limit, reading.point_id, seen.get(reading.point_id))
-            or check_reading(
-                register,
-                previous=timeline[index - 1] if index else None,
-                following=timeline[index] if index < len(timeline) else None,
-                max_power_w=limit.max_per_hour,
-                now_s=now_s,
-                unit=reading.unit,
-            )
-        )
-        if verdict is None:
-            timeline.insert(index, register)
-            fresh.append(reading)
-            if reading.point_id in unregistered and reading.point_id not in seen:
-                seen[reading.point_id] = first_seen[reading.point_id] = reading.unit
-        else:
-            quarantined.append(Quarantined(reading=reading, verdict=verdict))
+    judge = _Judge(
+        connection, [reading for message in messages for reading in message], received_at_us, limits
+    )
+    results = [judge.message(message) for message in messages]
+    fresh, first_seen = judge.fresh, judge.first_seen
     rows = [
         {
             "point_id": reading.point_id,
@@ -217,7 +219,7 @@ def _check(
             unregistered_point_units.insert(),
             [{"point_id": point_id, "unit": unit.value} for point_id, unit in first_seen.items()],
         )
-    return fresh, quarantined, kept
+    return results, judge.quarantined, judge.conflicts
 
 
 def units_seen(connection: sa.Connection, point_ids: Iterable[str]) -> dict[str, Unit]:
