@@ -18,7 +18,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from ...const import signal_device_update
-from ...identifiers import KEY_ENERGY, ChannelEntityKey, channel_unique_id, mqtt_point_id
+from ...identifiers import KEY_ENERGY, ChannelEntityKey, mqtt_point_id
 from ...readings import PointReading, ReadingPublisher
 from ...resources import Resource
 from . import commands, protocol
@@ -163,8 +163,11 @@ class BreakerTopics:
         changed: list[str] = []
         appeared: list[ChannelEntityKey] = []
         for channel_id, state in channels.items():
-            for key in breaker.update_channel(channel_id, state):
-                unique_id = channel_unique_id(device_id, channel_id, key)
+            if not (keys := breaker.update_channel(channel_id, state)):
+                continue
+            unique_ids = breaker.unique_ids(channel_id)
+            for key in keys:
+                unique_id = unique_ids[key]
                 changed.append(unique_id)
                 field = SENSOR_FIELDS.get(key)
                 if (
