@@ -1,5 +1,6 @@
 """MQTT breakers: discovery → devices and entities, lazy fields, availability, removal."""
 
+from collections import Counter
 import logging
 from typing import Any
 from unittest.mock import MagicMock, patch
@@ -332,6 +333,28 @@ async def test_a_state_message_writes_only_the_states_that_changed(
     await hass.async_block_till_done()
     assert len(changed) == 3
     assert reported == []
+
+
+async def test_entities_a_state_message_adds_are_written_once(
+    hass: HomeAssistant, mqtt_mock: object
+) -> None:
+    """A field's first value creates its entity, which is written as it joins HA; the
+    message writes it no second time. (HA itself may write a new sensor twice while adding
+    it, as it stores the display precision: at most one ``state_reported`` each.)"""
+    await setup_hub(hass)
+    await announce(hass)
+    reported: list[Event[Any]] = []
+
+    @callback
+    def _every(_: Any) -> bool:
+        return True
+
+    hass.bus.async_listen(EVENT_STATE_REPORTED, reported.append, event_filter=_every)
+    fire(hass, f"{BASE}/state", state(1, 1, {"1": FULL_CHANNEL}))
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor.room_201_voltage") == str(FULL_CHANNEL["voltage"])
+    reports = Counter(event.data["entity_id"] for event in reported)
+    assert all(count == 1 for count in reports.values()), reports
 
 
 async def test_an_announcement_and_a_first_state_add_their_entities_in_one_batch(

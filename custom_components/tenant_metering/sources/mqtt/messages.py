@@ -14,7 +14,7 @@ from typing import Any, Final
 from homeassistant.components import mqtt
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from ...const import signal_device_update
@@ -160,7 +160,7 @@ class BreakerTopics:
         breaker.last_seq = message.seq
         if breaker.online is None:
             breaker.online = True  # a device that talks is up until its LWT says otherwise
-        changed: list[str] = []
+        writes: list[CALLBACK_TYPE] = []
         appeared: list[ChannelEntityKey] = []
         for channel_id, state in channels.items():
             if not (keys := breaker.update_channel(channel_id, state)):
@@ -168,10 +168,10 @@ class BreakerTopics:
             unique_ids = breaker.unique_ids(channel_id)
             for key in keys:
                 unique_id = unique_ids[key]
-                changed.append(unique_id)
-                field = SENSOR_FIELDS.get(key)
-                if (
-                    field is not None
+                if (write := self._writers.get(unique_id)) is not None:
+                    writes.append(write)
+                elif (
+                    (field := SENSOR_FIELDS.get(key)) is not None
                     and getattr(state, field) is not None
                     and unique_id not in breaker.entity_keys
                 ):
@@ -179,8 +179,9 @@ class BreakerTopics:
                         ChannelEntityKey(device_id=device_id, channel_id=channel_id, key=key)
                     )
         if appeared:
-            self._announce(breaker, appeared)
-        self._writers.write(changed)
+            self._announce(breaker, appeared)  # written as they join HA
+        for write in writes:
+            write()
 
     @callback
     def _on_backlog(self, breaker: Breaker, msg: ReceiveMessage) -> None:
