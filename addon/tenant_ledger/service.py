@@ -591,7 +591,8 @@ class LedgerService:
                     decoded.append(err)
             messages = [item for item in decoded if not isinstance(item, PayloadError)]
             # All the batch's readings are looked up and inserted together.
-            stored = iter(store_messages(connection, messages, now, self.catalog.limit_of))
+            batch_stored = store_messages(connection, messages, now, self.catalog.limit_of)
+            stored = iter(batch_stored.results)
             results = [item if isinstance(item, PayloadError) else next(stored) for item in decoded]
             points = {
                 point
@@ -599,7 +600,7 @@ class LedgerService:
                 if isinstance(result, StoreResult)
                 for point in result.points
             }
-            tenants = rate_points(connection, self.catalog, points, now)
+            tenants = rate_points(connection, self.catalog, points, now, batch_stored.appended)
             evaluated = self._evaluate(connection, self.catalog, tenants)
             readings = (reading for message in messages for reading in message)
             alarms = detect_leaks(connection, self.catalog, _spans(readings, points), now)
