@@ -188,15 +188,22 @@ def _by_period(
     catalog: Catalog, tenant_id: str, parts: list[Interval]
 ) -> dict[PeriodKey, list[Interval]]:
     """Parts split at the tenant's billing-period boundaries."""
+    if not parts:
+        return {}
     billing_day = catalog.plan_of(tenant_id).billing_day
+    earliest = min(part.start_us for part in parts)
+    start, end = billing_period(billing_day, from_us(earliest), catalog.zone)
+    key = PeriodKey(tenant_id=tenant_id, start_us=to_us(start), end_us=to_us(end))
+    if max(part.end_us for part in parts) <= key.end_us:  # the usual batch: one period
+        used = [part for part in parts if part.energy_wh]
+        return {key: used} if used else {}
     grouped: dict[PeriodKey, list[Interval]] = defaultdict(list)
-    key: PeriodKey | None = None
     for part in parts:
         rest: Interval | None = part
         while rest is not None:
             # Nearly every part lies in the period of the one before: the period's edges (time
             # zone arithmetic) are looked up again only when a part starts outside it.
-            if key is None or not key.start_us <= rest.start_us < key.end_us:
+            if not key.start_us <= rest.start_us < key.end_us:
                 start, end = billing_period(billing_day, from_us(rest.start_us), catalog.zone)
                 key = PeriodKey(tenant_id=tenant_id, start_us=to_us(start), end_us=to_us(end))
             piece = rest.clip(key.start_us, key.end_us)

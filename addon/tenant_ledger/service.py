@@ -106,13 +106,16 @@ type _Published = tuple[dict[str, Any], LeakStates]
 
 def _spans(readings: Iterable[IncomingReading], points: set[str]) -> dict[str, tuple[int, int]]:
     """Per point that got new readings: the first and last instant (µs) among ``readings``."""
-    spans: dict[str, tuple[int, int]] = {}
+    times: dict[str, list[int]] = {point: [] for point in points}
     for reading in readings:
-        if reading.point_id in points:
-            ts_us = reading.ts * US_PER_SECOND
-            first, last = spans.get(reading.point_id, (ts_us, ts_us))
-            spans[reading.point_id] = (min(first, ts_us), max(last, ts_us))
-    return spans
+        found = times.get(reading.point_id)
+        if found is not None:
+            found.append(reading.ts)
+    return {
+        point: (min(ts) * US_PER_SECOND, max(ts) * US_PER_SECOND)
+        for point, ts in times.items()
+        if ts
+    }
 
 
 class LedgerService:
