@@ -198,33 +198,42 @@ def _check(
     limit_of = {} if limits is None else {kind: limits(*kind) for kind in kinds}
     unregistered = {point_id for (point_id, _), limit in limit_of.items() if not limit.registered}
     seen = units_seen(connection, unregistered)
+    # A registered point's readings in one unit are all of its resource's unit or none is.
+    unit_verdicts = {
+        kind: check_unit(kind[1], limit, kind[0])
+        for kind, limit in limit_of.items()
+        if limit.registered
+    }
     first_seen: dict[str, Unit] = {}
-    for reading in sorted((r for k, r in unique.items() if k not in kept), key=_TS):
-        timeline = timelines[reading.point_id]
-        register = Register(reading.ts, reading.register)
+    for reading in sorted([r for k, r in unique.items() if k not in kept], key=_TS):
+        point_id, ts, unit = reading.point_id, reading.ts, reading.unit
+        timeline = timelines[point_id]
+        register = Register(ts, reading.register)
         # A register sorts after a bare (ts,): the index of the first stored at or after ts.
-        index = bisect.bisect_left(timeline, (reading.ts,))
-        limit = limit_of.get((reading.point_id, reading.unit))
-        verdict = (
-            None
-            if limit is None
-            else check_unit(reading.unit, limit, reading.point_id, seen.get(reading.point_id))
-            or check_reading(
+        index = bisect.bisect_left(timeline, (ts,))
+        limit = limit_of.get((point_id, unit))
+        verdict = None
+        if limit is not None:
+            verdict = (
+                unit_verdicts[point_id, unit]
+                if limit.registered
+                else check_unit(unit, limit, point_id, seen.get(point_id))
+            ) or check_reading(
                 register,
                 previous=timeline[index - 1] if index else None,
                 following=timeline[index] if index < len(timeline) else None,
                 max_power_w=limit.max_per_hour,
                 now_s=now_s,
-                unit=reading.unit,
+                unit=unit,
             )
-        )
         if verdict is None:
             timeline.insert(index, register)
             fresh.append(reading)
-            if reading.point_id in appended:
-                appended[reading.point_id].registers.append(register)
-            if reading.point_id in unregistered and reading.point_id not in seen:
-                seen[reading.point_id] = first_seen[reading.point_id] = reading.unit
+            new = appended.get(point_id)
+            if new is not None:
+                new.registers.append(register)
+            if point_id in unregistered and point_id not in seen:
+                seen[point_id] = first_seen[point_id] = unit
         else:
             quarantined.append(Quarantined(reading=reading, verdict=verdict))
     rows = [
