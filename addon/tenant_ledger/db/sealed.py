@@ -32,14 +32,14 @@ _STREAM_ROWS: Final = 10_000
 type Row = tuple[Any, ...]
 
 
-def _as_given(_connection: sa.Connection, rows: list[Row]) -> list[Row]:
-    return rows
+def _as_given(_connection: sa.Connection, rows: list[Row], macs: list[Any]) -> list[Row]:
+    return [(*row, mac) for row, mac in zip(rows, macs, strict=True)]
 
 
-def _point_numbers(connection: sa.Connection, rows: list[Row]) -> list[Row]:
-    """Rows ``(id, point_id, …)`` as stored: ``(id, point number, …)``."""
+def _point_numbers(connection: sa.Connection, rows: list[Row], macs: list[Any]) -> list[Row]:
+    """Rows ``(id, point_id, …)`` as stored: ``(id, point number, …, mac)``."""
     numbers = point_numbers.numbers(connection, {row[1] for row in rows})
-    return [(row[0], numbers[row[1]], *row[2:]) for row in rows]
+    return [(row[0], numbers[row[1]], *row[2:], mac) for row, mac in zip(rows, macs, strict=True)]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,8 +55,9 @@ class Series:
     stored_columns: tuple[str, ...] = ()
     """The table's columns that ``stored`` answers values of, in its order (before ``mac``);
     empty: ``columns``."""
-    stored: Callable[[sa.Connection, list[Row]], list[Row]] = _as_given
-    """The rows to insert, from values of ``columns`` (readings: their point's number)."""
+    stored: Callable[[sa.Connection, list[Row], list[Any]], list[Row]] = _as_given
+    """The rows to insert, from values of ``columns`` and their hashes as stored (readings:
+    with their point's number)."""
 
     @property
     def subject(self) -> str:
@@ -76,12 +77,14 @@ class Series:
         """The hash of a row given as the values of ``columns``."""
         return key.mac(canonical([self.name, *values]))[: self.mac_chars]
 
-    def stored_mac(self, key: LedgerKey, values: Row) -> str | bytes:
-        """``mac_of_values`` as its column holds it: a ``HexBytes`` one its bytes."""
-        digest = key.digest(canonical([self.name, *values]))
+    def stored_macs(self, key: LedgerKey, rows: Sequence[Row]) -> list[str] | list[bytes]:
+        """``mac_of_values`` of each row as its column holds it: a ``HexBytes`` one its bytes."""
+        name, digest = self.name, key.digest
+        digests = [digest(canonical([name, *values])) for values in rows]
         if self._mac_in_bytes:
-            return digest[: self.mac_chars // 2]
-        return digest.hex()[: self.mac_chars]
+            size = self.mac_chars // 2
+            return [mac[:size] for mac in digests]
+        return [mac.hex()[: self.mac_chars] for mac in digests]
 
     @cached_property
     def _mac_in_bytes(self) -> bool:
@@ -148,15 +151,9 @@ def insert(connection: sa.Connection, series: Series, rows: Sequence[Row]) -> No
     key = key_of(connection)
     first = max(next_id(connection, series.table), key.keyed_from[series.name])
     numbered = [(first + offset, *row) for offset, row in enumerate(rows)]
-    macs = [series.stored_mac(key, row) for row in numbered]
-    stored = series.stored(connection, numbered)
+    macs: list[Any] = series.stored_macs(key, numbered)
     columns = (*(series.stored_columns or series.columns), "mac")
-    insert_many(
-        connection,
-        series.table,
-        columns,
-        [(*row, mac) for row, mac in zip(stored, macs, strict=True)],
-    )
+    insert_many(connection, series.table, columns, series.stored(connection, numbered, macs))
 
 
 def head(connection: sa.Connection, series: Series) -> tuple[int, str | None] | None:
