@@ -111,6 +111,6 @@ def test_a_batch_of_messages_stores_and_counts_as_one_message_after_another(
             for message in _messages(one_by_one, spec)
         ]
     with engine.begin() as connection:
-        results = store_messages(connection, _messages(batched, spec), NOW_US, None)
+        results = store_messages(connection, _messages(batched, spec), NOW_US, None).results
     assert [_counts(result) for result in results] == expected
     assert _stored(engine, batched) == _stored(engine, one_by_one)

@@ -4,6 +4,8 @@ import bisect
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 import logging
+from operator import attrgetter
+from typing import Final
 
 import sqlalchemy as sa
 
@@ -53,6 +55,25 @@ class StoreResult:
     quarantined: tuple[Quarantined, ...] = ()
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Appended:
+    """A point's readings that a batch stored, every one after those stored before it."""
+
+    after: Register | None
+    """The point's newest reading stored before the batch; None: these are its first."""
+    registers: list[Register]
+    """The new readings, in time order."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StoredBatch:
+    results: list[StoreResult]
+    """One per message."""
+    appended: dict[str, Appended]
+    """The points whose new readings all came after their stored ones (the usual batch): what
+    the rater would otherwise read back (``rater.rate_points``)."""
+
+
 type PointLimits = Callable[[str, Unit], PointLimit]
 """A point's resource and maximum per hour (``Catalog.limit_of``), for a reading's unit."""
 
@@ -77,7 +98,7 @@ def store_readings(
     stored reading, which is remembered). ``limits`` None stores without the checks (a landlord
     released the reading).
     """
-    return store_messages(connection, [batch], received_at_us, limits)[0]
+    return store_messages(connection, [batch], received_at_us, limits).results[0]
 
 
 def store_messages(
@@ -85,7 +106,7 @@ def store_messages(
     messages: Sequence[Sequence[IncomingReading]],
     received_at_us: int,
     limits: PointLimits | None,
-) -> list[StoreResult]:
+) -> StoredBatch:
     """``store_readings`` for several messages at once, one result per message.
 
     The messages' readings are checked and stored as one batch (one lookup of the stored
@@ -97,10 +118,10 @@ def store_messages(
     for message in messages:
         for reading in message:
             unique.setdefault((reading.point_id, reading.ts), reading)
-    fresh, quarantined, kept_before = _check(connection, unique, received_at_us, limits)
+    fresh, quarantined, kept_before, appended = _check(connection, unique, received_at_us, limits)
     if len(fresh) == sum(len(message) for message in messages):
         # The usual batch: every reading new and stored, so each message stored all of its own.
-        return [_all_stored(message) for message in messages]
+        return StoredBatch(results=[_all_stored(m) for m in messages], appended=appended)
     first_at: dict[tuple[str, int], tuple[int, int]] = {}
     """Per point and instant: (message, position) of the batch's first reading of it."""
     for number, message in enumerate(messages):
@@ -139,7 +160,7 @@ def store_messages(
         )
     _record_conflicts(connection, conflicts, received_at_us)
     _record_quarantine(connection, quarantined, received_at_us)
-    return results
+    return StoredBatch(results=results, appended=appended)
 
 
 def _all_stored(message: Sequence[IncomingReading]) -> StoreResult:
@@ -152,13 +173,16 @@ def _check(
     unique: dict[tuple[str, int], IncomingReading],
     received_at_us: int,
     limits: PointLimits | None,
-) -> tuple[list[IncomingReading], list[Quarantined], dict[tuple[str, int], int]]:
+) -> tuple[
+    list[IncomingReading], list[Quarantined], dict[tuple[str, int], int], dict[str, Appended]
+]:
     """Insert the new readings among ``unique`` that pass the checks (``store_readings``).
 
-    Answers the readings inserted, those quarantined instead, and the stored register of each
-    point and instant that was stored before.
+    Answers the readings inserted, those quarantined instead, the stored register of each
+    point and instant that was stored before, and the points whose new readings all came after
+    their stored ones (``StoredBatch.appended``).
     """
-    timelines = _timelines(connection, list(unique.values()))
+    timelines, newest = _timelines(connection, list(unique.values()))
     kept = {
         (point_id, register.ts): register.energy_wh
         for point_id, timeline in timelines.items()
@@ -167,46 +191,53 @@ def _check(
     }
     fresh: list[IncomingReading] = []
     quarantined: list[Quarantined] = []
+    appended = {point_id: Appended(after=last, registers=[]) for point_id, last in newest.items()}
     now_s = received_at_us // 1_000_000
     # Looked up once per point and unit, not per reading.
     kinds = {(reading.point_id, reading.unit) for reading in unique.values()}
     limit_of = {} if limits is None else {kind: limits(*kind) for kind in kinds}
     unregistered = {point_id for (point_id, _), limit in limit_of.items() if not limit.registered}
     seen = units_seen(connection, unregistered)
+    # A registered point's readings in one unit are all of its resource's unit or none is.
+    unit_verdicts = {
+        kind: check_unit(kind[1], limit, kind[0])
+        for kind, limit in limit_of.items()
+        if limit.registered
+    }
     first_seen: dict[str, Unit] = {}
-    for reading in sorted((r for k, r in unique.items() if k not in kept), key=_by_time):
-        timeline = timelines[reading.point_id]
-        register = Register(reading.ts, reading.register)
-        index = bisect.bisect_left(timeline, reading.ts, key=_register_ts)
-        limit = limit_of.get((reading.point_id, reading.unit))
-        verdict = (
-            None
-            if limit is None
-            else check_unit(reading.unit, limit, reading.point_id, seen.get(reading.point_id))
-            or check_reading(
+    for reading in sorted([r for k, r in unique.items() if k not in kept], key=_TS):
+        point_id, ts, unit = reading.point_id, reading.ts, reading.unit
+        timeline = timelines[point_id]
+        register = Register(ts, reading.register)
+        # A register sorts after a bare (ts,): the index of the first stored at or after ts.
+        index = bisect.bisect_left(timeline, (ts,))
+        limit = limit_of.get((point_id, unit))
+        verdict = None
+        if limit is not None:
+            verdict = (
+                unit_verdicts[point_id, unit]
+                if limit.registered
+                else check_unit(unit, limit, point_id, seen.get(point_id))
+            ) or check_reading(
                 register,
                 previous=timeline[index - 1] if index else None,
                 following=timeline[index] if index < len(timeline) else None,
                 max_power_w=limit.max_per_hour,
                 now_s=now_s,
-                unit=reading.unit,
+                unit=unit,
             )
-        )
         if verdict is None:
             timeline.insert(index, register)
             fresh.append(reading)
-            if reading.point_id in unregistered and reading.point_id not in seen:
-                seen[reading.point_id] = first_seen[reading.point_id] = reading.unit
+            new = appended.get(point_id)
+            if new is not None:
+                new.registers.append(register)
+            if point_id in unregistered and point_id not in seen:
+                seen[point_id] = first_seen[point_id] = unit
         else:
             quarantined.append(Quarantined(reading=reading, verdict=verdict))
     rows = [
-        {
-            "point_id": reading.point_id,
-            "ts": reading.ts,
-            "energy_wh": reading.register,
-            "seq": reading.seq,
-            "received_at_us": received_at_us,
-        }
+        (reading.point_id, reading.ts, reading.register, reading.seq, received_at_us)
         for reading in fresh
     ]
     # Nothing stored matches them (the timelines hold every stored reading of their span), and
@@ -217,7 +248,7 @@ def _check(
             unregistered_point_units.insert(),
             [{"point_id": point_id, "unit": unit.value} for point_id, unit in first_seen.items()],
         )
-    return fresh, quarantined, kept
+    return fresh, quarantined, kept, {p: new for p, new in appended.items() if new.registers}
 
 
 def units_seen(connection: sa.Connection, point_ids: Iterable[str]) -> dict[str, Unit]:
@@ -249,18 +280,15 @@ def forget_unit(connection: sa.Connection, point_id: str) -> None:
     )
 
 
-def _by_time(reading: IncomingReading) -> int:
-    return reading.ts
-
-
-def _register_ts(register: Register) -> int:
-    return register.ts
+_TS: Final = attrgetter("ts")
 
 
 def _timelines(
     connection: sa.Connection, batch: Sequence[IncomingReading]
-) -> dict[str, list[Register]]:
-    """Per point, the stored readings the batch needs: its values and each reading's neighbours.
+) -> tuple[dict[str, list[Register]], dict[str, Register | None]]:
+    """Per point, the stored readings the batch needs: its values and each reading's neighbours;
+    and the points all of whose readings in the batch are newer than every stored one, with
+    their newest stored reading (None: none stored).
 
     Usually every reading is newer than all stored ones, and the point's newest stored reading
     is all that is needed (one query for the whole batch). A point with an older reading in the
@@ -272,13 +300,15 @@ def _timelines(
         spans[reading.point_id] = (min(low, reading.ts), max(high, reading.ts))
     newest = _newest(connection, list(spans))
     timelines: dict[str, list[Register]] = {}
+    after: dict[str, Register | None] = {}
     for point_id, (low, high) in spans.items():
         last = newest.get(point_id)
         if last is None or last.ts < low:
             timelines[point_id] = [] if last is None else [last]
+            after[point_id] = last
         else:
             timelines[point_id] = _stored_span(connection, point_id, low, high)
-    return timelines
+    return timelines, after
 
 
 def _newest(connection: sa.Connection, point_ids: Sequence[str]) -> dict[str, Register]:
