@@ -42,7 +42,11 @@ class LedgerKey:
 
     def mac(self, data: bytes) -> str:
         """HMAC-SHA256 of ``data``, hex."""
-        return hmac.digest(self.secret, data, "sha256").hex()  # OpenSSL's one-shot HMAC
+        return self.digest(data).hex()
+
+    def digest(self, data: bytes) -> bytes:
+        """HMAC-SHA256 of ``data``."""
+        return hmac.digest(self.secret, data, "sha256")  # OpenSSL's one-shot HMAC
 
     def journal_digest(self, entry_id: int, data: bytes) -> str:
         """The hash of journal entry ``entry_id``: keyed from the key's starting point on."""

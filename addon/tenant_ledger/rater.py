@@ -18,10 +18,11 @@ true up any difference that finer time resolution makes (time-of-use bands).
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 import logging
+from types import MappingProxyType
 
 import sqlalchemy as sa
 
@@ -34,15 +35,18 @@ from tenant_ledger.billing import (
     TariffSchedule,
     billing_period,
     consumption,
+    counted_up,
     exact_gross,
     from_epoch,
     rate,
 )
+from tenant_ledger.billing.plausibility import Register
 from tenant_ledger.billing.resources import Resource, base_unit
-from tenant_ledger.billing.timestamps import from_us, to_us
+from tenant_ledger.billing.timestamps import US_PER_SECOND, from_us, to_us
 from tenant_ledger.db import journal_store, rating_store
 from tenant_ledger.db.catalog import Catalog, ResourceTariff
 from tenant_ledger.db.rating_store import PeriodOf, RatedPeriod
+from tenant_ledger.db.readings_store import Appended
 from tenant_ledger.journal import ENERGY_INCOME, Leg, Posting, PostingKind, tenant_account
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,6 +54,8 @@ SYSTEM_ACTOR = "ledger"
 _UNBILLED_LOGGED: set[tuple[str, str, Resource]] = set()
 """(tenant, plan, resource) whose usage was found unbilled and said so in the log."""
 
+
+_NONE_APPENDED: Mapping[str, Appended] = MappingProxyType({})
 
 type _Priced = tuple[ResourceTariff, TariffSchedule]
 """The plan's tariff slot for a resource (with its quota) and the tariff's schedule."""
@@ -63,25 +69,31 @@ class PeriodKey:
 
 
 def rate_points(
-    connection: sa.Connection, catalog: Catalog, point_ids: Iterable[str], now_us: int
+    connection: sa.Connection,
+    catalog: Catalog,
+    point_ids: Iterable[str],
+    now_us: int,
+    appended: Mapping[str, Appended] = _NONE_APPENDED,
 ) -> set[str]:
     """Rate every new reading of ``point_ids``; returns the tenants whose balance changed.
 
     Points never assigned to anyone are skipped (their readings wait, rated once assigned).
     All the points are rated together: one read of their cursors, new readings and periods,
-    one write of each, and the tenants' postings appended in one go.
+    one write of each, and the tenants' postings appended in one go. ``appended``: what the
+    transaction's batch just stored (``readings_store.StoredBatch``), not read back.
     """
     held = [point_id for point_id in sorted(point_ids) if catalog.by_point.get(point_id)]
     parts: dict[tuple[str, Resource], list[Interval]] = defaultdict(list)
-    new = _new_intervals(connection, held)
-    for point_id in held:
+    new = _new_intervals(connection, held, appended)
+    for point_id in held:  # in order: the postings' order never depends on what was read back
+        intervals = new.get(point_id)
+        if not intervals:
+            continue
         resource = catalog.resource_of(point_id)
-        tenancies = [(a.tenant_id, a.start_us, a.end_us) for a in catalog.by_point[point_id]]
-        for interval in new.get(point_id, ()):
-            for tenant_id, start_us, end_us in tenancies:
-                part = interval.clip(start_us, end_us)
-                if part is not None and part.energy_wh:
-                    parts[tenant_id, resource].append(part)
+        for tenancy in catalog.by_point[point_id]:
+            used = _used_within(intervals, tenancy.start_us, tenancy.end_us)
+            if used:
+                parts[tenancy.tenant_id, resource] += used
     billed: dict[tuple[str, Resource], tuple[_Priced, dict[PeriodKey, list[Interval]]]] = {}
     for (tenant_id, resource), tenant_parts in parts.items():
         priced = _priced(catalog, tenant_id, resource)
@@ -115,48 +127,83 @@ def rate_points(
 
 
 def _new_intervals(
-    connection: sa.Connection, point_ids: Sequence[str]
+    connection: sa.Connection, point_ids: Sequence[str], appended: Mapping[str, Appended]
 ) -> dict[str, tuple[Interval, ...]]:
-    """Per point, the intervals from its cursor to its newest reading; advances the cursors."""
+    """Per point, the intervals from its cursor to its newest reading; advances the cursors.
+
+    A point rated up to its newest reading before the batch (the usual case: its cursor is
+    that reading) takes the batch's new readings as they were stored; the others read theirs
+    back from the cursor on.
+    """
     cursors = rating_store.cursors(connection, point_ids)
-    newer = rating_store.readings_after(connection, point_ids, cursors)
+    newer = {
+        point_id: appended[point_id].registers
+        for point_id in point_ids
+        if point_id in appended and cursors.get(point_id) == appended[point_id].after
+    }
+    unknown = [point_id for point_id in point_ids if point_id not in newer]
+    newer |= rating_store.readings_after(connection, unknown, cursors)
     intervals = {}
     for point_id, rows in newer.items():
         cursor = cursors.get(point_id)
-        timeline = [
-            Reading(point_id=point_id, ts=from_epoch(row.ts), energy_wh=row.energy_wh)
-            for row in ([cursor] if cursor is not None else []) + rows
-        ]
-        point = consumption(timeline)[point_id]
-        for event in point.events:
-            if event.kind is EventKind.REGISTER_RESET:
-                _LOGGER.warning(
-                    "register of %s fell from %s to %s Wh at %s: counted as a reset to zero",
-                    point_id,
-                    event.previous_wh,
-                    event.value_wh,
-                    event.ts.isoformat(),
-                )
-        intervals[point_id] = point.intervals
+        intervals[point_id] = _intervals(point_id, rows if cursor is None else [cursor, *rows])
     rating_store.move_cursors(
         connection, {point_id: rows[-1] for point_id, rows in newer.items()}, existing=cursors
     )
     return intervals
 
 
+def _intervals(point_id: str, timeline: list[Register]) -> tuple[Interval, ...]:
+    """The intervals between a point's readings (in time order, one per instant)."""
+    instants = [register.ts * US_PER_SECOND for register in timeline]
+    counted = counted_up(point_id, instants, [register.energy_wh for register in timeline])
+    if counted is not None:
+        return counted
+    # The register fell: ``consumption`` counts it as a reset, and the landlord hears of it.
+    readings = [
+        Reading(point_id=point_id, ts=from_epoch(r.ts), energy_wh=r.energy_wh) for r in timeline
+    ]
+    point = consumption(readings)[point_id]
+    for event in point.events:
+        if event.kind is EventKind.REGISTER_RESET:
+            _LOGGER.warning(
+                "register of %s fell from %s to %s Wh at %s: counted as a reset to zero",
+                point_id,
+                event.previous_wh,
+                event.value_wh,
+                event.ts.isoformat(),
+            )
+    return point.intervals
+
+
+def _used_within(intervals: Sequence[Interval], start_us: int, end_us: int) -> list[Interval]:
+    """The parts of ``intervals`` (in time order) inside [start_us, end_us) that used anything."""
+    if start_us <= intervals[0].start_us and intervals[-1].end_us <= end_us:
+        return [interval for interval in intervals if interval.energy_wh]  # all inside: usual
+    parts = (interval.clip(start_us, end_us) for interval in intervals)
+    return [part for part in parts if part is not None and part.energy_wh]
+
+
 def _by_period(
     catalog: Catalog, tenant_id: str, parts: list[Interval]
 ) -> dict[PeriodKey, list[Interval]]:
     """Parts split at the tenant's billing-period boundaries."""
+    if not parts:
+        return {}
     billing_day = catalog.plan_of(tenant_id).billing_day
+    earliest = min(part.start_us for part in parts)
+    start, end = billing_period(billing_day, from_us(earliest), catalog.zone)
+    key = PeriodKey(tenant_id=tenant_id, start_us=to_us(start), end_us=to_us(end))
+    if max(part.end_us for part in parts) <= key.end_us:  # the usual batch: one period
+        used = [part for part in parts if part.energy_wh]
+        return {key: used} if used else {}
     grouped: dict[PeriodKey, list[Interval]] = defaultdict(list)
-    key: PeriodKey | None = None
     for part in parts:
         rest: Interval | None = part
         while rest is not None:
             # Nearly every part lies in the period of the one before: the period's edges (time
             # zone arithmetic) are looked up again only when a part starts outside it.
-            if key is None or not key.start_us <= rest.start_us < key.end_us:
+            if not key.start_us <= rest.start_us < key.end_us:
                 start, end = billing_period(billing_day, from_us(rest.start_us), catalog.zone)
                 key = PeriodKey(tenant_id=tenant_id, start_us=to_us(start), end_us=to_us(end))
             piece = rest.clip(key.start_us, key.end_us)

@@ -14,10 +14,9 @@ JSON nested at most ``MAX_DEPTH`` levels (orjson's parser, which does not recurs
 interpreter's stack), at most ``MAX_READINGS`` readings, point ids of printable text.
 """
 
-from dataclasses import dataclass
 import hashlib
 import re
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import orjson
 
@@ -40,8 +39,9 @@ EXCERPT_CHARS: Final = 300
 """How much of an unreadable message is kept for the landlord to look at."""
 
 
-@dataclass(frozen=True, slots=True)
-class IncomingReading:
+class IncomingReading(NamedTuple):
+    """A reading as a message brought it (a named tuple: a batch makes tens of thousands)."""
+
     point_id: str
     ts: int
     register: int

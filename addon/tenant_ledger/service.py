@@ -106,13 +106,16 @@ type _Published = tuple[dict[str, Any], LeakStates]
 
 def _spans(readings: Iterable[IncomingReading], points: set[str]) -> dict[str, tuple[int, int]]:
     """Per point that got new readings: the first and last instant (µs) among ``readings``."""
-    spans: dict[str, tuple[int, int]] = {}
+    times: dict[str, list[int]] = {point: [] for point in points}
     for reading in readings:
-        if reading.point_id in points:
-            ts_us = reading.ts * US_PER_SECOND
-            first, last = spans.get(reading.point_id, (ts_us, ts_us))
-            spans[reading.point_id] = (min(first, ts_us), max(last, ts_us))
-    return spans
+        found = times.get(reading.point_id)
+        if found is not None:
+            found.append(reading.ts)
+    return {
+        point: (min(ts) * US_PER_SECOND, max(ts) * US_PER_SECOND)
+        for point, ts in times.items()
+        if ts
+    }
 
 
 class LedgerService:
@@ -591,7 +594,8 @@ class LedgerService:
                     decoded.append(err)
             messages = [item for item in decoded if not isinstance(item, PayloadError)]
             # All the batch's readings are looked up and inserted together.
-            stored = iter(store_messages(connection, messages, now, self.catalog.limit_of))
+            batch_stored = store_messages(connection, messages, now, self.catalog.limit_of)
+            stored = iter(batch_stored.results)
             results = [item if isinstance(item, PayloadError) else next(stored) for item in decoded]
             points = {
                 point
@@ -599,7 +603,7 @@ class LedgerService:
                 if isinstance(result, StoreResult)
                 for point in result.points
             }
-            tenants = rate_points(connection, self.catalog, points, now)
+            tenants = rate_points(connection, self.catalog, points, now, batch_stored.appended)
             evaluated = self._evaluate(connection, self.catalog, tenants)
             readings = (reading for message in messages for reading in message)
             alarms = detect_leaks(connection, self.catalog, _spans(readings, points), now)

@@ -65,7 +65,7 @@ def post_daily_standing(connection: sa.Connection, catalog: Catalog, now_us: int
     today = from_us(now_us).astimezone(zone).date()
     charged = set()
     for tenant_id in sorted(catalog.tenants):
-        held = [item for item in catalog.assignments if item.tenant_id == tenant_id]
+        held = catalog.by_tenant.get(tenant_id, ())
         plan = catalog.plan_of(tenant_id)
         if plan.kind is not PlanKind.PREPAID or not held or not _has_standing(catalog, tenant_id):
             continue
@@ -100,7 +100,7 @@ def post_daily_standing(connection: sa.Connection, catalog: Catalog, now_us: int
 
 def standing_to_date(catalog: Catalog, tenant_id: str, start: datetime, now: datetime) -> int:
     """The standing charge with tax from ``start`` to ``now`` (the open period so far)."""
-    if now <= start:
+    if now <= start or not _has_standing(catalog, tenant_id):
         return 0
     return price(_standing_lines(catalog, tenant_id, start, now), catalog.currency).total.minor
 
@@ -124,8 +124,8 @@ def _standing_lines(
         schedule = catalog.schedule_of(tenant_id, resource)
         held = [
             item
-            for item in catalog.assignments
-            if item.tenant_id == tenant_id and catalog.resource_of(item.point_id) is resource
+            for item in catalog.by_tenant.get(tenant_id, ())
+            if catalog.resource_of(item.point_id) is resource
         ]
         windows = occupancy(held, tenant_id, start=begin, end=end)
         if schedule is None or not windows:

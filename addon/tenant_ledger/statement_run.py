@@ -153,21 +153,21 @@ def issue_statement(
         connection,
         sealed.STATEMENTS,
         [
-            {
-                "tenant_id": tenant_id,
-                "number": document.number,
-                "period_start_us": start_us,
-                "period_end_us": end_us,
-                "issued_at_us": now_us,
-                "due_at_us": to_us(_local_midnight(document.due_on, catalog)),
-                "currency": catalog.currency,
-                "total_minor": document.total_minor,
-                "opening_minor": document.opening_minor,
-                "closing_minor": document.closing_minor,
-                "energy_seen": json.dumps(seen_json(seen)),
-                "body": json.dumps(to_json(document)),
-                "journal_entry_id": entry_id,
-            }
+            sealed.STATEMENTS.row(
+                tenant_id=tenant_id,
+                number=document.number,
+                period_start_us=start_us,
+                period_end_us=end_us,
+                issued_at_us=now_us,
+                due_at_us=to_us(_local_midnight(document.due_on, catalog)),
+                currency=catalog.currency,
+                total_minor=document.total_minor,
+                opening_minor=document.opening_minor,
+                closing_minor=document.closing_minor,
+                energy_seen=json.dumps(seen_json(seen)),
+                body=json.dumps(to_json(document)),
+                journal_entry_id=entry_id,
+            )
         ],
     )
     _check_books(connection, catalog, tenant_id, document, end_us=end_us)

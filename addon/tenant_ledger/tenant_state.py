@@ -121,12 +121,12 @@ def evaluate_and_record(
         view = judge(
             replace(found[tenant_id], guard_count=counted), catalog, tenant_id, now_us, policy
         )
-        record(connection, view)
         if view.status.state is TenantState.DISCONNECT_DUE:
             due.add(tenant_id)
         else:
             due.discard(tenant_id)
         views.append(view)
+    record(connection, views)
     return views
 
 
@@ -141,12 +141,15 @@ def building_guard(connection: sa.Connection, now_us: int, policy: CutoffPolicy)
     return {"count": count, "limit": policy.guard_limit, "window_s": _GUARD_WINDOW_US // 1_000_000}
 
 
-def record(connection: sa.Connection, view: TenantView) -> None:
-    """Write what ``view``'s judgement changed: the status, a spent cut-off approval."""
-    if view.status_changed:
-        status_store.remember(connection, view.tenant_id, view.status, known=not view.first_status)
-    if view.approval_spent:
-        status_store.set_cutoff_approved(connection, view.tenant_id, False)
+def record(connection: sa.Connection, views: Iterable[TenantView]) -> None:
+    """Write what the judgements changed: statuses (all in one go), spent cut-off approvals."""
+    changed = [view for view in views if view.status_changed]
+    status_store.remember(
+        connection, [(view.tenant_id, view.status, not view.first_status) for view in changed]
+    )
+    for view in views:
+        if view.approval_spent:
+            status_store.set_cutoff_approved(connection, view.tenant_id, False)
 
 
 def judge(

@@ -2,7 +2,6 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-import json
 import logging
 from typing import Any, Final
 
@@ -10,6 +9,7 @@ from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+import orjson
 
 from .const import CONF_KIND, CONF_PREFIX, DEFAULT_PREFIX, DOMAIN, KIND_LEDGER
 from .resources import Resource, reading_key
@@ -47,7 +47,8 @@ class PointReading:
 
 
 def readings_payload(readings: list[dict[str, Any]]) -> str:
-    return json.dumps({"v": CONTRACT_VERSION, "readings": readings}, separators=(",", ":"))
+    # orjson (HA's own JSON library) writes the same compact JSON several times faster.
+    return orjson.dumps({"v": CONTRACT_VERSION, "readings": readings}).decode()
 
 
 def readings_prefix(hass: HomeAssistant, own_prefix: str | None = None) -> str:

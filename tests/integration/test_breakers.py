@@ -1,5 +1,6 @@
 """MQTT breakers: discovery → devices and entities, lazy fields, availability, removal."""
 
+from collections import Counter
 import logging
 from typing import Any
 from unittest.mock import MagicMock, patch
@@ -265,6 +266,31 @@ async def test_entities_come_back_after_restart(
     assert power.state == STATE_UNKNOWN
 
 
+async def test_an_announcement_reads_only_its_own_channels_entities(
+    hass: HomeAssistant, mqtt_mock: object, entity_registry: er.EntityRegistry
+) -> None:
+    """Entities known from an earlier run are found through the breaker's channel devices:
+    an announcement's cost does not grow with every other breaker's entities (a restart
+    with hundreds of breakers announcing at once), and a disabled one stays known."""
+    entry = await setup_hub(hass)
+    await announce(hass)
+    fire(hass, f"{BASE}/state", state(1, 1, {"1": FULL_CHANNEL}))
+    await hass.async_block_till_done()
+    power = entity_registry.async_get_entity_id("sensor", DOMAIN, f"{DEVICE_ID}_1_power")
+    assert power is not None
+    entity_registry.async_update_entity(power, disabled_by=er.RegistryEntryDisabler.USER)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    with patch(
+        "homeassistant.helpers.entity_registry.async_entries_for_config_entry",
+        side_effect=AssertionError("scanned every entity of the hub"),
+    ):
+        await announce(hass)
+    assert state_of(hass, "sensor.room_201_voltage") == STATE_UNKNOWN
+    assert hass.states.get("sensor.room_201_power") is None  # disabled: known, not added
+    assert f"{DEVICE_ID}_1_power" in entry.runtime_data.breakers[DEVICE_ID].entity_keys
+
+
 async def test_a_state_message_writes_only_the_states_that_changed(
     hass: HomeAssistant, mqtt_mock: object
 ) -> None:
@@ -307,6 +333,28 @@ async def test_a_state_message_writes_only_the_states_that_changed(
     await hass.async_block_till_done()
     assert len(changed) == 3
     assert reported == []
+
+
+async def test_entities_a_state_message_adds_are_written_once(
+    hass: HomeAssistant, mqtt_mock: object
+) -> None:
+    """A field's first value creates its entity, which is written as it joins HA; the
+    message writes it no second time. (HA itself may write a new sensor twice while adding
+    it, as it stores the display precision: at most one ``state_reported`` each.)"""
+    await setup_hub(hass)
+    await announce(hass)
+    reported: list[Event[Any]] = []
+
+    @callback
+    def _every(_: Any) -> bool:
+        return True
+
+    hass.bus.async_listen(EVENT_STATE_REPORTED, reported.append, event_filter=_every)
+    fire(hass, f"{BASE}/state", state(1, 1, {"1": FULL_CHANNEL}))
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor.room_201_voltage") == str(FULL_CHANNEL["voltage"])
+    reports = Counter(event.data["entity_id"] for event in reported)
+    assert all(count == 1 for count in reports.values()), reports
 
 
 async def test_an_announcement_and_a_first_state_add_their_entities_in_one_batch(

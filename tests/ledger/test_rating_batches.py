@@ -13,11 +13,12 @@ import sqlalchemy as sa
 
 from tenant_ledger import operations as ops
 from tenant_ledger.billing import PlanKind, Reading, consumption, from_epoch, round_half_up
+from tenant_ledger.billing.plausibility import Register
 from tenant_ledger.billing.resources import Resource, Unit
-from tenant_ledger.db import engine as db_engine, journal_store
+from tenant_ledger.db import engine as db_engine, journal_store, rating_store
 from tenant_ledger.db.audit import Action
 from tenant_ledger.db.catalog import PlanSettings, create_site, load_catalog
-from tenant_ledger.db.readings_store import store_readings
+from tenant_ledger.db.readings_store import store_messages, store_readings
 from tenant_ledger.db.schema import rating_periods
 from tenant_ledger.journal import tenant_account
 from tenant_ledger.rater import rate_points
@@ -176,3 +177,60 @@ def test_each_period_posts_its_usage_rounded_once_however_points_are_batched(
         assert periods == expected
         assert -balance == sum(round_half_up(usage * RATE / 10) for usage in expected.values())
         assert _rated(engine, other) == (balance, periods)
+
+
+def _feed_batches(
+    engine: sa.Engine, readings: list[IncomingReading], cuts: list[int], *, from_memory: bool
+) -> None:
+    """Store and rate ``readings`` in batches cut at ``cuts``; the rater takes the batch's new
+    readings as stored (``from_memory``) or reads every point's back from its cursor."""
+    ends = sorted({len(readings), *(cut % (len(readings) + 1) for cut in cuts)})
+    start = 0
+    for end in ends:
+        with engine.begin() as connection:
+            batch = store_messages(connection, [readings[start:end]], NOW_US, None)
+            appended = batch.appended if from_memory else {}
+            points = batch.results[0].points
+            rate_points(connection, load_catalog(connection), points, NOW_US, appended)
+        start = end
+
+
+def _cursors(engine: sa.Engine, points: list[str]) -> list[Register | None]:
+    with engine.connect() as connection:
+        found = rating_store.cursors(connection, points)
+    return [found.get(point) for point in points]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    series=st.lists(
+        # Any order, repeats, registers that fall (resets) and readings older than the rated
+        # ones (a backlog): whatever a batch holds, the rater's two ways agree.
+        st.lists(st.tuples(st.integers(0, 40), st.integers(0, 5_000)), min_size=1, max_size=15),
+        min_size=1,
+        max_size=3,
+    ),
+    cuts=st.lists(st.integers(min_value=0, max_value=45), max_size=6),
+)
+def test_rating_a_batch_from_memory_equals_reading_it_back(
+    engine: sa.Engine, series: list[list[tuple[int, int]]], cuts: list[int]
+) -> None:
+    run = next(_RUNS)
+    memory, read_back = (
+        _tenants(engine, f"m{run}", len(series)),
+        _tenants(engine, f"r{run}", len(series)),
+    )
+
+    def readings(points: list[str]) -> list[IncomingReading]:
+        return [
+            IncomingReading(point, DEC_1 + step * 3_600, wh, Unit.WH, None)
+            for position in range(max(map(len, series)))
+            for point, steps in zip(points, series, strict=True)
+            if position < len(steps)
+            for step, wh in [steps[position]]
+        ]
+
+    _feed_batches(engine, readings(memory), cuts, from_memory=True)
+    _feed_batches(engine, readings(read_back), cuts, from_memory=False)
+    assert [_rated(engine, t) for t in memory] == [_rated(engine, t) for t in read_back]
+    assert _cursors(engine, memory) == _cursors(engine, read_back)

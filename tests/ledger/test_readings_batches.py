@@ -4,6 +4,7 @@ counts as storing them one after the other (real SQLite file, the real store).""
 from collections.abc import Iterator
 import itertools
 from pathlib import Path
+from typing import Any
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -16,6 +17,7 @@ from tenant_ledger.db.catalog import create_site
 from tenant_ledger.db.point_numbers import WITH_POINT_IDS
 from tenant_ledger.db.readings_store import (
     PointLimits,
+    StoredBatch,
     StoreResult,
     store_messages,
     store_readings,
@@ -70,7 +72,7 @@ def _messages(prefix: str, spec: Spec) -> list[list[IncomingReading]]:
     ]
 
 
-def _stored(engine: sa.Engine, prefix: str) -> tuple[list[tuple[object, ...]], ...]:
+def _stored(engine: sa.Engine, prefix: str) -> tuple[list[tuple[Any, ...]], ...]:
     """The rows stored, conflicts, quarantines and remembered units for ``prefix``'s points,
     prefix removed."""
     cut = len(prefix) + 1
@@ -148,7 +150,7 @@ messages = st.lists(
 
 def _one_after_another_and_batched(
     engine: sa.Engine, stored_before: Spec, spec: Spec, limits: PointLimits | None
-) -> tuple[list[StoreResult], list[StoreResult], str, str]:
+) -> tuple[list[StoreResult], StoredBatch, str, str]:
     run = next(_RUNS)
     one_by_one, batched = f"s{run}", f"b{run}"
     with engine.begin() as connection:
@@ -161,8 +163,8 @@ def _one_after_another_and_batched(
             for message in _messages(one_by_one, spec)
         ]
     with engine.begin() as connection:
-        results = store_messages(connection, _messages(batched, spec), NOW_US, limits)
-    return expected, results, one_by_one, batched
+        batch = store_messages(connection, _messages(batched, spec), NOW_US, limits)
+    return expected, batch, one_by_one, batched
 
 
 @pytest.mark.parametrize("limits", [None, _limit], ids=["unchecked", "checked"])
@@ -171,11 +173,18 @@ def _one_after_another_and_batched(
 def test_a_batch_of_messages_stores_and_counts_as_one_message_after_another(
     engine: sa.Engine, limits: PointLimits | None, stored_before: Spec, spec: Spec
 ) -> None:
-    expected, results, one_by_one, batched = _one_after_another_and_batched(
+    expected, batch, one_by_one, batched = _one_after_another_and_batched(
         engine, stored_before, spec, limits
     )
-    assert [_counts(result) for result in results] == [_counts(result) for result in expected]
-    assert _stored(engine, batched) == _stored(engine, one_by_one)
+    assert [_counts(result) for result in batch.results] == [_counts(result) for result in expected]
+    stored = _stored(engine, batched)
+    assert stored == _stored(engine, one_by_one)
+    # What the rater takes from memory instead of reading back: the point's new rows, in order.
+    for point_id, new in batch.appended.items():
+        after = -1 if new.after is None else new.after.ts
+        point = point_id.split(":", 1)[1]
+        rows = [(ts, wh) for name, ts, wh in stored[0] if name == point and ts > after]
+        assert [tuple(register) for register in new.registers] == rows
 
 
 HOUR = 3600
@@ -192,32 +201,32 @@ def test_a_correction_after_a_quarantined_spike_is_stored_in_the_same_batch(
 ) -> None:
     """The spike's instant is still free: the next message's value for it is judged, not taken
     for a repeat of the spike."""
-    expected, results, one_by_one, batched = _one_after_another_and_batched(
+    expected, batch, one_by_one, batched = _one_after_another_and_batched(
         engine,
         [[(0, T - 2 * HOUR, 1000, Unit.WH)]],
         [[(0, T - HOUR, 9_999_999, Unit.WH)], [(0, T - HOUR, 1500, Unit.WH)]],
         _ten_kwh_per_hour,
     )
-    counts = [result[:3] for result in map(_counts, results)]
+    counts = [result[:3] for result in map(_counts, batch.results)]
     assert counts == [(0, 0, 0), (1, 0, 0)]
-    assert [len(result.quarantined) for result in results] == [1, 0]
+    assert [len(result.quarantined) for result in batch.results] == [1, 0]
     stored, conflicts, quarantined, _units = _stored(engine, batched)
     assert stored == [("0", BASE_TS + T - 2 * HOUR, 1000), ("0", BASE_TS + T - HOUR, 1500)]
     assert conflicts == []
     assert [row[:3] for row in quarantined] == [("0", BASE_TS + T - HOUR, 9_999_999)]
-    assert [_counts(result) for result in results] == [_counts(result) for result in expected]
+    assert [_counts(result) for result in batch.results] == [_counts(result) for result in expected]
     assert _stored(engine, one_by_one) == _stored(engine, batched)
 
 
 def test_a_correction_after_a_spike_in_the_same_message_is_stored(engine: sa.Engine) -> None:
-    _expected, results, _one_by_one, batched = _one_after_another_and_batched(
+    _expected, batch, _one_by_one, batched = _one_after_another_and_batched(
         engine,
         [[(0, T - 2 * HOUR, 1000, Unit.WH)]],
         [[(0, T - HOUR, 9_999_999, Unit.WH), (0, T - HOUR, 1500, Unit.WH)]],
         _ten_kwh_per_hour,
     )
-    assert [result[:3] for result in map(_counts, results)] == [(1, 0, 0)]
-    assert [item.reading.register for item in results[0].quarantined] == [9_999_999]
+    assert [result[:3] for result in map(_counts, batch.results)] == [(1, 0, 0)]
+    assert [item.reading.register for item in batch.results[0].quarantined] == [9_999_999]
     stored, conflicts, quarantined, _units = _stored(engine, batched)
     assert stored == [("0", BASE_TS + T - 2 * HOUR, 1000), ("0", BASE_TS + T - HOUR, 1500)]
     assert conflicts == []
@@ -229,16 +238,16 @@ def test_a_later_message_is_judged_against_an_earlier_ones_stored_reading(
 ) -> None:
     """Message 1's newer reading is stored first, so message 2's older one is judged against
     it (and quarantined), whatever their times: batching changes nothing stored."""
-    expected, results, one_by_one, batched = _one_after_another_and_batched(
+    expected, batch, one_by_one, batched = _one_after_another_and_batched(
         engine,
         [[(0, T - 2 * HOUR, 1000, Unit.WH)]],
         [[(0, T - HOUR // 2, 16_000, Unit.WH)], [(0, T - HOUR, 1500, Unit.WH)]],
         _ten_kwh_per_hour,
     )
-    assert [result[:3] for result in map(_counts, results)] == [(1, 0, 0), (0, 0, 0)]
-    assert [item.reading.register for item in results[1].quarantined] == [1500]
+    assert [result[:3] for result in map(_counts, batch.results)] == [(1, 0, 0), (0, 0, 0)]
+    assert [item.reading.register for item in batch.results[1].quarantined] == [1500]
     stored, _conflicts, quarantined, _units = _stored(engine, batched)
     assert stored == [("0", BASE_TS + T - 2 * HOUR, 1000), ("0", BASE_TS + T - HOUR // 2, 16_000)]
     assert [row[:3] for row in quarantined] == [("0", BASE_TS + T - HOUR, 1500)]
-    assert [_counts(result) for result in results] == [_counts(result) for result in expected]
+    assert [_counts(result) for result in batch.results] == [_counts(result) for result in expected]
     assert _stored(engine, one_by_one) == _stored(engine, batched)

@@ -46,6 +46,7 @@ from tenant_ledger.billing.readings import (
     PointConsumption,
     Reading,
     consumption,
+    counted_up,
     format_kwh,
 )
 from tenant_ledger.billing.statements import (
@@ -149,6 +150,7 @@ __all__ = [
     "billing_period",
     "build_statement",
     "consumption",
+    "counted_up",
     "currency_exponent",
     "decode_json",
     "exact_gross",

@@ -8,6 +8,7 @@ is not judged here: that is a reset or a meter replacement, which rating handles
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from tenant_ledger.billing.resources import (
     Resource,
@@ -43,9 +44,12 @@ class Implausible(StrEnum):
     """The register's unit is not the point's resource's (litres for an electricity point)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Register:
-    """A stored or incoming register value: epoch seconds and whole base units (Wh or L)."""
+class Register(NamedTuple):
+    """A stored or incoming register value: epoch seconds and whole base units (Wh or L).
+
+    A named tuple: every stored reading a batch needs becomes one, and a tuple is built several
+    times faster than a dataclass.
+    """
 
     ts: int
     energy_wh: int

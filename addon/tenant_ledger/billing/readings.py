@@ -7,7 +7,7 @@ set of readings: duplicates and replays are ignored and arrival order does not m
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -226,17 +226,27 @@ def _resolve_conflicts(
     return by_ts, events
 
 
+def counted_up(
+    point_id: str, instants_us: Sequence[int], registers: Sequence[int]
+) -> tuple[Interval, ...] | None:
+    """The intervals between successive readings (instants strictly increasing) of a register
+    that only counted up, built in bulk; None if it ever fell (``consumption`` says how that
+    counts)."""
+    deltas = list(map(sub, registers[1:], registers))
+    if deltas and min(deltas) < 0:
+        return None
+    # tuple.__new__ is what Interval(...) calls, minus a Python frame per interval.
+    fields = zip(repeat(point_id), instants_us, instants_us[1:], deltas)
+    return tuple(map(tuple.__new__, repeat(Interval), fields))
+
+
 def _register_deltas(
     point_id: str, kept: list[Reading], instants: list[int], events: list[ConsumptionEvent]
 ) -> PointConsumption | None:
     """Intervals of a register that only counted up, built in bulk; None if it ever fell."""
-    registers = list(map(_ENERGY_WH, kept))
-    deltas = list(map(sub, registers[1:], registers))
-    if deltas and min(deltas) < 0:
+    intervals = counted_up(point_id, instants, list(map(_ENERGY_WH, kept)))
+    if intervals is None:
         return None  # a reset: _point_consumption records it
-    # tuple.__new__ is what Interval(...) calls, minus a Python frame per interval.
-    fields = zip(repeat(point_id), instants, instants[1:], deltas)
-    intervals = tuple(map(tuple.__new__, repeat(Interval), fields))
     events.sort(key=lambda event: (to_us(event.ts), event.kind))
     return PointConsumption(
         point_id=point_id, readings=tuple(kept), intervals=intervals, events=tuple(events)

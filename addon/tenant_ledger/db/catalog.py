@@ -137,12 +137,17 @@ class Catalog:
     point_records: Mapping[str, PointRecord]
     space_areas: Mapping[str, Decimal | None]
     by_point: Mapping[str, tuple[Assignment, ...]] = field(init=False, repr=False)
+    by_tenant: Mapping[str, tuple[Assignment, ...]] = field(init=False, repr=False)
+    """Each tenant's assignments (a tenant's state is judged after every batch of readings)."""
 
     def __post_init__(self) -> None:
         by_point: dict[str, list[Assignment]] = {}
+        by_tenant: dict[str, list[Assignment]] = {}
         for item in self.assignments:
             by_point.setdefault(item.point_id, []).append(item)
+            by_tenant.setdefault(item.tenant_id, []).append(item)
         object.__setattr__(self, "by_point", {k: tuple(v) for k, v in by_point.items()})
+        object.__setattr__(self, "by_tenant", {k: tuple(v) for k, v in by_tenant.items()})
 
     def record_of(self, tenant_id: str) -> TenantRecord:
         """A live or archived tenant."""
@@ -180,8 +185,8 @@ class Catalog:
         return sorted(
             {
                 item.point_id
-                for item in self.assignments
-                if item.tenant_id == tenant_id and item.start_us <= at_us < item.end_us
+                for item in self.by_tenant.get(tenant_id, ())
+                if item.start_us <= at_us < item.end_us
             }
         )
 

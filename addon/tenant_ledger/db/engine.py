@@ -1,5 +1,7 @@
 """Opening the database: SQLite under the data directory by default, any PostgreSQL URL too."""
 
+from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +89,36 @@ def dialect_insert(engine: Engine, table: sa.Table) -> Any:
 def insert_ignoring_duplicates(engine: Engine, table: sa.Table) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` in the engine's dialect."""
     return dialect_insert(engine, table).on_conflict_do_nothing()
+
+
+def insert_many(
+    connection: sa.Connection, table: sa.Table, columns: tuple[str, ...], rows: Sequence[Any]
+) -> None:
+    """Insert ``rows`` (tuples of the values of ``columns``) in one executemany at the driver.
+
+    ``connection.execute`` builds and processes a parameter dictionary per row, most of the
+    time of inserting thousands of readings; here the statement is compiled once per dialect
+    and the values go as they are: as the driver takes them (a ``HexBytes`` value as bytes).
+    """
+    if not rows:
+        return
+    sql, names, order = _compiled_insert(table, columns, connection.dialect)
+    if order is not None:
+        rows = [tuple(row[index] for index in order) for row in rows]
+    parameters = rows if names is None else [dict(zip(names, row, strict=True)) for row in rows]
+    connection.exec_driver_sql(sql, parameters)
+
+
+@lru_cache(maxsize=32)
+def _compiled_insert(
+    table: sa.Table, columns: tuple[str, ...], dialect: sa.Dialect
+) -> tuple[str, tuple[str, ...] | None, tuple[int, ...] | None]:
+    """The driver's ``INSERT`` of ``columns``; the parameter names if it takes them by name
+    (PostgreSQL), else where each of its parameters is among ``columns`` if not in that
+    order."""
+    compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
+    sent = tuple(compiled.positiontup or ()) if compiled.positional else columns
+    if sorted(sent) != sorted(columns):
+        raise RuntimeError(f"unexpected parameters in {compiled.string}")
+    order = None if sent == columns else tuple(columns.index(name) for name in sent)
+    return compiled.string, None if compiled.positional else sent, order

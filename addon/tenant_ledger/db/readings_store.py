@@ -4,6 +4,8 @@ import bisect
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 import logging
+from operator import attrgetter
+from typing import Final
 
 import sqlalchemy as sa
 
@@ -53,6 +55,25 @@ class StoreResult:
     quarantined: tuple[Quarantined, ...] = ()
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Appended:
+    """A point's readings that a batch stored, every one after those stored before it."""
+
+    after: Register | None
+    """The point's newest reading stored before the batch; None: these are its first."""
+    registers: list[Register]
+    """The new readings, in time order."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StoredBatch:
+    results: list[StoreResult]
+    """One per message."""
+    appended: dict[str, Appended]
+    """The points whose new readings all came after their stored ones (the usual batch): what
+    the rater would otherwise read back (``rater.rate_points``)."""
+
+
 type PointLimits = Callable[[str, Unit], PointLimit]
 """A point's resource and maximum per hour (``Catalog.limit_of``), for a reading's unit."""
 
@@ -77,7 +98,7 @@ def store_readings(
     stored reading, which is remembered). ``limits`` None stores without the checks (a landlord
     released the reading).
     """
-    return store_messages(connection, [batch], received_at_us, limits)[0]
+    return store_messages(connection, [batch], received_at_us, limits).results[0]
 
 
 def store_messages(
@@ -85,7 +106,7 @@ def store_messages(
     messages: Sequence[Sequence[IncomingReading]],
     received_at_us: int,
     limits: PointLimits | None,
-) -> list[StoreResult]:
+) -> StoredBatch:
     """``store_readings`` for several messages at once, one result per message.
 
     The batch stores, quarantines, records conflicts and counts exactly as storing its messages
@@ -93,10 +114,10 @@ def store_messages(
     readings and those its earlier messages stored, but with one lookup of the stored readings
     and one insert for the whole batch.
     """
-    results, quarantined, conflicts = _check(connection, messages, received_at_us, limits)
-    _record_conflicts(connection, conflicts, received_at_us)
-    _record_quarantine(connection, quarantined, received_at_us)
-    return results
+    stored = _check(connection, messages, received_at_us, limits)
+    _record_conflicts(connection, stored.conflicts, received_at_us)
+    _record_quarantine(connection, stored.quarantined, received_at_us)
+    return StoredBatch(results=stored.results, appended=stored.appended)
 
 
 class _Judge:
@@ -110,7 +131,7 @@ class _Judge:
         received_at_us: int,
         limits: PointLimits | None,
     ) -> None:
-        self.timelines = _timelines(connection, batch)
+        self.timelines, self.newest = _timelines(connection, batch)
         self.now_s = received_at_us // 1_000_000
         # Looked up once per point and unit, not per reading.
         kinds = {(reading.point_id, reading.unit) for reading in batch}
@@ -119,6 +140,12 @@ class _Judge:
             point_id for (point_id, _), limit in self.limit_of.items() if not limit.registered
         }
         self.seen = units_seen(connection, self.unregistered)
+        # A registered point's readings in one unit are all of its resource's unit or none is.
+        self.unit_verdicts = {
+            kind: check_unit(kind[1], limit, kind[0])
+            for kind, limit in self.limit_of.items()
+            if limit.registered
+        }
         self.first_seen: dict[str, Unit] = {}
         self.fresh: list[IncomingReading] = []
         self.quarantined: list[Quarantined] = []
@@ -131,30 +158,33 @@ class _Judge:
         differs). An instant whose value was quarantined is still free: another value for it
         is judged on its own, and only the same value again in the message is a repeat.
         """
+        timelines, fresh = self.timelines, self.fresh
         points: set[str] = set()
         stored = conflicts = 0
         quarantined: list[Quarantined] = []
         turned_away: set[tuple[str, int, int, Unit]] = set()
-        for reading in sorted(message, key=_by_time):
-            timeline = self.timelines[reading.point_id]
-            index = bisect.bisect_left(timeline, reading.ts, key=_register_ts)
-            if index < len(timeline) and timeline[index].ts == reading.ts:
+        for reading in sorted(message, key=_TS):
+            point_id, ts = reading.point_id, reading.ts
+            timeline = timelines[point_id]
+            # A register sorts after a bare (ts,): the index of the first stored at or after ts.
+            index = bisect.bisect_left(timeline, (ts,))
+            if index < len(timeline) and timeline[index].ts == ts:
                 kept = timeline[index].energy_wh
                 if kept != reading.register:
                     self.conflicts.append((reading, kept))
                     conflicts += 1
                 continue
-            value = (reading.point_id, reading.ts, reading.register, reading.unit)
+            value = (point_id, ts, reading.register, reading.unit)
             if value in turned_away:
                 continue
             verdict = self._verdict(reading, timeline, index)
             if verdict is None:
-                timeline.insert(index, Register(reading.ts, reading.register))
-                self.fresh.append(reading)
+                timeline.insert(index, Register(ts, reading.register))
+                fresh.append(reading)
                 stored += 1
-                points.add(reading.point_id)
-                if reading.point_id in self.unregistered and reading.point_id not in self.seen:
-                    self.seen[reading.point_id] = self.first_seen[reading.point_id] = reading.unit
+                points.add(point_id)
+                if point_id in self.unregistered and point_id not in self.seen:
+                    self.seen[point_id] = self.first_seen[point_id] = reading.unit
             else:
                 turned_away.add(value)
                 quarantined.append(Quarantined(reading=reading, verdict=verdict))
@@ -170,19 +200,41 @@ class _Judge:
     def _verdict(
         self, reading: IncomingReading, timeline: list[Register], index: int
     ) -> Verdict | None:
-        limit = self.limit_of.get((reading.point_id, reading.unit))
+        point_id, unit = reading.point_id, reading.unit
+        limit = self.limit_of.get((point_id, unit))
         if limit is None:
             return None
-        return check_unit(
-            reading.unit, limit, reading.point_id, self.seen.get(reading.point_id)
+        return (
+            self.unit_verdicts[point_id, unit]
+            if limit.registered
+            else check_unit(unit, limit, point_id, self.seen.get(point_id))
         ) or check_reading(
             Register(reading.ts, reading.register),
             previous=timeline[index - 1] if index else None,
             following=timeline[index] if index < len(timeline) else None,
             max_power_w=limit.max_per_hour,
             now_s=self.now_s,
-            unit=reading.unit,
+            unit=unit,
         )
+
+    def appended(self) -> dict[str, Appended]:
+        """``StoredBatch.appended``: each such point's timeline is its newest stored reading (if
+        any) followed by the batch's, in time order whichever message they came in."""
+        appended = {}
+        for point_id, last in self.newest.items():
+            registers = self.timelines[point_id][0 if last is None else 1 :]
+            if registers:
+                appended[point_id] = Appended(after=last, registers=registers)
+        return appended
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Checked:
+    results: list[StoreResult]
+    quarantined: list[Quarantined]
+    conflicts: list[tuple[IncomingReading, int]]
+    """Each conflicting reading with the value kept."""
+    appended: dict[str, Appended]
 
 
 def _check(
@@ -190,25 +242,16 @@ def _check(
     messages: Sequence[Sequence[IncomingReading]],
     received_at_us: int,
     limits: PointLimits | None,
-) -> tuple[list[StoreResult], list[Quarantined], list[tuple[IncomingReading, int]]]:
-    """Insert the new readings of ``messages`` that pass the checks (``store_messages``).
-
-    Answers each message's result, the readings quarantined and the conflicting ones with the
-    value kept, for the caller to record.
-    """
+) -> _Checked:
+    """Insert the new readings of ``messages`` that pass the checks (``store_messages``); the
+    quarantined and conflicting ones are left for the caller to record."""
     judge = _Judge(
         connection, [reading for message in messages for reading in message], received_at_us, limits
     )
     results = [judge.message(message) for message in messages]
     fresh, first_seen = judge.fresh, judge.first_seen
     rows = [
-        {
-            "point_id": reading.point_id,
-            "ts": reading.ts,
-            "energy_wh": reading.register,
-            "seq": reading.seq,
-            "received_at_us": received_at_us,
-        }
+        (reading.point_id, reading.ts, reading.register, reading.seq, received_at_us)
         for reading in fresh
     ]
     # Nothing stored matches them (the timelines hold every stored reading of their span), and
@@ -219,7 +262,12 @@ def _check(
             unregistered_point_units.insert(),
             [{"point_id": point_id, "unit": unit.value} for point_id, unit in first_seen.items()],
         )
-    return results, judge.quarantined, judge.conflicts
+    return _Checked(
+        results=results,
+        quarantined=judge.quarantined,
+        conflicts=judge.conflicts,
+        appended=judge.appended(),
+    )
 
 
 def units_seen(connection: sa.Connection, point_ids: Iterable[str]) -> dict[str, Unit]:
@@ -251,18 +299,15 @@ def forget_unit(connection: sa.Connection, point_id: str) -> None:
     )
 
 
-def _by_time(reading: IncomingReading) -> int:
-    return reading.ts
-
-
-def _register_ts(register: Register) -> int:
-    return register.ts
+_TS: Final = attrgetter("ts")
 
 
 def _timelines(
     connection: sa.Connection, batch: Sequence[IncomingReading]
-) -> dict[str, list[Register]]:
-    """Per point, the stored readings the batch needs: its values and each reading's neighbours.
+) -> tuple[dict[str, list[Register]], dict[str, Register | None]]:
+    """Per point, the stored readings the batch needs: its values and each reading's neighbours;
+    and the points all of whose readings in the batch are newer than every stored one, with
+    their newest stored reading (None: none stored).
 
     Usually every reading is newer than all stored ones, and the point's newest stored reading
     is all that is needed (one query for the whole batch). A point with an older reading in the
@@ -274,13 +319,15 @@ def _timelines(
         spans[reading.point_id] = (min(low, reading.ts), max(high, reading.ts))
     newest = _newest(connection, list(spans))
     timelines: dict[str, list[Register]] = {}
+    after: dict[str, Register | None] = {}
     for point_id, (low, high) in spans.items():
         last = newest.get(point_id)
         if last is None or last.ts < low:
             timelines[point_id] = [] if last is None else [last]
+            after[point_id] = last
         else:
             timelines[point_id] = _stored_span(connection, point_id, low, high)
-    return timelines
+    return timelines, after
 
 
 def _newest(connection: sa.Connection, point_ids: Sequence[str]) -> dict[str, Register]:

@@ -13,6 +13,7 @@ space of a full one (readings are most of the database).
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 import json
 from operator import itemgetter
 from typing import Any, Final
@@ -21,27 +22,24 @@ import orjson
 import sqlalchemy as sa
 
 from tenant_ledger.db import point_numbers
-from tenant_ledger.db.engine import key_of
-from tenant_ledger.db.schema import journal, reading_points, readings, statements
+from tenant_ledger.db.engine import insert_many, key_of
+from tenant_ledger.db.schema import HexBytes, journal, reading_points, readings, statements
 from tenant_ledger.journal import Error
 from tenant_ledger.ledger_key import LedgerKey
 
 _STREAM_ROWS: Final = 10_000
 
-type Rows = list[dict[str, Any]]
+type Row = tuple[Any, ...]
 
 
-def _as_given(_connection: sa.Connection, rows: Rows) -> Rows:
-    return rows
+def _as_given(_connection: sa.Connection, rows: list[Row], macs: list[Any]) -> list[Row]:
+    return [(*row, mac) for row, mac in zip(rows, macs, strict=True)]
 
 
-def _point_numbers(connection: sa.Connection, rows: Rows) -> Rows:
-    numbers = point_numbers.numbers(connection, (row["point_id"] for row in rows))
-    return [
-        {key: value for key, value in row.items() if key != "point_id"}
-        | {"point": numbers[row["point_id"]]}
-        for row in rows
-    ]
+def _point_numbers(connection: sa.Connection, rows: list[Row], macs: list[Any]) -> list[Row]:
+    """Rows ``(id, point_id, …)`` as stored: ``(id, point number, …, mac)``."""
+    numbers = point_numbers.numbers(connection, {row[1] for row in rows})
+    return [(row[0], numbers[row[1]], *row[2:], mac) for row, mac in zip(rows, macs, strict=True)]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,16 +52,43 @@ class Series:
     mac_chars: int
     hashed: sa.Select[Any]
     """The rows with every column the hash covers (readings: with their point's id)."""
-    stored: Callable[[sa.Connection, Rows], Rows] = _as_given
-    """The rows to insert, from rows of the hashed columns (readings: their point's number)."""
+    stored_columns: tuple[str, ...] = ()
+    """The table's columns that ``stored`` answers values of, in its order (before ``mac``);
+    empty: ``columns``."""
+    stored: Callable[[sa.Connection, list[Row], list[Any]], list[Row]] = _as_given
+    """The rows to insert, from values of ``columns`` and their hashes as stored (readings:
+    with their point's number)."""
 
     @property
     def subject(self) -> str:
         return self.name.removesuffix("s")
 
     def mac(self, key: LedgerKey, row: Mapping[Any, Any]) -> str:
-        values = [self.name, *itemgetter(*self.columns)(row)]
-        return key.mac(canonical(values))[: self.mac_chars]
+        return self.mac_of_values(key, itemgetter(*self.columns)(row))
+
+    def row(self, **values: Any) -> Row:
+        """A row to ``insert``, its values named: every column the hash covers but ``id``."""
+        names = self.columns[1:]
+        if values.keys() != set(names):
+            raise TypeError(f"a row of {self.name} has {names}, got {sorted(values)}")
+        return tuple(values[name] for name in names)
+
+    def mac_of_values(self, key: LedgerKey, values: Row) -> str:
+        """The hash of a row given as the values of ``columns``."""
+        return key.mac(canonical([self.name, *values]))[: self.mac_chars]
+
+    def stored_macs(self, key: LedgerKey, rows: Sequence[Row]) -> list[str] | list[bytes]:
+        """``mac_of_values`` of each row as its column holds it: a ``HexBytes`` one its bytes."""
+        name, digest = self.name, key.digest
+        digests = [digest(canonical([name, *values])) for values in rows]
+        if self._mac_in_bytes:
+            size = self.mac_chars // 2
+            return [mac[:size] for mac in digests]
+        return [mac.hex()[: self.mac_chars] for mac in digests]
+
+    @cached_property
+    def _mac_in_bytes(self) -> bool:
+        return isinstance(self.table.c.mac.type, HexBytes)
 
 
 def canonical(values: Sequence[str | int | None]) -> bytes:
@@ -85,6 +110,7 @@ READINGS: Final = Series(
     columns=("id", "point_id", "ts", "energy_wh", "seq", "received_at_us"),
     mac_chars=32,
     hashed=sa.select(readings, reading_points.c.point_id).select_from(point_numbers.WITH_POINT_IDS),
+    stored_columns=("id", "point", "ts", "energy_wh", "seq", "received_at_us"),
     stored=_point_numbers,
 )
 STATEMENTS: Final = Series(
@@ -118,16 +144,16 @@ def next_id(connection: sa.Connection, table: sa.Table) -> int:
     return 1 if newest is None else int(newest) + 1
 
 
-def insert(connection: sa.Connection, series: Series, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (every column but ``id`` and ``mac``) with the next ids and their hashes."""
+def insert(connection: sa.Connection, series: Series, rows: Sequence[Row]) -> None:
+    """Insert ``rows`` (values of ``columns`` but ``id``) with the next ids and their hashes."""
     if not rows:
         return
     key = key_of(connection)
     first = max(next_id(connection, series.table), key.keyed_from[series.name])
-    numbered = [dict(row, id=first + offset) for offset, row in enumerate(rows)]
-    for row in numbered:
-        row["mac"] = series.mac(key, row)
-    connection.execute(series.table.insert(), series.stored(connection, numbered))
+    numbered = [(first + offset, *row) for offset, row in enumerate(rows)]
+    macs: list[Any] = series.stored_macs(key, numbered)
+    columns = (*(series.stored_columns or series.columns), "mac")
+    insert_many(connection, series.table, columns, series.stored(connection, numbered, macs))
 
 
 def head(connection: sa.Connection, series: Series) -> tuple[int, str | None] | None:

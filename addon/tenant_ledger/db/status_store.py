@@ -177,20 +177,34 @@ def _linked_users(connection: sa.Connection, tenant_ids: Sequence[str]) -> dict[
     return found
 
 
-def remember(connection: sa.Connection, tenant_id: str, status: Status, *, known: bool) -> None:
-    """Store the tenant's status (``known``: a status was stored before, so update it)."""
-    values = {
-        "status": status.state.value,
-        "reason": status.reason,
-        "since_us": to_us(status.since),
-        "arrears_since_us": None if status.arrears_since is None else to_us(status.arrears_since),
-    }
-    if known:
-        connection.execute(
-            tenant_status.update().where(tenant_status.c.tenant_id == tenant_id).values(**values)
+def remember(connection: sa.Connection, statuses: Sequence[tuple[str, Status, bool]]) -> None:
+    """Store tenants' statuses: ``(tenant_id, status, known)``, ``known`` where a status was
+    stored before (so it is updated)."""
+    rows = [
+        (
+            known,
+            {
+                "tenant": tenant_id,
+                "status": status.state.value,
+                "reason": status.reason,
+                "since_us": to_us(status.since),
+                "arrears_since_us": None
+                if status.arrears_since is None
+                else to_us(status.arrears_since),
+            },
         )
-    else:
-        connection.execute(tenant_status.insert().values(tenant_id=tenant_id, **values))
+        for tenant_id, status, known in statuses
+    ]
+    updated = [values for known, values in rows if known]
+    created = [values for known, values in rows if not known]
+    if updated:
+        connection.execute(
+            # The parameters named as columns are what the update sets.
+            tenant_status.update().where(tenant_status.c.tenant_id == sa.bindparam("tenant")),
+            updated,
+        )
+    if created:
+        connection.execute(tenant_status.insert().values(tenant_id=sa.bindparam("tenant")), created)
 
 
 def set_cutoff_approved(connection: sa.Connection, tenant_id: str, approved: bool) -> None:

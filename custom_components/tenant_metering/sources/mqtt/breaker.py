@@ -8,7 +8,7 @@ from homeassistant.core import CALLBACK_TYPE
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from ...const import RelayState
-from ...identifiers import KEY_ENERGY, KEY_RELAY, channel_device_info
+from ...identifiers import KEY_ENERGY, KEY_RELAY, channel_device_info, channel_unique_id
 from .backlog import SeenMessages
 from .protocol import MEASUREMENT_FIELDS, Ack, ChannelState, DeviceConfig, StateMessage
 
@@ -32,6 +32,20 @@ class Breaker:
     pending: dict[str, asyncio.Future[Ack]] = field(default_factory=dict)
     seen: SeenMessages = field(default_factory=SeenMessages)
     unsubscribers: list[CALLBACK_TYPE] = field(default_factory=list)
+    # Each channel's entity unique ids by key, built once: a state message looks one up per
+    # changed field, and a string made afresh would be formatted and hashed every time.
+    _unique_ids: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+
+    def unique_ids(self, channel_id: str) -> dict[str, str]:
+        """The unique ids of the channel's entities (sensors and relay), by entity key."""
+        ids = self._unique_ids.get(channel_id)
+        if ids is None:
+            device_id = self.config.device_id
+            ids = self._unique_ids[channel_id] = {
+                key: channel_unique_id(device_id, channel_id, key)
+                for key in (*SENSOR_FIELDS, KEY_RELAY)
+            }
+        return ids
 
     def channel_name(self, channel_id: str) -> str:
         return next((c.name for c in self.config.channels if c.id == channel_id), channel_id)

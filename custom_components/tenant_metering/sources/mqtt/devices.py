@@ -6,14 +6,23 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from ...compat import async_get_entry_device, async_remove_entry_device, via_device_kwargs
 from ...const import DOMAIN
-from ...identifiers import Identifier, channel_device_info, channel_identifier, device_identifier
+from ...identifiers import (
+    Identifier,
+    channel_device_info,
+    channel_identifier,
+    channel_unique_id_head,
+    device_identifier,
+)
 from .breaker import CHANNEL_MODEL
 from .protocol import DeviceConfig
 
 
 @callback
-def async_register_breaker(hass: HomeAssistant, entry_id: str, config: DeviceConfig) -> None:
-    """The breaker's device and, under it, one device per channel (created or updated)."""
+def async_register_breaker(
+    hass: HomeAssistant, entry_id: str, config: DeviceConfig
+) -> dict[str, str]:
+    """The breaker's device and, under it, one device per channel (created or updated);
+    returns each channel's device registry id, by channel id."""
     registry = dr.async_get(hass)
     breaker = device_identifier(config.device_id)
     breaker_device = registry.async_get_or_create(
@@ -24,8 +33,8 @@ def async_register_breaker(hass: HomeAssistant, entry_id: str, config: DeviceCon
         model=config.model,
         sw_version=config.sw_version,
     )
-    for channel in config.channels:
-        registry.async_get_or_create(
+    return {
+        channel.id: registry.async_get_or_create(
             config_entry_id=entry_id,
             **channel_device_info(
                 config.device_id,
@@ -35,7 +44,26 @@ def async_register_breaker(hass: HomeAssistant, entry_id: str, config: DeviceCon
                 model=CHANNEL_MODEL,
             ),
             **via_device_kwargs(breaker_device, breaker),
+        ).id
+        for channel in config.channels
+    }
+
+
+@callback
+def async_known_channel_keys(
+    hass: HomeAssistant, entry_id: str, device_id: str, channel_id: str, channel_device: str
+) -> list[str]:
+    """The entity keys of a channel's entities in the entity registry (from earlier runs,
+    disabled ones included), read through the channel's device: a lookup by index, however
+    many other breakers the hub has."""
+    head = channel_unique_id_head(device_id, channel_id)
+    return [
+        entry.unique_id.removeprefix(head)
+        for entry in er.async_entries_for_device(
+            er.async_get(hass), channel_device, include_disabled_entities=True
         )
+        if entry.config_entry_id == entry_id and entry.unique_id.startswith(head)
+    ]
 
 
 @callback

@@ -19,7 +19,6 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -145,15 +144,15 @@ class MqttHub:
     def _add_breaker(self, config: DeviceConfig) -> None:
         breaker = Breaker(config=config)
         self.breakers[config.device_id] = breaker
-        devices.async_register_breaker(self.hass, self.entry.entry_id, config)
+        channel_devices = devices.async_register_breaker(self.hass, self.entry.entry_id, config)
         self._topics.subscribe(breaker)
-        self._announce_known_entities(breaker)
+        self._announce_known_entities(breaker, channel_devices)
 
     @callback
     def _update_breaker(self, breaker: Breaker, config: DeviceConfig) -> None:
         old = breaker.config
         breaker.config = config
-        devices.async_register_breaker(self.hass, self.entry.entry_id, config)
+        channel_devices = devices.async_register_breaker(self.hass, self.entry.entry_id, config)
         for channel_id in old.channel_ids() - config.channel_ids():
             self._remove_channel(breaker, channel_id)
         relays = {channel.id for channel in config.channels if channel.relay}
@@ -163,7 +162,7 @@ class MqttHub:
         if old.base_topic != config.base_topic:
             self._stop_breaker(breaker)
             self._topics.subscribe(breaker)
-        self._announce_known_entities(breaker)
+        self._announce_known_entities(breaker, channel_devices)
         async_dispatcher_send(
             self.hass, signal_device_update(self.entry.entry_id, config.device_id)
         )
@@ -197,26 +196,25 @@ class MqttHub:
         devices.async_remove_device(self.hass, self.entry.entry_id, device_identifier(device_id))
 
     @callback
-    def _announce_known_entities(self, breaker: Breaker) -> None:
-        """Recreate entities known from earlier runs, and the relay switches announced."""
+    def _announce_known_entities(self, breaker: Breaker, channel_devices: dict[str, str]) -> None:
+        """Recreate entities known from earlier runs, and the relay switches announced.
+
+        ``channel_devices``: each announced channel's device registry id.
+        """
         config = breaker.config
-        channel_ids = config.channel_ids()
         wanted = [
             ChannelEntityKey(device_id=config.device_id, channel_id=channel.id, key=KEY_RELAY)
             for channel in config.channels
             if channel.relay
         ]
-        entity_registry = er.async_get(self.hass)
-        for entry in er.async_entries_for_config_entry(entity_registry, self.entry.entry_id):
-            # Neither device nor channel ids contain "_" (protocol.VALID_ID); keys may.
-            device_id, _, rest = entry.unique_id.partition("_")
-            channel_id, _, key = rest.partition("_")
-            if (
-                device_id == config.device_id
-                and channel_id in channel_ids
-                and key in (KEY_ENERGY, *MEASUREMENT_KEYS)
-            ):
-                wanted.append(ChannelEntityKey(device_id=device_id, channel_id=channel_id, key=key))
+        for channel_id, channel_device in channel_devices.items():
+            wanted.extend(
+                ChannelEntityKey(device_id=config.device_id, channel_id=channel_id, key=key)
+                for key in devices.async_known_channel_keys(
+                    self.hass, self.entry.entry_id, config.device_id, channel_id, channel_device
+                )
+                if key in (KEY_ENERGY, *MEASUREMENT_KEYS)
+            )
         self._announce(breaker, wanted)
 
     @callback

@@ -14,11 +14,11 @@ from typing import Any, Final
 from homeassistant.components import mqtt
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from ...const import signal_device_update
-from ...identifiers import KEY_ENERGY, ChannelEntityKey, channel_unique_id, mqtt_point_id
+from ...identifiers import KEY_ENERGY, ChannelEntityKey, mqtt_point_id
 from ...readings import PointReading, ReadingPublisher
 from ...resources import Resource
 from . import commands, protocol
@@ -160,15 +160,18 @@ class BreakerTopics:
         breaker.last_seq = message.seq
         if breaker.online is None:
             breaker.online = True  # a device that talks is up until its LWT says otherwise
-        changed: list[str] = []
+        writes: list[CALLBACK_TYPE] = []
         appeared: list[ChannelEntityKey] = []
         for channel_id, state in channels.items():
-            for key in breaker.update_channel(channel_id, state):
-                unique_id = channel_unique_id(device_id, channel_id, key)
-                changed.append(unique_id)
-                field = SENSOR_FIELDS.get(key)
-                if (
-                    field is not None
+            if not (keys := breaker.update_channel(channel_id, state)):
+                continue
+            unique_ids = breaker.unique_ids(channel_id)
+            for key in keys:
+                unique_id = unique_ids[key]
+                if (write := self._writers.get(unique_id)) is not None:
+                    writes.append(write)
+                elif (
+                    (field := SENSOR_FIELDS.get(key)) is not None
                     and getattr(state, field) is not None
                     and unique_id not in breaker.entity_keys
                 ):
@@ -176,8 +179,9 @@ class BreakerTopics:
                         ChannelEntityKey(device_id=device_id, channel_id=channel_id, key=key)
                     )
         if appeared:
-            self._announce(breaker, appeared)
-        self._writers.write(changed)
+            self._announce(breaker, appeared)  # written as they join HA
+        for write in writes:
+            write()
 
     @callback
     def _on_backlog(self, breaker: Breaker, msg: ReceiveMessage) -> None:

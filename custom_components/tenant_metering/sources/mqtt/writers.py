@@ -2,12 +2,10 @@
 
 A state message usually changes a few of a breaker's many fields (voltage wobbles, the
 relay and frequency stay put); waking every entity of the device to write an unchanged
-state would cost most of the message's handling. The hub asks the entities of the fields
-that changed to write, directly by unique id; events that touch every entity of a device
+state would cost most of the message's handling. The hub has the entities of the fields
+that changed write, found directly by unique id; events that touch every entity of a device
 (availability, a re-announcement, a relay command) still go through its dispatcher signal.
 """
-
-from collections.abc import Iterable
 
 from homeassistant.core import CALLBACK_TYPE, callback
 
@@ -30,9 +28,6 @@ class StateWriters:
 
         return _remove
 
-    @callback
-    def write(self, unique_ids: Iterable[str]) -> None:
-        """Write the states of these entities (those not in HA are skipped)."""
-        for unique_id in unique_ids:
-            if (write := self._writers.get(unique_id)) is not None:
-                write()
+    def get(self, unique_id: str) -> CALLBACK_TYPE | None:
+        """The entity's writer; None while it is not in HA (being added, or disabled)."""
+        return self._writers.get(unique_id)
