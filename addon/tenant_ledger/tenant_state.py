@@ -105,9 +105,11 @@ def evaluate_and_record(
     """``evaluate`` then ``record`` for each tenant in turn, their facts read together.
 
     Each judgement sees the cut-offs decided before it in the pass, as one evaluation after
-    another would: a tenant just found ``disconnect_due`` counts in the next one's guard.
+    another would: a tenant just found ``disconnect_due`` counts in the next one's guard. A
+    tenant named twice is evaluated once: its facts are read before the pass records anything,
+    so a second judgement would see its old status (and insert a first status twice).
     """
-    wanted = [_wanted(catalog, tenant_id, now_us) for tenant_id in tenant_ids]
+    wanted = [_wanted(catalog, tenant_id, now_us) for tenant_id in dict.fromkeys(tenant_ids)]
     guard_since_us = now_us - _GUARD_WINDOW_US
     cut = supply_store.cut_tenants(connection, guard_since_us)
     due = supply_store.due_tenants(connection)

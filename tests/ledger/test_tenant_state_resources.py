@@ -22,9 +22,10 @@ from tenant_ledger.db import engine as db_engine
 from tenant_ledger.db.audit import Action
 from tenant_ledger.db.catalog import PlanSettings, ResourceTariff, create_site, load_catalog
 from tenant_ledger.db.readings_store import store_readings
+from tenant_ledger.db.schema import tenant_status
 from tenant_ledger.rater import rate_points
 from tenant_ledger.readings_in import IncomingReading
-from tenant_ledger.tenant_state import evaluate
+from tenant_ledger.tenant_state import evaluate, evaluate_and_record
 
 KEY = ledger_key.generate(dict.fromkeys(ledger_key.SERIES, 1), dict.fromkeys(ledger_key.SERIES, 0))
 NOV_1 = 1_793_487_600  # 2026-11-01 00:00 Europe/Berlin
@@ -269,3 +270,19 @@ def test_a_water_allowance_with_an_overage_price_is_flagged_but_not_in_the_reaso
     assert (state["status"], state["status_reason"]) == ("ok", "no bill overdue")
     water_figures = state["resources"]["water"]  # type: ignore[index]
     assert (water_figures["quota_exhausted"], water_figures["period_cost"]) == (True, "1.00")
+
+
+def test_a_tenant_named_twice_in_one_pass_is_judged_and_recorded_once(engine: sa.Engine) -> None:
+    """The second mention would be judged on the facts read before the first was recorded (no
+    status yet) and insert its status a second time."""
+    tenant_id = _tenant(engine, {"e": Resource.ELECTRICITY}, None)
+    with engine.begin() as connection:
+        catalog = load_catalog(connection)
+        views = evaluate_and_record(connection, catalog, [tenant_id, tenant_id], NOW_US)
+    assert [view.tenant_id for view in views] == [tenant_id]
+    assert views[0].first_status
+    with engine.connect() as connection:
+        stored = connection.execute(
+            sa.select(tenant_status.c.status).where(tenant_status.c.tenant_id == tenant_id)
+        ).all()
+    assert stored == [(views[0].status.state.value,)]

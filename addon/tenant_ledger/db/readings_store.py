@@ -109,133 +109,147 @@ def store_messages(
 ) -> StoredBatch:
     """``store_readings`` for several messages at once, one result per message.
 
-    The messages' readings are checked and stored as one batch (one lookup of the stored
-    readings, one insert): the first of each point and instant is the one stored, quarantined
-    or found conflicting, and the message it came in counts it; later repeats count as
-    duplicates or conflicts in their own message.
+    The batch stores, quarantines, records conflicts and counts exactly as storing its messages
+    one after another would: each message is checked in arrival order against the stored
+    readings and those its earlier messages stored, but with one lookup of the stored readings
+    and one insert for the whole batch.
     """
-    unique: dict[tuple[str, int], IncomingReading] = {}
-    for message in messages:
-        for reading in message:
-            unique.setdefault((reading.point_id, reading.ts), reading)
-    fresh, quarantined, kept_before, appended = _check(connection, unique, received_at_us, limits)
-    if len(fresh) == sum(len(message) for message in messages):
-        # The usual batch: every reading new and stored, so each message stored all of its own.
-        return StoredBatch(results=[_all_stored(m) for m in messages], appended=appended)
-    first_at: dict[tuple[str, int], tuple[int, int]] = {}
-    """Per point and instant: (message, position) of the batch's first reading of it."""
-    for number, message in enumerate(messages):
-        for position, reading in enumerate(message):
-            first_at.setdefault((reading.point_id, reading.ts), (number, position))
-    inserted = {(reading.point_id, reading.ts) for reading in fresh}
-    kept = kept_before | {
-        key: reading.register for key, reading in unique.items() if key in inserted
-    }
-    held = {(item.reading.point_id, item.reading.ts): item for item in quarantined}
-    conflicts: list[tuple[IncomingReading, int]] = []
-    results = []
-    for number, message in enumerate(messages):
-        stored: set[str] = set()
-        stored_count = conflict_count = 0
-        own_quarantine: list[Quarantined] = []
-        for position, reading in enumerate(message):
-            key = (reading.point_id, reading.ts)
-            first = first_at[key] == (number, position)
-            if first and key in inserted:
-                stored_count += 1
-                stored.add(reading.point_id)
-            elif first and key in held:
-                own_quarantine.append(held[key])
-            elif key in kept and kept[key] != reading.register:
-                conflicts.append((reading, kept[key]))
-                conflict_count += 1
-        results.append(
-            StoreResult(
-                stored=stored_count,
-                duplicates=len(message) - stored_count - conflict_count - len(own_quarantine),
-                conflicts=conflict_count,
-                points=frozenset(stored),
-                quarantined=tuple(own_quarantine),
-            )
+    stored = _check(connection, messages, received_at_us, limits)
+    _record_conflicts(connection, stored.conflicts, received_at_us)
+    _record_quarantine(connection, stored.quarantined, received_at_us)
+    return StoredBatch(results=stored.results, appended=stored.appended)
+
+
+class _Judge:
+    """The stored readings around a batch, and each point's unit so far, as messages add to
+    them."""
+
+    def __init__(
+        self,
+        connection: sa.Connection,
+        batch: Sequence[IncomingReading],
+        received_at_us: int,
+        limits: PointLimits | None,
+    ) -> None:
+        self.timelines, self.newest = _timelines(connection, batch)
+        self.now_s = received_at_us // 1_000_000
+        # Looked up once per point and unit, not per reading.
+        kinds = {(reading.point_id, reading.unit) for reading in batch}
+        self.limit_of = {} if limits is None else {kind: limits(*kind) for kind in kinds}
+        self.unregistered = {
+            point_id for (point_id, _), limit in self.limit_of.items() if not limit.registered
+        }
+        self.seen = units_seen(connection, self.unregistered)
+        # A registered point's readings in one unit are all of its resource's unit or none is.
+        self.unit_verdicts = {
+            kind: check_unit(kind[1], limit, kind[0])
+            for kind, limit in self.limit_of.items()
+            if limit.registered
+        }
+        self.first_seen: dict[str, Unit] = {}
+        self.fresh: list[IncomingReading] = []
+        self.quarantined: list[Quarantined] = []
+        self.conflicts: list[tuple[IncomingReading, int]] = []
+
+    def message(self, message: Sequence[IncomingReading]) -> StoreResult:
+        """Check one message's readings in time order; each stored one joins its timeline.
+
+        A reading for an instant already stored is a repeat (or a conflict if its value
+        differs). An instant whose value was quarantined is still free: another value for it
+        is judged on its own, and only the same value again in the message is a repeat.
+        """
+        timelines, fresh = self.timelines, self.fresh
+        points: set[str] = set()
+        stored = conflicts = 0
+        quarantined: list[Quarantined] = []
+        turned_away: set[tuple[str, int, int, Unit]] = set()
+        for reading in sorted(message, key=_TS):
+            point_id, ts = reading.point_id, reading.ts
+            timeline = timelines[point_id]
+            # A register sorts after a bare (ts,): the index of the first stored at or after ts.
+            index = bisect.bisect_left(timeline, (ts,))
+            if index < len(timeline) and timeline[index].ts == ts:
+                kept = timeline[index].energy_wh
+                if kept != reading.register:
+                    self.conflicts.append((reading, kept))
+                    conflicts += 1
+                continue
+            value = (point_id, ts, reading.register, reading.unit)
+            if value in turned_away:
+                continue
+            verdict = self._verdict(reading, timeline, index)
+            if verdict is None:
+                timeline.insert(index, Register(ts, reading.register))
+                fresh.append(reading)
+                stored += 1
+                points.add(point_id)
+                if point_id in self.unregistered and point_id not in self.seen:
+                    self.seen[point_id] = self.first_seen[point_id] = reading.unit
+            else:
+                turned_away.add(value)
+                quarantined.append(Quarantined(reading=reading, verdict=verdict))
+        self.quarantined += quarantined
+        return StoreResult(
+            stored=stored,
+            duplicates=len(message) - stored - conflicts - len(quarantined),
+            conflicts=conflicts,
+            points=frozenset(points),
+            quarantined=tuple(quarantined),
         )
-    _record_conflicts(connection, conflicts, received_at_us)
-    _record_quarantine(connection, quarantined, received_at_us)
-    return StoredBatch(results=results, appended=appended)
+
+    def _verdict(
+        self, reading: IncomingReading, timeline: list[Register], index: int
+    ) -> Verdict | None:
+        point_id, unit = reading.point_id, reading.unit
+        limit = self.limit_of.get((point_id, unit))
+        if limit is None:
+            return None
+        return (
+            self.unit_verdicts[point_id, unit]
+            if limit.registered
+            else check_unit(unit, limit, point_id, self.seen.get(point_id))
+        ) or check_reading(
+            Register(reading.ts, reading.register),
+            previous=timeline[index - 1] if index else None,
+            following=timeline[index] if index < len(timeline) else None,
+            max_power_w=limit.max_per_hour,
+            now_s=self.now_s,
+            unit=unit,
+        )
+
+    def appended(self) -> dict[str, Appended]:
+        """``StoredBatch.appended``: each such point's timeline is its newest stored reading (if
+        any) followed by the batch's, in time order whichever message they came in."""
+        appended = {}
+        for point_id, last in self.newest.items():
+            registers = self.timelines[point_id][0 if last is None else 1 :]
+            if registers:
+                appended[point_id] = Appended(after=last, registers=registers)
+        return appended
 
 
-def _all_stored(message: Sequence[IncomingReading]) -> StoreResult:
-    points = frozenset(reading.point_id for reading in message)
-    return StoreResult(stored=len(message), duplicates=0, conflicts=0, points=points)
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Checked:
+    results: list[StoreResult]
+    quarantined: list[Quarantined]
+    conflicts: list[tuple[IncomingReading, int]]
+    """Each conflicting reading with the value kept."""
+    appended: dict[str, Appended]
 
 
 def _check(
     connection: sa.Connection,
-    unique: dict[tuple[str, int], IncomingReading],
+    messages: Sequence[Sequence[IncomingReading]],
     received_at_us: int,
     limits: PointLimits | None,
-) -> tuple[
-    list[IncomingReading], list[Quarantined], dict[tuple[str, int], int], dict[str, Appended]
-]:
-    """Insert the new readings among ``unique`` that pass the checks (``store_readings``).
-
-    Answers the readings inserted, those quarantined instead, the stored register of each
-    point and instant that was stored before, and the points whose new readings all came after
-    their stored ones (``StoredBatch.appended``).
-    """
-    timelines, newest = _timelines(connection, list(unique.values()))
-    kept = {
-        (point_id, register.ts): register.energy_wh
-        for point_id, timeline in timelines.items()
-        for register in timeline
-        if (point_id, register.ts) in unique
-    }
-    fresh: list[IncomingReading] = []
-    quarantined: list[Quarantined] = []
-    appended = {point_id: Appended(after=last, registers=[]) for point_id, last in newest.items()}
-    now_s = received_at_us // 1_000_000
-    # Looked up once per point and unit, not per reading.
-    kinds = {(reading.point_id, reading.unit) for reading in unique.values()}
-    limit_of = {} if limits is None else {kind: limits(*kind) for kind in kinds}
-    unregistered = {point_id for (point_id, _), limit in limit_of.items() if not limit.registered}
-    seen = units_seen(connection, unregistered)
-    # A registered point's readings in one unit are all of its resource's unit or none is.
-    unit_verdicts = {
-        kind: check_unit(kind[1], limit, kind[0])
-        for kind, limit in limit_of.items()
-        if limit.registered
-    }
-    first_seen: dict[str, Unit] = {}
-    for reading in sorted([r for k, r in unique.items() if k not in kept], key=_TS):
-        point_id, ts, unit = reading.point_id, reading.ts, reading.unit
-        timeline = timelines[point_id]
-        register = Register(ts, reading.register)
-        # A register sorts after a bare (ts,): the index of the first stored at or after ts.
-        index = bisect.bisect_left(timeline, (ts,))
-        limit = limit_of.get((point_id, unit))
-        verdict = None
-        if limit is not None:
-            verdict = (
-                unit_verdicts[point_id, unit]
-                if limit.registered
-                else check_unit(unit, limit, point_id, seen.get(point_id))
-            ) or check_reading(
-                register,
-                previous=timeline[index - 1] if index else None,
-                following=timeline[index] if index < len(timeline) else None,
-                max_power_w=limit.max_per_hour,
-                now_s=now_s,
-                unit=unit,
-            )
-        if verdict is None:
-            timeline.insert(index, register)
-            fresh.append(reading)
-            new = appended.get(point_id)
-            if new is not None:
-                new.registers.append(register)
-            if point_id in unregistered and point_id not in seen:
-                seen[point_id] = first_seen[point_id] = unit
-        else:
-            quarantined.append(Quarantined(reading=reading, verdict=verdict))
+) -> _Checked:
+    """Insert the new readings of ``messages`` that pass the checks (``store_messages``); the
+    quarantined and conflicting ones are left for the caller to record."""
+    judge = _Judge(
+        connection, [reading for message in messages for reading in message], received_at_us, limits
+    )
+    results = [judge.message(message) for message in messages]
+    fresh, first_seen = judge.fresh, judge.first_seen
     rows = [
         (reading.point_id, reading.ts, reading.register, reading.seq, received_at_us)
         for reading in fresh
@@ -248,7 +262,12 @@ def _check(
             unregistered_point_units.insert(),
             [{"point_id": point_id, "unit": unit.value} for point_id, unit in first_seen.items()],
         )
-    return fresh, quarantined, kept, {p: new for p, new in appended.items() if new.registers}
+    return _Checked(
+        results=results,
+        quarantined=judge.quarantined,
+        conflicts=judge.conflicts,
+        appended=judge.appended(),
+    )
 
 
 def units_seen(connection: sa.Connection, point_ids: Iterable[str]) -> dict[str, Unit]:
